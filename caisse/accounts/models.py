@@ -1,0 +1,32 @@
+"""Agents, members, professionals and employers who sign in, and their role."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class Role(models.TextChoices):
+    ACCUEIL = "accueil", "Accueil"
+    GESTIONNAIRE_DROITS = "gestionnaire_droits", "Gestionnaire droits"
+    LIQUIDATEUR = "liquidateur", "Liquidateur"
+    GESTIONNAIRE_IJ = "gestionnaire_ij", "Gestionnaire IJ"
+    GESTIONNAIRE_ATMP = "gestionnaire_atmp", "Gestionnaire AT/MP"
+    ENQUETEUR = "enqueteur", "Enquêteur"
+    MEDECIN_CONSEIL = "medecin_conseil", "Médecin-conseil"
+    MANAGER = "manager", "Manager"
+    ADMIN = "admin", "Administrateur"
+    ASSURE = "assure", "Assuré"
+    PROFESSIONNEL = "professionnel", "Professionnel de santé"
+    EMPLOYEUR = "employeur", "Employeur"
+
+
+class User(AbstractUser):
+    role = models.CharField("rôle", max_length=32, choices=Role.choices)
+
+    class Meta:
+        verbose_name = "utilisateur"
+        verbose_name_plural = "utilisateurs"
+
+    def __str__(self) -> str:
+        return f"{self.get_full_name() or self.username} ({self.get_role_display()})"

@@ -1,0 +1,82 @@
+"""Reading and writing the contract's exchange files (NDJSON, Parquet).
+
+Every command of the contract reads UTF-8 NDJSON (one JSON object per line) or Parquet. A file
+that cannot be read at all raises :class:`UnreadableFile` with a one-line French message; the
+CLI prints it on stderr and exits non-zero. A bad *record* never stops a batch: the engines
+turn it into an output record carrying an error code.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+
+class UnreadableFile(Exception):
+    """The input file cannot be read at all (missing, not UTF-8, not a file)."""
+
+
+def iter_ndjson(path: str | Path) -> Iterator[dict[str, Any] | None]:
+    """Yield each line's object, or ``None`` for a line that is not a JSON object.
+
+    Blank lines are skipped. ``-`` reads standard input.
+    """
+    try:
+        handle: IO[str] = sys.stdin if str(path) == "-" else open(path, encoding="utf-8")  # noqa: SIM115
+    except FileNotFoundError:
+        raise UnreadableFile(f"Fichier introuvable : {path}") from None
+    except IsADirectoryError:
+        raise UnreadableFile(f"« {path} » est un dossier, un fichier NDJSON est attendu.") from None
+    except OSError as exc:
+        raise UnreadableFile(f"Lecture impossible de {path} : {exc.strerror}") from None
+    try:
+        for line in handle:
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                yield None
+                continue
+            yield obj if isinstance(obj, dict) else None
+    except UnicodeDecodeError:
+        raise UnreadableFile(f"{path} n'est pas un fichier texte UTF-8.") from None
+    finally:
+        if handle is not sys.stdin:
+            handle.close()
+
+
+def read_ndjson(path: str | Path) -> list[dict[str, Any] | None]:
+    return list(iter_ndjson(path))
+
+
+def open_output(path: str | Path) -> IO[str]:
+    """``-`` is standard output; otherwise a file created (or replaced) atomically on close."""
+    if str(path) == "-":
+        return sys.stdout
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return open(target, "w", encoding="utf-8")  # noqa: SIM115
+
+
+def dumps(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(", ", ": "))
+
+
+def write_ndjson(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
+    count = 0
+    out = open_output(path)
+    try:
+        for record in records:
+            out.write(dumps(record))
+            out.write("\n")
+            count += 1
+    finally:
+        if out is not sys.stdout:
+            out.close()
+        else:
+            out.flush()
+    return count

@@ -1,0 +1,224 @@
+"""The ``caisse`` command: batch commands of the contract, the persistent path and the server.
+
+Each command only parses its options and calls one function of the domain; the imports are
+lazy so that ``caisse c2s`` does not start Django and ``caisse --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from caisse.batch_io import UnreadableFile
+
+app = typer.Typer(
+    help="Caisse : système d'information d'une caisse primaire d'assurance maladie.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+exporter_app = typer.Typer(help="Exporter les décomptes ou les paiements.", no_args_is_help=True)
+app.add_typer(exporter_app, name="exporter")
+
+
+class Format(str, Enum):
+    ndjson = "ndjson"
+    parquet = "parquet"
+
+
+def _fail(message: str) -> None:
+    typer.echo(message.splitlines()[0] if message else "Erreur.", err=True)
+    raise typer.Exit(code=2)
+
+
+def _setup_django() -> None:
+    import os
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caisse.config.settings")
+    import django
+
+    django.setup()
+
+
+@app.command()
+def liquider(
+    referentiel: Annotated[Path, typer.Option(help="Dossier du référentiel (NDJSON).")],
+    feuilles: Annotated[Path, typer.Option(help="Feuilles de soins (NDJSON, ou Parquet).")],
+    out: Annotated[str, typer.Option(help="Fichier de sortie (« - » : sortie standard).")],
+    format: Annotated[Format, typer.Option("--format", help="Format de sortie.")] = Format.ndjson,
+) -> None:
+    """Liquider des feuilles de soins contre un référentiel (en mémoire)."""
+    from caisse.rules.claims.batch import run
+
+    try:
+        run(referentiel, feuilles, out, format.value)
+    except UnreadableFile as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def c2s(
+    demandes: Annotated[Path, typer.Option(help="Demandes de C2S (NDJSON).")],
+    out: Annotated[str, typer.Option(help="Fichier de sortie (« - » : sortie standard).")],
+) -> None:
+    """Instruire des demandes de complémentaire santé solidaire."""
+    from caisse.rules.c2s.batch import run
+
+    try:
+        run(demandes, out)
+    except UnreadableFile as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def ij(
+    arrets: Annotated[Path, typer.Option(help="Arrêts de travail (NDJSON).")],
+    out: Annotated[str, typer.Option(help="Fichier de sortie (« - » : sortie standard).")],
+) -> None:
+    """Calculer les indemnités journalières d'arrêts de travail."""
+    from caisse.rules.allowances.batch import run
+
+    try:
+        run(arrets, out)
+    except UnreadableFile as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def simuler(
+    beneficiaires: Annotated[int, typer.Option(help="Nombre de bénéficiaires.")],
+    annee: Annotated[int, typer.Option(help="Année simulée (flux de soins et d'arrêts).")],
+    graine: Annotated[int, typer.Option(help="Graine : même graine, même caisse.")],
+    out: Annotated[Path, typer.Option(help="Dossier de sortie.")],
+    format: Annotated[Format, typer.Option("--format", help="Format des flux.")] = Format.ndjson,
+) -> None:
+    """Générer une caisse synthétique déterministe (référentiel et flux d'une année)."""
+    from caisse.simulation.generator import run
+
+    if beneficiaires <= 0:
+        _fail("Le nombre de bénéficiaires doit être positif.")
+    run(beneficiaires, annee, graine, out, format.value)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Adresse d'écoute.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port d'écoute.")] = 8000,
+) -> None:
+    """Servir le back-office, les espaces en ligne et l'API HTTP."""
+    _setup_django()
+    from caisse.web.server import serve as run_server
+
+    run_server(host, port)
+
+
+@app.command()
+def demo(
+    personnes: Annotated[int, typer.Option(help="Taille de la caisse de démonstration.")] = 20_000,
+    host: Annotated[str, typer.Option(help="Adresse d'écoute.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port d'écoute.")] = 8000,
+    servir: Annotated[bool, typer.Option("--servir/--sans-serveur", help="Servir après construction.")] = True,
+) -> None:
+    """Construire une caisse de démonstration, afficher les comptes, puis la servir."""
+    _setup_django()
+    from caisse.web.demo import build_demo
+
+    build_demo(personnes)
+    if servir:
+        from caisse.web.server import serve as run_server
+
+        run_server(host, port)
+
+
+@app.command()
+def importer(
+    referentiel: Annotated[Path, typer.Option(help="Dossier du référentiel (NDJSON).")],
+) -> None:
+    """Charger ou mettre à jour le référentiel dans la base."""
+    _setup_django()
+    from caisse.beneficiaries.importer import import_referentiel
+
+    try:
+        import_referentiel(referentiel)
+    except UnreadableFile as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def recevoir(
+    feuilles: Annotated[Path, typer.Option(help="Flux de feuilles (NDJSON ou Parquet).")],
+) -> None:
+    """Recevoir un flux de feuilles de soins (un doublon d'identifiant n'est jamais stocké deux fois)."""
+    _setup_django()
+    from caisse.claims.services import receive_flow
+
+    try:
+        receive_flow(feuilles)
+    except UnreadableFile as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def traiter(
+    jusqu_au: Annotated[str | None, typer.Option("--jusqu-au", help="Date limite de réception (AAAA-MM-JJ).")] = None,
+) -> None:
+    """Traitement quotidien : liquider les feuilles reçues, mettre à jour compteurs, dettes et paiements."""
+    import datetime as dt
+
+    _setup_django()
+    from caisse.claims.services import daily_run
+
+    limit = None
+    if jusqu_au:
+        try:
+            limit = dt.date.fromisoformat(jusqu_au)
+        except ValueError:
+            _fail(f"Date « {jusqu_au} » invalide : format attendu AAAA-MM-JJ.")
+    daily_run(limit)
+
+
+@exporter_app.command("decomptes")
+def exporter_decomptes(
+    out: Annotated[str, typer.Option(help="Fichier de sortie (« - » : sortie standard).")],
+) -> None:
+    """Exporter tous les décomptes (format du §2), dans l'ordre de réception."""
+    _setup_django()
+    from caisse.claims.services import export_decomptes
+
+    export_decomptes(out)
+
+
+@exporter_app.command("paiements")
+def exporter_paiements(
+    out: Annotated[str, typer.Option(help="Fichier SEPA pain.001 de sortie.")],
+) -> None:
+    """Exporter les paiements en virements SEPA (pain.001), un par bénéficiaire et date."""
+    _setup_django()
+    from caisse.claims.services import export_payments
+
+    export_payments(out)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def gerer(ctx: typer.Context) -> None:
+    """Commandes d'administration Django (migrate, createsuperuser…)."""
+    _setup_django()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["caisse gerer", *ctx.args])
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        print("Interrompu.", file=sys.stderr)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
