@@ -23,10 +23,29 @@ class Role(models.TextChoices):
 
 class User(AbstractUser):
     role = models.CharField("rôle", max_length=32, choices=Role.choices)
+    beneficiary = models.OneToOneField(
+        "beneficiaries.Beneficiary", verbose_name="assuré", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="account",
+    )
+    professional = models.ForeignKey(
+        "professionals.HealthProfessional", verbose_name="professionnel", null=True, blank=True,
+        on_delete=models.PROTECT, related_name="accounts",
+    )
+    employer = models.ForeignKey(
+        "professionals.Employer", verbose_name="employeur", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="accounts",
+    )
 
     class Meta:
         verbose_name = "utilisateur"
         verbose_name_plural = "utilisateurs"
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(role="assure") | models.Q(beneficiary__isnull=False),
+                name="check_user_member_has_beneficiary",
+                violation_error_message="Un compte assuré doit être rattaché à un bénéficiaire.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_full_name() or self.username} ({self.get_role_display()})"

@@ -1,0 +1,59 @@
+"""The only way views and APIs load a person's file: checks the role and records the read.
+
+Zulip's lesson: a few carefully tested access functions mediate all access to sensitive
+records; views never call ``Beneficiary.objects.get`` themselves (a consistency test checks it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import models
+
+from caisse.accounts.models import Role
+from caisse.accounts.perms import Capability, has
+from caisse.beneficiaries.models import Beneficiary, ParentLink
+from caisse.core.audit import record
+from caisse.core.models import AuditAction
+
+
+class AccessDenied(PermissionDenied):
+    pass
+
+
+def member_can_see(user: Any, beneficiary: Beneficiary) -> bool:
+    """An assuré sees their own file and the files of the children attached to them."""
+    if user.role != Role.ASSURE or user.beneficiary_id is None:
+        return False
+    if beneficiary.pk == user.beneficiary_id:
+        return True
+    today = dt.date.today()
+    return ParentLink.objects.filter(
+        child=beneficiary, parent_id=user.beneficiary_id, debut__lte=today
+    ).filter(models.Q(fin__isnull=True) | models.Q(fin__gte=today)).exists()
+
+
+def get_beneficiary_for(user: Any, pk: int, *, purpose: str = "consultation du dossier") -> Beneficiary:
+    beneficiary = Beneficiary.objects.filter(pk=pk).first()
+    if beneficiary is None:
+        raise AccessDenied("Dossier introuvable.")
+    if not (has(user, Capability.VIEW_FILE) or member_can_see(user, beneficiary)):
+        raise AccessDenied("Vous n'avez pas accès à ce dossier.")
+    record(by=user, action=AuditAction.READ, summary=purpose, beneficiary=beneficiary, obj=beneficiary)
+    return beneficiary
+
+
+def search_beneficiaries_for(user: Any, **criteria: Any) -> models.QuerySet[Beneficiary]:
+    if not has(user, Capability.SEARCH):
+        raise AccessDenied("La recherche de bénéficiaires est réservée aux agents.")
+    return Beneficiary.objects.search(**criteria)
+
+
+def can_see_ald_periods(user: Any, beneficiary: Beneficiary) -> bool:
+    return has(user, Capability.VIEW_ALD_PERIODS) or member_can_see(user, beneficiary)
+
+
+def can_see_medical(user: Any, beneficiary: Beneficiary) -> bool:
+    return has(user, Capability.VIEW_MEDICAL) or member_can_see(user, beneficiary)

@@ -1,0 +1,463 @@
+"""Every change to a person's rights goes through one of these functions.
+
+Each function is one transaction: it validates (French messages), saves through
+``core.audit.save_to_file`` (who did what, when) and returns what it created or changed.
+Legal durations and thresholds come from the dated parameters, read at the date of the event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+
+from caisse.beneficiaries.models import Beneficiary, ParentLink
+from caisse.core.audit import save_to_file
+from caisse.core.models import AuditAction
+from caisse.professionals.models import HealthProfessional, Profession
+from caisse.rights.models import (
+    ALDKind,
+    ALDPeriod,
+    AMEAttribution,
+    AMEStatus,
+    C2SAttribution,
+    C2SParticipationDue,
+    C2SStatus,
+    CardStatus,
+    CarteVitale,
+    ClosingReason,
+    ControlReason,
+    ControlStatus,
+    InvalidityPeriod,
+    MaternityPeriod,
+    MedecinTraitantDeclaration,
+    OpeningReason,
+    OppositionReason,
+    ProtocolStatus,
+    ResidenceControl,
+    RightsPeriod,
+)
+from caisse.rules.parameters import load_parameters
+
+
+def _param(name: str, when: dt.date) -> Any:
+    return load_parameters().value(name, when)
+
+
+def _touch(beneficiary: Beneficiary, when: dt.date) -> None:
+    """A change to the file counts as an update for the residence controls."""
+    if beneficiary.derniere_mise_a_jour < when:
+        Beneficiary.objects.filter(pk=beneficiary.pk).update(derniere_mise_a_jour=when)
+        beneficiary.derniere_mise_a_jour = when
+
+
+# --- Identity --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def register_beneficiary(*, by: Any, **fields: Any) -> Beneficiary:
+    beneficiary = Beneficiary(**fields)
+    return save_to_file(beneficiary, by=by, summary="Immatriculation du bénéficiaire", beneficiary=beneficiary)
+
+
+@transaction.atomic
+def update_identity(beneficiary: Beneficiary, *, by: Any, when: dt.date | None = None, **fields: Any) -> Beneficiary:
+    for name, value in fields.items():
+        setattr(beneficiary, name, value)
+    beneficiary.derniere_mise_a_jour = max(beneficiary.derniere_mise_a_jour, when or dt.date.today())
+    return save_to_file(beneficiary, by=by, summary="Mise à jour de l'identité ou des coordonnées",
+                        beneficiary=beneficiary)
+
+
+@transaction.atomic
+def attach_child(child: Beneficiary, parent: Beneficiary, *, debut: dt.date, by: Any) -> ParentLink:
+    link = ParentLink(child=child, parent=parent, debut=debut)
+    save_to_file(link, by=by, summary=f"Rattachement de l'enfant à {parent.prenom} {parent.nom_affiche}",
+                 beneficiary=child)
+    return link
+
+
+@transaction.atomic
+def declare_death(beneficiary: Beneficiary, *, date_deces: dt.date, by: Any) -> Beneficiary:
+    """Death closes the base rights, the C2S, the médecin traitant and puts the cards in opposition."""
+    if beneficiary.date_deces is not None:
+        raise ValidationError("Le décès de cette personne est déjà enregistré.")
+    beneficiary.date_deces = date_deces
+    save_to_file(beneficiary, by=by, summary=f"Décès enregistré au {date_deces:%d/%m/%Y}", beneficiary=beneficiary)
+    for period in beneficiary.rights_periods.filter(models.Q(fin__isnull=True) | models.Q(fin__gt=date_deces)):
+        close_rights(period, fin=date_deces, motif=ClosingReason.DECES, by=by)
+    for attribution in beneficiary.c2s_attributions.exclude(statut=C2SStatus.FERMEE):
+        attribution.statut = C2SStatus.FERMEE
+        attribution.fin = max(attribution.debut, min(attribution.fin, date_deces))
+        save_to_file(attribution, by=by, summary="C2S fermée (décès)", beneficiary=beneficiary)
+    for declaration in beneficiary.medecin_traitant_declarations.filter(fin__isnull=True):
+        declaration.fin = max(declaration.debut, date_deces)
+        save_to_file(declaration, by=by, summary="Fin de la déclaration de médecin traitant (décès)",
+                     beneficiary=beneficiary)
+    for card in beneficiary.cartes_vitale.filter(statut__in=[CardStatus.ACTIVE, CardStatus.COMMANDEE,
+                                                             CardStatus.EN_PRODUCTION]):
+        oppose_card(card, motif=OppositionReason.DECES, when=date_deces, by=by, replace=False)
+    return beneficiary
+
+
+# --- Base rights (PUMa) -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def open_rights(beneficiary: Beneficiary, *, debut: dt.date, motif: str, by: Any) -> RightsPeriod:
+    if beneficiary.date_deces and debut > beneficiary.date_deces:
+        raise ValidationError("Impossible d'ouvrir des droits après le décès.")
+    period = RightsPeriod(beneficiary=beneficiary, debut=debut, motif_ouverture=motif)
+    save_to_file(period, by=by, summary=f"Ouverture des droits au {debut:%d/%m/%Y} ({OpeningReason(motif).label})",
+                 beneficiary=beneficiary)
+    _touch(beneficiary, dt.date.today())
+    return period
+
+
+@transaction.atomic
+def close_rights(period: RightsPeriod, *, fin: dt.date, motif: str, by: Any) -> RightsPeriod:
+    if fin < period.debut:
+        raise ValidationError("La date de fermeture précède l'ouverture des droits.")
+    period.fin = fin
+    period.motif_fermeture = motif
+    return save_to_file(period, by=by, summary=f"Fermeture des droits au {fin:%d/%m/%Y} ({ClosingReason(motif).label})",
+                        beneficiary=period.beneficiary, action=AuditAction.TRANSITION)
+
+
+# --- C2S --------------------------------------------------------------------------------------
+
+
+def c2s_period_for(decision_date: dt.date) -> tuple[dt.date, dt.date]:
+    """12 months from the first day of the month following the decision (CSS L861-5)."""
+    debut = (decision_date.replace(day=1) + relativedelta(months=1))
+    months = int(_param("droits.c2s.duree_attribution_mois", decision_date))
+    return debut, debut + relativedelta(months=months) - dt.timedelta(days=1)
+
+
+@transaction.atomic
+def grant_c2s(
+    beneficiary: Beneficiary, *, debut: dt.date, fin: dt.date, participation_mensuelle_cts: int, by: Any,
+    request: Any = None, automatique_rsa: bool = False,
+) -> C2SAttribution:
+    attribution = C2SAttribution(
+        beneficiary=beneficiary, request=request, debut=debut, fin=fin,
+        participation=participation_mensuelle_cts > 0, participation_mensuelle_cts=participation_mensuelle_cts,
+        automatique_rsa=automatique_rsa,
+    )
+    kind = "avec" if attribution.participation else "sans"
+    save_to_file(attribution, by=by, summary=f"Attribution de la C2S {kind} participation du {debut:%d/%m/%Y} "
+                                             f"au {fin:%d/%m/%Y}", beneficiary=beneficiary)
+    if attribution.participation:
+        month = debut
+        while month <= fin:
+            C2SParticipationDue.objects.create(attribution=attribution, mois=month,
+                                               montant_cts=participation_mensuelle_cts)
+            month += relativedelta(months=1)
+    return attribution
+
+
+@transaction.atomic
+def close_expired_c2s(today: dt.date, *, by: Any = None) -> int:
+    count = 0
+    for attribution in C2SAttribution.objects.exclude(statut=C2SStatus.FERMEE).filter(fin__lt=today):
+        attribution.statut = C2SStatus.FERMEE
+        save_to_file(attribution, by=by, summary="C2S arrivée à échéance", beneficiary=attribution.beneficiary,
+                     action=AuditAction.TRANSITION)
+        count += 1
+    return count
+
+
+@transaction.atomic
+def record_participation_payment(due: C2SParticipationDue, *, paid_on: dt.date, by: Any) -> C2SParticipationDue:
+    due.payee_le = paid_on
+    save_to_file(due, by=by, summary=f"Participation C2S de {due.mois:%m/%Y} payée",
+                 beneficiary=due.attribution.beneficiary)
+    attribution = due.attribution
+    if attribution.statut == C2SStatus.SUSPENDUE and not _unpaid_dues(attribution, paid_on).exists():
+        attribution.statut = C2SStatus.OUVERTE
+        save_to_file(attribution, by=by, summary="C2S rétablie : arriérés de participation réglés",
+                     beneficiary=attribution.beneficiary, action=AuditAction.TRANSITION)
+    return due
+
+
+def _unpaid_dues(attribution: C2SAttribution, today: dt.date) -> models.QuerySet[C2SParticipationDue]:
+    return attribution.dues.filter(payee_le__isnull=True, mois__lt=today.replace(day=1))
+
+
+@transaction.atomic
+def suspend_c2s_for_unpaid(today: dt.date, *, by: Any = None) -> list[C2SAttribution]:
+    """Suspend the C2S with participation whose unpaid months reach the legal count."""
+    suspended = []
+    for attribution in C2SAttribution.objects.filter(statut=C2SStatus.OUVERTE, participation=True):
+        limit = int(_param("droits.c2s.echeances_impayees_avant_suspension", attribution.debut))
+        unpaid = _unpaid_dues(attribution, today).count()
+        if unpaid >= limit:
+            attribution.statut = C2SStatus.SUSPENDUE
+            save_to_file(attribution, by=by, summary=f"C2S suspendue : {unpaid} échéances de participation impayées",
+                         beneficiary=attribution.beneficiary, action=AuditAction.TRANSITION)
+            suspended.append(attribution)
+    return suspended
+
+
+# --- AME ----------------------------------------------------------------------------------------
+
+
+def ame_period_for(date_demande: dt.date) -> tuple[dt.date, dt.date]:
+    months = int(_param("droits.ame.duree_attribution_mois", date_demande))
+    return date_demande, date_demande + relativedelta(months=months) - dt.timedelta(days=1)
+
+
+# --- ALD ----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def submit_protocol(
+    beneficiary: Beneficiary, *, kind: str, affection: str, date_protocole: dt.date, by: Any,
+    medecin: HealthProfessional | None = None, numero_liste: int | None = None,
+) -> ALDPeriod:
+    if kind == ALDKind.LISTE and not numero_liste:
+        raise ValidationError("Une ALD de la liste doit indiquer son numéro dans la liste (1 à 30).")
+    ald = ALDPeriod(beneficiary=beneficiary, kind=kind, affection=affection, date_protocole=date_protocole,
+                    medecin=medecin, numero_liste=numero_liste)
+    return save_to_file(ald, by=by, summary="Protocole de soins ALD reçu", beneficiary=beneficiary, medical=True)
+
+
+@transaction.atomic
+def validate_protocol(ald: ALDPeriod, *, debut: dt.date, fin: dt.date | None, by: Any, today: dt.date | None = None) -> ALDPeriod:
+    from caisse.accounts.perms import Capability, has
+
+    if not has(by, Capability.VALIDATE_PROTOCOL):
+        raise ValidationError("Seul un médecin-conseil peut valider un protocole de soins.")
+    if ald.statut_protocole != ProtocolStatus.TRANSMIS:
+        raise ValidationError("Ce protocole a déjà été examiné.")
+    ald.statut_protocole = ProtocolStatus.VALIDE
+    ald.valide_par = by
+    ald.valide_le = today or dt.date.today()
+    ald.debut, ald.fin = debut, fin
+    return save_to_file(ald, by=by, summary="Protocole de soins validé : exonération ALD ouverte",
+                        beneficiary=ald.beneficiary, action=AuditAction.TRANSITION, medical=True)
+
+
+@transaction.atomic
+def refuse_protocol(ald: ALDPeriod, *, by: Any, today: dt.date | None = None) -> ALDPeriod:
+    from caisse.accounts.perms import Capability, has
+
+    if not has(by, Capability.VALIDATE_PROTOCOL):
+        raise ValidationError("Seul un médecin-conseil peut refuser un protocole de soins.")
+    if ald.statut_protocole != ProtocolStatus.TRANSMIS:
+        raise ValidationError("Ce protocole a déjà été examiné.")
+    ald.statut_protocole = ProtocolStatus.REFUSE
+    ald.valide_par = by
+    ald.valide_le = today or dt.date.today()
+    return save_to_file(ald, by=by, summary="Protocole de soins refusé", beneficiary=ald.beneficiary,
+                        action=AuditAction.TRANSITION, medical=True)
+
+
+# --- Médecin traitant, maternity, invalidity ---------------------------------------------------------
+
+
+@transaction.atomic
+def declare_medecin_traitant(
+    beneficiary: Beneficiary, *, medecin: HealthProfessional, debut: dt.date, by: Any, canal: str = "teleservice",
+) -> MedecinTraitantDeclaration:
+    if medecin.profession != Profession.MEDECIN:
+        raise ValidationError("Le médecin traitant doit être un médecin.")
+    current = beneficiary.medecin_traitant_declarations.filter(fin__isnull=True).first()
+    if current is not None:
+        if current.medecin_id == medecin.pk:
+            raise ValidationError("Ce médecin est déjà le médecin traitant déclaré.")
+        if debut <= current.debut:
+            raise ValidationError("La nouvelle déclaration doit commencer après la déclaration en cours.")
+        current.fin = debut - dt.timedelta(days=1)
+        save_to_file(current, by=by, summary="Fin de la déclaration de médecin traitant précédente",
+                     beneficiary=beneficiary)
+    declaration = MedecinTraitantDeclaration(beneficiary=beneficiary, medecin=medecin, debut=debut, canal=canal)
+    save_to_file(declaration, by=by, summary=f"Déclaration de médecin traitant : {medecin}", beneficiary=beneficiary)
+    _touch(beneficiary, dt.date.today())
+    return declaration
+
+
+@transaction.atomic
+def declare_pregnancy(
+    beneficiary: Beneficiary, *, date_debut_grossesse: dt.date, date_accouchement_prevue: dt.date, by: Any,
+) -> MaternityPeriod:
+    if beneficiary.sexe != "F":
+        raise ValidationError("La déclaration de grossesse concerne une assurée.")
+    if date_accouchement_prevue <= date_debut_grossesse:
+        raise ValidationError("La date présumée d'accouchement doit suivre le début de grossesse.")
+    month = int(_param("droits.maternite.debut_exoneration_mois_grossesse", date_debut_grossesse))
+    period = MaternityPeriod(
+        beneficiary=beneficiary, date_debut_grossesse=date_debut_grossesse,
+        debut_6e_mois=date_debut_grossesse + relativedelta(months=month - 1),
+        date_accouchement_prevue=date_accouchement_prevue,
+    )
+    return save_to_file(period, by=by, summary="Déclaration de grossesse", beneficiary=beneficiary)
+
+
+@transaction.atomic
+def record_birth(period: MaternityPeriod, *, date_accouchement: dt.date, by: Any) -> MaternityPeriod:
+    period.date_accouchement = date_accouchement
+    return save_to_file(period, by=by, summary=f"Accouchement le {date_accouchement:%d/%m/%Y}",
+                        beneficiary=period.beneficiary)
+
+
+@transaction.atomic
+def open_invalidity(beneficiary: Beneficiary, *, categorie: int, debut: dt.date, by: Any) -> InvalidityPeriod:
+    period = InvalidityPeriod(beneficiary=beneficiary, categorie=categorie, debut=debut)
+    return save_to_file(period, by=by, summary=f"Pension d'invalidité de catégorie {categorie}", beneficiary=beneficiary)
+
+
+# --- Carte Vitale -----------------------------------------------------------------------------------
+
+
+def _next_card_number(beneficiary: Beneficiary) -> str:
+    rank = beneficiary.cartes_vitale.count() + 1
+    return f"{beneficiary.pk:010d}{rank:02d}"
+
+
+@transaction.atomic
+def order_card(beneficiary: Beneficiary, *, canal: str, when: dt.date, by: Any) -> CarteVitale:
+    if beneficiary.date_deces:
+        raise ValidationError("Impossible de commander une carte pour une personne décédée.")
+    card = CarteVitale(beneficiary=beneficiary, numero=_next_card_number(beneficiary), canal=canal, date_commande=when)
+    return save_to_file(card, by=by, summary=f"Commande de carte Vitale ({card.get_canal_display()})",
+                        beneficiary=beneficiary)
+
+
+_CARD_TRANSITIONS = {
+    "produce": (CardStatus.COMMANDEE, CardStatus.EN_PRODUCTION, "date_production", "Carte Vitale en production"),
+    "deliver": (CardStatus.EN_PRODUCTION, CardStatus.ACTIVE, "date_remise", "Carte Vitale remise au titulaire"),
+}
+
+
+@transaction.atomic
+def advance_card(card: CarteVitale, *, step: str, when: dt.date, by: Any) -> CarteVitale:
+    source, target, date_field, summary = _CARD_TRANSITIONS[step]
+    if card.statut != source:
+        raise ValidationError(f"Transition impossible : la carte est « {card.get_statut_display()} ».")
+    card.statut = target
+    setattr(card, date_field, when)
+    return save_to_file(card, by=by, summary=summary, beneficiary=card.beneficiary, action=AuditAction.TRANSITION)
+
+
+@transaction.atomic
+def oppose_card(card: CarteVitale, *, motif: str, when: dt.date, by: Any, replace: bool = True) -> CarteVitale | None:
+    """Loss, theft or defect: the card goes into opposition and, by default, a new one is ordered."""
+    if card.statut in (CardStatus.EN_OPPOSITION, CardStatus.REMPLACEE):
+        raise ValidationError("Cette carte est déjà en opposition.")
+    card.statut = CardStatus.EN_OPPOSITION
+    card.date_opposition = when
+    card.motif_opposition = motif
+    save_to_file(card, by=by, summary=f"Carte Vitale mise en opposition ({OppositionReason(motif).label})",
+                 beneficiary=card.beneficiary, action=AuditAction.TRANSITION)
+    if not replace:
+        return None
+    new_card = order_card(card.beneficiary, canal="en_ligne", when=when, by=by)
+    card.remplacee_par = new_card
+    save_to_file(card, by=by, summary="Carte de remplacement commandée", beneficiary=card.beneficiary)
+    return new_card
+
+
+# --- Residence controls -------------------------------------------------------------------------------
+
+
+def residence_control_targets(today: dt.date) -> dict[str, models.QuerySet[Beneficiary]]:
+    """People to control: no update for 3 years, or a residence permit expired 6 months ago."""
+    years = int(_param("droits.controle_residence.anciennete_sans_mise_a_jour_ans", today))
+    months = int(_param("droits.controle_residence.titre_sejour_echu_mois", today))
+    with_rights = Beneficiary.objects.alive().filter(
+        models.Exists(RightsPeriod.objects.open_on(today).filter(beneficiary=models.OuterRef("pk")))
+    ).exclude(models.Exists(ResidenceControl.objects.filter(beneficiary=models.OuterRef("pk"),
+                                                            statut=ControlStatus.OUVERT)))
+    return {
+        ControlReason.SANS_MISE_A_JOUR: with_rights.filter(derniere_mise_a_jour__lte=today - relativedelta(years=years)),
+        ControlReason.TITRE_SEJOUR_ECHU: with_rights.filter(titre_sejour_fin__lte=today - relativedelta(months=months)),
+    }
+
+
+@transaction.atomic
+def open_residence_controls(today: dt.date, *, by: Any = None) -> list[ResidenceControl]:
+    opened = []
+    seen: set[int] = set()
+    for reason, people in residence_control_targets(today).items():
+        for beneficiary in people.order_by("pk"):
+            if beneficiary.pk in seen:
+                continue
+            seen.add(beneficiary.pk)
+            control = ResidenceControl(beneficiary=beneficiary, motif=reason, ouvert_le=today)
+            save_to_file(control, by=by, summary=f"Contrôle ouvert : {ControlReason(reason).label}",
+                         beneficiary=beneficiary)
+            opened.append(control)
+    return opened
+
+
+@transaction.atomic
+def close_residence_control(
+    control: ResidenceControl, *, outcome: str, when: dt.date, by: Any, observations: str = "",
+) -> ResidenceControl:
+    if control.statut != ControlStatus.OUVERT:
+        raise ValidationError("Ce contrôle est déjà clos.")
+    if outcome not in (ControlStatus.DROITS_MAINTENUS, ControlStatus.DROITS_FERMES):
+        raise ValidationError("Issue du contrôle inconnue.")
+    control.statut = outcome
+    control.clos_le = when
+    control.observations = observations
+    save_to_file(control, by=by, summary=f"Contrôle clos : {ControlStatus(outcome).label}",
+                 beneficiary=control.beneficiary, action=AuditAction.TRANSITION)
+    beneficiary = control.beneficiary
+    if outcome == ControlStatus.DROITS_FERMES:
+        reason = (ClosingReason.TITRE_SEJOUR if control.motif == ControlReason.TITRE_SEJOUR_ECHU
+                  else ClosingReason.CONTROLE_RESIDENCE)
+        for period in RightsPeriod.objects.open_on(when).filter(beneficiary=beneficiary):
+            close_rights(period, fin=when, motif=reason, by=by)
+    else:
+        Beneficiary.objects.filter(pk=beneficiary.pk).update(derniere_mise_a_jour=when)
+    return control
+
+
+# --- Rights on a day (attestation, real-time lookup) -----------------------------------------------------
+
+
+@dataclass
+class RightsOnDay:
+    beneficiary: Beneficiary
+    when: dt.date
+    droits_de_base: RightsPeriod | None
+    c2s: C2SAttribution | None
+    ame: AMEAttribution | None
+    exoneration_ald: bool
+    ald_periods: list[ALDPeriod] = field(default_factory=list)
+    maternite: MaternityPeriod | None = None
+    invalidite: InvalidityPeriod | None = None
+    medecin_traitant: MedecinTraitantDeclaration | None = None
+    enfants: list[Beneficiary] = field(default_factory=list)
+    carte: CarteVitale | None = None
+
+    @property
+    def couvert(self) -> bool:
+        return self.droits_de_base is not None or self.ame is not None
+
+
+def rights_on(beneficiary: Beneficiary, when: dt.date) -> RightsOnDay:
+    alive = beneficiary.date_deces is None or beneficiary.date_deces >= when
+    base = beneficiary.rights_periods.open_on(when).first() if alive else None
+    c2s = beneficiary.c2s_attributions.open_on(when).filter(statut=C2SStatus.OUVERTE).first() if alive else None
+    ame = beneficiary.ame_attributions.open_on(when).filter(statut=AMEStatus.ACCORDEE).first() if alive else None
+    ald = [a for a in beneficiary.ald_periods.open_on(when) if a.exonerante] if alive else []
+    days_after = int(_param("droits.maternite.exoneration_apres_accouchement_jours", when))
+    maternity = next((m for m in beneficiary.maternity_periods.filter(debut_6e_mois__lte=when)
+                      if m.accouchement + dt.timedelta(days=days_after) >= when), None)
+    children = [link.child for link in ParentLink.objects.filter(parent=beneficiary, debut__lte=when)
+                .filter(models.Q(fin__isnull=True) | models.Q(fin__gte=when)).select_related("child")]
+    return RightsOnDay(
+        beneficiary=beneficiary, when=when, droits_de_base=base, c2s=c2s, ame=ame, exoneration_ald=bool(ald),
+        ald_periods=ald, maternite=maternity,
+        invalidite=beneficiary.invalidity_periods.open_on(when).first() if alive else None,
+        medecin_traitant=beneficiary.medecin_traitant_declarations.open_on(when).select_related("medecin").first(),
+        enfants=children,
+        carte=beneficiary.cartes_vitale.filter(statut=CardStatus.ACTIVE).first(),
+    )
