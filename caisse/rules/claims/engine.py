@@ -1,0 +1,506 @@
+"""The claims liquidation engine: feuilles de soins in, décomptes out, vectorised with Polars.
+
+One engine serves the batch command (``caisse liquider``), the persistent daily run and the
+real-time single-FSE path. It is a pure function of its inputs (no Django, no I/O)::
+
+    decomptes, lignes, counters = liquidate(referentiel, feuilles_df, lignes_df, counters, today)
+
+Money is integer cents (Int64) everywhere; rates are integer percents; a product ``BR × taux`` is
+rounded half up to the cent (``(BR × taux + 50) // 100``). Every rule is a named step below
+(``_step_*``) and leaves on each line the columns that :mod:`caisse.rules.claims.explain` turns
+into one French sentence per rule applied, with its parameter value and legal reference.
+
+Order of the steps (CSS articles in brackets):
+
+1. controls (:mod:`~caisse.rules.claims.controls`), feuille then line;
+2. base de remboursement: tariff of the code on the date of care × quantité × coefficient,
+   within the amount billed; the excess is the dépassement, never reimbursed [L162-1-7];
+3. taux by category [R160-5], lowered to the hors-parcours rate for physicians' acts outside the
+   parcours de soins [L162-5-3], raised to 100 % by an exoneration: ALD care [L160-14 3°],
+   maternity (6th month to delivery + 12 days, or risque maternité) [L160-14, R160-18], AT/MP
+   [L431-1], invalidity [L160-14 10°], AME [CASF L251-2]; hospital stays at 80 %, 100 % from the
+   31st day [L160-14 9°];
+4. forfait actes lourds: 24 € instead of the ticket modérateur for acts ≥ 120 € or coefficient
+   ≥ 60 (summed per professional and day) [R160-16];
+5. participation forfaitaire [L160-13 II] and franchises [L160-13 III] with their exemptions,
+   daily caps then annual caps, consumed in the order (date_reception, id) (:mod:`caps`);
+6. payment: tiers payant (the professional gets the AMO part, PF and franchises become the
+   assuré's debt) or reimbursement of the assuré (PF and franchises deducted, then the debt
+   recovered: a Lindley recursion per person); C2S pays the ticket modérateur [L861-3].
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import polars as pl
+
+from caisse.rules.claims import caps, controls, explain
+from caisse.rules.claims.counters import Counters
+from caisse.rules.claims.legal import SanteParameters, at, at_map, in_set, load
+from caisse.rules.claims.referentiel import FAR_FUTURE, Referentiel
+
+FEUILLE_COLUMNS: dict[str, pl.DataType] = {
+    "_pos": pl.Int64(),
+    "id": pl.String(),
+    "type": pl.String(),
+    "date_reception": pl.Date(),
+    "nir": pl.String(),
+    "executant": pl.String(),
+    "prescripteur": pl.String(),
+    "tiers_payant": pl.Boolean(),
+    "risque": pl.String(),
+    "parcours": pl.String(),
+    "en_rapport_ald": pl.Boolean(),
+    "carte_vitale": pl.String(),
+    "_invalide": pl.Boolean(),
+}
+LIGNE_COLUMNS: dict[str, pl.DataType] = {
+    "_fpos": pl.Int64(),
+    "_lpos": pl.Int64(),
+    "code": pl.String(),
+    "date_soins": pl.Date(),
+    "quantite": pl.Int64(),
+    "coefficient": pl.Float64(),
+    "montant_facture_cts": pl.Int64(),
+    "_invalide": pl.Boolean(),
+}
+
+MONEY_OUT = (
+    "base_remboursement_cts",
+    "montant_amo_cts",
+    "participation_forfaitaire_cts",
+    "franchise_cts",
+    "forfait_actes_lourds_cts",
+    "forfait_journalier_cts",
+    "depassement_cts",
+    "montant_rembourse_cts",
+    "part_c2s_cts",
+)
+
+
+def _conform(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Add missing columns as nulls and cast to the engine's types (bad values become nulls)."""
+    exprs = []
+    for name, dtype in schema.items():
+        if name in df.columns:
+            exprs.append(pl.col(name).cast(dtype, strict=False))
+        else:
+            exprs.append(pl.lit(None, dtype=dtype).alias(name))
+    return df.select(exprs)
+
+
+def _half_up(numerator: pl.Expr, denominator: int) -> pl.Expr:
+    return (numerator + denominator // 2) // denominator
+
+
+# --------------------------------------------------------------------------------------------
+# 1. Controls
+# --------------------------------------------------------------------------------------------
+
+
+def _step_feuille_controls(
+    f: pl.DataFrame, lines: pl.DataFrame, ref: Referentiel, counters: Counters
+) -> pl.DataFrame:
+    """Feuille-level controls: adds ``_ordre`` (processing rank) and ``_rejet_f`` (code or null)."""
+    f = f.with_columns(
+        pl.struct(
+            pl.col("date_reception").fill_null(FAR_FUTURE), pl.col("id").fill_null(""), "_pos"
+        ).rank("ordinal").cast(pl.Int64).alias("_ordre")
+    )
+    nb_lines = lines.group_by("_fpos").agg(
+        pl.len().alias("_nb_lignes"), pl.col("date_soins").min().alias("_premier_soin")
+    )
+    f = f.join(nb_lines, left_on="_pos", right_on="_fpos", how="left")
+    benef = ref.beneficiaires.select("nir", pl.lit(True).alias("_benef_connu"))
+    f = f.join(benef, on="nir", how="left")
+    ps = ref.professionnels.select(pl.col("id").alias("executant"), pl.lit(True).alias("_ps_connu"))
+    f = f.join(ps, on="executant", how="left")
+    cards = ref.cartes.filter(pl.col("opposition").is_not_null()).group_by("nir", "numero").agg(
+        pl.col("opposition").min().alias("_opposition")
+    )
+    f = f.join(cards, left_on=["nir", "carte_vitale"], right_on=["nir", "numero"], how="left")
+    seen = counters.seen_ids.get_column("id").implode()
+    doublon = (pl.col("_ordre").rank("ordinal").over("id") > 1) | pl.col("id").is_in(seen)
+    invalid = (
+        pl.col("_invalide").fill_null(False)
+        | pl.col("id").is_null()
+        | pl.col("date_reception").is_null()
+        | pl.col("nir").is_null()
+        | pl.col("executant").is_null()
+        | pl.col("tiers_payant").is_null()
+        | ~pl.col("risque").is_in(controls.RISQUES).fill_null(False)
+        | ~pl.col("parcours").is_in(controls.PARCOURS).fill_null(False)
+        | pl.col("_nb_lignes").fill_null(0).eq(0)
+    )
+    return f.with_columns(
+        controls.first_code(
+            [
+                ("DONNEE_INVALIDE", invalid),
+                ("DOUBLON", doublon.fill_null(False)),
+                ("NIR_INVALIDE", ~controls.nir_valid(pl.col("nir"))),
+                ("BENEFICIAIRE_INCONNU", pl.col("_benef_connu").is_null()),
+                ("PS_INCONNU", pl.col("_ps_connu").is_null()),
+                (
+                    "CARTE_EN_OPPOSITION",
+                    (pl.col("_opposition") <= pl.col("_premier_soin")).fill_null(False),
+                ),
+            ]
+        ).alias("_rejet_f")
+    ).drop("_benef_connu", "_ps_connu", "_opposition", "_premier_soin")
+
+
+def _period_flags(lines: pl.DataFrame, ref: Referentiel, params: SanteParameters) -> pl.DataFrame:
+    """Per line, which of the person's dated situations is open on the date of care."""
+    periods = ref.periods.with_columns(
+        pl.when(pl.col("kind") == "maternite")
+        .then(
+            pl.col("fin")
+            + pl.duration(days=at(params.p("maternite.jours_apres_accouchement"), pl.col("fin"), pl.Int64()))
+        )
+        .otherwise(pl.col("fin"))
+        .alias("fin")
+    )
+    keys = lines.select("_lid", "nir", "date_soins").filter(pl.col("date_soins").is_not_null())
+    hits = (
+        keys.join(periods, on="nir", how="inner")
+        .filter((pl.col("debut") <= pl.col("date_soins")) & (pl.col("date_soins") <= pl.col("fin")))
+        .group_by("_lid")
+        .agg((pl.col("kind") == k).any().alias(f"_{k}") for k in ("droits", "ald", "c2s", "ame", "invalidite", "maternite"))
+    )
+    out = lines.join(hits, on="_lid", how="left")
+    return out.with_columns(
+        pl.col(f"_{k}").fill_null(False) for k in ("droits", "ald", "c2s", "ame", "invalidite", "maternite")
+    )
+
+
+def _step_line_controls(
+    lines: pl.DataFrame, params: SanteParameters, counters: Counters, today: dt.date | None
+) -> pl.DataFrame:
+    """Line-level controls: adds ``_rejet_l`` (code or null)."""
+    delay = at(params.p("prescription.delai"), pl.col("date_soins"), pl.Int64())
+    limit = pl.col("date_soins").dt.offset_by(pl.format("{}y", delay))
+    future = pl.col("date_soins") > pl.col("date_reception")
+    if today is not None:
+        future = future | (pl.col("date_soins") > pl.lit(today))
+    invalid = (
+        pl.col("_invalide").fill_null(False)
+        | pl.col("code").is_null()
+        | pl.col("date_soins").is_null()
+        | ~(pl.col("quantite") > 0).fill_null(False)
+        | ~(pl.col("coefficient") > 0).fill_null(False)
+        | ~(pl.col("montant_facture_cts") >= 0).fill_null(False)
+    )
+    lines = lines.with_columns(
+        controls.first_code(
+            [
+                ("DONNEE_INVALIDE", invalid),
+                ("CODE_INCONNU", pl.col("categorie").is_null()),
+                ("DATE_FUTURE", future),
+                ("PRESCRIPTION", pl.col("date_reception") > limit),
+                ("DECES", (pl.col("date_soins") > pl.col("deces")).fill_null(False)),
+                ("DROITS_FERMES", ~(pl.col("_droits") | pl.col("_ame"))),
+            ]
+        ).alias("_rejet_l")
+    )
+    # Duplicate act: same person, professional, code and day in an earlier feuille.
+    act = ["nir", "executant", "code", "date_soins"]
+    ok = pl.col("_rejet_l").is_null() & pl.col("_rejet_f").is_null()
+    first = lines.filter(ok).group_by(act).agg(pl.col("_ordre").min().alias("_premier_ordre"))
+    lines = lines.join(first, on=act, how="left", nulls_equal=False)
+    seen = counters.seen_acts.with_columns(pl.lit(True).alias("_deja_vu")).unique(act)
+    lines = lines.join(seen, on=act, how="left")
+    dup = ok & ((pl.col("_ordre") > pl.col("_premier_ordre")) | pl.col("_deja_vu").fill_null(False))
+    return lines.with_columns(
+        pl.when(dup).then(pl.lit("DOUBLON")).otherwise(pl.col("_rejet_l")).alias("_rejet_l")
+    ).drop("_premier_ordre", "_deja_vu")
+
+
+# --------------------------------------------------------------------------------------------
+# 2-4. Base, rate, forfait actes lourds, hospital stays
+# --------------------------------------------------------------------------------------------
+
+
+def _step_base(lines: pl.DataFrame) -> pl.DataFrame:
+    """Base de remboursement = tariff × quantité × coefficient, within the amount billed."""
+    raw = pl.col("tarif_cts").cast(pl.Float64) * pl.col("quantite") * pl.col("coefficient")
+    tarif_br = (raw + 0.5 + 1e-9).floor().cast(pl.Int64)
+    ok = pl.col("_ok")
+    return lines.with_columns(
+        pl.when(ok).then(pl.min_horizontal(tarif_br, pl.col("montant_facture_cts"))).otherwise(0).alias(
+            "base_remboursement_cts"
+        ),
+        pl.when(ok)
+        .then((pl.col("montant_facture_cts") - tarif_br).clip(lower_bound=0))
+        .otherwise(0)
+        .alias("depassement_cts"),
+    )
+
+
+def _step_rate(lines: pl.DataFrame, params: SanteParameters) -> pl.DataFrame:
+    """Rate by category, hors-parcours, exonerations (see the module docstring)."""
+    d, cat = pl.col("date_soins"), pl.col("categorie")
+    age = (
+        d.dt.year().cast(pl.Int64)
+        - pl.col("date_naissance").dt.year()
+        - ((d.dt.month() * 100 + d.dt.day()) < (pl.col("date_naissance").dt.month() * 100 + pl.col("date_naissance").dt.day())).cast(pl.Int64)
+    )
+    lines = lines.with_columns(
+        (pl.col("risque") == "atmp").alias("_exo_atmp"),
+        ((pl.col("risque") == "maternite") | pl.col("_maternite")).alias("_exo_maternite"),
+        (pl.col("en_rapport_ald").fill_null(False) & pl.col("_ald")).alias("_exo_ald"),
+        (pl.col("_invalidite") & ~in_set(params.p("invalidite.categories_exclues"), d, cat)).alias("_exo_invalidite"),
+        (pl.col("_ame") & in_set(params.p("ame.categories_exclues"), d, cat)).alias("_ame_exclu"),
+        (age >= at(params.p("parcours.age_minimum"), d, pl.Int64())).fill_null(True).alias("_age_parcours"),
+        (
+            d.dt.year().cast(pl.Int64)
+            <= pl.col("date_naissance").dt.year() + at(params.p("exoneration.age_mineur"), d, pl.Int64())
+        )
+        .fill_null(False)
+        .alias("_mineur"),
+        ((d - pl.col("date_naissance")).dt.total_days() < at(params.p("forfait_actes_lourds.age_nouveau_ne"), d, pl.Int64()))
+        .fill_null(False)
+        .alias("_nouveau_ne"),
+        params.taux_categorie(d, cat).alias("_taux_base"),
+    )
+    lines = lines.with_columns(
+        (pl.col("_exo_atmp") | pl.col("_exo_maternite") | pl.col("_exo_ald") | pl.col("_exo_invalidite") | (pl.col("_ame") & ~pl.col("_ame_exclu"))).alias("_exonere"),
+        (
+            (pl.col("parcours") == "hors_parcours")
+            & in_set(params.p("parcours.categories"), d, cat)
+            & pl.col("_age_parcours")
+            & ~pl.col("_ame")
+        ).alias("_hors_parcours"),
+    )
+    taux_hp = at(params.p("taux.hors_parcours"), d, pl.Int64())
+    taux_exo = at(params.p("taux.exoneration"), d, pl.Int64())
+    taux = (
+        pl.when(~pl.col("_ok"))
+        .then(0)
+        .when(pl.col("_ame_exclu"))
+        .then(0)
+        .when(pl.col("_exonere"))
+        .then(taux_exo)
+        .when(pl.col("_hors_parcours"))
+        .then(pl.min_horizontal(pl.col("_taux_base"), taux_hp))
+        .otherwise(pl.col("_taux_base"))
+    )
+    return lines.with_columns(taux.cast(pl.Int64).alias("taux"))
+
+
+def _step_forfait_actes_lourds(lines: pl.DataFrame, params: SanteParameters) -> pl.DataFrame:
+    """Acts ≥ threshold (summed per feuille, professional and day): flat charge instead of the TM."""
+    d = pl.col("date_soins")
+    elig = (
+        pl.col("_ok")
+        & in_set(params.p("forfait_actes_lourds.categories"), d, pl.col("categorie"))
+        & (pl.col("taux") < 100)
+        & ~pl.col("_c2s")
+        & ~pl.col("_ame")
+        & ~pl.col("_nouveau_ne")
+    )
+    lines = lines.with_columns(elig.alias("_fal_elig"))
+    grp = ["_fpos", "date_soins"]
+    total = pl.when(pl.col("_fal_elig")).then(pl.col("base_remboursement_cts")).otherwise(0).sum().over(grp)
+    coef = pl.when(pl.col("_fal_elig")).then(pl.col("coefficient")).otherwise(0.0).max().over(grp)
+    seuil = at(params.p("forfait_actes_lourds.seuil_tarif"), d, pl.Int64())
+    seuil_coef = at(params.p("forfait_actes_lourds.seuil_coefficient"), d, pl.Int64())
+    qualifies = pl.col("_fal_elig") & ((total >= seuil) | (coef >= seuil_coef))
+    lines = lines.with_columns(qualifies.alias("_fal"))
+    # The flat charge is carried by the most expensive line of the session.
+    carrier = (
+        pl.col("_fal")
+        & (
+            pl.when(pl.col("_fal")).then(pl.col("base_remboursement_cts") * 100000 - pl.col("_lpos")).otherwise(None).max().over(grp)
+            == pl.col("base_remboursement_cts") * 100000 - pl.col("_lpos")
+        )
+    )
+    montant = at(params.p("forfait_actes_lourds.montant"), d, pl.Int64())
+    return lines.with_columns(
+        pl.when(carrier)
+        .then(pl.min_horizontal(montant, pl.col("base_remboursement_cts")))
+        .otherwise(0)
+        .alias("forfait_actes_lourds_cts"),
+        pl.when(pl.col("_fal")).then(100).otherwise(pl.col("taux")).alias("taux"),
+    )
+
+
+def _step_amo(lines: pl.DataFrame, params: SanteParameters) -> pl.DataFrame:
+    """AMO part = BR × taux; hospital days from the 31st at 100 %; forfait journalier."""
+    d = pl.col("date_soins")
+    br = pl.col("base_remboursement_cts")
+    hosp = pl.col("_ok") & (pl.col("categorie") == "hospitalisation")
+    jour = at(params.p("hospitalisation.jour_exoneration"), d, pl.Int64())
+    jours = pl.col("quantite")
+    jours_taux = pl.min_horizontal(jours, jour - 1).clip(lower_bound=0)
+    per_day = _half_up((br * 1000) // jours.clip(lower_bound=1), 1000)
+    amo_hosp = _half_up(per_day * jours_taux * pl.col("taux"), 100) + per_day * (jours - jours_taux)
+    amo_hosp = pl.when(jours_taux == jours).then(_half_up(br * pl.col("taux"), 100)).otherwise(amo_hosp)
+    fj = pl.when(pl.col("libelle").str.to_lowercase().str.contains("psychiatrie")).then(
+        at(params.p("forfait_journalier.montant_psychiatrie"), d, pl.Int64())
+    ).otherwise(at(params.p("forfait_journalier.montant"), d, pl.Int64()))
+    fj_exempt = pl.col("_exo_maternite") | pl.col("_exo_atmp") | pl.col("_ame") | pl.col("_nouveau_ne")
+    amo = (
+        pl.when(pl.col("_fal"))
+        .then(br - pl.col("forfait_actes_lourds_cts"))
+        .when(hosp)
+        .then(amo_hosp)
+        .otherwise(_half_up(br * pl.col("taux"), 100))
+    )
+    return lines.with_columns(
+        amo.alias("montant_amo_cts"),
+        pl.when(hosp & ~fj_exempt).then(fj * jours).otherwise(0).alias("forfait_journalier_cts"),
+        (hosp & (jours_taux < jours)).alias("_hosp_31"),
+    )
+
+
+def _step_participations(lines: pl.DataFrame, params: SanteParameters) -> pl.DataFrame:
+    """Raw participation forfaitaire and franchise per line, before caps, with exemptions."""
+    d, cat = pl.col("date_soins"), pl.col("categorie")
+    exempt = (
+        pl.col("_mineur")
+        | pl.col("_c2s")
+        | pl.col("_ame")
+        | pl.col("_exo_maternite")
+        | (pl.col("_exo_atmp") & at(params.p("exoneration.atmp_participations"), d, pl.Boolean()))
+    )
+    pf_unit = at(params.p("participation_forfaitaire.montant"), d, pl.Int64())
+    pf_applies = pl.col("_ok") & in_set(params.p("participation_forfaitaire.categories"), d, cat)
+    kind = at_map(params.p("franchise.categories"), d, cat, None, pl.String())
+    fr_unit = at_map(params.p("franchise.montant"), d, kind.fill_null(""), 0, pl.Int64())
+    fr_daily = at_map(params.p("franchise.plafond_journalier"), d, kind.fill_null(""), None, pl.Int64())
+    return lines.with_columns(
+        exempt.alias("_exempt_participations"),
+        pl.when(pf_applies & ~exempt).then(pf_unit * pl.col("quantite")).otherwise(0).alias("_pf_brut"),
+        (pf_unit * at(params.p("participation_forfaitaire.nombre_max_par_jour"), d, pl.Int64())).alias("_pf_plafond_jour"),
+        at(params.p("participation_forfaitaire.plafond_annuel"), d, pl.Int64()).alias("_pf_plafond_an"),
+        kind.alias("_fr_kind"),
+        pl.when(pl.col("_ok") & kind.is_not_null() & ~exempt).then(fr_unit * pl.col("quantite")).otherwise(0).alias("_fr_brut"),
+        fr_daily.alias("_fr_plafond_jour"),
+        at(params.p("franchise.plafond_annuel"), d, pl.Int64()).alias("_fr_plafond_an"),
+        pl.when(kind == "transport").then(pl.lit("")).otherwise(pl.col("executant")).alias("_fr_cle"),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Main entry points
+# --------------------------------------------------------------------------------------------
+
+
+def liquidate(
+    referentiel: Referentiel,
+    feuilles: pl.DataFrame,
+    lignes: pl.DataFrame,
+    counters: Counters | None = None,
+    today: dt.date | None = None,
+    params: SanteParameters | None = None,
+    explanations: bool = True,
+) -> tuple[pl.DataFrame, pl.DataFrame, Counters]:
+    """Liquidate a batch of feuilles.
+
+    ``feuilles``: one row per feuille with the contract's fields (``lignes`` excepted) and
+    ``_pos`` (input position, unique; added if missing). ``lignes``: one row per line with
+    ``_fpos`` (the feuille's ``_pos``), ``_lpos`` (rank in the feuille) and the line fields. An
+    optional ``_invalide`` column on either marks records the reader could not parse.
+
+    Returns ``(decomptes, lignes_out, counters)``: one décompte per feuille in input order, the
+    liquidated lines (none for a feuille rejected as a whole), and the counters updated with
+    this batch (pass them to the next batch of the same flow).
+    """
+    params = params or load()
+    counters = counters or Counters.from_compteurs(referentiel.compteurs)
+    if "_pos" not in feuilles.columns:
+        feuilles = feuilles.with_row_index("_pos").with_columns(pl.col("_pos").cast(pl.Int64))
+    f = _conform(feuilles, FEUILLE_COLUMNS)
+    lines = _conform(lignes, LIGNE_COLUMNS)
+    f = _step_feuille_controls(f, lines, referentiel, counters)
+
+    fcols = f.select(
+        pl.col("_pos").alias("_fpos"), "_ordre", "_rejet_f", "id", "date_reception", "nir", "executant",
+        "tiers_payant", "risque", "parcours", "en_rapport_ald",
+    )
+    lines = (
+        lines.join(fcols, on="_fpos", how="inner")
+        .sort("_ordre", "_lpos")
+        .with_row_index("_lid")
+    )
+    benef = referentiel.beneficiaires.select("nir", "date_naissance", "deces")
+    lines = lines.join(benef, on="nir", how="left")
+    nomen = referentiel.nomenclature.select("code", "libelle", "categorie", "tarif_cts", "debut", "fin")
+    priced = (
+        lines.select("_lid", "code", "date_soins")
+        .filter(pl.col("date_soins").is_not_null())
+        .join(nomen, on="code", how="inner")
+        .filter((pl.col("debut") <= pl.col("date_soins")) & (pl.col("date_soins") <= pl.col("fin")))
+        .unique("_lid", keep="last")
+        .select("_lid", "libelle", "categorie", "tarif_cts")
+    )
+    lines = lines.join(priced, on="_lid", how="left")
+    lines = _period_flags(lines, referentiel, params)
+    lines = _step_line_controls(lines, params, counters, today)
+
+    # A feuille whose lines are all duplicate acts is a duplicate feuille.
+    all_dup = (
+        lines.filter(pl.col("_rejet_f").is_null())
+        .group_by("_fpos")
+        .agg((pl.col("_rejet_l") == "DOUBLON").fill_null(False).all().alias("_tout_doublon"))
+        .filter(pl.col("_tout_doublon"))
+        .get_column("_fpos")
+    )
+    lines = lines.with_columns(
+        pl.when(pl.col("_fpos").is_in(all_dup.implode()))
+        .then(pl.lit("DOUBLON"))
+        .otherwise(pl.col("_rejet_f"))
+        .alias("_rejet_f")
+    ).sort("_lid")
+    lines = lines.with_columns((pl.col("_rejet_f").is_null() & pl.col("_rejet_l").is_null()).alias("_ok"))
+
+    lines = _step_base(lines)
+    lines = _step_rate(lines, params)
+    lines = _step_forfait_actes_lourds(lines, params)
+    lines = _step_amo(lines, params)
+    lines = _step_participations(lines, params)
+    lines, counters_daily_annual = caps.apply_caps(lines, counters)
+    lines = caps.line_payments(lines)
+
+    decomptes, debt = caps.feuille_payments(f, lines, counters, all_dup)
+    if explanations:
+        lines = explain.explain_lines(lines)
+        decomptes = explain.explain_feuilles(decomptes, lines)
+    else:
+        lines = lines.with_columns(pl.lit(None, dtype=pl.String()).alias("explication"))
+        decomptes = decomptes.with_columns(pl.lit(None, dtype=pl.String()).alias("explication"))
+
+    new_counters = caps.update_counters(counters, counters_daily_annual, debt, f, lines)
+    out_lines = (
+        lines.filter(pl.col("_rejet_f").is_null())
+        .sort("_fpos", "_lpos")
+        .select(
+            "_fpos",
+            "_lpos",
+            pl.col("id").alias("feuille_id"),
+            "code",
+            *MONEY_OUT,
+            "taux",
+            pl.when(pl.col("_rejet_l").is_null()).then(pl.lit([], dtype=pl.List(pl.String()))).otherwise(
+                pl.concat_list(pl.col("_rejet_l"))
+            ).alias("rejets"),
+            "explication",
+        )
+    )
+    return decomptes, out_lines, new_counters
+
+
+def liquidate_records(
+    referentiel: Referentiel,
+    feuilles: list[dict[str, Any] | None],
+    counters: Counters | None = None,
+    today: dt.date | None = None,
+) -> tuple[list[dict[str, Any]], Counters]:
+    """Convenience for a list of contract records (the real-time single-FSE path, the tests)."""
+    from caisse.rules.claims import records
+
+    f, lines = records.frames_from_records(feuilles)
+    decomptes, out_lines, new_counters = liquidate(referentiel, f, lines, counters, today)
+    return records.records_from_frames(decomptes, out_lines), new_counters

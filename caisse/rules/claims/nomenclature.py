@@ -1,0 +1,118 @@
+"""The nomenclature of reimbursable acts and products, with dated tariffs.
+
+The project ships ``nomenclature.ndjson`` next to this module (contract §1 format
+``{code, libelle, categorie, tarif_cts, debut, fin}``): the common NGAP key letters, a few CCAM
+technical acts, NABM biology codes, LPP devices and the pharmacy codes PH1/PH7/PH4/PH2. A
+référentiel may carry its own ``nomenclature.ndjson``; its rows *extend or override* the shipped
+ones: every shipped row of a code that the référentiel redefines is dropped, so the référentiel's
+dated history of that code is authoritative.
+
+Official files (CCAM, NGAP, NABM, LPP published by ameli) are too irregular to parse here; convert
+them to the same NDJSON (or a CSV with the same columns, see :func:`load_official_csv`) and pass it
+as ``extra_path``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+
+from caisse.batch_io import UnreadableFile, iter_ndjson
+
+SHIPPED = Path(__file__).parent / "nomenclature.ndjson"
+
+CATEGORIES = (
+    "consultation_medecin",
+    "acte_technique_medecin",
+    "imagerie",
+    "sage_femme",
+    "dentaire",
+    "auxiliaire_medical",
+    "biologie",
+    "medicament_100",
+    "medicament_65",
+    "medicament_30",
+    "medicament_15",
+    "transport",
+    "optique",
+    "audioprothese",
+    "dispositif_medical",
+    "hospitalisation",
+)
+
+SCHEMA: dict[str, pl.DataType] = {
+    "code": pl.String(),
+    "libelle": pl.String(),
+    "categorie": pl.String(),
+    "tarif_cts": pl.Int64(),
+    "debut": pl.Date(),
+    "fin": pl.Date(),
+}
+
+_FAR_PAST = dt.date(1900, 1, 1)
+_FAR_FUTURE = dt.date(2999, 12, 31)
+
+
+def _parse_date(raw: object) -> dt.date | None:
+    if raw is None:
+        return None
+    try:
+        return dt.date.fromisoformat(str(raw))
+    except ValueError:
+        return None
+
+
+def read_nomenclature(path: Path) -> pl.DataFrame:
+    """Read one nomenclature NDJSON file; malformed rows are skipped (they cannot price anything)."""
+    rows: list[dict[str, object]] = []
+    for obj in iter_ndjson(path):
+        if obj is None:
+            continue
+        code, categorie, tarif = obj.get("code"), obj.get("categorie"), obj.get("tarif_cts")
+        if not isinstance(code, str) or categorie not in CATEGORIES:
+            continue
+        if isinstance(tarif, bool) or not isinstance(tarif, int) or tarif < 0:
+            continue
+        rows.append(
+            {
+                "code": code,
+                "libelle": str(obj.get("libelle") or ""),
+                "categorie": categorie,
+                "tarif_cts": tarif,
+                "debut": _parse_date(obj.get("debut")) or _FAR_PAST,
+                "fin": _parse_date(obj.get("fin")) or _FAR_FUTURE,
+            }
+        )
+    return pl.DataFrame(rows, schema=SCHEMA)
+
+
+def load_official_csv(path: Path, separator: str = ";") -> pl.DataFrame:
+    """Read a CSV converted from an official table, with the columns of the contract."""
+    try:
+        df = pl.read_csv(path, separator=separator, infer_schema_length=0)
+    except (OSError, pl.exceptions.ComputeError) as exc:
+        raise UnreadableFile(f"Nomenclature illisible : {path} ({exc}).") from None
+    return df.select(
+        pl.col("code"),
+        pl.col("libelle").fill_null(""),
+        pl.col("categorie"),
+        pl.col("tarif_cts").cast(pl.Int64, strict=False),
+        pl.col("debut").str.to_date(strict=False).fill_null(_FAR_PAST),
+        pl.col("fin").str.to_date(strict=False).fill_null(_FAR_FUTURE),
+    ).filter(pl.col("categorie").is_in(CATEGORIES) & pl.col("tarif_cts").is_not_null())
+
+
+def load_nomenclature(extra_path: Path | None = None) -> pl.DataFrame:
+    """The shipped nomenclature, extended or overridden by ``extra_path`` when it exists.
+
+    Columns: code, libelle, categorie, tarif_cts (Int64), debut, fin (Date; open ends are
+    replaced by far dates so that interval joins need no null handling).
+    """
+    base = read_nomenclature(SHIPPED)
+    if extra_path is None or not Path(extra_path).exists():
+        return base
+    extra = read_nomenclature(Path(extra_path))
+    kept = base.filter(~pl.col("code").is_in(extra.get_column("code").unique().implode()))
+    return pl.concat([kept, extra]).sort("code", "debut")
