@@ -1,0 +1,445 @@
+"""IJ (indemnités journalières) of arrêts de travail, vectorised with Polars, money in cents.
+
+Rules (rules.md B.1-B.3), every value from the dated parameters at the first day of the arrêt:
+
+- eligibility (R313-3): ≥ 150 h of work in the 3 months before the arrêt, or salaries ≥ 1 015 ×
+  SMIC horaire over the 6 civil months before; beyond 6 months of maladie, salaries ≥ 2 030 ×
+  SMIC horaire over 12 months (the 600 h alternative needs hours the input does not carry).
+  No condition for AT/MP;
+- salaire journalier de base (SJB): maladie, the 3 civil months before the month of the arrêt,
+  each capped at k × SMIC mensuel in force the last day of the month before (R323-4), / 91,25;
+  maternité/paternité, the same months capped at the PMSS; AT/MP, the last month / 30,42 capped
+  at 0,834 % PASS (R433-4). Salaries of the month of the arrêt or later are ignored;
+- IJ: 50 % of the SJB (maladie), SJB − 21 % (maternité/paternité), 60 % then 80 % from day 29
+  (AT/MP); each daily IJ is rounded half up to the cent from the unrounded SJB;
+- carence (L323-1, R323-1): 3 days for maladie, none for a prolongation, for a later ALD arrêt
+  within 3 years, for AT/MP, maternité, paternité;
+- durations: maternity by rank and multiple birth, paternity 25/32 days (L1225-17 s. Code du
+  travail); 360 IJ over 3 years and 3 years per ALD (see :mod:`caisse.rules.allowances.limits`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from caisse.rules.allowances.legal import legal_frame
+from caisse.rules.allowances.limits import ald_start, limit_360
+from caisse.rules.allowances.schema import frame_from_records, typed
+from caisse.rules.parameters import Parameters, load_parameters
+
+RISKS = ("maladie", "maternite", "paternite", "atmp")
+OUTPUT_COLUMNS = (
+    "id",
+    "eligible",
+    "motif",
+    "salaire_journalier_base_cts",
+    "jours_carence",
+    "jours_indemnises",
+    "periodes",
+    "montant_total_cts",
+    "erreur",
+)
+_MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+_EPSILON = 1e-7  # float noise guard for the half-up rounding (data granularity is far coarser)
+
+
+def round_half_up(amount: pl.Expr) -> pl.Expr:
+    """Round a non-negative amount of cents half up to a whole cent."""
+    return (amount + 0.5 + _EPSILON).floor().cast(pl.Int64)
+
+
+def euros(cents: pl.Expr) -> pl.Expr:
+    """French display of an integer amount of cents: ``41,47 €``."""
+    return pl.format("{},{} €", cents // 100, (cents % 100).cast(pl.String).str.zfill(2))
+
+
+def _decimal_fr(value: pl.Expr) -> pl.Expr:
+    return value.round(4).cast(pl.String).str.replace(r"\.0$", "").str.replace(".", ",", literal=True)
+
+
+def _days(n: pl.Expr) -> pl.Expr:
+    return pl.duration(days=n)
+
+
+def _salary_sums(frame: pl.DataFrame) -> pl.DataFrame:
+    """Per arrêt: capped 3-month sums, last month, 6 and 12-month sums, and bad salary lines."""
+    month_number = pl.col("date_debut").dt.year() * 12 + pl.col("date_debut").dt.month() - 1
+    lines = (
+        frame.select("_row", "salaires", "_cap_maladie", "_pmss", "_mois_ref", _a=month_number)
+        .explode("salaires")
+        .filter(pl.col("salaires").is_not_null())
+        .select(
+            "_row",
+            "_cap_maladie",
+            "_pmss",
+            "_mois_ref",
+            "_a",
+            mois=pl.col("salaires").struct.field("mois"),
+            brut=pl.col("salaires").struct.field("brut_cts"),
+        )
+        .with_columns(
+            _bad=pl.col("mois").is_null()
+            | ~pl.col("mois").str.contains(_MONTH_PATTERN)
+            | pl.col("brut").is_null()
+            | (pl.col("brut") < 0)
+        )
+        .with_columns(
+            k=pl.col("_a")
+            - pl.col("mois").str.slice(0, 4).cast(pl.Int32, strict=False) * 12
+            - pl.col("mois").str.slice(5, 2).cast(pl.Int32, strict=False)
+            + 1
+        )
+    )
+    bad = lines.group_by("_row").agg(_sal_bad=pl.col("_bad").any())
+    months = (
+        lines.filter(~pl.col("_bad") & pl.col("k").is_between(1, 12))
+        .group_by("_row", "k")
+        .agg(
+            brut=pl.col("brut").sum(),
+            cap=pl.col("_cap_maladie").first(),
+            pmss=pl.col("_pmss").first(),
+            ref=pl.col("_mois_ref").first(),
+        )
+    )
+    in_ref = pl.col("k") <= pl.col("ref")
+    sums = months.group_by("_row").agg(
+        _s3_maladie=pl.min_horizontal(pl.col("brut"), pl.col("cap")).filter(in_ref).sum(),
+        _s3_pmss=pl.min_horizontal(pl.col("brut"), pl.col("pmss")).filter(in_ref).sum(),
+        _s_dernier=pl.col("brut").filter(pl.col("k") == 1).sum(),
+        _s6=pl.col("brut").filter(pl.col("k") <= 6).sum(),
+        _s12=pl.col("brut").sum(),
+    )
+    return bad.join(sums, on="_row", how="left")
+
+
+def _validation(frame: pl.DataFrame) -> pl.DataFrame:
+    """``erreur`` / ``motif_erreur`` for records that cannot be computed, and ``_valide``."""
+    risk = pl.col("risque")
+    checks: list[tuple[pl.Expr, str, pl.Expr]] = [
+        (pl.col("id").is_null(), "DONNEE_INVALIDE", pl.lit("L'identifiant de l'arrêt (« id ») est absent.")),
+        (
+            ~risk.is_in(RISKS) | risk.is_null(),
+            "DONNEE_INVALIDE",
+            pl.format(
+                "Le risque « {} » est inconnu (maladie, maternite, paternite ou atmp).", risk.fill_null("")
+            ),
+        ),
+        (
+            pl.col("date_debut").is_null(),
+            "DONNEE_INVALIDE",
+            pl.lit("La date de début de l'arrêt est absente ou invalide (AAAA-MM-JJ)."),
+        ),
+        (
+            pl.col("_bad_date_fin") | (pl.col("date_fin").is_null() & risk.is_in(("maladie", "atmp"))),
+            "DONNEE_INVALIDE",
+            pl.lit("La date de fin de l'arrêt est absente ou invalide (AAAA-MM-JJ)."),
+        ),
+        (
+            pl.col("date_fin") < pl.col("date_debut"),
+            "DONNEE_INVALIDE",
+            pl.lit("La date de fin de l'arrêt précède sa date de début."),
+        ),
+        (
+            pl.col("_bad_date_accouchement") | pl.col("_bad_date_premier_arret_ald"),
+            "DONNEE_INVALIDE",
+            pl.lit("Une date de l'arrêt est invalide (AAAA-MM-JJ)."),
+        ),
+        (
+            (pl.col("heures_travaillees_3_mois") < 0)
+            | (pl.col("enfants_a_charge") < 0)
+            | (pl.col("naissance_multiple") < 1),
+            "DONNEE_INVALIDE",
+            pl.lit("Heures travaillées, enfants à charge ou naissance multiple hors des valeurs possibles."),
+        ),
+        (
+            pl.col("_sal_bad").fill_null(False),
+            "DONNEE_INVALIDE",
+            pl.lit("Un salaire est mal formé (mois AAAA-MM et montant entier positif en centimes attendus)."),
+        ),
+        (pl.col("_param_erreur").is_not_null(), "PARAMETRE_INDISPONIBLE", pl.col("_param_erreur")),
+    ]
+    code: pl.Expr = pl.col("erreur")
+    message: pl.Expr = pl.col("motif_erreur")
+    for condition, error, text in reversed(checks):
+        hit = condition.fill_null(False)
+        code = pl.when(pl.col("erreur").is_null() & hit).then(pl.lit(error)).otherwise(code)
+        message = pl.when(pl.col("erreur").is_null() & hit).then(text).otherwise(message)
+    # ``reversed`` + overwrite keeps the first failing check, as a reader would list them.
+    return frame.with_columns(erreur=code, motif_erreur=message).with_columns(
+        _valide=pl.col("erreur").is_null()
+    )
+
+
+def _base_and_rates(frame: pl.DataFrame) -> pl.DataFrame:
+    """Eligibility, unrounded SJB and the daily IJ (1st and, for AT/MP, 2nd rate)."""
+    risk = pl.col("risque")
+    hours = pl.col("heures_travaillees_3_mois").fill_null(0)
+    sjb = (
+        pl.when(risk == "maladie")
+        .then(pl.col("_s3_maladie") / pl.col("_div_maladie"))
+        .when(risk == "atmp")
+        .then(pl.min_horizontal(pl.col("_s_dernier") / pl.col("_div_atmp"), pl.col("_cap_sjb_atmp")))
+        .otherwise(pl.col("_s3_pmss") / pl.col("_div_maladie"))
+    )
+    frame = frame.with_columns(
+        eligible=pl.col("_valide")
+        & ((risk == "atmp") | (hours >= pl.col("_heures_3m")) | (pl.col("_s6") >= pl.col("_seuil_6m"))),
+        _condition_longue=pl.col("_s12") >= pl.col("_seuil_12m"),
+        _sjb=sjb,
+    )
+    net = round_half_up(pl.col("_sjb") * (100 - pl.col("_deduction_gain_net")) / 100)
+    atmp_1 = round_half_up(pl.col("_sjb") * pl.col("_taux_atmp_1") / 100)
+    atmp_2 = round_half_up(pl.col("_sjb") * pl.col("_taux_atmp_2") / 100)
+    capped = pl.col("_gain_net").fill_null(False)
+    return frame.with_columns(
+        _ij1=pl.when(risk == "maladie")
+        .then(round_half_up(pl.col("_sjb") * pl.col("_taux_maladie") / 100))
+        .when(risk == "atmp")
+        .then(pl.when(capped).then(pl.min_horizontal(atmp_1, net)).otherwise(atmp_1))
+        .otherwise(round_half_up(pl.col("_sjb") * (100 - pl.col("_deduction_mat")) / 100)),
+        _ij2=pl.when(capped).then(pl.min_horizontal(atmp_2, net)).otherwise(atmp_2),
+    )
+
+
+def _entitlement(frame: pl.DataFrame) -> pl.DataFrame:
+    """Carence, first and last indemnified day before the cross-arrêt limits."""
+    risk = pl.col("risque")
+    multiple = pl.col("naissance_multiple").fill_null(1)
+    legal_days = (
+        pl.when(risk == "maternite")
+        .then(
+            pl.when(multiple >= 3)
+            .then(pl.col("_mat_triples"))
+            .when(multiple == 2)
+            .then(pl.col("_mat_jumeaux"))
+            .when(pl.col("enfants_a_charge").fill_null(0) >= pl.col("_rang_3_enfants"))
+            .then(pl.col("_mat_3"))
+            .otherwise(pl.col("_mat_1_2"))
+        )
+        .when(risk == "paternite")
+        .then(pl.when(multiple >= 2).then(pl.col("_pat_multiple")).otherwise(pl.col("_pat_simple")))
+    )
+    frame = frame.with_columns(
+        ald=pl.col("ald").fill_null(False),
+        prolongation=pl.col("prolongation").fill_null(False),
+        _duree_legale=legal_days,
+    )
+    frame = ald_start(frame)
+    legal_end = pl.col("date_debut") + _days(pl.col("_duree_legale") - 1)
+    end = (
+        pl.when(risk.is_in(("maternite", "paternite")))
+        .then(pl.min_horizontal(pl.col("date_fin"), legal_end))
+        .otherwise(pl.col("date_fin"))
+    )
+    arret_days = (pl.col("date_fin").fill_null(legal_end) - pl.col("date_debut")).dt.total_days() + 1
+    later_ald = pl.col("ald") & (pl.col("date_debut") > pl.col("_ald_debut"))
+    with_carence = (risk == "maladie") & ~pl.col("prolongation") & ~later_ald.fill_null(False)
+    six_months_end = pl.col("date_debut").dt.offset_by(
+        pl.format("{}mo", pl.col("_mois_condition_longue"))
+    ) - _days(pl.lit(1))
+    ald_end = pl.col("_ald_debut").dt.offset_by(pl.format("{}y", pl.col("_annees_ald"))) - _days(pl.lit(1))
+    frame = frame.with_columns(
+        jours_carence=pl.when(pl.col("eligible") & with_carence)
+        .then(pl.min_horizontal(pl.col("_carence"), arret_days))
+        .otherwise(0),
+        _fin=end,
+        _coupe_6_mois=(risk == "maladie")
+        & ~pl.col("_condition_longue")
+        & (pl.col("date_fin") > six_months_end),
+        _six_mois_fin=six_months_end,
+        _coupe_legale=risk.is_in(("maternite", "paternite")) & (pl.col("date_fin") > legal_end),
+    ).with_columns(_debut=pl.col("date_debut") + _days(pl.col("jours_carence")))
+    frame = frame.with_columns(
+        _fin=pl.when(pl.col("_coupe_6_mois")).then(pl.col("_six_mois_fin")).otherwise(pl.col("_fin")),
+        _coupe_ald=pl.col("ald") & (risk == "maladie") & (pl.col("_fin") > ald_end).fill_null(False),
+    ).with_columns(
+        _fin=pl.when(pl.col("_coupe_ald")).then(ald_end).otherwise(pl.col("_fin")),
+    )
+    return limit_360(frame)
+
+
+def _periods(frame: pl.DataFrame) -> pl.DataFrame:
+    """The paid periods (one, or two for AT/MP around day 29), days and total."""
+    paid = pl.col("eligible") & (pl.col("_fin") >= pl.col("_debut"))
+    boundary = pl.col("date_debut") + _days(pl.col("_jour_atmp_2") - 1)
+    is_atmp = pl.col("risque") == "atmp"
+    end_1 = (
+        pl.when(is_atmp)
+        .then(pl.min_horizontal(pl.col("_fin"), boundary - _days(pl.lit(1))))
+        .otherwise(pl.col("_fin"))
+    )
+    start_2 = pl.max_horizontal(pl.col("_debut"), boundary)
+    frame = frame.with_columns(
+        _p1_fin=end_1,
+        _p1_jours=pl.when(paid).then(
+            pl.max_horizontal((end_1 - pl.col("_debut")).dt.total_days() + 1, pl.lit(0))
+        ),
+        _p2_debut=start_2,
+        _p2_jours=pl.when(paid & is_atmp).then(
+            pl.max_horizontal((pl.col("_fin") - start_2).dt.total_days() + 1, pl.lit(0))
+        ),
+    ).with_columns(pl.col("_p1_jours", "_p2_jours").fill_null(0))
+    period_1 = pl.when(pl.col("_p1_jours") > 0).then(
+        pl.struct(debut=pl.col("_debut"), fin=pl.col("_p1_fin"), ij_journaliere_cts=pl.col("_ij1"))
+    )
+    period_2 = pl.when(pl.col("_p2_jours") > 0).then(
+        pl.struct(debut=pl.col("_p2_debut"), fin=pl.col("_fin"), ij_journaliere_cts=pl.col("_ij2"))
+    )
+    return frame.with_columns(
+        periodes=pl.concat_list(period_1, period_2).list.drop_nulls(),
+        jours_indemnises=(pl.col("_p1_jours") + pl.col("_p2_jours")).cast(pl.Int64),
+        montant_total_cts=(
+            pl.col("_p1_jours") * pl.col("_ij1").fill_null(0)
+            + pl.col("_p2_jours") * pl.col("_ij2").fill_null(0)
+        ).cast(pl.Int64),
+    )
+
+
+def _motif() -> pl.Expr:
+    """French explanation, one clause per rule applied."""
+    risk = pl.col("risque")
+    sjb = euros(pl.col("salaire_journalier_base_cts"))
+    base = (
+        pl.when(risk == "maladie")
+        .then(
+            pl.format(
+                "IJ maladie de {} % du salaire journalier de base de {} (salaires des {} mois civils avant "
+                "l'arrêt, chacun plafonné à {} SMIC mensuel, divisés par {} ; R323-4 et R323-5 CSS)",
+                pl.col("_taux_maladie"),
+                sjb,
+                pl.col("_mois_ref"),
+                _decimal_fr(pl.col("_coef_smic")),
+                _decimal_fr(pl.col("_div_maladie")),
+            )
+        )
+        .when(risk == "atmp")
+        .then(
+            pl.format(
+                "IJ AT/MP sur un salaire journalier de base de {} (dernier salaire mensuel / {}, plafonné à "
+                "0,834 % du PASS ; R433-4 CSS) : {} % jusqu'au {}e jour puis {} % (R433-3 CSS), sans carence",
+                sjb,
+                _decimal_fr(pl.col("_div_atmp")),
+                pl.col("_taux_atmp_1"),
+                pl.col("_jour_atmp_2") - 1,
+                pl.col("_taux_atmp_2"),
+            )
+        )
+        .otherwise(
+            pl.format(
+                "IJ {} : salaire journalier de base de {} (salaires des {} mois avant le congé plafonnés au "
+                "PMSS / {}) diminué de {} % (R331-5 CSS), sans carence ; durée légale {} jours "
+                "(L1225-17 s. du Code du travail)",
+                pl.when(risk == "maternite").then(pl.lit("maternité")).otherwise(pl.lit("paternité")),
+                sjb,
+                pl.col("_mois_ref"),
+                _decimal_fr(pl.col("_div_maladie")),
+                pl.col("_deduction_mat"),
+                pl.col("_duree_legale"),
+            )
+        )
+    )
+    carence = (
+        pl.when(pl.col("jours_carence") > 0)
+        .then(pl.format(" ; {} jour(s) de carence (L323-1 et R323-1 CSS)", pl.col("jours_carence")))
+        .when((risk == "maladie") & pl.col("prolongation"))
+        .then(pl.lit(" ; pas de carence : prolongation (L323-1 CSS)"))
+        .when((risk == "maladie") & pl.col("ald"))
+        .then(pl.lit(" ; pas de carence : ALD déjà indemnisée depuis moins de 3 ans (R323-1 CSS)"))
+        .otherwise(pl.lit(""))
+    )
+    cuts = pl.concat_str(
+        pl.when(pl.col("_coupe_legale"))
+        .then(pl.lit(" ; limité à la durée légale du congé"))
+        .otherwise(pl.lit("")),
+        pl.when(pl.col("_coupe_6_mois"))
+        .then(pl.lit(" ; au-delà de 6 mois d'arrêt, conditions des 12 mois non remplies (R313-3 CSS)"))
+        .otherwise(pl.lit("")),
+        pl.when(pl.col("_coupe_ald"))
+        .then(pl.lit(" ; ALD indemnisée 3 ans au plus (L323-1 CSS)"))
+        .otherwise(pl.lit("")),
+        pl.when(pl.col("_coupe_360"))
+        .then(pl.format(" ; limité à {} IJ sur 3 ans (R323-1 CSS)", pl.col("_max_ij")))
+        .otherwise(pl.lit("")),
+    )
+    eligible = pl.format(
+        "{}{}{} : {} jour(s) indemnisé(s), {} au total.",
+        base,
+        carence,
+        cuts,
+        pl.col("jours_indemnises"),
+        euros(pl.col("montant_total_cts")),
+    )
+    not_eligible = pl.format(
+        "Conditions d'ouverture des droits non remplies (R313-3 CSS) : {} heures de travail sur les 3 mois "
+        "avant l'arrêt (minimum {}) et {} de salaires sur les 6 mois avant l'arrêt (minimum {}).",
+        pl.col("heures_travaillees_3_mois").fill_null(0).round(2).cast(pl.String).str.replace(r"\.0$", ""),
+        pl.col("_heures_3m").cast(pl.Int64),
+        euros(pl.col("_s6").cast(pl.Int64)),
+        euros(pl.col("_seuil_6m").round(0).cast(pl.Int64)),
+    )
+    return (
+        pl.when(~pl.col("_valide"))
+        .then(pl.col("motif_erreur"))
+        .when(pl.col("eligible"))
+        .then(eligible)
+        .otherwise(not_eligible)
+    )
+
+
+def compute_ij(arrets: pl.DataFrame, params: Parameters | None = None) -> pl.DataFrame:
+    """Contract §4 output frame, one row per input row and in the same order.
+
+    ``arrets`` has the contract §4 input columns (dates as ``YYYY-MM-DD`` strings or Polars dates;
+    missing optional columns are added). The output columns are :data:`OUTPUT_COLUMNS`.
+    """
+    p = params if params is not None else load_parameters()
+    frame = typed(arrets)
+    legal = legal_frame(frame["date_debut"], p)
+    frame = frame.join(legal, on="date_debut", how="left")
+    frame = frame.join(_salary_sums(frame), on="_row", how="left").with_columns(
+        pl.col("_s3_maladie", "_s3_pmss", "_s_dernier", "_s6", "_s12").fill_null(0)
+    )
+    frame = _validation(frame)
+    frame = _base_and_rates(frame)
+    frame = _entitlement(frame)
+    frame = _periods(frame)
+    frame = frame.with_columns(
+        salaire_journalier_base_cts=pl.when(pl.col("eligible"))
+        .then(round_half_up(pl.col("_sjb")))
+        .otherwise(0),
+    )
+    return (
+        frame.with_columns(motif=_motif())
+        .sort("_row")
+        .select(
+            pl.col("id"),
+            pl.col("eligible").fill_null(False),
+            "motif",
+            "salaire_journalier_base_cts",
+            pl.col("jours_carence").fill_null(0).cast(pl.Int64),
+            "jours_indemnises",
+            "periodes",
+            "montant_total_cts",
+            "erreur",
+        )
+    )
+
+
+def compute_arret(record: dict[str, Any], params: Parameters | None = None) -> dict[str, Any]:
+    """One arrêt (a contract §4 input dict) → its contract §4 output dict (dates as ISO strings).
+
+    The arrêt is computed alone: the 360-IJ and ALD limits only see what the record carries
+    (``date_premier_arret_ald``); use :func:`compute_ij` with the person's other arrêts otherwise.
+    """
+    row = compute_ij(frame_from_records([record]), params).row(0, named=True)
+    row["periodes"] = [
+        {
+            "debut": p["debut"].isoformat(),
+            "fin": p["fin"].isoformat(),
+            "ij_journaliere_cts": p["ij_journaliere_cts"],
+        }
+        for p in row["periodes"]
+    ]
+    return row

@@ -1,0 +1,115 @@
+"""The dated legal values an arrêt needs, as one row per distinct start date.
+
+Arrêts of a batch start on a few hundred distinct days at most: the parameters are looked up in
+Python once per day (at the event date, and for the IJ maladie cap at the last day of the month
+before the arrêt, R323-4) and joined to the arrêts. A day with a missing parameter gets a French
+message in ``_param_erreur`` instead of values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import polars as pl
+
+from caisse.rules.parameters import ParameterError, Parameters
+
+LEGAL_SCHEMA: dict[str, pl.DataType] = {
+    "date_debut": pl.Date(),
+    "_param_erreur": pl.String(),
+    "_cap_maladie": pl.Float64(),  # cents per month: k × SMIC mensuel of the month before
+    "_coef_smic": pl.Float64(),
+    "_pmss": pl.Float64(),
+    "_cap_sjb_atmp": pl.Float64(),  # cents per day: 0,834 % PASS
+    "_div_maladie": pl.Float64(),
+    "_div_atmp": pl.Float64(),
+    "_mois_ref": pl.Int64(),
+    "_taux_maladie": pl.Int64(),
+    "_deduction_mat": pl.Int64(),
+    "_taux_atmp_1": pl.Int64(),
+    "_taux_atmp_2": pl.Int64(),
+    "_jour_atmp_2": pl.Int64(),
+    "_gain_net": pl.Boolean(),
+    "_deduction_gain_net": pl.Int64(),
+    "_carence": pl.Int64(),
+    "_heures_3m": pl.Float64(),
+    "_seuil_6m": pl.Float64(),  # cents: 1 015 × SMIC horaire
+    "_seuil_12m": pl.Float64(),  # cents: 2 030 × SMIC horaire
+    "_mois_condition_longue": pl.Int64(),
+    "_mat_1_2": pl.Int64(),
+    "_mat_3": pl.Int64(),
+    "_mat_jumeaux": pl.Int64(),
+    "_mat_triples": pl.Int64(),
+    "_rang_3_enfants": pl.Int64(),
+    "_pat_simple": pl.Int64(),
+    "_pat_multiple": pl.Int64(),
+    "_max_ij": pl.Int64(),
+    "_annees_max_ij": pl.Int64(),
+    "_annees_ald": pl.Int64(),
+    "_annees_carence_ald": pl.Int64(),
+}
+
+
+def _total(duration: dict[str, Any]) -> int:
+    return int(duration["prenatal"]) + int(duration["postnatal"])
+
+
+def legal_values(params: Parameters, day: dt.date) -> dict[str, Any]:
+    """Every value an arrêt starting on ``day`` needs (see :data:`LEGAL_SCHEMA`)."""
+    v = params.value
+    month_before = day.replace(day=1) - dt.timedelta(days=1)
+    coef = v("ij.maladie.coefficient_plafond_smic", day)
+    smic_h = v("reference.smic_horaire", day)
+    maternity = v("ij.maternite.duree", day)
+    paternity = v("ij.paternite.duree", day)
+    rates = v("atmp.ij.taux", day)
+    return {
+        "date_debut": day,
+        "_param_erreur": None,
+        "_cap_maladie": float(coef * v("reference.smic_mensuel", month_before)),
+        "_coef_smic": float(coef),
+        "_pmss": float(v("reference.pmss", day)),
+        "_cap_sjb_atmp": float(v("atmp.ij.plafond_ratio_pass", day) * v("reference.pass", day)),
+        "_div_maladie": float(v("ij.maladie.diviseur_salaire_journalier", day)),
+        "_div_atmp": float(v("atmp.ij.diviseur_salaire_journalier", day)),
+        "_mois_ref": v("ij.maladie.mois_reference", day),
+        "_taux_maladie": v("ij.maladie.taux", day),
+        "_deduction_mat": v("ij.maternite.taux_deduction_forfaitaire", day),
+        "_taux_atmp_1": rates["initial"],
+        "_taux_atmp_2": rates["majore"],
+        "_jour_atmp_2": v("atmp.ij.jour_taux_majore", day),
+        "_gain_net": v("atmp.ij.plafond_gain_journalier_net", day),
+        "_deduction_gain_net": v("atmp.ij.taux_deduction_gain_net", day),
+        "_carence": v("ij.maladie.jours_carence", day),
+        "_heures_3m": float(v("ij.eligibilite.heures_3_mois", day)),
+        "_seuil_6m": float(v("ij.eligibilite.smic_horaire_6_mois", day) * smic_h),
+        "_seuil_12m": float(v("ij.eligibilite.smic_horaire_12_mois", day) * smic_h),
+        "_mois_condition_longue": v("ij.eligibilite.duree_arret_condition_longue", day),
+        "_mat_1_2": _total(maternity["rang_1_2"]),
+        "_mat_3": _total(maternity["rang_3_plus"]),
+        "_mat_jumeaux": _total(maternity["jumeaux"]),
+        "_mat_triples": _total(maternity["triples_ou_plus"]),
+        "_rang_3_enfants": v("ij.maternite.enfants_a_charge_rang_3", day),
+        "_pat_simple": paternity["simple"],
+        "_pat_multiple": paternity["multiple"],
+        "_max_ij": v("ij.maladie.max_ij_periode", day),
+        "_annees_max_ij": v("ij.maladie.periode_max_ij", day),
+        "_annees_ald": v("ij.maladie.ald_duree_max", day),
+        "_annees_carence_ald": v("ij.maladie.ald_periode_carence_unique", day),
+    }
+
+
+def legal_frame(days: pl.Series, params: Parameters) -> pl.DataFrame:
+    """One row of legal values per distinct start date in ``days`` (nulls dropped)."""
+    rows = []
+    for day in days.drop_nulls().unique().to_list():
+        try:
+            rows.append(legal_values(params, day))
+        except ParameterError as exc:
+            row: dict[str, Any] = dict.fromkeys(LEGAL_SCHEMA)
+            row["date_debut"], row["_param_erreur"] = day, str(exc)
+            rows.append(row)
+    return (
+        pl.DataFrame(rows, schema=LEGAL_SCHEMA, orient="row") if rows else pl.DataFrame(schema=LEGAL_SCHEMA)
+    )

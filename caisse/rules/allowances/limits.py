@@ -1,0 +1,92 @@
+"""Limits that look at the other arrêts of the same person (same ``nir``) in the batch.
+
+- ALD (R323-1, L323-1): one délai de carence for the arrêts of an ALD within 3 years, counted from
+  the first one, and IJ for at most 3 years from that first arrêt, date to date. The first arrêt
+  is the earliest ALD arrêt of the nir in the batch, or the date given in the optional
+  ``date_premier_arret_ald`` field (history known to the persistent system), whichever is earlier.
+- Non-ALD maladie (R323-1): at most 360 IJ over any sliding period of 3 years. Days are granted in
+  the order of the arrêts; once the limit is reached inside an arrêt, the rest of it is unpaid.
+  Only the few people whose arrêts add up to more than 360 days need the day-by-day check.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from bisect import bisect_left, insort
+
+import polars as pl
+
+
+def years_before(day: dt.date, years: int) -> dt.date:
+    """Same day ``years`` earlier (29 February → 28 February)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+def ald_start(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add ``_ald_debut``: start of the 3-year ALD period each ALD maladie arrêt belongs to."""
+    is_ald = (pl.col("risque") == "maladie") & pl.col("ald") & pl.col("_valide")
+    own = pl.min_horizontal(pl.col("date_premier_arret_ald"), pl.col("date_debut"))
+    by_nir = pl.when(is_ald).then(own).otherwise(None).min().over("nir")
+    first = pl.when(pl.col("nir").is_null()).then(own).otherwise(pl.min_horizontal(by_nir, own))
+    period_end = first.dt.offset_by(pl.format("{}y", pl.col("_annees_carence_ald")))
+    start = pl.when(pl.col("date_debut") >= period_end).then(pl.col("date_debut")).otherwise(first)
+    return frame.with_columns(_ald_debut=pl.when(is_ald).then(start).otherwise(None))
+
+
+def limit_360(frame: pl.DataFrame) -> pl.DataFrame:
+    """Shorten ``_fin`` of non-ALD maladie arrêts beyond 360 IJ over 3 years; flag ``_coupe_360``."""
+    concerned = (
+        (pl.col("risque") == "maladie")
+        & ~pl.col("ald")
+        & pl.col("eligible")
+        & (pl.col("_fin") >= pl.col("_debut"))
+    )
+    days = (pl.col("_fin") - pl.col("_debut")).dt.total_days() + 1
+    # Without a nir, the arrêt stands alone: a plain cap on its own length.
+    alone_end = pl.col("_debut") + pl.duration(days=pl.col("_max_ij") - 1)
+    frame = frame.with_columns(
+        _coupe_360=concerned & pl.col("nir").is_null() & (pl.col("_fin") > alone_end),
+    ).with_columns(_fin=pl.when(pl.col("_coupe_360")).then(alone_end).otherwise(pl.col("_fin")))
+    candidates = (
+        frame.filter(concerned & pl.col("nir").is_not_null())
+        .with_columns(_jours=days)
+        .filter(pl.col("_jours").sum().over("nir") > pl.col("_max_ij"))
+        .sort(["nir", "_debut", "_row"])
+        .select("_row", "nir", "_debut", "_fin", "_max_ij", "_annees_max_ij")
+    )
+    if candidates.is_empty():
+        return frame
+    new_ends: dict[int, dt.date] = {}
+    paid: list[int] = []
+    current = None
+    for row, nir, start, end, max_ij, years in candidates.iter_rows():
+        if nir != current:
+            current, paid = nir, []
+        last = start - dt.timedelta(days=1)
+        day = start
+        while day <= end:
+            window_start = years_before(day, years).toordinal() + 1
+            if len(paid) - bisect_left(paid, window_start) >= max_ij:
+                break
+            insort(paid, day.toordinal())
+            last = day
+            day += dt.timedelta(days=1)
+        if last < end:
+            new_ends[row] = last
+    if not new_ends:
+        return frame
+    cut = pl.DataFrame(
+        {"_row": list(new_ends), "_fin_360": list(new_ends.values())},
+        schema={"_row": pl.UInt32, "_fin_360": pl.Date},
+    )
+    return (
+        frame.join(cut, on="_row", how="left")
+        .with_columns(
+            _coupe_360=pl.col("_coupe_360") | pl.col("_fin_360").is_not_null(),
+            _fin=pl.coalesce("_fin_360", "_fin"),
+        )
+        .drop("_fin_360")
+    )

@@ -1,0 +1,139 @@
+"""Reading arrêts (contract §4 input) into a typed Polars frame.
+
+The fast path lets Polars parse the NDJSON file against :data:`RAW_SCHEMA`. A file Polars
+refuses (a line that is not JSON, a field of the wrong type) is read again line by line: each
+field of the wrong type becomes null and the line is marked with ``erreur`` /
+``motif_erreur``, so that one bad record never stops the batch and keeps its place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from caisse.batch_io import iter_ndjson
+
+SALARY = pl.Struct({"mois": pl.String, "brut_cts": pl.Int64})
+
+RAW_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.String(),
+    "nir": pl.String(),
+    "risque": pl.String(),
+    "date_debut": pl.String(),
+    "date_fin": pl.String(),
+    "salaires": pl.List(SALARY),
+    "heures_travaillees_3_mois": pl.Float64(),
+    "ald": pl.Boolean(),
+    "prolongation": pl.Boolean(),
+    "date_accouchement": pl.String(),
+    "enfants_a_charge": pl.Int64(),
+    "naissance_multiple": pl.Int64(),
+    # Extension (not in the contract): start of the current 3-year ALD period, known from history.
+    "date_premier_arret_ald": pl.String(),
+}
+
+DATE_FIELDS = ("date_debut", "date_fin", "date_accouchement", "date_premier_arret_ald")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _clean_salaries(raw: Any) -> tuple[list[dict[str, Any]] | None, bool]:
+    if raw is None:
+        return None, True
+    if not isinstance(raw, list):
+        return None, False
+    clean = []
+    for item in raw:
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("mois"), str)
+            or not _is_int(item.get("brut_cts"))
+        ):
+            return None, False
+        clean.append({"mois": item["mois"], "brut_cts": item["brut_cts"]})
+    return clean, True
+
+
+def _clean_record(record: dict[str, Any] | None) -> dict[str, Any]:
+    """A line with each field of the expected type or null, and the read error if any."""
+    row: dict[str, Any] = dict.fromkeys(RAW_SCHEMA)
+    row["erreur"] = row["motif_erreur"] = None
+    if record is None:
+        row["erreur"], row["motif_erreur"] = "DONNEE_INVALIDE", "Ligne illisible : un objet JSON est attendu."
+        return row
+    bad: list[str] = []
+    for name, dtype in RAW_SCHEMA.items():
+        value = record.get(name)
+        if value is None:
+            continue
+        if name == "salaires":
+            row[name], ok = _clean_salaries(value)
+        elif name == "id":
+            ok = isinstance(value, str | int) and not isinstance(value, bool)
+            row[name] = str(value) if ok else None
+        elif dtype == pl.Boolean():
+            ok = isinstance(value, bool)
+            row[name] = value if ok else None
+        elif dtype == pl.Int64():
+            ok = _is_int(value)
+            row[name] = value if ok else None
+        elif dtype == pl.Float64():
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            row[name] = float(value) if ok else None
+        else:
+            ok = isinstance(value, str)
+            row[name] = value if ok else None
+        if not ok:
+            bad.append(name)
+    if bad:
+        row["erreur"] = "DONNEE_INVALIDE"
+        row["motif_erreur"] = f"Champ(s) de type incorrect : {', '.join(bad)}."
+    return row
+
+
+def frame_from_records(records: Iterable[dict[str, Any] | None]) -> pl.DataFrame:
+    """The raw frame from already-parsed lines (``None`` for a line that is not a JSON object)."""
+    rows = [_clean_record(r) for r in records]
+    schema = {**RAW_SCHEMA, "erreur": pl.String(), "motif_erreur": pl.String()}
+    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+
+
+def read_arrets(path: str | Path) -> pl.DataFrame:
+    """The raw frame of an NDJSON file of arrêts (fast path, then line-by-line on a bad file)."""
+    if str(path) != "-" and Path(path).is_file():
+        try:
+            frame = pl.read_ndjson(path, schema=RAW_SCHEMA)
+            return frame.with_columns(erreur=pl.lit(None, pl.String), motif_erreur=pl.lit(None, pl.String))
+        except Exception:  # noqa: BLE001 - any refusal: fall back to the tolerant reader
+            pass
+    return frame_from_records(iter_ndjson(path))
+
+
+def typed(raw: pl.DataFrame) -> pl.DataFrame:
+    """Dates parsed (null when unreadable), missing optional columns added, row number ``_row``."""
+    frame = raw
+    for name, dtype in RAW_SCHEMA.items():
+        if name not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype).alias(name))
+    for name in ("erreur", "motif_erreur"):
+        if name not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, pl.String).alias(name))
+    conversions = []
+    for name in DATE_FIELDS:
+        column = pl.col(name)
+        if frame.schema[name] == pl.String:
+            conversions.append(column.str.to_date("%Y-%m-%d", strict=False).alias(name))
+            conversions.append(
+                (column.is_not_null() & column.str.to_date("%Y-%m-%d", strict=False).is_null()).alias(
+                    f"_bad_{name}"
+                )
+            )
+        else:
+            conversions.append(column.cast(pl.Date).alias(name))
+            conversions.append(pl.lit(False).alias(f"_bad_{name}"))
+    return frame.with_columns(conversions).with_row_index("_row")
