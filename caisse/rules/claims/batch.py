@@ -1,0 +1,191 @@
+"""``caisse liquider``: liquidate a file of feuilles against a référentiel, in memory.
+
+Inputs (contract §2):
+
+- NDJSON: ``--feuilles FILE`` with nested ``lignes`` (``-`` reads standard input);
+- Parquet: when ``--feuilles`` ends in ``.parquet`` (or names a folder), ``feuilles.parquet``
+  (one row per feuille) and ``lignes.parquet`` (``feuille_id`` + the line fields) are read from
+  that folder. A line whose ``feuille_id`` names no feuille is ignored; when an id is repeated,
+  the lines belong to its first feuille (the repeats are rejected as ``DOUBLON``).
+
+Outputs:
+
+- ``--format ndjson`` (default): one décompte per line of ``--out`` (``-`` = standard output);
+- ``--format parquet``: ``decomptes.parquet`` and ``lignes_decomptes.parquet``. When ``--out``
+  ends in ``.parquet`` it is the décomptes file and the lines go next to it in
+  ``lignes_decomptes.parquet``; otherwise ``--out`` is a folder that receives both files.
+  In ``lignes_decomptes.parquet`` a line is keyed by ``feuille_id`` and ``ligne`` (its rank in
+  the feuille, from 0) — prefer ``feuille_position`` (the feuille's rank in the input) when ids
+  repeat.
+
+Large flows are processed in chunks of feuilles taken in the contract's order (date_reception,
+id) with carried :class:`~caisse.rules.claims.counters.Counters`, so the result does not depend on
+the chunk size; progress goes to standard error, nothing else to standard output unless
+``--out -``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+
+from caisse.batch_io import UnreadableFile, iter_ndjson, write_ndjson
+from caisse.rules.claims import records
+from caisse.rules.claims.counters import Counters
+from caisse.rules.claims.engine import FEUILLE_COLUMNS, LIGNE_COLUMNS, liquidate
+from caisse.rules.claims.legal import load
+from caisse.rules.claims.referentiel import Referentiel, load_referentiel
+
+CHUNK_FEUILLES = 2_000_000
+PROGRESS_MIN = 200_000
+
+
+def _progress(message: str) -> None:
+    print(f"liquider : {message}", file=sys.stderr, flush=True)
+
+
+def _read_parquet(path: Path) -> pl.DataFrame:
+    try:
+        return pl.read_parquet(path)
+    except FileNotFoundError:
+        raise UnreadableFile(f"Fichier introuvable : {path}") from None
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise UnreadableFile(f"Fichier Parquet illisible : {path} ({type(exc).__name__}).") from None
+
+
+def _date_column(df: pl.DataFrame, name: str) -> tuple[pl.Expr, pl.Expr]:
+    """(the column as Date, a flag for values present but not a valid date)."""
+    if name not in df.columns:
+        return pl.lit(None, dtype=pl.Date()), pl.lit(False)
+    col = pl.col(name)
+    if df.schema[name] == pl.Date():
+        return col, pl.lit(False)
+    if df.schema[name] == pl.Datetime() or isinstance(df.schema[name], pl.Datetime):
+        return col.dt.date(), pl.lit(False)
+    parsed = col.cast(pl.String).str.to_date("%Y-%m-%d", strict=False)
+    return parsed, col.is_not_null() & parsed.is_null()
+
+
+def read_parquet_feuilles(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(feuilles, lignes) engine frames from ``feuilles.parquet`` and ``lignes.parquet``."""
+    f = _read_parquet(folder / "feuilles.parquet")
+    lines = _read_parquet(folder / "lignes.parquet")
+    if "id" not in f.columns or "feuille_id" not in lines.columns:
+        raise UnreadableFile(f"{folder} : colonnes « id » ou « feuille_id » absentes des fichiers Parquet.")
+    reception, bad_reception = _date_column(f, "date_reception")
+    f = f.with_row_index("_pos").with_columns(
+        pl.col("_pos").cast(pl.Int64),
+        pl.col("id").cast(pl.String),
+        reception.alias("date_reception"),
+        bad_reception.alias("_invalide"),
+    )
+    if "risque" not in f.columns:
+        f = f.with_columns(pl.lit("maladie").alias("risque"))
+    if "parcours" not in f.columns:
+        f = f.with_columns(pl.lit("medecin_traitant").alias("parcours"))
+    first = f.group_by("id").agg(pl.col("_pos").min().alias("_fpos"))
+    soins, bad_soins = _date_column(lines, "date_soins")
+    lines = lines.with_columns(
+        pl.col("feuille_id").cast(pl.String),
+        soins.alias("date_soins"),
+        bad_soins.alias("_invalide"),
+    )
+    if "coefficient" not in lines.columns:
+        lines = lines.with_columns(pl.lit(1.0).alias("coefficient"))
+    if "quantite" not in lines.columns:
+        lines = lines.with_columns(pl.lit(1).alias("quantite"))
+    lines = lines.join(first, left_on="feuille_id", right_on="id", how="inner", maintain_order="left")
+    lines = lines.with_columns(pl.int_range(pl.len()).over("_fpos").cast(pl.Int64).alias("_lpos"))
+    keep_f = [c for c in FEUILLE_COLUMNS if c in f.columns]
+    keep_l = [c for c in LIGNE_COLUMNS if c in lines.columns]
+    return f.select(keep_f), lines.select(keep_l)
+
+
+def read_feuilles(path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Engine frames from the ``--feuilles`` argument (NDJSON file or Parquet pair)."""
+    p = Path(path)
+    if str(path) != "-" and (p.suffix == ".parquet" or p.is_dir()):
+        return read_parquet_feuilles(p if p.is_dir() else p.parent)
+    return records.frames_from_records(list(iter_ndjson(path)))
+
+
+def liquidate_in_chunks(
+    ref: Referentiel,
+    feuilles: pl.DataFrame,
+    lignes: pl.DataFrame,
+    counters: Counters | None = None,
+    chunk_feuilles: int = CHUNK_FEUILLES,
+    today: dt.date | None = None,
+    explanations: bool = True,
+) -> tuple[pl.DataFrame, pl.DataFrame, Counters]:
+    """Liquidate in chunks of feuilles (contract order), carrying the counters between chunks."""
+    params = load()
+    counters = counters or Counters.from_compteurs(ref.compteurs)
+    total = feuilles.height
+    if total <= chunk_feuilles:
+        return liquidate(ref, feuilles, lignes, counters, today, params, explanations)
+    order = feuilles.select(
+        "_pos", pl.col("date_reception").fill_null(dt.date(2999, 12, 31)), pl.col("id").fill_null("")
+    ).sort("date_reception", "id", "_pos")
+    positions = order.get_column("_pos")
+    decomptes: list[pl.DataFrame] = []
+    out_lines: list[pl.DataFrame] = []
+    for start in range(0, total, chunk_feuilles):
+        chunk = positions.slice(start, chunk_feuilles).implode()
+        f = feuilles.filter(pl.col("_pos").is_in(chunk))
+        lines = lignes.filter(pl.col("_fpos").is_in(chunk))
+        d, lo, counters = liquidate(ref, f, lines, counters, today, params, explanations)
+        decomptes.append(d)
+        out_lines.append(lo)
+        _progress(f"{min(start + chunk_feuilles, total):,} / {total:,} feuilles".replace(",", " "))
+    return (
+        pl.concat(decomptes, how="diagonal_relaxed").sort("_pos"),
+        pl.concat(out_lines, how="diagonal_relaxed").sort("_fpos", "_lpos"),
+        counters,
+    )
+
+
+def _parquet_targets(out: str) -> tuple[Path, Path]:
+    target = Path(out)
+    if target.suffix == ".parquet":
+        return target, target.with_name("lignes_decomptes.parquet")
+    return target / "decomptes.parquet", target / "lignes_decomptes.parquet"
+
+
+def write_parquet(out: str, decomptes: pl.DataFrame, lignes: pl.DataFrame) -> None:
+    dec_path, lig_path = _parquet_targets(out)
+    dec_path.parent.mkdir(parents=True, exist_ok=True)
+    decomptes.select(
+        pl.col("_pos").alias("feuille_position"),
+        "id", "statut", "rejets", "destinataire", "montant_rembourse_cts", "paiement_ps_cts",
+        "paiement_assure_cts", "part_c2s_cts", "dette_creee_cts", "dette_recuperee_cts",
+        "forfait_journalier_cts", "explication",
+    ).write_parquet(dec_path)
+    lignes.select(
+        pl.col("_fpos").alias("feuille_position"),
+        "feuille_id",
+        pl.col("_lpos").alias("ligne"),
+        *[c for c in records.LINE_FIELDS],
+    ).write_parquet(lig_path)
+
+
+def run(referentiel: Path, feuilles: Path, out: str, fmt: str) -> None:
+    """Entry point of ``caisse liquider`` (see the module docstring)."""
+    started = time.perf_counter()
+    ref = load_referentiel(referentiel)
+    f, lines = read_feuilles(feuilles)
+    big = f.height >= PROGRESS_MIN
+    if big:
+        _progress(f"{f.height:,} feuilles, {lines.height:,} lignes lues".replace(",", " "))
+    decomptes, out_lines, _ = liquidate_in_chunks(ref, f, lines)
+    if fmt == "parquet":
+        write_parquet(out, decomptes, out_lines)
+    else:
+        write_ndjson(out, records.records_from_frames(decomptes, out_lines))
+    if big:
+        elapsed = time.perf_counter() - started
+        _progress(f"terminé en {elapsed:.1f} s ({lines.height / max(elapsed, 1e-9):,.0f} lignes/s)".replace(",", " "))
