@@ -35,13 +35,18 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
-def _setup_django() -> None:
+def _setup_django(migrate: bool = True) -> None:
+    """Start Django and bring the database schema up to date (idempotent, safe to repeat)."""
     import os
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caisse.config.settings")
     import django
 
     django.setup()
+    if migrate:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0, interactive=False)
 
 
 @app.command()
@@ -140,7 +145,7 @@ def importer(
 ) -> None:
     """Charger ou mettre à jour le référentiel dans la base."""
     _setup_django()
-    from caisse.beneficiaries.importer import import_referentiel
+    from caisse.beneficiaries.exchange import import_referentiel
 
     try:
         import_referentiel(referentiel)
@@ -206,7 +211,7 @@ def exporter_paiements(
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def gerer(ctx: typer.Context) -> None:
     """Commandes d'administration Django (migrate, createsuperuser…)."""
-    _setup_django()
+    _setup_django(migrate=False)
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["caisse gerer", *ctx.args])

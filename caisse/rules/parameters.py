@@ -230,6 +230,8 @@ def read_tree(root: Path) -> dict[str, Parameter]:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise ParameterError(f"{path} : YAML illisible ({exc}).") from exc
+        except ValueError as exc:  # PyYAML builds dates itself: 2020-13-01 fails here
+            raise ParameterError(f"{path} : date invalide ({exc}).") from exc
         parameters[name] = parse_parameter(name, data, str(path.relative_to(root.parent)))
     return parameters
 

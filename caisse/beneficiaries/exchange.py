@@ -1,0 +1,393 @@
+"""The référentiel exchange format (contract §1) to and from the database.
+
+``import_referentiel`` loads or updates the registry from a folder of NDJSON files; it is
+idempotent (a record unchanged since the last import is skipped, thanks to a fingerprint) and
+a bad record never stops it: it is reported on stderr in French and skipped. Each person created
+or changed gets one audit line ("traitement automatique").
+
+``beneficiary_record`` is the reverse: the person's file as a contract record, which the claims
+engine reads in the persistent path, so that the database and ``caisse liquider`` agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from django.db import transaction
+
+from caisse.batch_io import UnreadableFile, iter_ndjson
+from caisse.beneficiaries.models import Beneficiary, ParentLink
+from caisse.core.models import AuditAction, AuditEvent
+from caisse.professionals.models import Employer, Establishment, HealthProfessional
+from caisse.rights.models import (
+    ALDKind,
+    ALDPeriod,
+    AMEAttribution,
+    AMEStatus,
+    C2SAttribution,
+    C2SStatus,
+    CardStatus,
+    CarteVitale,
+    ClosingReason,
+    InvalidityPeriod,
+    MaternityPeriod,
+    MedecinTraitantDeclaration,
+    OpeningReason,
+    OppositionReason,
+    ProtocolStatus,
+    RightsPeriod,
+)
+from caisse.rules import identifiers
+
+BATCH_SIZE = 2000
+IMPORT_LABEL = "import du référentiel"
+
+
+class BadRecord(ValueError):
+    pass
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    professionals: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"Référentiel importé : {self.created} bénéficiaires créés, {self.updated} mis à jour, "
+            f"{self.unchanged} inchangés, {self.professionals} professionnels ; {len(self.errors)} rejet(s)."
+        )
+
+
+def _date(raw: Any, what: str) -> dt.date | None:
+    if raw in (None, ""):
+        return None
+    try:
+        return dt.date.fromisoformat(str(raw))
+    except ValueError:
+        raise BadRecord(f"{what} : date « {raw} » invalide (AAAA-MM-JJ attendu).") from None
+
+
+def _required_date(raw: Any, what: str) -> dt.date:
+    value = _date(raw, what)
+    if value is None:
+        raise BadRecord(f"{what} : date manquante.")
+    return value
+
+
+def _periods(record: dict[str, Any], key: str, start: str = "debut", end: str = "fin") -> list[tuple[dt.date, dt.date | None, dict[str, Any]]]:
+    periods = []
+    for item in record.get(key) or []:
+        if not isinstance(item, dict):
+            raise BadRecord(f"{key} : chaque période doit être un objet.")
+        debut = _required_date(item.get(start), f"{key}.{start}")
+        fin = _date(item.get(end), f"{key}.{end}")
+        if fin is not None and fin < debut:
+            raise BadRecord(f"{key} : la fin ({fin}) précède le début ({debut}).")
+        periods.append((debut, fin, item))
+    periods.sort(key=lambda p: p[0])
+    for (_, fin1, _), (debut2, _, _) in zip(periods, periods[1:], strict=False):
+        if fin1 is None or fin1 >= debut2:
+            raise BadRecord(f"{key} : deux périodes se chevauchent.")
+    return periods
+
+
+def fingerprint(record: dict[str, Any]) -> str:
+    return hashlib.blake2b(json.dumps(record, sort_keys=True).encode(), digest_size=16).hexdigest()
+
+
+# --- Import ---------------------------------------------------------------------------------
+
+
+def _import_professionals(folder: Path, report: ImportReport) -> None:
+    path = folder / "professionnels.ndjson"
+    if not path.exists():
+        return
+    rows = []
+    for line, record in enumerate(iter_ndjson(path), start=1):
+        try:
+            if record is None:
+                raise BadRecord("ligne illisible (objet JSON attendu).")
+            ident = str(record.get("id") or "").strip()
+            if not ident:
+                raise BadRecord("identifiant « id » manquant.")
+            secteur = int(record.get("secteur") or 1)
+            conventionne = bool(record.get("conventionne", True))
+            rows.append(HealthProfessional(
+                identifiant=ident, profession=str(record.get("profession") or ""),
+                specialite=str(record.get("specialite") or ""), secteur=secteur if conventionne else 3,
+                optam=bool(record.get("optam")) and secteur == 2, conventionne=conventionne,
+                nom=str(record.get("nom") or ""), prenom=str(record.get("prenom") or ""),
+                iban=_valid_iban(record.get("iban")), bic=str(record.get("bic") or ""),
+            ))
+        except (BadRecord, ValueError) as exc:
+            report.errors.append(f"professionnels.ndjson ligne {line} : {exc}")
+    for i in range(0, len(rows), BATCH_SIZE):
+        HealthProfessional.objects.bulk_create(
+            rows[i:i + BATCH_SIZE], update_conflicts=True, unique_fields=["identifiant"],
+            update_fields=["profession", "specialite", "secteur", "optam", "conventionne", "iban", "bic"],
+        )
+    report.professionals = len(rows)
+
+
+def _import_simple(folder: Path, name: str, model: Any, key: str, mapping: dict[str, str], report: ImportReport) -> None:
+    path = folder / name
+    if not path.exists():
+        return
+    rows = []
+    for line, record in enumerate(iter_ndjson(path), start=1):
+        if record is None or not record.get(key):
+            report.errors.append(f"{name} ligne {line} : enregistrement illisible ou sans « {key} ».")
+            continue
+        rows.append(model(**{field_name: str(record.get(src) or "") for field_name, src in mapping.items()}))
+    for i in range(0, len(rows), BATCH_SIZE):
+        unique = next(f for f, s in mapping.items() if s == key)
+        model.objects.bulk_create(rows[i:i + BATCH_SIZE], update_conflicts=True, unique_fields=[unique],
+                                  update_fields=[f for f in mapping if f != unique])
+
+
+def _valid_iban(raw: Any) -> str:
+    if not raw:
+        return ""
+    try:
+        return identifiers.check_iban(str(raw))
+    except identifiers.InvalidIdentifier:
+        return ""
+
+
+def _person_fields(record: dict[str, Any]) -> dict[str, Any]:
+    nir = identifiers.compact(str(record.get("nir") or ""))
+    try:
+        identifiers.check_nir(nir)
+    except identifiers.InvalidIdentifier as exc:
+        raise BadRecord(str(exc)) from None
+    naissance = _required_date(record.get("date_naissance"), "date_naissance")
+    sexe = record.get("sexe")
+    if sexe not in ("M", "F"):
+        raise BadRecord("sexe : « M » ou « F » attendu.")
+    return {
+        "nir": nir, "nir_provisoire": identifiers.is_provisional_nir(nir), "sexe": sexe,
+        "date_naissance": naissance, "date_deces": _date(record.get("deces"), "deces"),
+        "nom": str(record.get("nom") or ""), "prenom": str(record.get("prenom") or ""),
+        "nom_usage": str(record.get("nom_usage") or ""),
+        "adresse": str(record.get("adresse") or ""), "code_postal": str(record.get("code_postal") or "")[:5],
+        "commune": str(record.get("commune") or ""), "iban": _valid_iban(record.get("iban")),
+        "bic": str(record.get("bic") or ""), "titre_sejour_fin": _date(record.get("titre_sejour_fin"), "titre_sejour_fin"),
+    }
+
+
+def _derived_rows(person: Beneficiary, record: dict[str, Any], professionals: dict[str, int], today: dt.date) -> dict[str, list[Any]]:
+    rows: dict[str, list[Any]] = {k: [] for k in ("rights", "ald", "c2s", "ame", "mat", "inv", "mt", "cards")}
+    for debut, fin, _ in _periods(record, "droits"):
+        reason = "" if fin is None else (ClosingReason.DECES if person.date_deces and fin >= person.date_deces
+                                         else ClosingReason.MUTATION)
+        rows["rights"].append(RightsPeriod(beneficiary=person, debut=debut, fin=fin,
+                                           motif_ouverture=OpeningReason.RESIDENCE, motif_fermeture=reason))
+    for debut, fin, item in _periods(record, "ald"):
+        rows["ald"].append(ALDPeriod(
+            beneficiary=person, kind=ALDKind.LISTE, affection=str(item.get("affection") or "Non précisée (import)"),
+            date_protocole=debut, statut_protocole=ProtocolStatus.VALIDE, valide_le=debut, debut=debut, fin=fin))
+    for debut, fin, item in _periods(record, "c2s"):
+        fin = fin or debut + relativedelta(months=12) - dt.timedelta(days=1)
+        rows["c2s"].append(C2SAttribution(
+            beneficiary=person, debut=debut, fin=fin, participation=bool(item.get("participation")),
+            participation_mensuelle_cts=int(item.get("participation_mensuelle_cts") or 0)
+            if item.get("participation") else 0,
+            statut=C2SStatus.FERMEE if fin < today else C2SStatus.OUVERTE))
+    open_c2s = [r for r in rows["c2s"] if r.statut != C2SStatus.FERMEE]
+    for extra in open_c2s[:-1]:
+        extra.statut = C2SStatus.FERMEE
+    for debut, fin, _ in _periods(record, "ame"):
+        rows["ame"].append(AMEAttribution(beneficiary=person, date_demande=debut, debut=debut,
+                                          fin=fin or debut + relativedelta(years=1) - dt.timedelta(days=1),
+                                          statut=AMEStatus.ACCORDEE))
+    for item in record.get("maternite") or []:
+        sixth = _required_date(item.get("debut_6e_mois"), "maternite.debut_6e_mois")
+        birth = _required_date(item.get("date_accouchement"), "maternite.date_accouchement")
+        rows["mat"].append(MaternityPeriod(
+            beneficiary=person, date_debut_grossesse=sixth - relativedelta(months=5), debut_6e_mois=sixth,
+            date_accouchement_prevue=birth, date_accouchement=birth if birth <= today else None))
+    for debut, fin, item in _periods(record, "invalidite"):
+        rows["inv"].append(InvalidityPeriod(beneficiary=person, categorie=int(item.get("categorie") or 2),
+                                            debut=debut, fin=fin))
+    for debut, fin, item in _periods(record, "medecin_traitant"):
+        ps = professionals.get(str(item.get("ps")))
+        if ps is None:
+            raise BadRecord(f"medecin_traitant : professionnel « {item.get('ps')} » inconnu.")
+        rows["mt"].append(MedecinTraitantDeclaration(beneficiary=person, medecin_id=ps, debut=debut, fin=fin))
+    current_seen = False
+    for item in record.get("cartes_vitale") or []:
+        numero = str(item.get("numero") or "")
+        if not numero:
+            raise BadRecord("cartes_vitale : numéro manquant.")
+        opposition = _date(item.get("opposition"), "cartes_vitale.opposition")
+        if opposition is not None:
+            card = CarteVitale(beneficiary=person, numero=numero, statut=CardStatus.EN_OPPOSITION,
+                               date_commande=opposition, date_opposition=opposition,
+                               motif_opposition=str(item.get("motif_opposition") or OppositionReason.PERTE))
+        else:
+            card = CarteVitale(beneficiary=person, numero=numero,
+                               statut=CardStatus.REMPLACEE if current_seen else CardStatus.ACTIVE,
+                               date_commande=person.date_naissance, date_remise=person.date_naissance)
+            current_seen = True
+        rows["cards"].append(card)
+    return rows
+
+
+_DERIVED_MODELS = {
+    "rights": RightsPeriod, "ald": ALDPeriod, "c2s": C2SAttribution, "ame": AMEAttribution,
+    "mat": MaternityPeriod, "inv": InvalidityPeriod, "mt": MedecinTraitantDeclaration, "cards": CarteVitale,
+}
+
+
+def _flush(batch: list[tuple[dict[str, Any], dict[str, Any], str]], professionals: dict[str, int],
+           report: ImportReport, today: dt.date) -> None:
+    nirs = [fields["nir"] for fields, _, _ in batch]
+    existing = {b.nir: b for b in Beneficiary.objects.filter(nir__in=nirs)}
+    with transaction.atomic():
+        to_create, to_update, audit = [], [], []
+        for fields, _record, digest in batch:
+            person = existing.get(fields["nir"])
+            if person is not None and person.import_hash == digest:
+                report.unchanged += 1
+                continue
+            if person is None:
+                person = Beneficiary(**fields, import_hash=digest, derniere_mise_a_jour=today)
+                to_create.append(person)
+            else:
+                for name, value in fields.items():
+                    setattr(person, name, value)
+                person.import_hash = digest
+                to_update.append(person)
+        Beneficiary.objects.bulk_create(to_create)
+        if to_create and to_create[0].pk is None:  # backends that do not return ids
+            ids = dict(Beneficiary.objects.filter(nir__in=[p.nir for p in to_create]).values_list("nir", "pk"))
+            for p in to_create:
+                p.pk = ids[p.nir]
+        if to_update:
+            Beneficiary.objects.bulk_update(to_update, [*batch[0][0].keys(), "import_hash"])
+            for model in _DERIVED_MODELS.values():
+                model.objects.filter(beneficiary__in=to_update).delete()
+        records = {fields["nir"]: record for fields, record, _ in batch}
+        derived: dict[str, list[Any]] = {k: [] for k in _DERIVED_MODELS}
+        for person in [*to_create, *to_update]:
+            try:
+                for key, rows in _derived_rows(person, records[person.nir], professionals, today).items():
+                    derived[key].extend(rows)
+            except BadRecord as exc:
+                report.errors.append(f"NIR {person.nir} : {exc} (droits non importés)")
+            created = person in to_create
+            audit.append(AuditEvent(
+                actor=None, actor_label=IMPORT_LABEL, action=AuditAction.BATCH, beneficiary=person,
+                object_type="bénéficiaire", object_id=str(person.pk),
+                summary="Création par import du référentiel" if created else "Mise à jour par import du référentiel",
+            ))
+        for key, model in _DERIVED_MODELS.items():
+            model.objects.bulk_create(derived[key], batch_size=BATCH_SIZE)
+        AuditEvent.objects.bulk_create(audit, batch_size=BATCH_SIZE)
+        report.created += len(to_create)
+        report.updated += len(to_update)
+
+
+def _parent_links(parents: Iterable[tuple[str, list[str], dt.date]]) -> None:
+    pairs = list(parents)
+    if not pairs:
+        return
+    nirs = {n for child, ps, _ in pairs for n in [child, *ps]}
+    ids = dict(Beneficiary.objects.filter(nir__in=nirs).values_list("nir", "pk"))
+    links = [
+        ParentLink(child_id=ids[child], parent_id=ids[p], debut=birth)
+        for child, ps, birth in pairs for p in ps[:2] if child in ids and p in ids and p != child
+    ]
+    ParentLink.objects.bulk_create(links, batch_size=BATCH_SIZE, ignore_conflicts=True)
+
+
+def import_referentiel(folder: Path, *, today: dt.date | None = None, quiet: bool = False) -> ImportReport:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UnreadableFile(f"« {folder} » n'est pas un dossier de référentiel.")
+    path = folder / "beneficiaires.ndjson"
+    if not path.exists():
+        raise UnreadableFile(f"Fichier introuvable : {path}")
+    today = today or dt.date.today()
+    report = ImportReport()
+    _import_professionals(folder, report)
+    _import_simple(folder, "etablissements.ndjson", Establishment, "finess",
+                   {"finess": "finess", "raison_sociale": "raison_sociale", "categorie": "categorie"}, report)
+    _import_simple(folder, "employeurs.ndjson", Employer, "siret",
+                   {"siret": "siret", "raison_sociale": "raison_sociale", "adresse": "adresse"}, report)
+    professionals = dict(HealthProfessional.objects.values_list("identifiant", "pk"))
+    batch: list[tuple[dict[str, Any], dict[str, Any], str]] = []
+    parents: list[tuple[str, list[str], dt.date]] = []
+    seen: set[str] = set()
+    for line, record in enumerate(iter_ndjson(path), start=1):
+        try:
+            if record is None:
+                raise BadRecord("ligne illisible (objet JSON attendu).")
+            fields = _person_fields(record)
+        except BadRecord as exc:
+            report.errors.append(f"beneficiaires.ndjson ligne {line} : {exc}")
+            continue
+        if fields["nir"] in seen:
+            report.errors.append(f"beneficiaires.ndjson ligne {line} : NIR {fields['nir']} en double dans le fichier.")
+            continue
+        seen.add(fields["nir"])
+        batch.append((fields, record, fingerprint(record)))
+        if record.get("parents"):
+            parents.append((fields["nir"], [str(p) for p in record["parents"]], fields["date_naissance"]))
+        if len(batch) >= BATCH_SIZE:
+            _flush(batch, professionals, report, today)
+            batch = []
+    if batch:
+        _flush(batch, professionals, report, today)
+    _parent_links(parents)
+    if not quiet:
+        for error in report.errors[:50]:
+            print(error, file=sys.stderr)
+        if len(report.errors) > 50:
+            print(f"… et {len(report.errors) - 50} autres rejets.", file=sys.stderr)
+        print(report.summary(), file=sys.stderr)
+    return report
+
+
+# --- Export (database → contract record) ------------------------------------------------------------
+
+
+def _iso(d: dt.date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def beneficiary_record(person: Beneficiary) -> dict[str, Any]:
+    """The person's file in the contract's référentiel format (§1)."""
+    return {
+        "nir": person.nir,
+        "date_naissance": person.date_naissance.isoformat(),
+        "sexe": person.sexe,
+        "droits": [{"debut": _iso(p.debut), "fin": _iso(p.fin)} for p in person.rights_periods.order_by("debut")],
+        "ald": [{"debut": _iso(a.debut), "fin": _iso(a.fin)}
+                for a in person.ald_periods.order_by("debut") if a.exonerante],
+        "c2s": [{"debut": _iso(c.debut), "fin": _iso(c.fin), "participation": c.participation}
+                for c in person.c2s_attributions.exclude(statut=C2SStatus.SUSPENDUE).order_by("debut")],
+        "ame": [{"debut": _iso(a.debut), "fin": _iso(a.fin)}
+                for a in person.ame_attributions.filter(statut=AMEStatus.ACCORDEE).order_by("debut")],
+        "maternite": [{"debut_6e_mois": _iso(m.debut_6e_mois), "date_accouchement": _iso(m.accouchement)}
+                      for m in person.maternity_periods.order_by("debut_6e_mois")],
+        "invalidite": [{"debut": _iso(i.debut), "fin": _iso(i.fin)} for i in person.invalidity_periods.order_by("debut")],
+        "medecin_traitant": [{"ps": m.medecin.identifiant, "debut": _iso(m.debut), "fin": _iso(m.fin)}
+                             for m in person.medecin_traitant_declarations.select_related("medecin").order_by("debut")],
+        "cartes_vitale": [{"numero": c.numero, "opposition": _iso(c.date_opposition)}
+                          for c in person.cartes_vitale.order_by("pk")],
+        "deces": _iso(person.date_deces),
+        "iban": person.iban or None,
+    }

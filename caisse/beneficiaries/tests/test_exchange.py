@@ -1,0 +1,88 @@
+"""The référentiel of the contract (§1) goes into the database and comes back out unchanged."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from caisse.batch_io import UnreadableFile
+from caisse.beneficiaries.exchange import beneficiary_record, import_referentiel
+from caisse.beneficiaries.models import Beneficiary
+from caisse.core.models import AuditEvent
+from caisse.professionals.models import HealthProfessional
+
+pytestmark = pytest.mark.django_db
+
+EXAMPLE = Path(__file__).resolve().parents[3].parent / "shared" / "spec" / "examples" / "liquider" / "referentiel"
+TODAY = dt.date(2026, 11, 22)
+
+
+def _example() -> Path:
+    if not EXAMPLE.exists():
+        pytest.skip("Exemples du contrat absents (../shared/spec/examples).")
+    return EXAMPLE
+
+
+def test_import_then_export_gives_back_the_contract_records() -> None:
+    folder = _example()
+    report = import_referentiel(folder, today=TODAY, quiet=True)
+    records = [json.loads(line) for line in (folder / "beneficiaires.ndjson").read_text().splitlines() if line]
+    assert report.errors == []
+    assert report.created == len(records) == Beneficiary.objects.count()
+    assert HealthProfessional.objects.count() == len((folder / "professionnels.ndjson").read_text().splitlines())
+    for record in records:
+        exported = beneficiary_record(Beneficiary.objects.get(nir=record["nir"]))
+        for key in ("date_naissance", "sexe", "droits", "ald", "ame", "maternite", "invalidite",
+                    "medecin_traitant", "cartes_vitale", "deces", "iban"):
+            assert exported[key] == record.get(key, exported[key]), (record["nir"], key)
+        assert [(c["debut"], c["fin"], c["participation"]) for c in exported["c2s"]] == [
+            (c["debut"], c["fin"], c["participation"]) for c in record["c2s"]]
+
+
+def test_importing_twice_changes_nothing() -> None:
+    folder = _example()
+    import_referentiel(folder, today=TODAY, quiet=True)
+    events = AuditEvent.objects.count()
+    report = import_referentiel(folder, today=TODAY, quiet=True)
+    assert report.created == report.updated == 0
+    assert report.unchanged == Beneficiary.objects.count()
+    assert AuditEvent.objects.count() == events
+
+
+def test_a_changed_record_is_updated_and_audited(tmp_path: Path) -> None:
+    folder = tmp_path / "ref"
+    shutil.copytree(_example(), folder)
+    import_referentiel(folder, today=TODAY, quiet=True)
+    lines = (folder / "beneficiaires.ndjson").read_text().splitlines()
+    first = json.loads(lines[0])
+    first["deces"] = "2026-01-05"
+    lines[0] = json.dumps(first)
+    (folder / "beneficiaires.ndjson").write_text("\n".join(lines) + "\n")
+    report = import_referentiel(folder, today=TODAY, quiet=True)
+    assert report.updated == 1
+    person = Beneficiary.objects.get(nir=first["nir"])
+    assert person.date_deces == dt.date(2026, 1, 5)
+    assert person.audit_events.filter(summary__contains="Mise à jour par import").exists()
+
+
+def test_bad_records_are_reported_in_french_and_skipped(tmp_path: Path) -> None:
+    (tmp_path / "beneficiaires.ndjson").write_text(
+        '{"nir": "187057503537479", "date_naissance": "1987-05-22", "sexe": "M"}\n'
+        "pas du json\n"
+        '{"nir": "187057503537478", "date_naissance": "1987-05-22", "sexe": "M", '
+        '"droits": [{"debut": "2020-01-01", "fin": null}, {"debut": "2021-01-01", "fin": null}]}\n'
+    )
+    report = import_referentiel(tmp_path, today=TODAY, quiet=True)
+    assert any("clé du NIR" in e for e in report.errors)
+    assert any("illisible" in e for e in report.errors)
+    assert any("chevauchent" in e for e in report.errors)
+    assert Beneficiary.objects.count() == 1
+
+
+def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(UnreadableFile, match="n'est pas un dossier"):
+        import_referentiel(tmp_path / "absent")
