@@ -87,7 +87,8 @@ def read_parquet_feuilles(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
         f = f.with_columns(pl.lit("maladie").alias("risque"))
     if "parcours" not in f.columns:
         f = f.with_columns(pl.lit("medecin_traitant").alias("parcours"))
-    first = f.group_by("id").agg(pl.col("_pos").min().alias("_fpos"))
+    occurrences = f.select("id", "_pos").with_columns(pl.int_range(pl.len()).over("id").alias("_occ"))
+    counts = occurrences.group_by("id").agg(pl.len().alias("_nb_occ"))
     soins, bad_soins = _date_column(lines, "date_soins")
     lines = lines.with_columns(
         pl.col("feuille_id").cast(pl.String),
@@ -98,7 +99,24 @@ def read_parquet_feuilles(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
         lines = lines.with_columns(pl.lit(1.0).alias("coefficient"))
     if "quantite" not in lines.columns:
         lines = lines.with_columns(pl.lit(1).alias("quantite"))
-    lines = lines.join(first, left_on="feuille_id", right_on="id", how="inner", maintain_order="left")
+    # A repeated id whose lines split evenly is taken as repeated blocks (k-th block -> k-th
+    # occurrence); otherwise every line belongs to the first occurrence.
+    lines = lines.join(counts, left_on="feuille_id", right_on="id", how="inner", maintain_order="left")
+    rank = pl.int_range(pl.len()).over("feuille_id")
+    size = pl.len().over("feuille_id")
+    lines = lines.with_columns(
+        pl.when((pl.col("_nb_occ") > 1) & (size % pl.col("_nb_occ") == 0))
+        .then(rank // (size // pl.col("_nb_occ")))
+        .otherwise(0)
+        .alias("_occ")
+    )
+    lines = lines.join(
+        occurrences.rename({"_pos": "_fpos"}),
+        left_on=["feuille_id", "_occ"],
+        right_on=["id", "_occ"],
+        how="inner",
+        maintain_order="left",
+    )
     lines = lines.with_columns(pl.int_range(pl.len()).over("_fpos").cast(pl.Int64).alias("_lpos"))
     keep_f = [c for c in FEUILLE_COLUMNS if c in f.columns]
     keep_l = [c for c in LIGNE_COLUMNS if c in lines.columns]

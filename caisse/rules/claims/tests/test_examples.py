@@ -1,0 +1,104 @@
+"""The contract's worked example (shared/spec/examples/liquider) must be reproduced exactly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from caisse.rules.claims import batch, records
+from caisse.rules.claims.referentiel import load_referentiel
+
+EXAMPLE = Path(__file__).resolve().parents[4] / "shared" / "spec" / "examples" / "liquider"
+if not EXAMPLE.exists():  # the shared folder sits next to the repository
+    EXAMPLE = Path("/work/shared/spec/examples/liquider")
+
+FEUILLE_FIELDS = (
+    "statut",
+    "rejets",
+    "destinataire",
+    "paiement_ps_cts",
+    "paiement_assure_cts",
+    "part_c2s_cts",
+    "dette_creee_cts",
+    "dette_recuperee_cts",
+)
+LINE_FIELDS = (
+    "base_remboursement_cts",
+    "taux",
+    "montant_amo_cts",
+    "participation_forfaitaire_cts",
+    "franchise_cts",
+    "depassement_cts",
+    "montant_rembourse_cts",
+    "rejets",
+)
+
+pytestmark = pytest.mark.skipif(not EXAMPLE.exists(), reason="example folder not available")
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _differences(expected: list[dict[str, Any]], got: list[dict[str, Any]]) -> list[str]:
+    diffs = []
+    assert len(expected) == len(got)
+    for e, g in zip(expected, got, strict=True):
+        assert e["id"] == g["id"]
+        for k in FEUILLE_FIELDS:
+            if e.get(k) != g.get(k):
+                diffs.append(f"{e['id']} {k}: attendu {e.get(k)!r}, obtenu {g.get(k)!r}")
+        if len(e["lignes"]) != len(g["lignes"]):
+            diffs.append(f"{e['id']}: {len(e['lignes'])} lignes attendues, {len(g['lignes'])} obtenues")
+            continue
+        for i, (el, gl) in enumerate(zip(e["lignes"], g["lignes"], strict=True)):
+            for k in LINE_FIELDS:
+                if el.get(k) != gl.get(k):
+                    diffs.append(f"{e['id']} ligne {i} {k}: attendu {el.get(k)!r}, obtenu {gl.get(k)!r}")
+    return diffs
+
+
+def test_example_ndjson_reproduced_exactly(tmp_path: Path) -> None:
+    out = tmp_path / "decomptes.ndjson"
+    batch.run(EXAMPLE / "referentiel", EXAMPLE / "feuilles.ndjson", str(out), "ndjson")
+    got = _read(out)
+    assert _differences(_read(EXAMPLE / "decomptes_attendus.ndjson"), got) == []
+    assert all(g["explication"] for g in got)
+
+
+def _to_parquet(folder: Path) -> None:
+    feuilles = _read(EXAMPLE / "feuilles.ndjson")
+    rows, lines = [], []
+    for f in feuilles:
+        rows.append({k: v for k, v in f.items() if k != "lignes"})
+        for line in f["lignes"]:
+            lines.append({"feuille_id": f["id"], **line})
+    pl.DataFrame(rows).write_parquet(folder / "feuilles.parquet")
+    pl.DataFrame(lines).write_parquet(folder / "lignes.parquet")
+
+
+def test_example_parquet_in_and_out(tmp_path: Path) -> None:
+    _to_parquet(tmp_path)
+    out = tmp_path / "sortie"
+    batch.run(EXAMPLE / "referentiel", tmp_path / "feuilles.parquet", str(out), "parquet")
+    dec = pl.read_parquet(out / "decomptes.parquet")
+    lig = pl.read_parquet(out / "lignes_decomptes.parquet")
+    assert dec.height == 199
+    got = records.records_from_frames(
+        dec.rename({"feuille_position": "_pos"}),
+        lig.rename({"feuille_position": "_fpos"}),
+    )
+    assert _differences(_read(EXAMPLE / "decomptes_attendus.ndjson"), got) == []
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 50])
+def test_example_in_chunks_with_carried_counters(chunk: int) -> None:
+    ref = load_referentiel(EXAMPLE / "referentiel")
+    f, lines = records.frames_from_records(list(_read(EXAMPLE / "feuilles.ndjson")))
+    dec, lig, _ = batch.liquidate_in_chunks(ref, f, lines, chunk_feuilles=chunk, explanations=False)
+    got = records.records_from_frames(dec, lig)
+    assert _differences(_read(EXAMPLE / "decomptes_attendus.ndjson"), got) == []
