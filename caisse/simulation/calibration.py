@@ -18,8 +18,26 @@ PARIS_BENEFICIAIRES = 2_070_778
 #: says "À Paris, la population est relativement jeune" and shows the chart as an image).
 #: Bands of 5 years from 0 to 95+, weights in percent.
 PYRAMIDE_PARIS = [
-    5.0, 4.6, 4.3, 4.4, 6.6, 9.0, 8.7, 7.6, 7.0, 6.7,
-    6.2, 6.0, 5.6, 5.1, 4.6, 3.8, 2.6, 2.0, 1.3, 0.6,
+    5.0,
+    4.6,
+    4.3,
+    4.4,
+    6.6,
+    9.0,
+    8.7,
+    7.6,
+    7.0,
+    6.7,
+    6.2,
+    6.0,
+    5.6,
+    5.1,
+    4.6,
+    3.8,
+    2.6,
+    2.0,
+    1.3,
+    0.6,
 ]
 
 #: Household mix (hypothèse, Paris: about one household in two is a single person).
@@ -92,9 +110,18 @@ PART_FSP = FEUILLES_FSP / (FEUILLES_FSE + FEUILLES_FSP)
 PART_TIERS_PAYANT = 0.7496
 #: Monthly décomptes (assurés + professionnels), Paris 2019: seasonality of care.
 DECOMPTES_PAR_MOIS = [
-    830_419 + 2_475_845, 871_644 + 2_382_351, 833_622 + 2_417_901, 869_728 + 2_575_848,
-    828_635 + 2_366_867, 774_546 + 2_360_231, 882_119 + 2_629_933, 499_382 + 1_811_256,
-    823_568 + 2_332_875, 908_416 + 2_836_311, 804_865 + 2_504_023, 860_650 + 2_613_799,
+    830_419 + 2_475_845,
+    871_644 + 2_382_351,
+    833_622 + 2_417_901,
+    869_728 + 2_575_848,
+    828_635 + 2_366_867,
+    774_546 + 2_360_231,
+    882_119 + 2_629_933,
+    499_382 + 1_811_256,
+    823_568 + 2_332_875,
+    908_416 + 2_836_311,
+    804_865 + 2_504_023,
+    860_650 + 2_613_799,
 ]
 #: Relative yearly consumption by age band 0-4, 5-14, 15-24, 25-39, 40-54, 55-64, 65-74,
 #: 75-84, 85+ (hypothèse), and of people in ALD (hypothèse). Normalised to the Paris mean.
@@ -131,9 +158,21 @@ PART_ETABLISSEMENT = 0.005
 #: Tiers payant probability by kind of care when it is not mandatory (hypothèse, tuned so that
 #: the overall share matches the 74,96 % of the seed).
 TIERS_PAYANT_PAR_TYPE = {
-    "pharmacie": 0.96, "laboratoire": 0.95, "transport": 0.95, "infirmier": 0.90, "kine": 0.55,
-    "orthophonie": 0.55, "orthoptie": 0.50, "podologie": 0.30, "dm": 0.85, "optique": 0.85,
-    "audio": 0.85, "dentiste": 0.40, "generaliste": 0.22, "specialiste": 0.18, "sage_femme": 0.55,
+    "pharmacie": 0.96,
+    "laboratoire": 0.95,
+    "transport": 0.95,
+    "infirmier": 0.90,
+    "kine": 0.55,
+    "orthophonie": 0.55,
+    "orthoptie": 0.50,
+    "podologie": 0.30,
+    "dm": 0.85,
+    "optique": 0.85,
+    "audio": 0.85,
+    "dentiste": 0.40,
+    "generaliste": 0.22,
+    "specialiste": 0.18,
+    "sage_femme": 0.55,
     "etablissement": 1.0,
 }
 #: Share of electronic feuilles read without carte Vitale (mode dégradé) (hypothèse).
@@ -194,10 +233,22 @@ AUXILIAIRES = {
 PART_OPTAM_SECTEUR2 = 753 / (753 + 1_586)
 #: Specialties of specialists (hypothèse) with their share of doctors.
 SPECIALITES = {
-    "psychiatrie": 0.14, "chirurgie": 0.10, "gynecologie": 0.08, "radiologie": 0.08,
-    "ophtalmologie": 0.07, "cardiologie": 0.06, "anesthesiologie": 0.06, "dermatologie": 0.05,
-    "pediatrie": 0.05, "gastro_enterologie": 0.04, "rhumatologie": 0.04, "oto_rhino_laryngologie": 0.04,
-    "pneumologie": 0.03, "endocrinologie": 0.03, "neurologie": 0.03, "geriatrie": 0.01,
+    "psychiatrie": 0.14,
+    "chirurgie": 0.10,
+    "gynecologie": 0.08,
+    "radiologie": 0.08,
+    "ophtalmologie": 0.07,
+    "cardiologie": 0.06,
+    "anesthesiologie": 0.06,
+    "dermatologie": 0.05,
+    "pediatrie": 0.05,
+    "gastro_enterologie": 0.04,
+    "rhumatologie": 0.04,
+    "oto_rhino_laryngologie": 0.04,
+    "pneumologie": 0.03,
+    "endocrinologie": 0.03,
+    "neurologie": 0.03,
+    "geriatrie": 0.01,
     "medecine_interne": 0.09,
 }
 
@@ -222,7 +273,9 @@ PART_EDAT = 0.7895
 #: AT/MP with an arrêt (hypothèse) and their mean duration in days: 899 177 IJ AT (Paris 2019)
 #: over the AT/MP with arrêt of a Paris-sized caisse.
 PART_ATMP_AVEC_ARRET = 0.6
-JOURS_PAR_ARRET_ATMP = 899_177 / (PART_ATMP_AVEC_ARRET * (TAUX_AT + TAUX_TRAJET + TAUX_MP) * PARIS_BENEFICIAIRES)
+JOURS_PAR_ARRET_ATMP = 899_177 / (
+    PART_ATMP_AVEC_ARRET * (TAUX_AT + TAUX_TRAJET + TAUX_MP) * PARIS_BENEFICIAIRES
+)
 #: Twins (hypothèse: 1,7 % of deliveries).
 PART_JUMEAUX = 0.017
 
@@ -238,20 +291,32 @@ TAUX_VISITES = 731_284 / PARIS_BENEFICIAIRES
 #: Contact reasons. Phone (CPAM 93 2020): délais de paiement 16,55 %, dossier 15,65 %,
 #: téléservices 14,92 %, C2S 9,69 %, prestations en espèces 8,75 %, other.
 MOTIFS_TELEPHONE = {
-    "delais_paiement": 16.55, "dossier": 15.65, "teleservices": 14.92, "c2s": 9.69,
-    "prestations_especes": 8.75, "autre": 34.44,
+    "delais_paiement": 16.55,
+    "dossier": 15.65,
+    "teleservices": 14.92,
+    "c2s": 9.69,
+    "prestations_especes": 8.75,
+    "autre": 34.44,
 }
 #: Agency (CPAM 93 2020): dossier 38,21 %, droits 15,55 %, C2S 11,49 %, délais 8,53 %,
 #: téléservices 4,10 %, carte Vitale 2,66 %.
 MOTIFS_ACCUEIL = {
-    "dossier": 38.21, "droits": 15.55, "c2s": 11.49, "delais_paiement": 8.53, "teleservices": 4.10,
-    "carte_vitale": 2.66, "autre": 19.46,
+    "dossier": 38.21,
+    "droits": 15.55,
+    "c2s": 11.49,
+    "delais_paiement": 8.53,
+    "teleservices": 4.10,
+    "carte_vitale": 2.66,
+    "autre": 19.46,
 }
 #: E-mail (CPAM 93 2020): revenus de substitution 19,74 %, prestations en nature 9,03 %,
 #: coordonnées bancaires 5,46 %, renouvellement C2S 5,39 %.
 MOTIFS_COURRIEL = {
-    "prestations_especes": 19.74, "prestations_nature": 9.03, "coordonnees_bancaires": 5.46,
-    "c2s": 5.39, "autre": 60.38,
+    "prestations_especes": 19.74,
+    "prestations_nature": 9.03,
+    "coordonnees_bancaires": 5.46,
+    "c2s": 5.39,
+    "autre": 60.38,
 }
 #: Professionals' and employers' calls handled (Paris 2019): 104 039 and 86 157.
 APPELS_PS = 104_039
@@ -260,5 +325,10 @@ APPELS_EMPLOYEURS = 86_157
 #: C2S requests: 50 587 online requests (Paris 2021), taken as the total (lower bound).
 TAUX_DEMANDES_C2S = 50_587 / PARIS_BENEFICIAIRES
 #: Housing situation of requesters and RSA share (hypothèse).
-LOGEMENT_C2S = {"locataire": 0.45, "locataire_aide_logement": 0.33, "heberge_gratuit": 0.14, "proprietaire": 0.08}
+LOGEMENT_C2S = {
+    "locataire": 0.45,
+    "locataire_aide_logement": 0.33,
+    "heberge_gratuit": 0.14,
+    "proprietaire": 0.08,
+}
 PART_RSA_C2S = 0.25

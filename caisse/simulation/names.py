@@ -1,5 +1,7 @@
 """Name and street lists for synthetic identities (common French names, Paris streets)."""
 
+# ruff: noqa: SIM905
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,14 +18,15 @@ NOMS = (
     "Rey Leclerc Payet Rolland Leclercq Guillaume Lecomte Lopez Jean Dupuy Guillot Hubert Berger "
     "Carpentier Sanchez Dupuis Moulin Louis Deschamps Huet Vasseur Perez Boucher Fleury Royer Klein "
     "Jacquet Adam Paris Poirier Marty Aubry Guyot Carre Charles Renault Charpentier Menard Maillard "
-    "Baron Bertin Bailly Herve Schneider Fernandez Le Gall Collet Leger Bouvier Julien Prevost Millet "
-    "Perrot Daniel Le Roux Cousin Germain Breton Besson Langlois Remy Le Goff Pelletier Leveque "
+    "Baron Bertin Bailly Herve Schneider Fernandez Le_Gall Collet Leger Bouvier Julien Prevost Millet "
+    "Perrot Daniel Le_Roux Cousin Germain Breton Besson Langlois Remy Le_Goff Pelletier Leveque "
     "Perrier Leblanc Barre Lebrun Marchal Weber Mallet Hamon Boulanger Jacob Monnier Michaud Rodriguez "
-    "Guichard Gillet Etienne Grondin Poulain Tessier Chevallier Collin Chauvin Da Silva Bouchet Gay "
+    "Guichard Gillet Etienne Grondin Poulain Tessier Chevallier Collin Chauvin Da_Silva Bouchet Gay "
     "Lemaitre Benard Marechal Humbert Reynaud Antoine Hoarau Perret Barthelemy Cordier Pichon Lejeune "
     "Gilbert Lamy Delaunay Pasquier Carlier Laporte Nguyen Diallo Traore Haddad Benali Mendes Ferreira "
     "Cohen Levy Kone Diop Ndiaye Chen Wang Zhang Tran Pham Mansouri Bouzid Belkacem Moussa Camara"
 ).split()
+NOMS = [nom.replace("_", " ") for nom in NOMS]
 
 PRENOMS_F = (
     "Marie Camille Léa Manon Chloé Emma Inès Sarah Louise Jade Alice Lina Anna Julie Laura Clara "

@@ -20,7 +20,16 @@ from pathlib import Path
 import numpy as np
 
 SHIPPED = Path(__file__).resolve().parent.parent / "rules" / "claims" / "nomenclature.ndjson"
-EXAMPLE = Path(__file__).resolve().parents[2] / ".." / "shared" / "spec" / "examples" / "liquider" / "referentiel" / "nomenclature.ndjson"
+EXAMPLE = (
+    Path(__file__).resolve().parents[2]
+    / ".."
+    / "shared"
+    / "spec"
+    / "examples"
+    / "liquider"
+    / "referentiel"
+    / "nomenclature.ndjson"
+)
 
 EPOCH = dt.date(1970, 1, 1)
 
@@ -142,7 +151,9 @@ def load(path: Path | None = None) -> Nomenclature:
         cat, weights = FAMILIES[name]
         for e, start in enumerate(bounds):
             valid = np.nonzero((debut <= start) & (fin >= start))[0]
-            chosen = [(i, weights.get(code[i], 0.0)) for i in valid if code[i] in weights and weights[code[i]] > 0]
+            chosen = [
+                (i, weights.get(code[i], 0.0)) for i in valid if code[i] in weights and weights[code[i]] > 0
+            ]
             if not chosen:
                 chosen = [(i, 1.0) for i in valid if categorie[i] == cat]
             if not chosen:  # nothing of the category in force: any code in force

@@ -9,6 +9,7 @@ Dates are day numbers (see :mod:`caisse.simulation.dates`) until the output fram
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,9 +17,9 @@ import polars as pl
 import pyarrow as pa
 
 from caisse.simulation import calibration as cal
-from caisse.simulation.arrow import date_array, list_of_strings, list_of_structs
 from caisse.simulation import names
-from caisse.simulation.dates import NONE, add_months, add_years, as_date
+from caisse.simulation.arrow import date_array, list_of_strings, list_of_structs
+from caisse.simulation.dates import NONE, add_months, add_years, as_date, day
 from caisse.simulation.ids import choose, concat, iban_fr, nir_keys, zfill
 from caisse.simulation.professionals import Employers, Professionals
 
@@ -91,10 +92,6 @@ def generate(
     registry: NirRegistry,
 ) -> People:
     """``n`` beneficiaries numbered from ``first`` (block ``block``) for the year ``annee``."""
-    from caisse.simulation.dates import day
-
-    import datetime as dt
-
     y0 = day(dt.date(annee, 1, 1))
     y1 = day(dt.date(annee, 12, 31))
     hh, kind, n_adults, rank = _households(rng, n)
@@ -127,13 +124,19 @@ def generate(
     partner_gap_h = np.clip(rng.normal(2.0, 4.0, h), -8, 15).astype(np.int64)
     family = (kind == 2) | (kind == 3)
     head_age_h = np.where(family, mother_age_h, np.where(kind == 4, young_age_h, free_age_h))
-    second_age_h = np.where(kind == 4, _age_sampler(rng, h, 18, 39), np.maximum(18, head_age_h + partner_gap_h))
+    second_age_h = np.where(
+        kind == 4, _age_sampler(rng, h, 18, 39), np.maximum(18, head_age_h + partner_gap_h)
+    )
     age = np.where(adult & (rank == 0), head_age_h[hh], age)
     age = np.where(adult & (rank >= 1), second_age_h[hh], age)
     age = np.clip(age, 0, 104)
     female = np.where(
         adult & (rank == 0),
-        np.where(hkind == 0, u[0] < 0.56, np.where(hkind == 3, u[0] < 0.85, np.where(hkind == 4, u[0] < 0.5, u[0] < 0.97))),
+        np.where(
+            hkind == 0,
+            u[0] < 0.56,
+            np.where(hkind == 3, u[0] < 0.85, np.where(hkind == 4, u[0] < 0.5, u[0] < 0.97)),
+        ),
         np.where(adult, np.where(hkind == 4, u[0] < 0.5, u[0] < 0.07), u[0] < 0.49),
     )
     birth = y1 - np.floor((age + u[1]) * 365.2425).astype(np.int64)
@@ -144,7 +147,9 @@ def generate(
     # --- rights regimes (household level) ---------------------------------------------------
     regime_h = rng.random(h)
     ame_h = regime_h < cal.PART_AME
-    c2s_h = (regime_h >= cal.PART_AME) & (regime_h < cal.PART_AME + cal.PART_C2S_GRATUITE + cal.PART_C2S_PARTICIPATION)
+    c2s_h = (regime_h >= cal.PART_AME) & (
+        regime_h < cal.PART_AME + cal.PART_C2S_GRATUITE + cal.PART_C2S_PARTICIPATION
+    )
     c2s_part_h = c2s_h & (regime_h >= cal.PART_AME + cal.PART_C2S_GRATUITE)
     ame = ame_h[hh]
 
@@ -161,7 +166,12 @@ def generate(
     om = np.array(names.OUTRE_MER)[rng.integers(0, len(names.OUTRE_MER), n)]
     place5 = np.select(
         [place == 0, corse, place == 1, place == 2],
-        [75_100 + rng.integers(1, 21, n), np.where(u[3] < 0.5, 19_000, 18_000) + commune % 400, dept * 1000 + commune, om * 100 + rng.integers(1, 35, n)],
+        [
+            75_100 + rng.integers(1, 21, n),
+            np.where(u[3] < 0.5, 19_000, 18_000) + commune % 400,
+            dept * 1000 + commune,
+            om * 100 + rng.integers(1, 35, n),
+        ],
         default=99_000 + pays,
     )
     sex_digit = np.where(female, 2, 1)
@@ -215,7 +225,11 @@ def generate(
 
     # --- rights windows ---------------------------------------------------------------------
     born_abroad = place == 3
-    arrival_old = birth + (np.maximum(0, y0 - 400 - birth - 18 * 365) * u[6]).astype(np.int64) + np.where(adult, 18 * 365, 0)
+    arrival_old = (
+        birth
+        + (np.maximum(0, y0 - 400 - birth - 18 * 365) * u[6]).astype(np.int64)
+        + np.where(adult, 18 * 365, 0)
+    )
     droits_debut = np.where(born_abroad & adult, np.minimum(arrival_old, y0 - 30), birth)
     move_h = rng.random(h)
     arrive = (move_h < cal.PART_ARRIVEES)[hh] & (birth < y0)
@@ -253,7 +267,9 @@ def generate(
     births_per_mother = np.bincount(mother_of[mother_of >= 0], minlength=n)
     acc = np.full(n, NONE, dtype=np.int64)
     np.minimum.at(acc, mother_of[mother_of >= 0], birth[mother_of >= 0])
-    pregnant_next = adult & female & (age >= 22) & (age <= 42) & (hkind != 0) & (acc == NONE) & (rng.random(n) < 0.006)
+    pregnant_next = (
+        adult & female & (age >= 22) & (age <= 42) & (hkind != 0) & (acc == NONE) & (rng.random(n) < 0.006)
+    )
     acc = np.where(pregnant_next, y1 + rng.integers(1, 121, n), acc)
     has_mat = acc != NONE
     debut6 = acc - 126
@@ -292,21 +308,54 @@ def generate(
     p_emp = np.append(np.array(cal.EMPLOI_PAR_AGE), 0.0)[eband]
     employed = adult & (age >= 18) & ~inval & ~ame & (rng.random(n) < p_emp)
     employer = np.where(employed, rng.integers(0, len(emp.siret), n), -1)
-    salary = np.where(employed, (rng.lognormal(np.log(cal.SALAIRE_MEDIAN_EUR), cal.SALAIRE_SIGMA, n) * 100).astype(np.int64), 0)
+    salary = np.where(
+        employed,
+        (rng.lognormal(np.log(cal.SALAIRE_MEDIAN_EUR), cal.SALAIRE_SIGMA, n) * 100).astype(np.int64),
+        0,
+    )
     salary = np.where(employed, np.maximum(salary, 120_000), 0)
 
     a = {
-        "hh": hh, "age": age, "female": female, "birth": birth, "adult": adult, "head": head,
-        "ame": ame, "c2s": c2s, "c2s_part": c2s_part_h[hh], "droits_debut": droits_debut,
-        "droits_fin": droits_fin, "p_start": p_start_h[hh], "p_end": p_end_h[hh],
-        "renew": renew_h[hh], "p2_start": p2_start_h[hh], "p2_end": p2_end_h[hh],
-        "ald": ald, "ald_debut": ald_debut, "ald_fin": ald_fin, "inval": inval, "deces": deces,
-        "acc": acc, "debut6": debut6, "multiple": np.maximum(1, births_per_mother),
-        "kids_before": kids_before, "has_mt": has_mt, "mt_old": mt_old, "mt_new": mt_new,
-        "change_day": change_day, "opp_day": opp_day, "employed": employed, "employer": employer,
-        "salary": salary, "gid": gid, "y0": np.array([y0]), "y1": np.array([y1]),
+        "hh": hh,
+        "age": age,
+        "female": female,
+        "birth": birth,
+        "adult": adult,
+        "head": head,
+        "ame": ame,
+        "c2s": c2s,
+        "c2s_part": c2s_part_h[hh],
+        "droits_debut": droits_debut,
+        "droits_fin": droits_fin,
+        "p_start": p_start_h[hh],
+        "p_end": p_end_h[hh],
+        "renew": renew_h[hh],
+        "p2_start": p2_start_h[hh],
+        "p2_end": p2_end_h[hh],
+        "ald": ald,
+        "ald_debut": ald_debut,
+        "ald_fin": ald_fin,
+        "inval": inval,
+        "deces": deces,
+        "acc": acc,
+        "debut6": debut6,
+        "multiple": np.maximum(1, births_per_mother),
+        "kids_before": kids_before,
+        "has_mt": has_mt,
+        "mt_old": mt_old,
+        "mt_new": mt_new,
+        "change_day": change_day,
+        "opp_day": opp_day,
+        "employed": employed,
+        "employer": employer,
+        "salary": salary,
+        "gid": gid,
+        "y0": np.array([y0]),
+        "y1": np.array([y1]),
     }
-    frame = _frame(a, nir, ps, card0, card1, iban, bic, nom, prenom, adresse, foyer, second, mt_debut, inval_debut, emp)
+    frame = _frame(
+        a, nir, ps, card0, card1, iban, bic, nom, prenom, adresse, foyer, second, mt_debut, inval_debut, emp
+    )
     return People(frame=frame, nir=nir, a=a)
 
 
@@ -343,12 +392,28 @@ def _frame(
             "droits": list_of_structs(
                 n, [(~ame, {"debut": date_array(a["droits_debut"]), "fin": date_array(a["droits_fin"])})]
             ),
-            "ald": list_of_structs(n, [(a["ald"], {"debut": date_array(a["ald_debut"]), "fin": date_array(a["ald_fin"])})]),
+            "ald": list_of_structs(
+                n, [(a["ald"], {"debut": date_array(a["ald_debut"]), "fin": date_array(a["ald_fin"])})]
+            ),
             "c2s": list_of_structs(
                 n,
                 [
-                    (c2s, {"debut": date_array(a["p_start"]), "fin": date_array(a["p_end"]), "participation": part}),
-                    (c2s & renew, {"debut": date_array(a["p2_start"]), "fin": date_array(a["p2_end"]), "participation": part}),
+                    (
+                        c2s,
+                        {
+                            "debut": date_array(a["p_start"]),
+                            "fin": date_array(a["p_end"]),
+                            "participation": part,
+                        },
+                    ),
+                    (
+                        c2s & renew,
+                        {
+                            "debut": date_array(a["p2_start"]),
+                            "fin": date_array(a["p2_end"]),
+                            "participation": part,
+                        },
+                    ),
                 ],
             ),
             "ame": list_of_structs(
@@ -359,14 +424,36 @@ def _frame(
                 ],
             ),
             "maternite": list_of_structs(
-                n, [(a["acc"] != NONE, {"debut_6e_mois": date_array(a["debut6"]), "date_accouchement": date_array(a["acc"])})]
+                n,
+                [
+                    (
+                        a["acc"] != NONE,
+                        {"debut_6e_mois": date_array(a["debut6"]), "date_accouchement": date_array(a["acc"])},
+                    )
+                ],
             ),
-            "invalidite": list_of_structs(n, [(a["inval"], {"debut": date_array(inval_debut), "fin": date_array(nones)})]),
+            "invalidite": list_of_structs(
+                n, [(a["inval"], {"debut": date_array(inval_debut), "fin": date_array(nones)})]
+            ),
             "medecin_traitant": list_of_structs(
                 n,
                 [
-                    (a["has_mt"], {"ps": ps.ids[pl.Series(a["mt_old"])], "debut": date_array(mt_debut), "fin": date_array(a["change_day"] - 1, changed)}),
-                    (changed, {"ps": ps.ids[pl.Series(a["mt_new"])], "debut": date_array(a["change_day"]), "fin": date_array(nones)}),
+                    (
+                        a["has_mt"],
+                        {
+                            "ps": ps.ids[pl.Series(a["mt_old"])],
+                            "debut": date_array(mt_debut),
+                            "fin": date_array(a["change_day"] - 1, changed),
+                        },
+                    ),
+                    (
+                        changed,
+                        {
+                            "ps": ps.ids[pl.Series(a["mt_new"])],
+                            "debut": date_array(a["change_day"]),
+                            "fin": date_array(nones),
+                        },
+                    ),
                 ],
             ),
             "cartes_vitale": list_of_structs(
@@ -384,7 +471,11 @@ def _frame(
             "adresse": adresse,
             "foyer": foyer,
             "parents": list_of_strings(
-                n, [(~adult, nir[pl.Series(a["head"])]), (~adult & (second >= 0), nir[pl.Series(np.maximum(second, 0))])]
+                n,
+                [
+                    (~adult, nir[pl.Series(a["head"])]),
+                    (~adult & (second >= 0), nir[pl.Series(np.maximum(second, 0))]),
+                ],
             ),
             "employeur": choose(a["employed"], emp.siret[pl.Series(np.maximum(a["employer"], 0))], None),
         }

@@ -50,7 +50,9 @@ def generate(rng: np.random.Generator, beneficiaires: int) -> Professionals:
     p = cal.PROFESSIONNELS_PARIS
     rows: list[tuple[str, str | None, int, bool]] = []  # profession, specialite, secteur, optam
 
-    def add(profession: str, specialite: str | None, secteur: int, count: int, optam_share: float = 0.0) -> None:
+    def add(
+        profession: str, specialite: str | None, secteur: int, count: int, optam_share: float = 0.0
+    ) -> None:
         optam = rng.random(count) < optam_share
         rows.extend((profession, specialite, secteur, bool(o)) for o in optam)
 
