@@ -122,6 +122,7 @@ class C2SRequest(models.Model):
 
 
 class C2SStatus(models.TextChoices):
+    A_VENIR = "a_venir", "Accordée, à venir (renouvellement)"
     OUVERTE = "ouverte", "Ouverte"
     SUSPENDUE = "suspendue", "Suspendue (participation impayée)"
     FERMEE = "fermee", "Fermée"
@@ -152,7 +153,7 @@ class C2SAttribution(models.Model):
             NonOverlappingPeriods(name="exclude_c2sattribution_overlapping", group=("beneficiary",),
                                   violation_error_message="La période de C2S chevauche une attribution existante."),
             models.UniqueConstraint(
-                fields=["beneficiary"], condition=~models.Q(statut="fermee"),
+                fields=["beneficiary"], condition=models.Q(statut__in=["ouverte", "suspendue"]),
                 name="unique_c2sattribution_open_per_person",
                 violation_error_message="Cette personne a déjà une C2S ouverte ou suspendue.",
             ),

@@ -134,17 +134,20 @@ def close_rights(period: RightsPeriod, *, fin: dt.date, motif: str, by: Any) -> 
 def c2s_period_for(decision_date: dt.date) -> tuple[dt.date, dt.date]:
     """12 months from the first day of the month following the decision (CSS L861-5)."""
     debut = (decision_date.replace(day=1) + relativedelta(months=1))
-    months = int(_param("droits.c2s.duree_attribution_mois", decision_date))
+    months = int(_param("c2s.duree_droit", decision_date))
     return debut, debut + relativedelta(months=months) - dt.timedelta(days=1)
 
 
 @transaction.atomic
 def grant_c2s(
     beneficiary: Beneficiary, *, debut: dt.date, fin: dt.date, participation_mensuelle_cts: int, by: Any,
-    request: Any = None, automatique_rsa: bool = False,
+    request: Any = None, automatique_rsa: bool = False, today: dt.date | None = None,
 ) -> C2SAttribution:
+    upcoming = debut > (today or dt.date.today()) and beneficiary.c2s_attributions.filter(
+        statut__in=[C2SStatus.OUVERTE, C2SStatus.SUSPENDUE]).exists()
     attribution = C2SAttribution(
         beneficiary=beneficiary, request=request, debut=debut, fin=fin,
+        statut=C2SStatus.A_VENIR if upcoming else C2SStatus.OUVERTE,
         participation=participation_mensuelle_cts > 0, participation_mensuelle_cts=participation_mensuelle_cts,
         automatique_rsa=automatique_rsa,
     )
@@ -161,12 +164,18 @@ def grant_c2s(
 
 
 @transaction.atomic
-def close_expired_c2s(today: dt.date, *, by: Any = None) -> int:
+def roll_c2s(today: dt.date, *, by: Any = None) -> int:
+    """Daily: close the C2S that reached their end, then open the renewals that start."""
     count = 0
     for attribution in C2SAttribution.objects.exclude(statut=C2SStatus.FERMEE).filter(fin__lt=today):
         attribution.statut = C2SStatus.FERMEE
         save_to_file(attribution, by=by, summary="C2S arrivée à échéance", beneficiary=attribution.beneficiary,
                      action=AuditAction.TRANSITION)
+        count += 1
+    for attribution in C2SAttribution.objects.filter(statut=C2SStatus.A_VENIR, debut__lte=today):
+        attribution.statut = C2SStatus.OUVERTE
+        save_to_file(attribution, by=by, summary="Renouvellement de la C2S en vigueur",
+                     beneficiary=attribution.beneficiary, action=AuditAction.TRANSITION)
         count += 1
     return count
 
@@ -176,7 +185,7 @@ def record_participation_payment(due: C2SParticipationDue, *, paid_on: dt.date, 
     due.payee_le = paid_on
     save_to_file(due, by=by, summary=f"Participation C2S de {due.mois:%m/%Y} payée",
                  beneficiary=due.attribution.beneficiary)
-    attribution = due.attribution
+    attribution = C2SAttribution.objects.select_for_update().get(pk=due.attribution_id)
     if attribution.statut == C2SStatus.SUSPENDUE and not _unpaid_dues(attribution, paid_on).exists():
         attribution.statut = C2SStatus.OUVERTE
         save_to_file(attribution, by=by, summary="C2S rétablie : arriérés de participation réglés",
@@ -207,8 +216,8 @@ def suspend_c2s_for_unpaid(today: dt.date, *, by: Any = None) -> list[C2SAttribu
 
 
 def ame_period_for(date_demande: dt.date) -> tuple[dt.date, dt.date]:
-    months = int(_param("droits.ame.duree_attribution_mois", date_demande))
-    return date_demande, date_demande + relativedelta(months=months) - dt.timedelta(days=1)
+    years = int(_param("ame.duree_validite", date_demande))
+    return date_demande, date_demande + relativedelta(years=years) - dt.timedelta(days=1)
 
 
 # --- ALD ----------------------------------------------------------------------------------------
