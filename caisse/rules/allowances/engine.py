@@ -64,54 +64,52 @@ def _days(n: pl.Expr) -> pl.Expr:
 
 
 def _salary_sums(frame: pl.DataFrame) -> pl.DataFrame:
-    """Per arrêt: capped 3-month sums, last month, 6 and 12-month sums, and bad salary lines."""
-    month_number = pl.col("date_debut").dt.year() * 12 + pl.col("date_debut").dt.month() - 1
+    """Per arrêt: salary of each of the months before the arrêt, 6 and 12-month sums, bad lines.
+
+    ``_m1`` is the month before the month of the arrêt, ``_m2`` the one before, and so on up to
+    the number of reference months; salaries of the month of the arrêt or later are ignored.
+    Several lines for the same month (several employers) add up before any cap.
+    """
+    reference_months = max(int(frame["_mois_ref"].max() or 0), 1)
+    month_number = pl.col("date_debut").dt.year() * 12 + pl.col("date_debut").dt.month()
+    month = pl.col("mois")
+    year_of = month.str.slice(0, 4).cast(pl.Int32, strict=False)
+    month_of = month.str.slice(5, 2).cast(pl.Int32, strict=False)
+    gross = pl.col("brut")
     lines = (
-        frame.select("_row", "salaires", "_cap_maladie", "_pmss", "_mois_ref", _a=month_number)
+        frame.select("_row", "salaires", _a=month_number)
         .explode("salaires")
-        .filter(pl.col("salaires").is_not_null())
         .select(
             "_row",
-            "_cap_maladie",
-            "_pmss",
-            "_mois_ref",
             "_a",
             mois=pl.col("salaires").struct.field("mois"),
             brut=pl.col("salaires").struct.field("brut_cts"),
         )
         .with_columns(
-            _bad=pl.col("mois").is_null()
-            | ~pl.col("mois").str.contains(_MONTH_PATTERN)
-            | pl.col("brut").is_null()
-            | (pl.col("brut") < 0)
-        )
-        .with_columns(
-            k=pl.col("_a")
-            - pl.col("mois").str.slice(0, 4).cast(pl.Int32, strict=False) * 12
-            - pl.col("mois").str.slice(5, 2).cast(pl.Int32, strict=False)
-            + 1
+            _bad=(
+                pl.col("_a").is_not_null()
+                & (month.is_null() | (month.str.len_bytes() != 7) | ~month_of.is_between(1, 12) | (gross < 0))
+            ).fill_null(True)
+            & (month.is_not_null() | gross.is_not_null()),
+            k=pl.col("_a") - year_of * 12 - month_of,
         )
     )
-    bad = lines.group_by("_row").agg(_sal_bad=pl.col("_bad").any())
-    months = (
-        lines.filter(~pl.col("_bad") & pl.col("k").is_between(1, 12))
-        .group_by("_row", "k")
-        .agg(
-            brut=pl.col("brut").sum(),
-            cap=pl.col("_cap_maladie").first(),
-            pmss=pl.col("_pmss").first(),
-            ref=pl.col("_mois_ref").first(),
-        )
+    k = pl.col("k")
+    return lines.group_by("_row").agg(
+        pl.col("_bad").any().alias("_sal_bad"),
+        gross.filter(k.is_between(1, 6)).sum().alias("_s6"),
+        gross.filter(k.is_between(1, 12)).sum().alias("_s12"),
+        *(gross.filter(k == j).sum().alias(f"_m{j}") for j in range(1, reference_months + 1)),
     )
-    in_ref = pl.col("k") <= pl.col("ref")
-    sums = months.group_by("_row").agg(
-        _s3_maladie=pl.min_horizontal(pl.col("brut"), pl.col("cap")).filter(in_ref).sum(),
-        _s3_pmss=pl.min_horizontal(pl.col("brut"), pl.col("pmss")).filter(in_ref).sum(),
-        _s_dernier=pl.col("brut").filter(pl.col("k") == 1).sum(),
-        _s6=pl.col("brut").filter(pl.col("k") <= 6).sum(),
-        _s12=pl.col("brut").sum(),
-    )
-    return bad.join(sums, on="_row", how="left")
+
+
+def _capped_sum(reference_months: int, cap: str) -> pl.Expr:
+    """Sum of the reference months' salaries, each capped at column ``cap``."""
+    terms = [
+        pl.when(pl.col("_mois_ref") >= j).then(pl.min_horizontal(pl.col(f"_m{j}"), pl.col(cap))).otherwise(0)
+        for j in range(1, reference_months + 1)
+    ]
+    return pl.sum_horizontal(terms) if terms else pl.lit(0.0)
 
 
 def _validation(frame: pl.DataFrame) -> pl.DataFrame:
@@ -180,7 +178,7 @@ def _base_and_rates(frame: pl.DataFrame) -> pl.DataFrame:
         pl.when(risk == "maladie")
         .then(pl.col("_s3_maladie") / pl.col("_div_maladie"))
         .when(risk == "atmp")
-        .then(pl.min_horizontal(pl.col("_s_dernier") / pl.col("_div_atmp"), pl.col("_cap_sjb_atmp")))
+        .then(pl.min_horizontal(pl.col("_m1") / pl.col("_div_atmp"), pl.col("_cap_sjb_atmp")))
         .otherwise(pl.col("_s3_pmss") / pl.col("_div_maladie"))
     )
     frame = frame.with_columns(
@@ -281,14 +279,21 @@ def _periods(frame: pl.DataFrame) -> pl.DataFrame:
             pl.max_horizontal((pl.col("_fin") - start_2).dt.total_days() + 1, pl.lit(0))
         ),
     ).with_columns(pl.col("_p1_jours", "_p2_jours").fill_null(0))
-    period_1 = pl.when(pl.col("_p1_jours") > 0).then(
-        pl.struct(debut=pl.col("_debut"), fin=pl.col("_p1_fin"), ij_journaliere_cts=pl.col("_ij1"))
+    first = frame.filter(pl.col("_p1_jours") > 0).select(
+        "_row", _ordre=pl.lit(1), p=pl.struct(debut="_debut", fin="_p1_fin", ij_journaliere_cts="_ij1")
     )
-    period_2 = pl.when(pl.col("_p2_jours") > 0).then(
-        pl.struct(debut=pl.col("_p2_debut"), fin=pl.col("_fin"), ij_journaliere_cts=pl.col("_ij2"))
+    second = frame.filter(pl.col("_p2_jours") > 0).select(
+        "_row", _ordre=pl.lit(2), p=pl.struct(debut="_p2_debut", fin="_fin", ij_journaliere_cts="_ij2")
     )
-    return frame.with_columns(
-        periodes=pl.concat_list(period_1, period_2).list.drop_nulls(),
+    # Built long then gathered: much faster in Polars than a list of conditional structs.
+    periods = (
+        pl.concat([first, second])
+        .sort("_row", "_ordre")
+        .group_by("_row", maintain_order=True)
+        .agg(periodes=pl.col("p"))
+    )
+    return frame.join(periods, on="_row", how="left").with_columns(
+        periodes=pl.col("periodes").fill_null(pl.lit([], dtype=periods.schema["periodes"])),
         jours_indemnises=(pl.col("_p1_jours") + pl.col("_p2_jours")).cast(pl.Int64),
         montant_total_cts=(
             pl.col("_p1_jours") * pl.col("_ij1").fill_null(0)
@@ -398,8 +403,15 @@ def compute_ij(arrets: pl.DataFrame, params: Parameters | None = None) -> pl.Dat
     frame = typed(arrets)
     legal = legal_frame(frame["date_debut"], p)
     frame = frame.join(legal, on="date_debut", how="left")
-    frame = frame.join(_salary_sums(frame), on="_row", how="left").with_columns(
-        pl.col("_s3_maladie", "_s3_pmss", "_s_dernier", "_s6", "_s12").fill_null(0)
+    reference_months = int(frame["_mois_ref"].max() or 0)
+    months = [f"_m{j}" for j in range(1, max(reference_months, 1) + 1)]
+    frame = (
+        frame.join(_salary_sums(frame), on="_row", how="left")
+        .with_columns(pl.col("_s6", "_s12", *months).fill_null(0))
+        .with_columns(
+            _s3_maladie=_capped_sum(reference_months, "_cap_maladie"),
+            _s3_pmss=_capped_sum(reference_months, "_pmss"),
+        )
     )
     frame = _validation(frame)
     frame = _base_and_rates(frame)

@@ -29,11 +29,12 @@ def ald_start(frame: pl.DataFrame) -> pl.DataFrame:
     """Add ``_ald_debut``: start of the 3-year ALD period each ALD maladie arrêt belongs to."""
     is_ald = (pl.col("risque") == "maladie") & pl.col("ald") & pl.col("_valide")
     own = pl.min_horizontal(pl.col("date_premier_arret_ald"), pl.col("date_debut"))
-    by_nir = pl.when(is_ald).then(own).otherwise(None).min().over("nir")
-    first = pl.when(pl.col("nir").is_null()).then(own).otherwise(pl.min_horizontal(by_nir, own))
+    firsts = frame.filter(is_ald & pl.col("nir").is_not_null()).group_by("nir").agg(_ald_premier=own.min())
+    frame = frame.join(firsts, on="nir", how="left")
+    first = pl.min_horizontal(pl.col("_ald_premier"), own)
     period_end = first.dt.offset_by(pl.format("{}y", pl.col("_annees_carence_ald")))
     start = pl.when(pl.col("date_debut") >= period_end).then(pl.col("date_debut")).otherwise(first)
-    return frame.with_columns(_ald_debut=pl.when(is_ald).then(start).otherwise(None))
+    return frame.with_columns(_ald_debut=pl.when(is_ald).then(start).otherwise(None)).drop("_ald_premier")
 
 
 def limit_360(frame: pl.DataFrame) -> pl.DataFrame:
