@@ -1,0 +1,110 @@
+"""Build a demonstration caisse: a synthetic population, its rights, and one account per role.
+
+``caisse demo`` (and ``make demo``) call :func:`build_demo`. It is idempotent: a database that
+already holds the demo is kept as it is, so that a second ``make demo`` starts at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+
+from caisse.accounts.models import Role, User
+from caisse.beneficiaries.exchange import import_referentiel
+from caisse.beneficiaries.models import Beneficiary, ParentLink
+from caisse.professionals.models import Employer, HealthProfessional, Profession
+from caisse.rights import services
+from caisse.rights.models import ProtocolStatus
+
+DEMO_PASSWORD = "caisse-demo-2026"
+SEED = 2026
+
+# (login, role, first name, last name) — one account per role, as printed at the end.
+DEMO_AGENTS = [
+    ("accueil", Role.ACCUEIL, "Yanis", "Haddad"),
+    ("droits", Role.GESTIONNAIRE_DROITS, "Claire", "Morel"),
+    ("liquidation", Role.LIQUIDATEUR, "Paul", "Lefèvre"),
+    ("ij", Role.GESTIONNAIRE_IJ, "Nadia", "Benali"),
+    ("atmp", Role.GESTIONNAIRE_ATMP, "Hugo", "Garnier"),
+    ("enquete", Role.ENQUETEUR, "Sophie", "Roux"),
+    ("medecin", Role.MEDECIN_CONSEIL, "Sarah", "Dubois"),
+    ("manager", Role.MANAGER, "Marc", "Fontaine"),
+    ("admin", Role.ADMIN, "Alice", "Perrin"),
+]
+
+
+def _generate(personnes: int, annee: int, out: Path) -> None:
+    from caisse.simulation.generator import run
+
+    run(personnes, annee, SEED, out, "ndjson")
+
+
+def _account(username: str, role: str, first: str, last: str, **links: Any) -> User:
+    user = User.objects.filter(username=username).first() or User(username=username)
+    user.role, user.first_name, user.last_name = role, first, last
+    for key, value in links.items():
+        setattr(user, key, value)
+    user.set_password(DEMO_PASSWORD)
+    user.save()
+    return user
+
+
+@transaction.atomic
+def _accounts() -> list[tuple[str, str, str]]:
+    rows = []
+    for username, role, first, last in DEMO_AGENTS:
+        _account(username, role, first, last)
+        rows.append((Role(role).label, username, f"{first} {last}"))
+    parent_link = ParentLink.objects.select_related("parent").filter(
+        parent__date_deces__isnull=True, parent__rights_periods__fin__isnull=True).order_by("pk").first()
+    member = parent_link.parent if parent_link else Beneficiary.objects.alive().order_by("pk").first()
+    if member is not None:
+        _account("assure", Role.ASSURE, member.prenom or "Assuré", member.nom_affiche or "Démo", beneficiary=member)
+        rows.append((Role.ASSURE.label, "assure", f"{member.prenom} {member.nom_affiche} (NIR {member.nir})"))
+    doctor = HealthProfessional.objects.filter(profession=Profession.MEDECIN).order_by("pk").first()
+    if doctor is not None:
+        _account("professionnel", Role.PROFESSIONNEL, doctor.prenom or "Docteur", doctor.nom or "Démo",
+                 professional=doctor)
+        rows.append((Role.PROFESSIONNEL.label, "professionnel", str(doctor)))
+    employer = Employer.objects.order_by("pk").first()
+    if employer is not None:
+        _account("employeur", Role.EMPLOYEUR, "Service", "RH", employer=employer)
+        rows.append((Role.EMPLOYEUR.label, "employeur", str(employer)))
+    return rows
+
+
+def _work_in_progress(today: dt.date) -> None:
+    """A few files in each work queue, so that every role has something to do."""
+    agent = User.objects.get(username="droits")
+    people = list(Beneficiary.objects.alive().filter(rights_periods__fin__isnull=True).order_by("pk")[:40])
+    for person in people[:8]:
+        if not person.ald_periods.filter(statut_protocole=ProtocolStatus.TRANSMIS).exists():
+            services.submit_protocol(person, kind="liste", numero_liste=8, affection="Diabète de type 2",
+                                     date_protocole=today - dt.timedelta(days=3), by=agent)
+    services.open_residence_controls(today, by=agent)
+
+
+def build_demo(personnes: int = 20_000, today: dt.date | None = None) -> None:
+    today = today or dt.date.today()
+    if Beneficiary.objects.exists() and User.objects.filter(username="admin").exists():
+        print("Base de démonstration déjà construite : elle est conservée.", file=sys.stderr)
+    else:
+        with tempfile.TemporaryDirectory(prefix="caisse-demo-") as tmp:
+            out = Path(tmp)
+            print(f"Génération d'une caisse synthétique de {personnes} personnes…", file=sys.stderr)
+            _generate(personnes, today.year, out)
+            print("Import du référentiel…", file=sys.stderr)
+            import_referentiel(out / "referentiel", today=today)
+        _accounts()
+        _work_in_progress(today)
+    rows = _accounts()
+    width = max(len(r[0]) for r in rows)
+    print("\nComptes de démonstration (mot de passe commun : " + DEMO_PASSWORD + ")")
+    for label, username, who in rows:
+        print(f"  {label:<{width}}  {username:<14} {who}")
+    print()
