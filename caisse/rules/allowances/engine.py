@@ -63,6 +63,12 @@ def _days(n: pl.Expr) -> pl.Expr:
     return pl.duration(days=n)
 
 
+def _reference_months(frame: pl.DataFrame) -> int:
+    """The largest number of salary months any arrêt of the frame needs (at least 1)."""
+    largest: Any = frame.select(pl.col("_mois_ref").max()).item()
+    return max(int(largest or 0), 1)
+
+
 def _salary_sums(frame: pl.DataFrame) -> pl.DataFrame:
     """Per arrêt: salary of each of the months before the arrêt, 6 and 12-month sums, bad lines.
 
@@ -70,7 +76,7 @@ def _salary_sums(frame: pl.DataFrame) -> pl.DataFrame:
     the number of reference months; salaries of the month of the arrêt or later are ignored.
     Several lines for the same month (several employers) add up before any cap.
     """
-    reference_months = max(int(frame["_mois_ref"].max() or 0), 1)
+    reference_months = _reference_months(frame)
     month_number = pl.col("date_debut").dt.year() * 12 + pl.col("date_debut").dt.month()
     month = pl.col("mois")
     year_of = month.str.slice(0, 4).cast(pl.Int32, strict=False)
@@ -403,8 +409,8 @@ def compute_ij(arrets: pl.DataFrame, params: Parameters | None = None) -> pl.Dat
     frame = typed(arrets)
     legal = legal_frame(frame["date_debut"], p)
     frame = frame.join(legal, on="date_debut", how="left")
-    reference_months = int(frame["_mois_ref"].max() or 0)
-    months = [f"_m{j}" for j in range(1, max(reference_months, 1) + 1)]
+    reference_months = _reference_months(frame)
+    months = [f"_m{j}" for j in range(1, reference_months + 1)]
     frame = (
         frame.join(_salary_sums(frame), on="_row", how="left")
         .with_columns(pl.col("_s6", "_s12", *months).fill_null(0))
