@@ -1,0 +1,106 @@
+"""Property tests: invariants of the engine on random flows of feuilles."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from caisse.rules.claims import batch, records
+from caisse.rules.claims.engine import liquidate_records
+from caisse.rules.claims.nomenclature import load_nomenclature
+from caisse.rules.claims.referentiel import Referentiel
+from caisse.rules.claims.tests.test_scenarios import PROFESSIONNELS, with_key
+
+NOMENCLATURE = load_nomenclature()
+NIRS = [with_key(n) for n in ("1800175000001", "2900175000004", "1070575000006", "1850775000005", "2120175000002")]
+BENEFICIAIRES: list[dict[str, Any]] = [
+    {"nir": NIRS[0], "date_naissance": "1980-01-01", "droits": [{"debut": "2015-01-01", "fin": None}],
+     "ald": [{"debut": "2024-06-01", "fin": None}]},
+    {"nir": NIRS[1], "date_naissance": "1990-01-01", "droits": [{"debut": "2015-01-01", "fin": None}],
+     "maternite": [{"debut_6e_mois": "2025-03-01", "date_accouchement": "2025-05-20"}],
+     "c2s": [{"debut": "2025-09-01", "fin": None, "participation": False}]},
+    {"nir": NIRS[2], "date_naissance": "2007-05-22", "droits": [{"debut": "2015-01-01", "fin": None}]},
+    {"nir": NIRS[3], "date_naissance": "1985-07-07", "droits": [], "ame": [{"debut": "2024-06-01", "fin": "2025-08-31"}]},
+    {"nir": NIRS[4], "date_naissance": "2012-01-01", "droits": [{"debut": "2015-01-01", "fin": None}],
+     "invalidite": [{"debut": "2024-01-01", "fin": None}]},
+]
+REF = Referentiel.from_records(BENEFICIAIRES, PROFESSIONNELS, NOMENCLATURE)
+CODES = ["G", "C", "CS", "HHFA016", "DZQM006", "ZBQK002", "SF", "HBJD001", "AMI", "AMS", "1104", "PH1",
+         "PH7", "PH4", "PH2", "TAX", "2203240", "1188214", "SEJ", "XXXX"]
+PS = [p["id"] for p in PROFESSIONNELS] + ["INCONNU"]
+START = dt.date(2024, 1, 1)
+
+line_st = st.fixed_dictionaries(
+    {
+        "code": st.sampled_from(CODES),
+        "date_soins": st.integers(0, 730).map(lambda d: (START + dt.timedelta(days=d)).isoformat()),
+        "quantite": st.integers(1, 3),
+        "coefficient": st.sampled_from([1, 1, 2, 7.5]),
+        "montant_facture_cts": st.integers(0, 60000),
+    }
+)
+feuille_st = st.fixed_dictionaries(
+    {
+        "id": st.integers(0, 60).map(lambda i: f"F{i:03d}"),
+        "type": st.just("FSE"),
+        "nir": st.sampled_from(NIRS),
+        "executant": st.sampled_from(PS),
+        "prescripteur": st.none(),
+        "tiers_payant": st.booleans(),
+        "risque": st.sampled_from(["maladie", "maladie", "maternite", "atmp"]),
+        "parcours": st.sampled_from(["medecin_traitant", "hors_parcours"]),
+        "en_rapport_ald": st.booleans(),
+        "carte_vitale": st.none(),
+        "lignes": st.lists(line_st, min_size=1, max_size=4),
+        "delai": st.integers(0, 40),
+    }
+)
+
+
+def _finish(f: dict[str, Any]) -> dict[str, Any]:
+    delai = f.pop("delai")
+    last = max(dt.date.fromisoformat(x["date_soins"]) for x in f["lignes"])
+    f["date_reception"] = (last + dt.timedelta(days=delai)).isoformat()
+    return f
+
+
+flows = st.lists(feuille_st, min_size=1, max_size=25).map(lambda fs: [_finish(f) for f in fs])
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+MONEY = ("base_remboursement_cts", "montant_amo_cts", "participation_forfaitaire_cts", "franchise_cts",
+         "depassement_cts", "montant_rembourse_cts", "part_c2s_cts", "forfait_actes_lourds_cts")
+
+
+@SETTINGS
+@given(flows)
+def test_amounts_are_sane(feuilles: list[dict[str, Any]]) -> None:
+    out, counters = liquidate_records(REF, feuilles)
+    assert [o["id"] for o in out] == [f["id"] for f in feuilles]
+    for o in out:
+        for k in ("paiement_ps_cts", "paiement_assure_cts", "part_c2s_cts", "dette_creee_cts", "dette_recuperee_cts"):
+            assert o[k] >= 0, (k, o)
+        remb = sum(line["montant_rembourse_cts"] for line in o["lignes"])
+        assert o["paiement_ps_cts"] + o["paiement_assure_cts"] == remb - o["dette_recuperee_cts"] + o["part_c2s_cts"]
+        if o["statut"] == "rejetee":
+            assert o["rejets"] and o["paiement_ps_cts"] == o["paiement_assure_cts"] == 0
+        for line in o["lignes"]:
+            assert all(line[k] >= 0 for k in MONEY), line
+            assert line["montant_amo_cts"] <= line["base_remboursement_cts"]
+            assert line["montant_rembourse_cts"] <= line["base_remboursement_cts"]
+            assert 0 <= line["taux"] <= 100
+    per_year = counters.annual
+    assert (per_year["participation_forfaitaire_cts"] <= 5000).all()
+    assert (per_year["franchises_cts"] <= 5000).all()
+
+
+@SETTINGS
+@given(flows, st.integers(1, 6))
+def test_chunks_with_carried_counters_give_the_same_result(feuilles: list[dict[str, Any]], chunk: int) -> None:
+    f, lines = records.frames_from_records(list(feuilles))
+    whole_d, whole_l, whole_c = batch.liquidate_in_chunks(REF, f, lines, explanations=False)
+    part_d, part_l, part_c = batch.liquidate_in_chunks(REF, f, lines, chunk_feuilles=chunk, explanations=False)
+    assert records.records_from_frames(whole_d, whole_l) == records.records_from_frames(part_d, part_l)
+    assert whole_c.debt.sort("nir").equals(part_c.debt.sort("nir"))
