@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "caisse.beneficiaries",
     "caisse.professionals",
     "caisse.rights",
+    "caisse.claims",
     "caisse.web",
 ]
 
