@@ -33,11 +33,9 @@ def taux_utile(taux_ip: int, when: dt.date, params: Parameters | None = None) ->
     p = params if params is not None else load_parameters()
     rule = p.value("atmp.rente.taux_utile", when)
     ip = Decimal(taux_ip) / 100
-    threshold = rule["seuil"]
-    return (
-        min(ip, threshold) * rule["coefficient_avant_seuil"]
-        + max(ip - threshold, Decimal(0)) * rule["coefficient_apres_seuil"]
-    )
+    threshold = Decimal(rule["seuil"])
+    below = min(ip, threshold) * Decimal(rule["coefficient_avant_seuil"])
+    return below + max(ip - threshold, Decimal(0)) * Decimal(rule["coefficient_apres_seuil"])
 
 
 def salaire_utile(salaire_annuel_cts: int, when: dt.date, params: Parameters | None = None) -> int:
