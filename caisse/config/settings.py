@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "caisse.professionals",
     "caisse.rights",
     "caisse.claims",
+    "caisse.allowances",
+    "caisse.work_accidents",
     "caisse.web",
 ]
 
