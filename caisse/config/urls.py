@@ -1,3 +1,13 @@
-from django.urls import URLPattern, URLResolver
+"""URL map of the back-office and of the online space (French paths)."""
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from django.urls import URLPattern, URLResolver, include, path
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", include("caisse.web.urls")),
+    path("", include("caisse.accounts.urls")),
+    path("beneficiaires/", include("caisse.beneficiaries.urls")),
+    path("", include("caisse.rights.urls")),
+    path("professionnels/", include("caisse.professionals.urls")),
+]
+
+handler403 = "caisse.web.views.permission_denied"

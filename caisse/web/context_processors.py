@@ -1,9 +1,43 @@
+"""The navigation shown to each role: only the entries the role may open."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import reverse
+
+from caisse.accounts.models import Role
+from caisse.accounts.perms import Capability, has, is_agent
+
+
+def _entries(user: Any) -> list[tuple[str, str]]:
+    if is_agent(user):
+        entries = [("Accueil", reverse("web:home"))]
+        if has(user, Capability.SEARCH):
+            entries.append(("Rechercher un bénéficiaire", reverse("beneficiaries:search")))
+        if has(user, Capability.VALIDATE_PROTOCOL):
+            entries.append(("Protocoles ALD à examiner", reverse("rights:protocol_queue")))
+        if has(user, Capability.RESIDENCE_CONTROLS):
+            entries.append(("Contrôles de résidence", reverse("rights:residence_controls")))
+        entries.append(("Professionnels de santé", reverse("professionals:list")))
+        return entries
+    if getattr(user, "role", None) == Role.ASSURE:
+        return [("Mon espace", reverse("web:member_home"))]
+    return []
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
-    return {}
+    user: Any = request.user
+    if not getattr(user, "is_authenticated", False):
+        return {"nav_entries": [], "nav_is_agent": False}
+    path = request.path
+    entries = []
+    for label, url in _entries(user):
+        current = path == url if url == "/" else path.startswith(url)
+        entries.append({"label": label, "url": url, "current": current})
+    # The most specific entry wins (``/`` must not stay current on every page).
+    if sum(e["current"] for e in entries) > 1:
+        for e in entries:
+            e["current"] = e["current"] and e["url"] != "/"
+    return {"nav_entries": entries, "nav_is_agent": is_agent(user)}

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from django.contrib.auth.forms import AuthenticationForm
+
+from caisse.web.forms import AccessibleFormMixin
+
+
+class SignInForm(AccessibleFormMixin, AuthenticationForm):
+    error_messages = {
+        "invalid_login": "Identifiant ou mot de passe incorrect. Vérifiez la saisie (majuscules comprises).",
+        "inactive": "Ce compte est désactivé. Adressez-vous à votre responsable.",
+    }
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = "Identifiant"
+        self.fields["username"].widget.attrs.update({"autocomplete": "username", "autofocus": False})
+        self.fields["username"].widget.attrs.pop("autofocus", None)
+        self.fields["password"].label = "Mot de passe"
+        self.fields["password"].widget.attrs["autocomplete"] = "current-password"
