@@ -350,6 +350,9 @@ def generate(
         "employer": employer,
         "salary": salary,
         "gid": gid,
+        "second": second,
+        "hkind": hkind,
+        "n_adults": n_adults[hh],
         "y0": np.array([y0]),
         "y1": np.array([y1]),
     }
