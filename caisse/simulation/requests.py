@@ -129,7 +129,7 @@ def contacts(
         ("courriel", cal.TAUX_COURRIELS, cal.MOTIFS_COURRIEL),
         ("accueil", cal.TAUX_VISITES, cal.MOTIFS_ACCUEIL),
     ]
-    for c, (channel, rate, motifs) in enumerate(channels):
+    for c, (_canal, rate, motifs) in enumerate(channels):
         count = rng.poisson(rate * per_adult, len(adults))
         who = np.repeat(adults, count)
         rows_p.append(who)
