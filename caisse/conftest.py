@@ -9,6 +9,12 @@ import pytest
 from caisse.accounts.models import Role
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """PBKDF2's cost is for production; tests hash passwords by the thousand."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def make_user(db: Any) -> Any:
     from caisse.accounts.tests.factories import UserFactory

@@ -49,3 +49,36 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return f"{self.get_full_name() or self.username} ({self.get_role_display()})"
+
+
+class ApiToken(models.Model):
+    """A bearer token for the HTTP API (professionals' software, partner systems).
+
+    Only a SHA-256 digest is stored; the token itself is shown once, at creation.
+    """
+
+    user = models.ForeignKey(User, verbose_name="utilisateur", on_delete=models.CASCADE, related_name="api_tokens")
+    label = models.CharField("libellé", max_length=100)
+    digest = models.CharField("empreinte", max_length=64, unique=True)
+    created_at = models.DateTimeField("créé le", auto_now_add=True)
+    revoked_at = models.DateTimeField("révoqué le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "jeton d'API"
+        verbose_name_plural = "jetons d'API"
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.user})"
+
+    @staticmethod
+    def hash(token: str) -> str:
+        import hashlib
+
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, user: User, label: str) -> tuple[ApiToken, str]:
+        import secrets
+
+        token = secrets.token_urlsafe(32)
+        return cls.objects.create(user=user, label=label, digest=cls.hash(token)), token

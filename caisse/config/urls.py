@@ -8,6 +8,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("beneficiaires/", include("caisse.beneficiaries.urls")),
     path("", include("caisse.rights.urls")),
     path("professionnels/", include("caisse.professionals.urls")),
+    path("api/", include("caisse.api.urls")),
 ]
 
 handler403 = "caisse.web.views.permission_denied"

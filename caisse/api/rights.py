@@ -1,0 +1,123 @@
+"""Rights lookup for professionals (like ADRi): a person's rights on a date, JSON or FHIR R4."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.coverage import Coverage
+
+from caisse.accounts.models import Role
+from caisse.accounts.perms import Capability, has
+from caisse.api.auth import authenticated, problem
+from caisse.beneficiaries.models import Beneficiary
+from caisse.core.audit import record
+from caisse.core.models import AuditAction
+from caisse.rights.services import RightsOnDay, rights_on
+from caisse.rules import identifiers
+
+NIR_SYSTEM = "urn:oid:1.2.250.1.213.1.4.8"  # INS-NIR
+JSON = {"ensure_ascii": False}
+
+
+def _may_look_up(user: Any) -> bool:
+    return user.role == Role.PROFESSIONNEL or has(user, Capability.VIEW_FILE)
+
+
+def _period(start: dt.date | None, end: dt.date | None) -> dict[str, str | None]:
+    return {"debut": start.isoformat() if start else None, "fin": end.isoformat() if end else None}
+
+
+def rights_document(rights: RightsOnDay) -> dict[str, Any]:
+    person = rights.beneficiary
+    base, c2s, ame = rights.droits_de_base, rights.c2s, rights.ame
+    return {
+        "nir": person.nir,
+        "date": rights.when.isoformat(),
+        "couvert": rights.couvert,
+        "deces": person.date_deces.isoformat() if person.date_deces else None,
+        "droits_de_base": _period(base.debut, base.fin) if base else None,
+        "c2s": {**_period(c2s.debut, c2s.fin), "participation": c2s.participation} if c2s else None,
+        "ame": _period(ame.debut, ame.fin) if ame else None,
+        "exoneration_ald": rights.exoneration_ald,
+        "maternite": rights.maternite is not None,
+        "invalidite": rights.invalidite is not None,
+        "medecin_traitant": rights.medecin_traitant.medecin.identifiant if rights.medecin_traitant else None,
+        "carte_vitale": rights.carte.numero if rights.carte else None,
+        "tiers_payant_obligatoire": bool(c2s or ame or rights.maternite or rights.exoneration_ald),
+    }
+
+
+def _lookup(request: HttpRequest, nir: str) -> tuple[RightsOnDay | None, JsonResponse | None]:
+    user = request.api_user  # type: ignore[attr-defined]
+    if not _may_look_up(user):
+        return None, problem(403, "Accès refusé", "La consultation des droits est réservée aux professionnels et agents.")
+    try:
+        nir = identifiers.check_nir(nir)
+    except identifiers.InvalidIdentifier as exc:
+        return None, problem(400, "NIR invalide", str(exc))
+    raw_date = request.GET.get("date")
+    try:
+        when = dt.date.fromisoformat(raw_date) if raw_date else dt.date.today()
+    except ValueError:
+        return None, problem(400, "Date invalide", f"« {raw_date} » : format attendu AAAA-MM-JJ.")
+    person = Beneficiary.objects.filter(nir=nir).first()
+    if person is None:
+        return None, problem(404, "Bénéficiaire inconnu", "Aucun bénéficiaire de la caisse n'a ce NIR.")
+    record(by=user, action=AuditAction.READ, summary="Consultation des droits par l'API", beneficiary=person,
+           obj=person)
+    return rights_on(person, when), None
+
+
+@require_GET
+@authenticated
+def rights_lookup(request: HttpRequest, nir: str) -> JsonResponse:
+    rights, error = _lookup(request, nir)
+    if error is not None:
+        return error
+    assert rights is not None
+    return JsonResponse(rights_document(rights), json_dumps_params=JSON)
+
+
+def coverages(rights: RightsOnDay) -> list[Coverage]:
+    person = rights.beneficiary
+    beneficiary = {"identifier": {"system": NIR_SYSTEM, "value": person.nir}}
+    payor = [{"display": "Caisse primaire d'assurance maladie"}]
+    items = []
+    if rights.droits_de_base:
+        items.append(("AMO", "Assurance maladie obligatoire (PUMa)", rights.droits_de_base.debut,
+                      rights.droits_de_base.fin))
+    if rights.c2s:
+        label = "Complémentaire santé solidaire" + (" avec participation" if rights.c2s.participation else "")
+        items.append(("C2S", label, rights.c2s.debut, rights.c2s.fin))
+    if rights.ame:
+        items.append(("AME", "Aide médicale de l'État", rights.ame.debut, rights.ame.fin))
+    return [
+        Coverage.model_validate({
+            "resourceType": "Coverage", "id": f"{person.nir}-{code.lower()}", "status": "active",
+            "type": {"coding": [{"system": "urn:caisse:type-couverture", "code": code, "display": label}]},
+            "beneficiary": beneficiary, "payor": payor,
+            "period": {k: v for k, v in (("start", debut.isoformat() if debut else None),
+                                          ("end", fin.isoformat() if fin else None)) if v},
+        })
+        for code, label, debut, fin in items
+    ]
+
+
+@require_GET
+@authenticated
+def fhir_coverage(request: HttpRequest) -> JsonResponse:
+    identifier = request.GET.get("beneficiary:identifier") or request.GET.get("beneficiary.identifier") or ""
+    nir = identifier.split("|")[-1]
+    rights, error = _lookup(request, nir)
+    if error is not None:
+        return error
+    assert rights is not None
+    entries = [{"resource": c} for c in coverages(rights)]
+    bundle = Bundle.model_validate({"resourceType": "Bundle", "type": "searchset", "total": len(entries),
+                                    "entry": entries})
+    return JsonResponse(bundle.model_dump(mode="json", exclude_none=True), content_type="application/fhir+json",
+                        json_dumps_params=JSON)

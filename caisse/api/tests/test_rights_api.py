@@ -1,0 +1,82 @@
+"""The rights lookup API: JSON and FHIR, token authentication, French problems."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+
+from caisse.accounts.models import ApiToken, Role
+from caisse.beneficiaries.tests.factories import BeneficiaryFactory
+from caisse.rights import services
+from caisse.rights.models import OpeningReason
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def professional_token(make_user) -> str:  # type: ignore[no-untyped-def]
+    """Dr Martin's practice software, with its API token."""
+    _, token = ApiToken.issue(make_user(Role.PROFESSIONNEL, username="cabinet"), "logiciel du cabinet")
+    return token
+
+
+@pytest.fixture
+def covered(gestionnaire):  # type: ignore[no-untyped-def]
+    person = BeneficiaryFactory()
+    services.open_rights(person, debut=dt.date(2020, 1, 1), motif=OpeningReason.RESIDENCE, by=gestionnaire)
+    services.grant_c2s(person, debut=dt.date(2026, 1, 1), fin=dt.date(2026, 12, 31), participation_mensuelle_cts=0,
+                       by=gestionnaire, today=dt.date(2026, 1, 1))
+    return person
+
+
+def _get(url: str, token: str | None = None) -> object:
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+    return Client().get(url, **headers)
+
+
+def test_a_professional_reads_rights_on_a_date(professional_token: str, covered) -> None:  # type: ignore[no-untyped-def]
+    response = _get(f"/api/v1/droits/{covered.nir}?date=2026-03-01", professional_token)
+    assert response.status_code == 200  # type: ignore[attr-defined]
+    body = response.json()  # type: ignore[attr-defined]
+    assert body["couvert"] and body["c2s"]["participation"] is False and body["tiers_payant_obligatoire"]
+    assert covered.audit_events.filter(summary__contains="API").exists()
+
+
+def test_rights_are_closed_before_their_start(professional_token: str, covered) -> None:  # type: ignore[no-untyped-def]
+    body = _get(f"/api/v1/droits/{covered.nir}?date=2019-12-31", professional_token).json()  # type: ignore[attr-defined]
+    assert body["couvert"] is False and body["droits_de_base"] is None
+
+
+@pytest.mark.parametrize(("nir", "status", "title"), [
+    ("187057503537479", 400, "NIR invalide"), ("187057503537478", 404, "Bénéficiaire inconnu")])
+def test_errors_are_french_problem_documents(professional_token: str, nir: str, status: int, title: str) -> None:
+    response = _get(f"/api/v1/droits/{nir}", professional_token)
+    assert response.status_code == status  # type: ignore[attr-defined]
+    assert response["Content-Type"] == "application/problem+json"  # type: ignore[index]
+    assert response.json()["title"] == title  # type: ignore[attr-defined]
+
+
+def test_no_token_no_rights(covered) -> None:  # type: ignore[no-untyped-def]
+    assert _get(f"/api/v1/droits/{covered.nir}").status_code == 401  # type: ignore[attr-defined]
+    assert _get(f"/api/v1/droits/{covered.nir}", "faux-jeton").status_code == 401  # type: ignore[attr-defined]
+
+
+def test_an_employer_cannot_read_rights(make_user, covered) -> None:  # type: ignore[no-untyped-def]
+    _, token = ApiToken.issue(make_user(Role.EMPLOYEUR, username="rh"), "paie")
+    assert _get(f"/api/v1/droits/{covered.nir}", token).status_code == 403  # type: ignore[attr-defined]
+
+
+def test_fhir_coverage_bundle(professional_token: str, covered) -> None:  # type: ignore[no-untyped-def]
+    url = f"/api/fhir/Coverage?beneficiary:identifier=urn:oid:1.2.250.1.213.1.4.8|{covered.nir}&date=2026-03-01"
+    bundle = _get(url, professional_token).json()  # type: ignore[attr-defined]
+    assert bundle["resourceType"] == "Bundle" and bundle["total"] == 2
+    codes = {e["resource"]["type"]["coding"][0]["code"] for e in bundle["entry"]}
+    assert codes == {"AMO", "C2S"}
+
+
+def test_the_openapi_document_lists_the_operations() -> None:
+    doc = Client().get("/api/openapi.json").json()
+    assert doc["openapi"].startswith("3.1")
+    assert "/api/v1/droits/{nir}" in doc["paths"]
