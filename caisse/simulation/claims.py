@@ -319,6 +319,18 @@ def generate(
     base = nomen.tarif[row] * coef * qty
     montant = base + _depassement(rng, base, lk, executant[line_f], ps, c2s_on[line_f], nomen, row)
 
+    # a person does not get the same act from the same professional twice the same day
+    dup_f = _repeated_acts(person[line_f], executant[line_f], row, line_day, line_f)
+    if dup_f.any():
+        keep_f = ~dup_f
+        keep_l = keep_f[line_f]
+        nl_kept = np.diff(offsets)[keep_f]
+        offsets = np.concatenate([[0], np.cumsum(nl_kept)])
+        person, kind, fsp, executant, presc, tiers, risque, parc, en_ald, card = (
+            x[keep_f] for x in (person, kind, fsp, executant, presc, tiers, risque, parc, en_ald, card)
+        )
+        row, line_day, qty, coef, montant = (x[keep_l] for x in (row, line_day, qty, coef, montant))
+        f = len(person)
     last_day = np.maximum.reduceat(line_day, offsets[:-1]) if f else np.zeros(0, dtype=np.int64)
     delay_mean = np.where(fsp, cal.DELAI_RECEPTION_FSP, cal.DELAI_RECEPTION_FSE)
     reception = last_day + rng.geometric(1.0 / delay_mean) - 1
@@ -327,6 +339,26 @@ def generate(
         prescripteur=presc, tiers_payant=tiers, risque=risque, parcours=parc, ald=en_ald, card=card,
         offsets=offsets, row=row, line_day=line_day, quantite=qty, coefficient=coef, montant=montant,
     )  # fmt: skip
+
+
+def _repeated_acts(
+    person: np.ndarray, executant: np.ndarray, row: np.ndarray, day: np.ndarray, feuille: np.ndarray
+) -> np.ndarray:
+    """Feuilles holding an act (person, professional, code, day) already in an earlier feuille."""
+    order = np.lexsort((feuille, day, row, executant, person))
+    same = np.zeros(len(order), dtype=bool)
+    if len(order) > 1:
+        o1, o0 = order[1:], order[:-1]
+        same[1:] = (
+            (person[o1] == person[o0])
+            & (executant[o1] == executant[o0])
+            & (row[o1] == row[o0])
+            & (day[o1] == day[o0])
+            & (feuille[o1] != feuille[o0])
+        )
+    dup = np.zeros(int(feuille.max()) + 1 if len(feuille) else 0, dtype=bool)
+    dup[feuille[order[same]]] = True
+    return dup
 
 
 def _depassement(

@@ -62,7 +62,8 @@ def build(
     reception = c.reception[perm]
     types = pl.Series(["FSE", "FSP"])[pl.Series(c.typ_fsp[perm].astype(np.int64))]
     line_day = c.line_day[src].copy()
-    code = pl.Series(nomen.code.tolist(), dtype=pl.String)[pl.Series(c.row[src])]
+    row = c.row[src]
+    code = pl.Series(nomen.code.tolist(), dtype=pl.String)[pl.Series(row)]
     montant = c.montant[src]
 
     # --- deliberately bad records -----------------------------------------------------------
@@ -95,9 +96,16 @@ def build(
         code = code.scatter(first_line[idx], pl.Series(["ZZINCONNU"] * len(idx)))
     idx = bad["DATE_FUTURE"]
     line_day[first_line[idx]] = reception[idx] + 1 + rng.integers(0, 5, len(idx))
+    # care received more than two years later (only where the codes already existed then)
     idx = bad["PRESCRIPTION"]
+    keep_idx = []
     for j in idx:
-        line_day[offsets[j] : offsets[j + 1]] = add_years(line_day[offsets[j] : offsets[j + 1]], -3)
+        span = slice(offsets[j], offsets[j + 1])
+        older = add_years(line_day[span], -2) - int(rng.integers(30, 200))
+        if nomen.code_known(row[span], older).all():
+            line_day[span] = older
+            keep_idx.append(j)
+    bad["PRESCRIPTION"] = np.array(keep_idx, dtype=np.int64)
     # the card put in opposition, read after its opposition date
     idx = bad["CARTE_EN_OPPOSITION"]
     opp = a["opp_day"][person[idx]]
@@ -109,13 +117,14 @@ def build(
     date_soins = as_date(line_day).dt.to_string("%Y-%m-%d")
     typ = types
     idx = bad["DONNEE_INVALIDE"]
-    if len(idx):  # an impossible date of care, or an unknown type of feuille
+    montant_s = pl.Series(montant)
+    if len(idx):  # an impossible date of care, or a line without its amount
         variant = rng.random(len(idx)) < 0.5
+        year = 1970 + int(reception[0] // 365.25)
         date_soins = date_soins.scatter(
-            first_line[idx[variant]],
-            pl.Series([f"{1970 + int(reception[0] // 365.25)}-02-30"] * int(variant.sum())),
+            first_line[idx[variant]], pl.Series([f"{year}-02-30"] * int(variant.sum()))
         )
-        typ = typ.scatter(idx[~variant], pl.Series(["FSX"] * int((~variant).sum())))
+        montant_s = montant_s.scatter(first_line[idx[~variant]], None)
 
     feuilles = pl.DataFrame(
         {
@@ -141,7 +150,7 @@ def build(
             "date_soins": date_soins,
             "quantite": c.quantite[src],
             "coefficient": c.coefficient[src],
-            "montant_facture_cts": montant,
+            "montant_facture_cts": montant_s,
         }
     )
     doubles = bad["DOUBLON"]

@@ -118,6 +118,16 @@ class Nomenclature:
         pos = np.minimum(pos, len(self.rows) - 1)
         return self.rows[pos]
 
+    def code_known(self, rows: np.ndarray, days: np.ndarray) -> np.ndarray:
+        """Whether some version of the code of ``rows`` is in force at ``days``."""
+        codes, inverse = np.unique(self.code.astype(str), return_inverse=True)
+        first = np.full(len(codes), np.iinfo(np.int64).max)
+        last = np.full(len(codes), np.iinfo(np.int64).min)
+        np.minimum.at(first, inverse, self.debut)
+        np.maximum.at(last, inverse, self.fin)
+        cid = inverse[rows]
+        return (first[cid] <= days) & (days <= last[cid])
+
     def coefficient(self, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
         n = self.n_coefs[rows]
         return self.coefs[rows, (u * n).astype(np.int64)]
