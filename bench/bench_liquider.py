@@ -29,12 +29,26 @@ from caisse.rules.claims import batch
 
 # (code, profession of the executant, weight in the flow)
 CODES = [
-    ("G", "medecin", 20), ("C", "medecin", 3), ("CS", "medecin", 6), ("APC", "medecin", 1),
-    ("DEQP003", "medecin", 2), ("HHFA016", "medecin", 0.2), ("ZBQK002", "medecin", 3),
-    ("SF", "sage_femme", 1), ("HBJD001", "chirurgien_dentiste", 3), ("AMI", "infirmier", 8),
-    ("AMS", "masseur_kinesitherapeute", 6), ("1104", "laboratoire", 6), ("B", "laboratoire", 4),
-    ("PH7", "pharmacien", 22), ("PH4", "pharmacien", 5), ("PH2", "pharmacien", 2), ("PH1", "pharmacien", 1),
-    ("TAX", "transporteur", 2), ("2203240", "fournisseur_lpp", 1), ("1188214", "fournisseur_lpp", 2),
+    ("G", "medecin", 20),
+    ("C", "medecin", 3),
+    ("CS", "medecin", 6),
+    ("APC", "medecin", 1),
+    ("DEQP003", "medecin", 2),
+    ("HHFA016", "medecin", 0.2),
+    ("ZBQK002", "medecin", 3),
+    ("SF", "sage_femme", 1),
+    ("HBJD001", "chirurgien_dentiste", 3),
+    ("AMI", "infirmier", 8),
+    ("AMS", "masseur_kinesitherapeute", 6),
+    ("1104", "laboratoire", 6),
+    ("B", "laboratoire", 4),
+    ("PH7", "pharmacien", 22),
+    ("PH4", "pharmacien", 5),
+    ("PH2", "pharmacien", 2),
+    ("PH1", "pharmacien", 1),
+    ("TAX", "transporteur", 2),
+    ("2203240", "fournisseur_lpp", 1),
+    ("1188214", "fournisseur_lpp", 2),
 ]
 PROFESSIONS = sorted({p for _, p, _ in CODES})
 
@@ -54,30 +68,54 @@ def generate(folder: Path, n: int, seed: int = 2025) -> tuple[int, int]:
     day = rng.integers(1, 29, n)
     commune = rng.integers(1, 999, n)
     order = np.arange(n) % 999 + 1
-    base = (sexe * 10**12 + (year % 100) * 10**10 + month * 10**8 + 75 * 10**6 + commune * 10**3 + order).astype(np.int64)
+    base = (
+        sexe * 10**12 + (year % 100) * 10**10 + month * 10**8 + 75 * 10**6 + commune * 10**3 + order
+    ).astype(np.int64)
     nirs = [f"{b:013d}{k:02d}" for b, k in zip(base.tolist(), _nir_keys(base).tolist(), strict=True)]
-    birth = [f"{y:04d}-{m:02d}-{d:02d}" for y, m, d in zip(year.tolist(), month.tolist(), day.tolist(), strict=True)]
+    birth = [
+        f"{y:04d}-{m:02d}-{d:02d}"
+        for y, m, d in zip(year.tolist(), month.tolist(), day.tolist(), strict=True)
+    ]
     status = rng.random(n)
     with open(ref / "beneficiaires.ndjson", "w", encoding="utf-8") as out:
         for i in range(n):
             s = status[i]
             rec = {
-                "nir": nirs[i], "date_naissance": birth[i], "sexe": "M" if sexe[i] == 1 else "F",
+                "nir": nirs[i],
+                "date_naissance": birth[i],
+                "sexe": "M" if sexe[i] == 1 else "F",
                 "droits": [] if s < 0.01 else [{"debut": "2015-01-01", "fin": None}],
                 "ame": [{"debut": "2024-06-01", "fin": "2026-05-31"}] if s < 0.01 else [],
                 "ald": [{"debut": "2020-01-01", "fin": None}] if 0.01 <= s < 0.12 else [],
-                "c2s": [{"debut": "2025-01-01", "fin": "2025-12-31", "participation": False}] if 0.12 <= s < 0.18 else [],
+                "c2s": [{"debut": "2025-01-01", "fin": "2025-12-31", "participation": False}]
+                if 0.12 <= s < 0.18
+                else [],
                 "invalidite": [{"debut": "2022-01-01", "fin": None}] if 0.18 <= s < 0.20 else [],
-                "maternite": [{"debut_6e_mois": "2025-04-01", "date_accouchement": "2025-07-10"}] if 0.20 <= s < 0.21 and sexe[i] == 2 else [],
-                "medecin_traitant": [], "cartes_vitale": [{"numero": f"CV{i:08d}", "opposition": None}], "deces": None,
+                "maternite": [{"debut_6e_mois": "2025-04-01", "date_accouchement": "2025-07-10"}]
+                if 0.20 <= s < 0.21 and sexe[i] == 2
+                else [],
+                "medecin_traitant": [],
+                "cartes_vitale": [{"numero": f"CV{i:08d}", "opposition": None}],
+                "deces": None,
             }
             out.write(json.dumps(rec) + "\n")
     n_ps = max(len(PROFESSIONS) * 10, n // 20)
     ps_prof = np.array(PROFESSIONS)[np.arange(n_ps) % len(PROFESSIONS)]
     with open(ref / "professionnels.ndjson", "w", encoding="utf-8") as out:
         for i in range(n_ps):
-            out.write(json.dumps({"id": f"PS{i:07d}", "profession": str(ps_prof[i]), "specialite": None,
-                                  "secteur": 1, "optam": False, "conventionne": True}) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "id": f"PS{i:07d}",
+                        "profession": str(ps_prof[i]),
+                        "specialite": None,
+                        "secteur": 1,
+                        "optam": False,
+                        "conventionne": True,
+                    }
+                )
+                + "\n"
+            )
     # Feuilles: ~17 per person per year, 1 to 3 lines each (~25 lines per person per year).
     per_person = rng.poisson(17, n)
     n_f = int(per_person.sum())
@@ -113,7 +151,11 @@ def generate(folder: Path, n: int, seed: int = 2025) -> tuple[int, int]:
     alt = np.array([rng.choice(same_prof_codes[PROFESSIONS[p]]) for p in range(len(PROFESSIONS))])
     line_code = np.where(rng.random(n_l) < 0.7, code_idx[line_f], alt[prof_line])
     codes = np.array([c for c, _, _ in CODES])[line_code]
-    coef = np.where(np.isin(codes, ["AMS"]), 7.5, np.where(np.isin(codes, ["AMI"]), 2.0, np.where(codes == "B", 40.0, 1.0)))
+    coef = np.where(
+        np.isin(codes, ["AMS"]),
+        7.5,
+        np.where(np.isin(codes, ["AMI"]), 2.0, np.where(codes == "B", 40.0, 1.0)),
+    )
     lines = pl.DataFrame(
         {
             "feuille_id": f.get_column("id").to_numpy()[line_f],
@@ -139,7 +181,10 @@ def main() -> None:
         t0 = time.perf_counter()
         n_f, n_l = generate(folder, args.beneficiaires)
         gen = time.perf_counter() - t0
-        print(f"généré : {args.beneficiaires} bénéficiaires, {n_f} feuilles, {n_l} lignes en {gen:.1f} s", file=sys.stderr)
+        print(
+            f"généré : {args.beneficiaires} bénéficiaires, {n_f} feuilles, {n_l} lignes en {gen:.1f} s",
+            file=sys.stderr,
+        )
         batch.CHUNK_FEUILLES = args.chunk
         t1 = time.perf_counter()
         batch.run(folder / "referentiel", folder / "feuilles.parquet", str(folder / "sortie"), "parquet")

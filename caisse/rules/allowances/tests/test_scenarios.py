@@ -27,7 +27,7 @@ def _iso(value: Any) -> Any:
 
 def arret_from_scenario(raw: dict[str, Any], default_id: str) -> dict[str, Any]:
     """Expand the scenario shorthands into a contract §4 input line."""
-    arret = _iso(dict(raw))
+    arret: dict[str, Any] = _iso(dict(raw))
     monthly = arret.pop("salaire_mensuel_cts", None)
     if monthly is not None:
         start = dt.date.fromisoformat(arret["date_debut"])

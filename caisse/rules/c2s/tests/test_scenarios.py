@@ -27,7 +27,7 @@ def _iso(value: Any) -> Any:
 
 def request_from_scenario(raw: dict[str, Any]) -> dict[str, Any]:
     """Expand the scenario shorthands into a contract §3 input line."""
-    request = _iso(dict(raw))
+    request: dict[str, Any] = _iso(dict(raw))
     when = dt.date.fromisoformat(request["date_demande"])
     members = []
     for member in request.pop("membres"):
