@@ -76,11 +76,27 @@ def _nested(fb: feuilles.FeuillesBlock) -> pl.DataFrame:
     return _with_doubles(frame, fb.doubles)
 
 
+def _double_order(count: int, doubles: np.ndarray) -> np.ndarray:
+    """Row order with each sent-twice feuille repeated right after itself."""
+    return np.sort(np.concatenate([np.arange(count), doubles]), kind="stable")
+
+
 def _with_doubles(frame: pl.DataFrame, doubles: np.ndarray) -> pl.DataFrame:
     if len(doubles) == 0:
         return frame
-    order = np.sort(np.concatenate([np.arange(len(frame)), doubles]), kind="stable")
-    return frame[pl.Series(order)]
+    return frame[pl.Series(_double_order(len(frame), doubles))]
+
+
+def _lines_with_doubles(fb: feuilles.FeuillesBlock) -> pl.DataFrame:
+    """Lines of the Parquet form: a sent-twice feuille's lines are repeated as a second block
+    (the k-th block of lines of an id goes with its k-th occurrence)."""
+    if len(fb.doubles) == 0:
+        return fb.lignes
+    order = _double_order(len(fb.feuilles), fb.doubles)
+    nl = np.diff(fb.offsets)[order]
+    ends = np.cumsum(nl)
+    rows = np.repeat(fb.offsets[:-1][order] - (ends - nl), nl) + np.arange(int(ends[-1]) if len(ends) else 0)
+    return fb.lignes[pl.Series(rows)]
 
 
 def _progress(message: str) -> None:
@@ -150,7 +166,7 @@ def run(beneficiaires: int, annee: int, graine: int, out: Path, fmt: str = "ndjs
         del c
         if parquet:
             sinks["feuilles"].write(_with_doubles(fb.feuilles, fb.doubles))
-            sinks["lignes"].write(fb.lignes)
+            sinks["lignes"].write(_lines_with_doubles(fb))
         else:
             sinks["feuilles"].write(_nested(fb))
         sinks["anomalies"].write(fb.anomalies)
