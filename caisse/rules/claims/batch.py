@@ -16,7 +16,8 @@ Outputs:
   ``lignes_decomptes.parquet``; otherwise ``--out`` is a folder that receives both files.
   In ``lignes_decomptes.parquet`` a line is keyed by ``feuille_id`` and ``ligne`` (its rank in
   the feuille, from 0) — prefer ``feuille_position`` (the feuille's rank in the input) when ids
-  repeat.
+  repeat. Each line carries its own ``explication``; a décompte's ``explication`` then holds
+  only the feuille's sentences (rejection, debt, payment), not a copy of its lines'.
 
 Large flows are processed in chunks of feuilles taken in the contract's order (date_reception,
 id) with carried :class:`~caisse.rules.claims.counters.Counters`, so the result does not depend on
@@ -139,13 +140,15 @@ def liquidate_in_chunks(
     chunk_feuilles: int = CHUNK_FEUILLES,
     today: dt.date | None = None,
     explanations: bool = True,
+    feuille_repeats_lines: bool = True,
+    carry: bool = True,
 ) -> tuple[pl.DataFrame, pl.DataFrame, Counters]:
     """Liquidate in chunks of feuilles (contract order), carrying the counters between chunks."""
     params = load()
     counters = counters or Counters.from_compteurs(ref.compteurs)
     total = feuilles.height
     if total <= chunk_feuilles:
-        return liquidate(ref, feuilles, lignes, counters, today, params, explanations)
+        return liquidate(ref, feuilles, lignes, counters, today, params, explanations, feuille_repeats_lines, carry)
     order = feuilles.select(
         "_pos", pl.col("date_reception").fill_null(dt.date(2999, 12, 31)), pl.col("id").fill_null("")
     ).sort("date_reception", "id", "_pos")
@@ -156,7 +159,10 @@ def liquidate_in_chunks(
         chunk = positions.slice(start, chunk_feuilles).implode()
         f = feuilles.filter(pl.col("_pos").is_in(chunk))
         lines = lignes.filter(pl.col("_fpos").is_in(chunk))
-        d, lo, counters = liquidate(ref, f, lines, counters, today, params, explanations)
+        last = start + chunk_feuilles >= total
+        d, lo, counters = liquidate(
+            ref, f, lines, counters, today, params, explanations, feuille_repeats_lines, carry or not last
+        )
         decomptes.append(d)
         out_lines.append(lo)
         _progress(f"{min(start + chunk_feuilles, total):,} / {total:,} feuilles".replace(",", " "))
@@ -199,7 +205,7 @@ def run(referentiel: Path, feuilles: Path, out: str, fmt: str) -> None:
     big = f.height >= PROGRESS_MIN
     if big:
         _progress(f"{f.height:,} feuilles, {lines.height:,} lignes lues".replace(",", " "))
-    decomptes, out_lines, _ = liquidate_in_chunks(ref, f, lines)
+    decomptes, out_lines, _ = liquidate_in_chunks(ref, f, lines, feuille_repeats_lines=fmt != "parquet", carry=False)
     if fmt == "parquet":
         write_parquet(out, decomptes, out_lines)
     else:

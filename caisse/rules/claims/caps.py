@@ -16,17 +16,48 @@ carried debt. The amount recovered on feuille ``t`` is ``B_{t-1} + c_t - B_t``.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 from caisse.rules.claims.counters import ANNUAL_SCHEMA, DAILY_SCHEMA, DEBT_SCHEMA, Counters
 
+EPOCH = dt.date(1970, 1, 1)
+NO_PS = (1 << 22) - 1  # the transport cap is per person and day, whatever the transporter
 
-def _greedy(raw: str, group: list[str], rest: pl.Expr) -> pl.Expr:
-    cum = pl.col(raw).cum_sum().over(group)
+
+def _starts(*keys: str) -> pl.Expr:
+    """True on the first row of each group of a frame sorted by ``keys``."""
+    expr: pl.Expr = pl.lit(False)
+    for k in keys:
+        expr = expr | pl.col(k).ne_missing(pl.col(k).shift(1))
+    return expr | (pl.int_range(pl.len()) == 0)
+
+
+def _segment_cumsum(raw: pl.Expr, start: pl.Expr) -> pl.Expr:
+    """Cumulative sum restarting at each group start (frame sorted by group): one global
+    cumulative sum minus the running total at the group's start — no per-group window."""
+    total = raw.cum_sum()
+    offset = pl.when(start).then(total - raw).otherwise(None).forward_fill()
+    return total - offset
+
+
+def _greedy_sorted(raw: str, start: str, rest: pl.Expr) -> pl.Expr:
+    cum = _segment_cumsum(pl.col(raw), pl.col(start))
     prev = cum - pl.col(raw)
     rest = rest.clip(lower_bound=0)
     capped = (pl.min_horizontal(cum, rest) - pl.min_horizontal(prev, rest)).clip(lower_bound=0)
     return pl.when(rest.is_null()).then(pl.col(raw)).otherwise(capped)
+
+
+def _capped(df: pl.DataFrame, raw: str, keys: list[str], rest: pl.Expr, out: str) -> pl.DataFrame:
+    """Greedy cap of ``raw`` per group ``keys``, consumed in ``_lid`` order."""
+    return (
+        df.sort([*keys, "_lid"])
+        .with_columns(_starts(*keys).alias("_start"))
+        .with_columns(_greedy_sorted(raw, "_start", rest).alias(out))
+        .drop("_start")
+    )
 
 
 def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -36,45 +67,50 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
     ``_fr_plafonnee`` for the explanation). Lines must be sorted in processing order.
     """
     lines = lines.with_columns(pl.col("date_soins").dt.year().cast(pl.Int32).alias("_annee"))
+    # Only the lines that owe something take part in the caps (a fraction of the flow).
+    # Exact integer group keys (person, professional, day), cheaper to hash than strings.
+    day = (pl.col("date_soins") - pl.lit(EPOCH)).dt.total_days()
+    person = pl.col("_nir_idx") * (1 << 38)
+    sub = lines.filter((pl.col("_pf_brut") > 0) | (pl.col("_fr_brut") > 0)).select(
+        "_lid", "nir", "executant", "date_soins", "_annee", "_fr_cle", "_fr_kind", "_pf_brut", "_fr_brut",
+        "_pf_plafond_jour", "_fr_plafond_jour", "_pf_plafond_an", "_fr_plafond_an",
+        (person + pl.col("_ps_idx") * (1 << 16) + day).alias("_k_pf"),
+        (person + pl.when(pl.col("_fr_cle") == "").then(NO_PS).otherwise(pl.col("_ps_idx")) * (1 << 16) + day).alias("_k_fr"),
+        (pl.col("_nir_idx") * (1 << 16) + pl.col("_annee")).alias("_k_an"),
+    )
     daily = counters.daily
-    pf_pre = daily.filter(pl.col("kind") == "pf").select(
-        "nir", pl.col("cle").alias("executant"), "date_soins", pl.col("cts").alias("_pf_pre_jour")
+    if daily.height:
+        pf_pre = daily.filter(pl.col("kind") == "pf").select(
+            "nir", pl.col("cle").alias("executant"), "date_soins", pl.col("cts").alias("_pf_pre_jour")
+        )
+        fr_pre = daily.filter(pl.col("kind") != "pf").select(
+            "nir", pl.col("cle").alias("_fr_cle"), "date_soins", pl.col("kind").alias("_fr_kind"),
+            pl.col("cts").alias("_fr_pre_jour"),
+        )
+        sub = sub.join(pf_pre, on=["nir", "executant", "date_soins"], how="left").join(
+            fr_pre, on=["nir", "_fr_cle", "date_soins", "_fr_kind"], how="left"
+        )
+    else:
+        sub = sub.with_columns(pl.lit(None, dtype=pl.Int64).alias("_pf_pre_jour"), pl.lit(None, dtype=pl.Int64).alias("_fr_pre_jour"))
+    if counters.annual.height:
+        annual = counters.annual.select(
+            "nir",
+            pl.col("annee").alias("_annee"),
+            pl.col("participation_forfaitaire_cts").alias("_pf_pre_an"),
+            pl.col("franchises_cts").alias("_fr_pre_an"),
+        )
+        sub = sub.join(annual, on=["nir", "_annee"], how="left")
+    else:
+        sub = sub.with_columns(pl.lit(None, dtype=pl.Int64).alias("_pf_pre_an"), pl.lit(None, dtype=pl.Int64).alias("_fr_pre_an"))
+    sub = _capped(sub, "_pf_brut", ["_k_pf"], pl.col("_pf_plafond_jour") - pl.col("_pf_pre_jour").fill_null(0), "_pf_jour")
+    sub = _capped(
+        sub, "_fr_brut", ["_k_fr", "_fr_kind"], pl.col("_fr_plafond_jour") - pl.col("_fr_pre_jour").fill_null(0), "_fr_jour"
     )
-    fr_pre = daily.filter(pl.col("kind") != "pf").select(
-        "nir", pl.col("cle").alias("_fr_cle"), "date_soins", pl.col("kind").alias("_fr_kind"),
-        pl.col("cts").alias("_fr_pre_jour"),
-    )
-    annual = counters.annual.select(
-        "nir",
-        pl.col("annee").alias("_annee"),
-        pl.col("participation_forfaitaire_cts").alias("_pf_pre_an"),
-        pl.col("franchises_cts").alias("_fr_pre_an"),
-    )
-    lines = (
-        lines.join(pf_pre, on=["nir", "executant", "date_soins"], how="left")
-        .join(fr_pre, on=["nir", "_fr_cle", "date_soins", "_fr_kind"], how="left")
-        .join(annual, on=["nir", "_annee"], how="left")
-        .sort("_lid")
-    )
-    lines = lines.with_columns(
-        _greedy(
-            "_pf_brut",
-            ["nir", "executant", "date_soins"],
-            pl.col("_pf_plafond_jour") - pl.col("_pf_pre_jour").fill_null(0),
-        ).alias("_pf_jour"),
-        _greedy(
-            "_fr_brut",
-            ["nir", "_fr_cle", "date_soins", "_fr_kind"],
-            pl.col("_fr_plafond_jour") - pl.col("_fr_pre_jour").fill_null(0),
-        ).alias("_fr_jour"),
-    )
-    lines = lines.with_columns(
-        _greedy("_pf_jour", ["nir", "_annee"], pl.col("_pf_plafond_an") - pl.col("_pf_pre_an").fill_null(0)).alias(
-            "participation_forfaitaire_cts"
-        ),
-        _greedy("_fr_jour", ["nir", "_annee"], pl.col("_fr_plafond_an") - pl.col("_fr_pre_an").fill_null(0)).alias(
-            "franchise_cts"
-        ),
+    sub = _capped(sub, "_pf_jour", ["_k_an"], pl.col("_pf_plafond_an") - pl.col("_pf_pre_an").fill_null(0), "participation_forfaitaire_cts")
+    sub = _capped(sub, "_fr_jour", ["_k_an"], pl.col("_fr_plafond_an") - pl.col("_fr_pre_an").fill_null(0), "franchise_cts")
+    sub = sub.select("_lid", "_pf_jour", "_fr_jour", "participation_forfaitaire_cts", "franchise_cts")
+    lines = lines.join(sub, on="_lid", how="left", maintain_order="left").with_columns(
+        pl.col(c).fill_null(0) for c in ("_pf_jour", "_fr_jour", "participation_forfaitaire_cts", "franchise_cts")
     )
     lines = lines.with_columns(
         (pl.col("_pf_jour") < pl.col("_pf_brut")).alias("_pf_plafond_jour_atteint"),
@@ -144,17 +180,31 @@ def feuille_payments(
     d = d.join(counters.debt.rename({"dette_cts": "_b0"}), on="nir", how="left").with_columns(
         pl.col("_b0").fill_null(0)
     )
-    d = d.sort("_ordre").with_columns((pl.col("_c") - pl.col("_p")).alias("_x"))
-    d = d.with_columns((pl.col("_b0") + pl.col("_x").cum_sum().over("nir")).alias("_s"))
-    d = d.with_columns(
-        (pl.col("_s") - pl.min_horizontal(pl.col("_s").cum_min().over("nir"), pl.lit(0))).alias("_b")
+    # Sorted by person then processing order; per-person running sums and minima without
+    # windows: groups are separated by an offset larger than any balance (2**40 cents).
+    big = 1 << 40
+    d = d.sort("_nir_idx", "_ordre").with_columns(
+        (pl.col("_c") - pl.col("_p")).alias("_x"), _starts("_nir_idx").alias("_start")
     )
-    d = d.with_columns(pl.col("_b").shift(1).over("nir").fill_null(pl.col("_b0")).alias("_b_prev"))
-    d = d.with_columns((pl.col("_b_prev") + pl.col("_c") - pl.col("_b")).alias("dette_recuperee_cts"))
+    d = d.with_columns(
+        (pl.col("_b0") + _segment_cumsum(pl.col("_x"), pl.col("_start"))).alias("_s"),
+        pl.col("_start").cum_sum().cast(pl.Int64).alias("_g"),
+    )
+    d = d.with_columns(
+        (pl.col("_s") - pl.min_horizontal((pl.col("_s") - pl.col("_g") * big).cum_min() + pl.col("_g") * big, pl.lit(0))).alias("_b")
+    )
+    d = d.with_columns(pl.when(pl.col("_start")).then(pl.col("_b0")).otherwise(pl.col("_b").shift(1)).alias("_b_prev"))
+    d = d.with_columns(
+        pl.when(pl.col("_liquidee"))
+        .then(pl.col("_b_prev") + pl.col("_c") - pl.col("_b"))
+        .otherwise(zero)
+        .alias("dette_recuperee_cts")
+    )
     debt = (
-        d.filter(pl.col("nir").is_not_null())
-        .group_by("nir")
-        .agg(pl.col("_b").last().alias("dette_cts"))
+        d.filter(pl.col("_nir_idx").is_not_null())
+        .group_by("_nir_idx")
+        .agg(pl.col("nir").first(), pl.col("_b").last().alias("dette_cts"))
+        .select("nir", "dette_cts")
         .cast(DEBT_SCHEMA)  # type: ignore[arg-type]
     )
     rejets = (

@@ -105,24 +105,29 @@ def _step_feuille_controls(
 ) -> pl.DataFrame:
     """Feuille-level controls: adds ``_ordre`` (processing rank) and ``_rejet_f`` (code or null)."""
     f = f.with_columns(
-        pl.struct(
-            pl.col("date_reception").fill_null(FAR_FUTURE), pl.col("id").fill_null(""), "_pos"
-        ).rank("ordinal").cast(pl.Int64).alias("_ordre")
+        pl.arg_sort_by(pl.col("date_reception").fill_null(FAR_FUTURE), pl.col("id").fill_null(""), "_pos")
+        .arg_sort()
+        .cast(pl.Int64)
+        .alias("_ordre")
     )
     nb_lines = lines.group_by("_fpos").agg(
         pl.len().alias("_nb_lignes"), pl.col("date_soins").min().alias("_premier_soin")
     )
     f = f.join(nb_lines, left_on="_pos", right_on="_fpos", how="left")
-    benef = ref.beneficiaires.select("nir", pl.lit(True).alias("_benef_connu"))
+    benef = ref.beneficiaires.with_row_index("_nir_idx").select(
+        "nir", pl.col("_nir_idx").cast(pl.Int64), "date_naissance", "deces"
+    )
     f = f.join(benef, on="nir", how="left")
-    ps = ref.professionnels.select(pl.col("id").alias("executant"), pl.lit(True).alias("_ps_connu"))
+    ps = ref.professionnels.with_row_index("_ps_idx").select(
+        pl.col("id").alias("executant"), pl.col("_ps_idx").cast(pl.Int64)
+    )
     f = f.join(ps, on="executant", how="left")
     cards = ref.cartes.filter(pl.col("opposition").is_not_null()).group_by("nir", "numero").agg(
         pl.col("opposition").min().alias("_opposition")
     )
     f = f.join(cards, left_on=["nir", "carte_vitale"], right_on=["nir", "numero"], how="left")
     seen = counters.seen_ids.get_column("id").implode()
-    doublon = (pl.col("_ordre").rank("ordinal").over("id") > 1) | pl.col("id").is_in(seen)
+    doublon = (pl.col("_ordre") > pl.col("_ordre").min().over("id")) | pl.col("id").is_in(seen)
     invalid = (
         pl.col("_invalide").fill_null(False)
         | pl.col("id").is_null()
@@ -140,15 +145,15 @@ def _step_feuille_controls(
                 ("DONNEE_INVALIDE", invalid),
                 ("DOUBLON", doublon.fill_null(False)),
                 ("NIR_INVALIDE", ~controls.nir_valid(pl.col("nir"))),
-                ("BENEFICIAIRE_INCONNU", pl.col("_benef_connu").is_null()),
-                ("PS_INCONNU", pl.col("_ps_connu").is_null()),
+                ("BENEFICIAIRE_INCONNU", pl.col("_nir_idx").is_null()),
+                ("PS_INCONNU", pl.col("_ps_idx").is_null()),
                 (
                     "CARTE_EN_OPPOSITION",
                     (pl.col("_opposition") <= pl.col("_premier_soin")).fill_null(False),
                 ),
             ]
         ).alias("_rejet_f")
-    ).drop("_benef_connu", "_ps_connu", "_opposition", "_premier_soin")
+    ).drop("_opposition", "_premier_soin")
 
 
 def _period_flags(lines: pl.DataFrame, ref: Referentiel, params: SanteParameters) -> pl.DataFrame:
@@ -396,6 +401,8 @@ def liquidate(
     today: dt.date | None = None,
     params: SanteParameters | None = None,
     explanations: bool = True,
+    feuille_repeats_lines: bool = True,
+    carry: bool = True,
 ) -> tuple[pl.DataFrame, pl.DataFrame, Counters]:
     """Liquidate a batch of feuilles.
 
@@ -407,6 +414,11 @@ def liquidate(
     Returns ``(decomptes, lignes_out, counters)``: one décompte per feuille in input order, the
     liquidated lines (none for a feuille rejected as a whole), and the counters updated with
     this batch (pass them to the next batch of the same flow).
+
+    ``explanations=False`` skips the French texts (faster, for tests); with
+    ``feuille_repeats_lines=False`` a décompte's ``explication`` holds only the feuille's own
+    sentences (the lines keep theirs), which is what the Parquet output uses. ``carry=False``
+    returns the input counters unchanged (the last or only chunk of a batch needs no update).
     """
     params = params or load()
     counters = counters or Counters.from_compteurs(referentiel.compteurs)
@@ -418,15 +430,13 @@ def liquidate(
 
     fcols = f.select(
         pl.col("_pos").alias("_fpos"), "_ordre", "_rejet_f", "id", "date_reception", "nir", "executant",
-        "tiers_payant", "risque", "parcours", "en_rapport_ald",
+        "tiers_payant", "risque", "parcours", "en_rapport_ald", "_nir_idx", "_ps_idx", "date_naissance", "deces",
     )
     lines = (
         lines.join(fcols, on="_fpos", how="inner")
         .sort("_ordre", "_lpos")
         .with_row_index("_lid")
     )
-    benef = referentiel.beneficiaires.select("nir", "date_naissance", "deces")
-    lines = lines.join(benef, on="nir", how="left")
     nomen = referentiel.nomenclature.select("code", "libelle", "categorie", "tarif_cts", "debut", "fin")
     priced = (
         lines.select("_lid", "code", "date_soins")
@@ -467,12 +477,12 @@ def liquidate(
     decomptes, debt = caps.feuille_payments(f, lines, counters, all_dup)
     if explanations:
         lines = explain.explain_lines(lines)
-        decomptes = explain.explain_feuilles(decomptes, lines)
+        decomptes = explain.explain_feuilles(decomptes, lines, feuille_repeats_lines)
     else:
         lines = lines.with_columns(pl.lit(None, dtype=pl.String()).alias("explication"))
         decomptes = decomptes.with_columns(pl.lit(None, dtype=pl.String()).alias("explication"))
 
-    new_counters = caps.update_counters(counters, counters_daily_annual, debt, f, lines)
+    new_counters = caps.update_counters(counters, counters_daily_annual, debt, f, lines) if carry else counters
     out_lines = (
         lines.filter(pl.col("_rejet_f").is_null())
         .sort("_fpos", "_lpos")

@@ -111,8 +111,11 @@ def explain_lines(lines: pl.DataFrame) -> pl.DataFrame:
     return lines.with_columns(pl.concat_str(pieces, separator=" ", ignore_nulls=True).alias("explication"))
 
 
-def explain_feuilles(decomptes: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
-    """Adds ``explication`` to each décompte: the lines' sentences, then the feuille's own."""
+def explain_feuilles(decomptes: pl.DataFrame, lines: pl.DataFrame, with_lines: bool = True) -> pl.DataFrame:
+    """Adds ``explication`` to each décompte: the lines' sentences (unless ``with_lines`` is
+    false), then the feuille's own."""
+    if not with_lines:
+        lines = lines.filter(pl.lit(False))
     per_feuille = (
         lines.filter(pl.col("_rejet_f").is_null())
         .sort("_fpos", "_lpos")
