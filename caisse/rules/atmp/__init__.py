@@ -1,0 +1,1 @@
+"""AT/MP (accidents du travail, maladies professionnelles): pure deadline computation."""
