@@ -32,6 +32,7 @@ Order of the steps (CSS articles in brackets):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
@@ -504,7 +505,7 @@ def liquidate(
 
 def liquidate_records(
     referentiel: Referentiel,
-    feuilles: list[dict[str, Any] | None],
+    feuilles: Sequence[dict[str, Any] | None],
     counters: Counters | None = None,
     today: dt.date | None = None,
 ) -> tuple[list[dict[str, Any]], Counters]:

@@ -8,6 +8,7 @@ and the record is flagged ``_invalide``, so that the engine rejects it with
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
@@ -41,7 +42,7 @@ def _int(raw: Any) -> tuple[int | None, bool]:
     return None, False
 
 
-def frames_from_records(records: list[dict[str, Any] | None]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def frames_from_records(records: Sequence[dict[str, Any] | None]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(feuilles, lignes) frames for :func:`caisse.rules.claims.engine.liquidate`."""
     fcols: dict[str, list[Any]] = {name: [] for name in FEUILLE_COLUMNS}
     lcols: dict[str, list[Any]] = {name: [] for name in LIGNE_COLUMNS}
