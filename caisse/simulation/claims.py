@@ -268,8 +268,7 @@ def generate(
         & (day >= a["p_start"][person])
         & ((day <= a["p_end"][person]) | (a["renew"][person] & (day <= a["p2_end"][person])))
     )
-    tp_prob = np.array([cal.TIERS_PAYANT_PAR_TYPE.get(k, 0.5) for k in KINDS])[kind]
-    tiers = (u[5] < tp_prob) | c2s_on | a["ame"][person] | en_ald | (risque > 0)
+    tiers = _tiers_payant(kind, c2s_on | a["ame"][person] | en_ald | (risque > 0), u[5])
     # prescripteur: the médecin traitant, else a GP or a specialist
     prescribed = np.isin(kind, [K[k] for k in PRESCRIBED])
     other_doc = np.where(
@@ -339,6 +338,20 @@ def generate(
         prescripteur=presc, tiers_payant=tiers, risque=risque, parcours=parc, ald=en_ald, card=card,
         offsets=offsets, row=row, line_day=line_day, quantite=qty, coefficient=coef, montant=montant,
     )  # fmt: skip
+
+
+def _tiers_payant(kind: np.ndarray, forced: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Tiers payant: mandatory cases (C2S, AME, ALD care, maternity, AT/MP), then by kind of
+    care with propensities scaled so that the overall share is the Paris 74,96 %."""
+    if len(kind) == 0:
+        return forced
+    propensity = np.array([cal.TIERS_PAYANT_PAR_TYPE.get(k, 0.5) for k in KINDS])[kind]
+    share_forced = forced.mean()
+    free = ~forced
+    mean_p = propensity[free].mean() if free.any() else 1.0
+    scale = (cal.PART_TIERS_PAYANT - share_forced) / max((1 - share_forced) * mean_p, 1e-9)
+    scale = float(np.clip(scale, 0.0, 1.0 / propensity.max()))
+    return forced | (u < propensity * scale)
 
 
 def _repeated_acts(
