@@ -1,0 +1,824 @@
+"""The persistent path of health costs (contract §7): receive, process daily, export.
+
+- :func:`receive_flow` (``caisse recevoir``) stores a flow of feuilles, NDJSON or Parquet, read by
+  the same readers as ``caisse liquider``. A bad record is stored with its reader's verdict, so
+  that the daily run rejects it with the contract's code. A feuille id already received is a
+  :class:`~caisse.claims.models.DuplicateReception`, never a second feuille; re-sending the same
+  file stores nothing. One transaction: a killed reception leaves nothing behind.
+- :func:`daily_run` (``caisse traiter``) liquidates the received feuilles in the contract's
+  order (``date_reception``, ``id``) with the pure engine
+  (:func:`caisse.rules.claims.engine.liquidate`), the référentiel rebuilt from the database and
+  the counters carried in the database. It works in chunks; each chunk (décomptes, counters,
+  debts, payments, run counts) is committed in ONE transaction, and the engine's result does not
+  depend on where chunks start. A run killed at any point is resumed by the next call (same run,
+  same payment date), which therefore ends in exactly the state of an uninterrupted run.
+- :func:`export_decomptes` and :func:`export_payments` (``caisse exporter …``).
+- :func:`import_referentiel_extras` keeps the référentiel's ``nomenclature.ndjson`` and
+  ``compteurs.ndjson``, which the registry import does not store; ``caisse importer`` must call
+  it after :func:`caisse.beneficiaries.exchange.import_referentiel`.
+- :func:`processing_delays` gives the processing-delay indicators (rules.md F.6) from the
+  database, through the pure :func:`caisse.claims.delays.delay_table`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import heapq
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import polars as pl
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Collate
+from django.utils import timezone
+
+from caisse.batch_io import UnreadableFile, iter_ndjson, write_ndjson
+from caisse.beneficiaries.models import Beneficiary
+from caisse.claims import delays
+from caisse.claims.models import (
+    AnnualCounter,
+    DailyCapConsumption,
+    DailyRun,
+    Debt,
+    DuplicateReception,
+    Feuille,
+    FeuilleStatus,
+    FeuilleType,
+    FlowFormat,
+    FlowReception,
+    ImportedCounter,
+    ImportedNomenclature,
+    PayeeKind,
+    Payment,
+    RunStatus,
+    SeenAct,
+)
+from caisse.professionals.models import HealthProfessional
+from caisse.rights.models import (
+    ALDKind,
+    ALDPeriod,
+    AMEAttribution,
+    AMEStatus,
+    C2SAttribution,
+    C2SStatus,
+    CarteVitale,
+    InvalidityPeriod,
+    MaternityPeriod,
+    MedecinTraitantDeclaration,
+    ProtocolStatus,
+    RightsPeriod,
+)
+from caisse.rules.claims import batch, records
+from caisse.rules.claims.counters import (
+    ACTS_SCHEMA,
+    ANNUAL_SCHEMA,
+    DAILY_SCHEMA,
+    DEBT_SCHEMA,
+    IDS_SCHEMA,
+    Counters,
+)
+from caisse.rules.claims.engine import FEUILLE_COLUMNS, LIGNE_COLUMNS, _conform, liquidate
+from caisse.rules.claims.legal import SanteParameters, load
+from caisse.rules.claims.nomenclature import SCHEMA as NOMENCLATURE_SCHEMA
+from caisse.rules.claims.nomenclature import load_nomenclature, read_nomenclature
+from caisse.rules.claims.referentiel import FAR_FUTURE, Referentiel
+
+CHUNK_FEUILLES = 20_000
+"""Feuilles per chunk of the daily run (``CAISSE_TRAITER_LOT`` overrides it)."""
+BULK = 1000
+IN_SLICE = 500  # values per SQL ``IN`` list (SQLite limits the number of parameters)
+MAX_ID = 255
+
+T = TypeVar("T")
+
+
+def _say(command: str, message: str) -> None:
+    print(f"{command} : {message}", file=sys.stderr, flush=True)
+
+
+def _n(value: int) -> str:
+    return f"{value:,}".replace(",", " ")
+
+
+def _slices(values: Sequence[T], size: int = IN_SLICE) -> Iterator[Sequence[T]]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+# ================================================================================================
+# Reception
+# ================================================================================================
+
+
+@dataclass
+class ReceptionReport:
+    reception: FlowReception
+    enregistrements: int = 0
+    recues: int = 0
+    doublons: int = 0
+    invalides: int = 0
+
+    def summary(self) -> str:
+        r = self.reception
+        if r.deja_recu:
+            return (
+                f"flux « {r.fichier} » déjà reçu : aucune feuille stockée "
+                f"({_n(self.doublons)} doublon(s) ignoré(s))."
+            )
+        return (
+            f"flux « {r.fichier} » reçu : {_n(self.enregistrements)} enregistrement(s), "
+            f"{_n(self.recues)} feuille(s) enregistrée(s) dont {_n(self.invalides)} invalide(s) "
+            f"(rejetées au traitement), {_n(self.doublons)} doublon(s)."
+        )
+
+
+def _is_parquet(path: Path) -> bool:
+    return path.suffix == ".parquet" or path.is_dir()
+
+
+def _fingerprint(path: Path) -> str:
+    digest = hashlib.blake2b(digest_size=32)
+    if _is_parquet(path):
+        folder = path if path.is_dir() else path.parent
+        files = [folder / "feuilles.parquet", folder / "lignes.parquet"]
+    else:
+        files = [path]
+    for file in files:
+        try:
+            with open(file, "rb") as handle:
+                while block := handle.read(1 << 20):
+                    digest.update(block)
+        except FileNotFoundError:
+            raise UnreadableFile(f"Fichier introuvable : {file}") from None
+        except IsADirectoryError:
+            raise UnreadableFile(f"« {file} » est un dossier, un fichier NDJSON est attendu.") from None
+        except OSError as exc:
+            raise UnreadableFile(f"Lecture impossible de {file} : {exc.strerror}") from None
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _records_from_parquet(f: pl.DataFrame, lines: pl.DataFrame) -> list[dict[str, Any] | None]:
+    """Contract records rebuilt from the Parquet reader's frames (typed as the engine reads them)."""
+    f = _conform(f, FEUILLE_COLUMNS)
+    lines = _conform(lines, LIGNE_COLUMNS)
+    by_feuille: dict[int, list[dict[str, Any]]] = {}
+    for row in lines.sort("_fpos", "_lpos").iter_rows(named=True):
+        by_feuille.setdefault(row["_fpos"], []).append(
+            {k: _iso(row[k]) for k in ("code", "date_soins", "quantite", "coefficient", "montant_facture_cts")}
+        )
+    out: list[dict[str, Any] | None] = []
+    for row in f.iter_rows(named=True):
+        rec = {k: _iso(v) for k, v in row.items() if not k.startswith("_")}
+        rec["lignes"] = by_feuille.get(row["_pos"], [])
+        out.append(rec)
+    return out
+
+
+def _read_flow(path: Path) -> tuple[list[dict[str, Any] | None], pl.DataFrame, pl.DataFrame]:
+    """(records, feuilles frame, lignes frame) with the batch readers' verdicts (``_invalide``)."""
+    if _is_parquet(path):
+        f, lines = batch.read_parquet_feuilles(path if path.is_dir() else path.parent)
+        raw = _records_from_parquet(f, lines)
+    else:
+        raw = list(iter_ndjson(path))
+        f, lines = records.frames_from_records(raw)
+    f = _conform(f, FEUILLE_COLUMNS)
+    lines = _conform(lines, LIGNE_COLUMNS)
+    return raw, f, lines
+
+
+def _storable(record: dict[str, Any] | None) -> tuple[dict[str, Any] | None, str]:
+    """The record as stored JSON, or (None, reason) when the database could not store it as is."""
+    if record is None:
+        return None, "Enregistrement illisible (un objet JSON est attendu)."
+    try:
+        text = json.dumps(record, allow_nan=False, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return None, "Enregistrement illisible (valeur numérique non représentable)."
+    if "\\u0000" in text:
+        return None, "Enregistrement illisible (caractère nul)."
+    return record, ""
+
+
+def _existing_ids(ids: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for part in _slices(ids):
+        found.update(Feuille.objects.filter(identifiant__in=part).values_list("identifiant", "pk"))
+    return found
+
+
+def receive_flow(path: str | Path, *, quiet: bool = False) -> ReceptionReport:
+    """Receive a flow of feuilles (``caisse recevoir``); idempotent; summary in French on stderr."""
+    path = Path(path)
+    digest = _fingerprint(path)
+    fmt = FlowFormat.PARQUET if _is_parquet(path) else FlowFormat.NDJSON
+    previous = FlowReception.objects.filter(empreinte=digest, deja_recu=False).order_by("pk").first()
+    if previous is not None:
+        with transaction.atomic():
+            reception = FlowReception.objects.create(
+                fichier=str(path)[:500], format=fmt, empreinte=digest, deja_recu=True,
+                nb_enregistrements=previous.nb_enregistrements, nb_recues=0, nb_doublons=previous.nb_enregistrements,
+            )
+        report = ReceptionReport(reception, previous.nb_enregistrements, 0, previous.nb_enregistrements, 0)
+        if not quiet:
+            _say("recevoir", report.summary())
+        return report
+
+    raw, f, lines = _read_flow(path)
+    bad_lines: dict[int, list[int]] = {}
+    for fpos, lpos in lines.filter(pl.col("_invalide").fill_null(False)).select("_fpos", "_lpos").iter_rows():
+        bad_lines.setdefault(fpos, []).append(lpos)
+    # Within the flow, the occurrence kept for a repeated id is the first in the engine's order.
+    keep = (
+        f.select("_pos", "id", pl.col("date_reception").fill_null(FAR_FUTURE).alias("_d"))
+        .filter(pl.col("id").is_not_null() & (pl.col("id").str.len_chars() <= MAX_ID))
+        .sort("_d", "_pos")
+        .unique("id", keep="first", maintain_order=True)
+    )
+    first_pos = dict(zip(keep.get_column("id").to_list(), keep.get_column("_pos").to_list(), strict=True))
+    already = _existing_ids(list(first_pos))
+    cols = f.select("_pos", "id", "type", "date_reception", "nir", "executant", "_invalide").rows()
+
+    with transaction.atomic():
+        reception = FlowReception.objects.create(fichier=str(path)[:500], format=fmt, empreinte=digest)
+        report = ReceptionReport(reception, enregistrements=len(cols))
+        feuilles: list[Feuille] = []
+        duplicates: list[tuple[int, str, dt.date | None, dict[str, Any] | None]] = []
+        for pos, ident, kind, reception_date, nir, executant, invalid in cols:
+            record, reason = _storable(raw[pos])
+            usable_id = ident if ident is not None and len(ident) <= MAX_ID else None
+            if usable_id is not None and (usable_id in already or first_pos.get(usable_id) != pos):
+                duplicates.append((pos, usable_id, reception_date, record))
+                continue
+            bad = bool(invalid) or record is None or (ident is not None and usable_id is None)
+            if bad and not reason:
+                reason = "Donnée manquante ou invalide : la feuille sera rejetée (DONNEE_INVALIDE)."
+            feuilles.append(Feuille(
+                identifiant=usable_id, type=kind if kind in FeuilleType.values else "",
+                date_reception=reception_date, nir=(nir or "")[:32], executant=(executant or "")[:64],
+                enregistrement=record, invalide=bad, lignes_invalides=bad_lines.get(pos, []), erreur=reason[:300],
+                reception=reception, position=pos,
+            ))
+            report.invalides += bad or pos in bad_lines
+        Feuille.objects.bulk_create(feuilles, batch_size=BULK)
+        if duplicates:
+            originals = _existing_ids(sorted({d[1] for d in duplicates}))
+            DuplicateReception.objects.bulk_create(
+                [
+                    DuplicateReception(reception=reception, position=pos, identifiant=ident, date_reception=d,
+                                       feuille_id=originals[ident], enregistrement=record)
+                    for pos, ident, d, record in duplicates
+                ],
+                batch_size=BULK,
+            )
+        report.recues, report.doublons = len(feuilles), len(duplicates)
+        reception.nb_enregistrements = report.enregistrements
+        reception.nb_recues, reception.nb_doublons, reception.nb_invalides = report.recues, report.doublons, report.invalides
+        reception.save(update_fields=["nb_enregistrements", "nb_recues", "nb_doublons", "nb_invalides"])
+    if not quiet:
+        _say("recevoir", report.summary())
+    return report
+
+
+# ================================================================================================
+# Référentiel extras (nomenclature and compteurs of the référentiel folder)
+# ================================================================================================
+
+
+@dataclass
+class ExtrasReport:
+    codes: int = 0
+    compteurs: int = 0
+    rejets: list[str] = field(default_factory=list)
+
+
+def import_referentiel_extras(folder: str | Path, *, quiet: bool = False) -> ExtrasReport:
+    """Store the référentiel's ``nomenclature.ndjson`` and ``compteurs.ndjson`` (both optional).
+
+    Nomenclature: the rows of every code the file defines replace the previously imported rows of
+    that code (the file's dated history is authoritative, as in ``caisse liquider``). Compteurs:
+    the amounts consumed before the persistent system; re-importing the same file changes nothing,
+    a changed line adjusts the counters and the debt by the difference.
+    """
+    folder = Path(folder)
+    report = ExtrasReport()
+    nomen_path, counters_path = folder / "nomenclature.ndjson", folder / "compteurs.ndjson"
+    with transaction.atomic():
+        if nomen_path.exists():
+            rows = read_nomenclature(nomen_path).unique(["code", "debut"], keep="last", maintain_order=True)
+            codes = rows.get_column("code").unique().to_list()
+            for part in _slices(codes):
+                ImportedNomenclature.objects.filter(code__in=part).delete()
+            ImportedNomenclature.objects.bulk_create(
+                [
+                    ImportedNomenclature(code=r["code"], libelle=r["libelle"][:300], categorie=r["categorie"],
+                                         tarif_cts=r["tarif_cts"], debut=r["debut"],
+                                         fin=None if r["fin"] == FAR_FUTURE else r["fin"])
+                    for r in rows.iter_rows(named=True)
+                ],
+                batch_size=BULK,
+            )
+            report.codes = len(codes)
+        if counters_path.exists():
+            report.compteurs = _import_counters(counters_path, report)
+    if not quiet:
+        _say("importer", f"{report.codes} code(s) de nomenclature et {report.compteurs} compteur(s) importés.")
+    return report
+
+
+def _import_counters(path: Path, report: ExtrasReport) -> int:
+    totals: dict[tuple[str, int], list[int]] = {}
+    for line, c in enumerate(iter_ndjson(path), start=1):
+        if not c or not isinstance(c.get("nir"), str) or isinstance(c.get("annee"), bool) or not isinstance(c.get("annee"), int):
+            report.rejets.append(f"compteurs.ndjson ligne {line} : « nir » ou « annee » manquant ou invalide.")
+            continue
+        amounts = [c.get(k) or 0 for k in ("participation_forfaitaire_cts", "franchises_cts", "dette_cts")]
+        if any(isinstance(a, bool) or not isinstance(a, int) for a in amounts):
+            report.rejets.append(f"compteurs.ndjson ligne {line} : montant non entier.")
+            continue
+        acc = totals.setdefault((c["nir"][:32], c["annee"]), [0, 0, 0])
+        for i, a in enumerate(amounts):
+            acc[i] += a
+    previous = {(c.nir, c.annee): c for c in ImportedCounter.objects.filter(nir__in={k[0] for k in totals})}
+    debt_delta: dict[str, int] = {}
+    for (nir, annee), (pf, fr, dette) in totals.items():
+        old = previous.get((nir, annee))
+        d_pf = pf - (old.participation_forfaitaire_cts if old else 0)
+        d_fr = fr - (old.franchises_cts if old else 0)
+        debt_delta[nir] = debt_delta.get(nir, 0) + dette - (old.dette_cts if old else 0)
+        if d_pf or d_fr:
+            counter, _ = AnnualCounter.objects.get_or_create(nir=nir, annee=annee)
+            counter.participation_forfaitaire_cts = max(0, counter.participation_forfaitaire_cts + d_pf)
+            counter.franchises_cts = max(0, counter.franchises_cts + d_fr)
+            counter.save()
+        ImportedCounter.objects.update_or_create(
+            nir=nir, annee=annee,
+            defaults={"participation_forfaitaire_cts": pf, "franchises_cts": fr, "dette_cts": dette},
+        )
+    for nir, delta in debt_delta.items():
+        if delta:
+            debt, _ = Debt.objects.get_or_create(nir=nir)
+            debt.dette_cts = max(0, debt.dette_cts + delta)
+            debt.save()
+    return len(totals)
+
+
+def stored_nomenclature() -> pl.DataFrame:
+    """The shipped nomenclature extended or overridden by the imported one (as ``load_nomenclature``)."""
+    base = load_nomenclature()
+    rows = list(ImportedNomenclature.objects.values_list("code", "libelle", "categorie", "tarif_cts", "debut", "fin"))
+    if not rows:
+        return base
+    extra = pl.DataFrame(
+        [(c, lib, cat, t, d, fin or FAR_FUTURE) for c, lib, cat, t, d, fin in rows],
+        schema=NOMENCLATURE_SCHEMA, orient="row",
+    )
+    kept = base.filter(~pl.col("code").is_in(extra.get_column("code").unique().implode()))
+    return pl.concat([kept, extra]).sort("code", "debut")
+
+
+# ================================================================================================
+# Référentiel and counters from the database
+# ================================================================================================
+
+
+def _d(value: dt.date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def beneficiary_records(nirs: Iterable[str]) -> list[dict[str, Any]]:
+    """Contract §1 records of these people, built with a few queries per slice.
+
+    The same records as :func:`caisse.beneficiaries.exchange.beneficiary_record` (a test checks
+    it), which costs about ten queries per person.
+    """
+    out: list[dict[str, Any]] = []
+    nir_list = sorted({n for n in nirs if n})
+    for part in _slices(nir_list):
+        people = list(
+            Beneficiary.objects.filter(nir__in=part).values_list("pk", "nir", "date_naissance", "sexe", "date_deces", "iban")
+        )
+        if not people:
+            continue
+        pks = [p[0] for p in people]
+        lists: dict[str, dict[int, list[dict[str, Any]]]] = {}
+
+        def collect(key: str, qs: Any, make: Any, lists: dict[str, dict[int, list[dict[str, Any]]]] = lists) -> None:
+            bucket: dict[int, list[dict[str, Any]]] = {}
+            for row in qs:
+                bucket.setdefault(row[0], []).append(make(row))
+            lists[key] = bucket
+
+        collect("droits", RightsPeriod.objects.filter(beneficiary_id__in=pks).order_by("debut", "pk")
+                .values_list("beneficiary_id", "debut", "fin"), lambda r: {"debut": _d(r[1]), "fin": _d(r[2])})
+        collect("ald", ALDPeriod.objects.filter(beneficiary_id__in=pks, statut_protocole=ProtocolStatus.VALIDE)
+                .exclude(kind=ALDKind.NON_EXONERANTE).order_by("debut", "pk")
+                .values_list("beneficiary_id", "debut", "fin"), lambda r: {"debut": _d(r[1]), "fin": _d(r[2])})
+        collect("c2s", C2SAttribution.objects.filter(beneficiary_id__in=pks).exclude(statut=C2SStatus.SUSPENDUE)
+                .order_by("debut", "pk").values_list("beneficiary_id", "debut", "fin", "participation"),
+                lambda r: {"debut": _d(r[1]), "fin": _d(r[2]), "participation": r[3]})
+        collect("ame", AMEAttribution.objects.filter(beneficiary_id__in=pks, statut=AMEStatus.ACCORDEE)
+                .order_by("debut", "pk").values_list("beneficiary_id", "debut", "fin"),
+                lambda r: {"debut": _d(r[1]), "fin": _d(r[2])})
+        collect("maternite", MaternityPeriod.objects.filter(beneficiary_id__in=pks).order_by("debut_6e_mois", "pk")
+                .values_list("beneficiary_id", "debut_6e_mois", "date_accouchement", "date_accouchement_prevue"),
+                lambda r: {"debut_6e_mois": _d(r[1]), "date_accouchement": _d(r[2] or r[3])})
+        collect("invalidite", InvalidityPeriod.objects.filter(beneficiary_id__in=pks).order_by("debut", "pk")
+                .values_list("beneficiary_id", "debut", "fin"), lambda r: {"debut": _d(r[1]), "fin": _d(r[2])})
+        collect("medecin_traitant", MedecinTraitantDeclaration.objects.filter(beneficiary_id__in=pks)
+                .order_by("debut", "pk").values_list("beneficiary_id", "medecin__identifiant", "debut", "fin"),
+                lambda r: {"ps": r[1], "debut": _d(r[2]), "fin": _d(r[3])})
+        collect("cartes_vitale", CarteVitale.objects.filter(beneficiary_id__in=pks).order_by("pk")
+                .values_list("beneficiary_id", "numero", "date_opposition"),
+                lambda r: {"numero": r[1], "opposition": _d(r[2])})
+        for pk, nir, naissance, sexe, deces, iban in people:
+            rec: dict[str, Any] = {"nir": nir, "date_naissance": naissance.isoformat(), "sexe": sexe}
+            for key in ("droits", "ald", "c2s", "ame", "maternite", "invalidite", "medecin_traitant", "cartes_vitale"):
+                rec[key] = lists[key].get(pk, [])
+            rec["deces"] = _d(deces)
+            rec["iban"] = iban or None
+            out.append(rec)
+    return out
+
+
+def professional_records(identifiants: Iterable[str]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    ids = sorted({i for i in identifiants if i})
+    for part in _slices(ids):
+        for row in HealthProfessional.objects.filter(identifiant__in=part).values(
+            "identifiant", "profession", "specialite", "secteur", "optam", "conventionne", "iban"
+        ):
+            out.append({
+                "id": row["identifiant"], "profession": row["profession"], "specialite": row["specialite"] or None,
+                "secteur": row["secteur"], "optam": row["optam"], "conventionne": row["conventionne"],
+                "iban": row["iban"] or None,
+            })
+    return out
+
+
+def referentiel_for(nirs: Iterable[str], executants: Iterable[str], nomenclature: pl.DataFrame | None = None) -> Referentiel:
+    """The référentiel of the people and professionals a chunk names, rebuilt from the database."""
+    return Referentiel.from_records(
+        beneficiary_records(nirs), professional_records(executants),
+        nomenclature if nomenclature is not None else stored_nomenclature(),
+    )
+
+
+def _frame(rows: list[tuple[Any, ...]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def load_counters(nirs: Iterable[str]) -> Counters:
+    """The carried counters of these people (``seen_ids`` stays empty: ids are unique in the database)."""
+    annual: list[tuple[Any, ...]] = []
+    debt: list[tuple[Any, ...]] = []
+    daily: list[tuple[Any, ...]] = []
+    acts: list[tuple[Any, ...]] = []
+    for part in _slices(sorted({n for n in nirs if n})):
+        annual += AnnualCounter.objects.filter(nir__in=part).values_list(
+            "nir", "annee", "participation_forfaitaire_cts", "franchises_cts")
+        debt += Debt.objects.filter(nir__in=part).values_list("nir", "dette_cts")
+        daily += DailyCapConsumption.objects.filter(nir__in=part).values_list("nir", "cle", "date_soins", "kind", "cts")
+        acts += SeenAct.objects.filter(nir__in=part).values_list("nir", "executant", "code", "date_soins")
+    return Counters(
+        annual=_frame(annual, ANNUAL_SCHEMA), debt=_frame(debt, DEBT_SCHEMA), daily=_frame(daily, DAILY_SCHEMA),
+        seen_ids=pl.DataFrame(schema=IDS_SCHEMA), seen_acts=_frame(acts, ACTS_SCHEMA),
+    )
+
+
+def _changed(new: pl.DataFrame, old: pl.DataFrame) -> pl.DataFrame:
+    return new.join(old, on=new.columns, how="anti", nulls_equal=True)
+
+
+def _write_counters(old: Counters, new: Counters) -> None:
+    annual = _changed(new.annual.cast(ANNUAL_SCHEMA), old.annual)  # type: ignore[arg-type]
+    AnnualCounter.objects.bulk_create(
+        [AnnualCounter(nir=n, annee=a, participation_forfaitaire_cts=pf, franchises_cts=fr)
+         for n, a, pf, fr in annual.select(*ANNUAL_SCHEMA).rows()],
+        batch_size=BULK, update_conflicts=True, unique_fields=["nir", "annee"],
+        update_fields=["participation_forfaitaire_cts", "franchises_cts"],
+    )
+    debt = _changed(new.debt.cast(DEBT_SCHEMA), old.debt)  # type: ignore[arg-type]
+    known = old.debt.get_column("nir").implode()
+    debt = debt.filter((pl.col("dette_cts") != 0) | pl.col("nir").is_in(known))
+    Debt.objects.bulk_create(
+        [Debt(nir=n, dette_cts=d) for n, d in debt.select(*DEBT_SCHEMA).rows()],
+        batch_size=BULK, update_conflicts=True, unique_fields=["nir"], update_fields=["dette_cts"],
+    )
+    daily = _changed(new.daily.cast(DAILY_SCHEMA), old.daily)  # type: ignore[arg-type]
+    DailyCapConsumption.objects.bulk_create(
+        [DailyCapConsumption(nir=n, cle=c, date_soins=d, kind=k, cts=v) for n, c, d, k, v in daily.select(*DAILY_SCHEMA).rows()],
+        batch_size=BULK, update_conflicts=True, unique_fields=["nir", "cle", "date_soins", "kind"], update_fields=["cts"],
+    )
+    acts = _changed(new.seen_acts.cast(ACTS_SCHEMA).unique(), old.seen_acts)  # type: ignore[arg-type]
+    SeenAct.objects.bulk_create(
+        [SeenAct(nir=n, executant=e, code=c, date_soins=d) for n, e, c, d in acts.select(*ACTS_SCHEMA).rows()],
+        batch_size=BULK, ignore_conflicts=True,
+    )
+
+
+# ================================================================================================
+# Daily run
+# ================================================================================================
+
+
+class RunConflict(RuntimeError):
+    """Another process changed the feuilles of the chunk being committed."""
+
+
+def _chunk_size() -> int:
+    raw = os.environ.get("CAISSE_TRAITER_LOT")
+    try:
+        return max(1, int(raw)) if raw else CHUNK_FEUILLES
+    except ValueError:
+        return CHUNK_FEUILLES
+
+
+def _pending(limit: dt.date | None) -> Any:
+    qs = Feuille.objects.filter(statut=FeuilleStatus.RECUE)
+    if limit is not None:
+        qs = qs.filter(Q(date_reception__lte=limit) | Q(date_reception__isnull=True))
+    return qs
+
+
+def _contract_order(prefix: str = "") -> list[Any]:
+    """ORDER BY of the contract (date_reception, id), ids compared byte by byte on every database."""
+    ident: Any = F(f"{prefix}identifiant")
+    if connection.vendor == "postgresql":
+        ident = Collate(f"{prefix}identifiant", "C")
+    return [F(f"{prefix}date_reception").asc(nulls_last=True), ident.asc(nulls_first=True), f"{prefix}pk"]
+
+
+@dataclass
+class _Chunk:
+    pks: list[int]
+    frames: tuple[pl.DataFrame, pl.DataFrame]
+    nirs: list[str]
+    executants: list[str]
+
+
+def _next_chunk(limit: dt.date | None, size: int) -> _Chunk | None:
+    rows = list(
+        _pending(limit).order_by(*_contract_order()).values_list("pk", "enregistrement", "invalide", "lignes_invalides")[:size]
+    )
+    if not rows:
+        return None
+    f, lines = records.frames_from_records([r[1] for r in rows])
+    f = f.with_columns(pl.col("_invalide") | pl.Series("_stored", [bool(r[2]) for r in rows], dtype=pl.Boolean))
+    bad = [(pos, lpos) for pos, r in enumerate(rows) for lpos in (r[3] or [])]
+    if bad:
+        flagged = pl.DataFrame(bad, schema={"_fpos": pl.Int64, "_lpos": pl.Int64}, orient="row").with_columns(
+            pl.lit(True).alias("_stored"))
+        lines = lines.join(flagged, on=["_fpos", "_lpos"], how="left").with_columns(
+            (pl.col("_invalide") | pl.col("_stored").fill_null(False)).alias("_invalide")).drop("_stored")
+    nirs = f.get_column("nir").drop_nulls().unique().to_list()
+    executants = f.get_column("executant").drop_nulls().unique().to_list()
+    return _Chunk([r[0] for r in rows], (f, lines), nirs, executants)
+
+
+def _payee_names(kind: str, idents: list[str]) -> dict[str, tuple[str, str, str]]:
+    out: dict[str, tuple[str, str, str]] = {}
+    for part in _slices(idents):
+        if kind == PayeeKind.PS:
+            for ident, nom, prenom, iban, bic in HealthProfessional.objects.filter(identifiant__in=part).values_list(
+                "identifiant", "nom", "prenom", "iban", "bic"
+            ):
+                out[ident] = (f"{prenom} {nom}".strip() or f"Professionnel {ident}", iban, bic)
+        else:
+            for nir, nom, usage, prenom, iban, bic in Beneficiary.objects.filter(nir__in=part).values_list(
+                "nir", "nom", "nom_usage", "prenom", "iban", "bic"
+            ):
+                out[nir] = (f"{prenom} {usage or nom}".strip() or f"Assuré {nir}", iban, bic)
+    return out
+
+
+def _write_payments(run: DailyRun, dues: dict[tuple[str, str], list[tuple[int, int]]]) -> dict[int, int]:
+    """Add this chunk's amounts to the payments of the run's date; returns feuille pk -> payment pk."""
+    day = run.date_traitement
+    paid_by: dict[int, int] = {}
+    for kind in (PayeeKind.PS, PayeeKind.ASSURE):
+        idents = sorted(i for k, i in dues if k == kind)
+        if not idents:
+            continue
+        existing: dict[str, Payment] = {}
+        for part in _slices(idents):
+            for p in Payment.objects.filter(type_beneficiaire=kind, date_paiement=day, identifiant_beneficiaire__in=part):
+                existing[p.identifiant_beneficiaire] = p
+        names = _payee_names(kind, [i for i in idents if i not in existing])
+        to_update, to_create = [], []
+        for ident in idents:
+            items = dues[(kind, ident)]
+            amount, count = sum(a for _, a in items), len(items)
+            if ident in existing:
+                p = existing[ident]
+                p.montant_cts += amount
+                p.nb_feuilles += count
+                to_update.append(p)
+            else:
+                nom, iban, bic = names.get(ident, (ident, "", ""))
+                to_create.append(Payment(
+                    type_beneficiaire=kind, identifiant_beneficiaire=ident, nom=nom[:200], iban=iban, bic=bic,
+                    date_paiement=day, montant_cts=amount, nb_feuilles=count, run=run,
+                ))
+        Payment.objects.bulk_update(to_update, ["montant_cts", "nb_feuilles"], batch_size=BULK)
+        Payment.objects.bulk_create(to_create, batch_size=BULK)
+        if to_create and to_create[0].pk is None:  # backends that do not return ids
+            created = {i for i in idents if i not in existing}
+            for part in _slices(sorted(created)):
+                for p in Payment.objects.filter(type_beneficiaire=kind, date_paiement=day, identifiant_beneficiaire__in=part):
+                    existing[p.identifiant_beneficiaire] = p
+        for p in to_create:
+            if p.pk is not None:
+                existing[p.identifiant_beneficiaire] = p
+        for ident in idents:
+            for feuille_pk, _ in dues[(kind, ident)]:
+                paid_by[feuille_pk] = existing[ident].pk
+    return paid_by
+
+
+def _write_feuilles(run: DailyRun, pks: list[int], outs: list[dict[str, Any]], paid_by: dict[int, int]) -> None:
+    changed = Feuille.objects.filter(pk__in=pks, statut=FeuilleStatus.RECUE).count() if len(pks) <= IN_SLICE else sum(
+        Feuille.objects.filter(pk__in=part, statut=FeuilleStatus.RECUE).count() for part in _slices(pks))
+    if changed != len(pks):
+        raise RunConflict("Des feuilles du lot ont été traitées par un autre processus : lot annulé.")
+    objs = []
+    for pk, out in zip(pks, outs, strict=True):
+        liquidee = out["statut"] == "liquidee"
+        objs.append(Feuille(
+            pk=pk, statut=FeuilleStatus.LIQUIDEE if liquidee else FeuilleStatus.REJETEE, decompte=out, run_id=run.pk,
+            date_paiement=run.date_traitement if liquidee else None, paiement_id=paid_by.get(pk),
+        ))
+    Feuille.objects.bulk_update(objs, ["statut", "decompte", "run", "date_paiement", "paiement"], batch_size=500)
+
+
+def _commit_chunk(run: DailyRun, chunk: _Chunk, outs: list[dict[str, Any]], old: Counters, new: Counters) -> None:
+    """Everything one chunk changes, in one transaction."""
+    f = chunk.frames[0]
+    dues: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for pk, out, nir, executant in zip(chunk.pks, outs, f.get_column("nir"), f.get_column("executant"), strict=True):
+        if out["statut"] != "liquidee":
+            continue
+        if out["paiement_ps_cts"] > 0:
+            dues.setdefault((PayeeKind.PS, executant), []).append((pk, out["paiement_ps_cts"]))
+        if out["paiement_assure_cts"] > 0:
+            dues.setdefault((PayeeKind.ASSURE, nir), []).append((pk, out["paiement_assure_cts"]))
+    liquidees = sum(out["statut"] == "liquidee" for out in outs)
+    with transaction.atomic():
+        paid_by = _write_payments(run, dues)
+        _write_feuilles(run, chunk.pks, outs, paid_by)
+        _write_counters(old, new)
+        DailyRun.objects.filter(pk=run.pk).update(
+            nb_feuilles=F("nb_feuilles") + len(outs), nb_liquidees=F("nb_liquidees") + liquidees,
+            nb_rejetees=F("nb_rejetees") + len(outs) - liquidees, nb_lots=F("nb_lots") + 1,
+        )
+
+
+def _process(run: DailyRun, size: int, params: SanteParameters, quiet: bool) -> None:
+    nomenclature = stored_nomenclature()
+    total = _pending(run.jusqu_au).count()
+    done = 0
+    started = time.perf_counter()
+    while (chunk := _next_chunk(run.jusqu_au, size)) is not None:
+        ref = referentiel_for(chunk.nirs, chunk.executants, nomenclature)
+        old = load_counters(chunk.nirs)
+        decomptes, out_lines, new = liquidate(ref, *chunk.frames, old, run.date_traitement, params)
+        outs = records.records_from_frames(decomptes, out_lines)
+        _commit_chunk(run, chunk, outs, old, new)
+        done += len(outs)
+        if not quiet and total > size:
+            rate = done / max(time.perf_counter() - started, 1e-9)
+            _say("traiter", f"{_n(done)} / {_n(total)} feuilles ({rate:,.0f} feuilles/s)".replace(",", " "))
+
+
+def daily_run(
+    limit: dt.date | None = None, *, today: dt.date | None = None, chunk_size: int | None = None, quiet: bool = False
+) -> DailyRun | None:
+    """The daily run (``caisse traiter``): see the module docstring. Returns the last run, if any.
+
+    An interrupted run is resumed first, with its own date and limit; then, if feuilles are
+    still waiting under ``limit``, a new run dated ``today`` processes them.
+    """
+    size = chunk_size or _chunk_size()
+    params = load()
+    today = today or timezone.localdate()
+    last: DailyRun | None = None
+    interrupted = DailyRun.objects.filter(statut=RunStatus.EN_COURS).first()
+    if interrupted is not None:
+        DailyRun.objects.filter(pk=interrupted.pk).update(nb_reprises=F("nb_reprises") + 1)
+        if not quiet:
+            _say("traiter", f"reprise du traitement interrompu du {interrupted.date_traitement:%d/%m/%Y}.")
+        last = _finish(interrupted, size, params, quiet)
+    if _pending(limit).exists():
+        run = DailyRun.objects.create(date_traitement=today, jusqu_au=limit, debut=timezone.now())
+        last = _finish(run, size, params, quiet)
+    elif interrupted is None and not quiet:
+        _say("traiter", "aucune feuille à traiter.")
+    return last
+
+
+def _finish(run: DailyRun, size: int, params: SanteParameters, quiet: bool) -> DailyRun:
+    _process(run, size, params, quiet)
+    DailyRun.objects.filter(pk=run.pk).update(statut=RunStatus.TERMINE, fin=timezone.now())
+    run.refresh_from_db()
+    if not quiet:
+        payments = Payment.objects.filter(date_paiement=run.date_traitement)
+        _say("traiter", (
+            f"traitement du {run.date_traitement:%d/%m/%Y} terminé : {_n(run.nb_feuilles)} feuille(s), "
+            f"{_n(run.nb_liquidees)} liquidée(s), {_n(run.nb_rejetees)} rejetée(s) ; "
+            f"{_n(payments.count())} paiement(s) à cette date."
+        ))
+    return run
+
+
+# ================================================================================================
+# Exports
+# ================================================================================================
+
+_DOUBLON_EXPLICATION = "Feuille rejetée (DOUBLON) : doublon d'une feuille ou d'un acte déjà traité."
+
+
+def _duplicate_decompte(ident: str) -> dict[str, Any]:
+    """The décompte ``caisse liquider`` gives a repeated id (the contract's DOUBLON rejection)."""
+    return {
+        "id": ident, "statut": "rejetee", "rejets": ["DOUBLON"], "montant_rembourse_cts": 0, "paiement_ps_cts": 0,
+        "paiement_assure_cts": 0, "part_c2s_cts": 0, "dette_creee_cts": 0, "dette_recuperee_cts": 0,
+        "forfait_journalier_cts": 0, "lignes": [], "explication": _DOUBLON_EXPLICATION,
+    }
+
+
+def iter_decomptes() -> Iterator[dict[str, Any]]:
+    """Every processed feuille's décompte, and every duplicate reception as a DOUBLON rejection,
+    in the order of reception (date_reception, id)."""
+    processed = (
+        Feuille.objects.exclude(statut=FeuilleStatus.RECUE)
+        .order_by(*_contract_order())
+        .values_list("date_reception", "identifiant", "pk", "decompte")
+        .iterator(chunk_size=2000)
+    )
+    keyed = (((d or FAR_FUTURE, i or "", 0, pk), dec) for d, i, pk, dec in processed)
+    dups = sorted(
+        ((d or FAR_FUTURE, i, 1, r * 10**9 + p), _duplicate_decompte(i))
+        for d, i, r, p in DuplicateReception.objects.values_list("date_reception", "identifiant", "reception_id", "position")
+    )
+    for _, decompte in heapq.merge(keyed, dups, key=lambda item: item[0]):
+        yield decompte
+
+
+def export_decomptes(out: str, *, quiet: bool = False) -> int:
+    """``caisse exporter decomptes``: the décomptes in the §2 output format (NDJSON)."""
+    count = write_ndjson(out, iter_decomptes())
+    if not quiet:
+        _say("exporter", f"{_n(count)} décompte(s) exporté(s).")
+    return count
+
+
+def export_payments(out: str, *, quiet: bool = False) -> int:
+    """``caisse exporter paiements``: a SEPA credit-transfer file (pain.001.001.03)."""
+    from caisse.claims import sepa
+
+    payments = list(Payment.objects.order_by("date_paiement", "type_beneficiaire", "identifiant_beneficiaire", "pk"))
+    xml, skipped = sepa.credit_transfer(payments)
+    if out == "-":
+        sys.stdout.buffer.write(xml)
+        sys.stdout.flush()
+    else:
+        target = Path(out)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(xml)
+    if not quiet:
+        for p in skipped[:20]:
+            _say("exporter", f"paiement de {p.montant_cts / 100:.2f} € à {p.identifiant_beneficiaire} non exporté : IBAN absent ou invalide.")
+        total = sum(p.montant_cts for p in payments) - sum(p.montant_cts for p in skipped)
+        _say("exporter", f"{_n(len(payments) - len(skipped))} virement(s) exporté(s), {total / 100:,.2f} €".replace(",", " ")
+             + (f" ; {_n(len(skipped))} sans IBAN." if skipped else "."))
+    return len(payments) - len(skipped)
+
+
+# ================================================================================================
+# Processing delays (rules.md F.6)
+# ================================================================================================
+
+
+def processing_delays(debut: dt.date | None = None, fin: dt.date | None = None) -> list[dict[str, Any]]:
+    """Per month of payment and flow type: mean and D9 of (payment date − reception date), against
+    the dated targets (parameters ``sante.delais.*``). Items: liquidated feuilles."""
+    qs = Feuille.objects.filter(statut=FeuilleStatus.LIQUIDEE, date_paiement__isnull=False, date_reception__isnull=False)
+    if debut is not None:
+        qs = qs.filter(date_paiement__gte=debut)
+    if fin is not None:
+        qs = qs.filter(date_paiement__lte=fin)
+    rows = qs.values_list("type", "date_reception", "date_paiement")
+    return delays.delay_table(rows)
