@@ -178,9 +178,9 @@ class Arret(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        if self.arret_initial_id is not None and self.arret_initial is not None:
-            if self.arret_initial.beneficiaire_id != self.beneficiaire_id:
-                raise ValidationError(
+        initial = self.arret_initial if self.arret_initial_id is not None else None
+        if initial is not None and initial.beneficiaire_id != self.beneficiaire_id:
+            raise ValidationError(
                     {"arret_initial": "L'arrêt initial d'une prolongation doit concerner la même personne."}
                 )
 
