@@ -69,14 +69,13 @@ def _reference_months(frame: pl.DataFrame) -> int:
     return max(int(largest or 0), 1)
 
 
-def _salary_sums(frame: pl.DataFrame) -> pl.DataFrame:
+def _salary_sums(frame: pl.DataFrame, reference_months: int) -> pl.DataFrame:
     """Per arrêt: salary of each of the months before the arrêt, 6 and 12-month sums, bad lines.
 
     ``_m1`` is the month before the month of the arrêt, ``_m2`` the one before, and so on up to
     the number of reference months; salaries of the month of the arrêt or later are ignored.
     Several lines for the same month (several employers) add up before any cap.
     """
-    reference_months = _reference_months(frame)
     month_number = pl.col("date_debut").dt.year() * 12 + pl.col("date_debut").dt.month()
     month = pl.col("mois")
     year_of = month.str.slice(0, 4).cast(pl.Int32, strict=False)
@@ -408,11 +407,14 @@ def compute_ij(arrets: pl.DataFrame, params: Parameters | None = None) -> pl.Dat
     p = params if params is not None else load_parameters()
     frame = typed(arrets)
     legal = legal_frame(frame["date_debut"], p)
-    frame = frame.join(legal, on="date_debut", how="left")
-    reference_months = _reference_months(frame)
+    reference_months = _reference_months(legal)
     months = [f"_m{j}" for j in range(1, reference_months + 1)]
+    sums = _salary_sums(frame, reference_months)
+    # The nested salaries are no longer needed: dropping them keeps every later join cheap.
     frame = (
-        frame.join(_salary_sums(frame), on="_row", how="left")
+        frame.drop("salaires")
+        .join(legal, on="date_debut", how="left")
+        .join(sums, on="_row", how="left")
         .with_columns(pl.col("_s6", "_s12", *months).fill_null(0))
         .with_columns(
             _s3_maladie=_capped_sum(reference_months, "_cap_maladie"),
@@ -430,8 +432,8 @@ def compute_ij(arrets: pl.DataFrame, params: Parameters | None = None) -> pl.Dat
     )
     return (
         frame.with_columns(motif=_motif())
-        .sort("_row")
         .select(
+            "_row",
             pl.col("id"),
             pl.col("eligible").fill_null(False),
             "motif",
@@ -442,6 +444,8 @@ def compute_ij(arrets: pl.DataFrame, params: Parameters | None = None) -> pl.Dat
             "montant_total_cts",
             "erreur",
         )
+        .sort("_row")
+        .drop("_row")
     )
 
 
