@@ -37,6 +37,10 @@ def test_decision_is_monotonic_in_resources(
     poorer = decide_c2s(_request(when, size, zone, low), PARAMS)
     richer = decide_c2s(_request(when, size, zone, low + extra), PARAMS)
     assert RANK[poorer.decision] <= RANK[richer.decision]
+    for decision in (poorer, richer):
+        assert decision.participation_mensuelle_cts == sum(decision.participations)
+        assert len(decision.participations) == size
+        assert (decision.participation_mensuelle_cts > 0) == (decision.decision == "c2s_participation")
 
 
 @settings(max_examples=80, deadline=None)
