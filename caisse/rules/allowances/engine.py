@@ -297,7 +297,7 @@ def _periods(frame: pl.DataFrame) -> pl.DataFrame:
         .group_by("_row", maintain_order=True)
         .agg(periodes=pl.col("p"))
     )
-    return frame.join(periods, on="_row", how="left").with_columns(
+    return frame.join(periods, on="_row", how="left", maintain_order="left").with_columns(
         periodes=pl.col("periodes").fill_null(pl.lit([], dtype=periods.schema["periodes"])),
         jours_indemnises=(pl.col("_p1_jours") + pl.col("_p2_jours")).cast(pl.Int64),
         montant_total_cts=(
@@ -413,8 +413,8 @@ def compute_ij(arrets: pl.DataFrame, params: Parameters | None = None) -> pl.Dat
     # The nested salaries are no longer needed: dropping them keeps every later join cheap.
     frame = (
         frame.drop("salaires")
-        .join(legal, on="date_debut", how="left")
-        .join(sums, on="_row", how="left")
+        .join(legal, on="date_debut", how="left", maintain_order="left")
+        .join(sums, on="_row", how="left", maintain_order="left")
         .with_columns(pl.col("_s6", "_s12", *months).fill_null(0))
         .with_columns(
             _s3_maladie=_capped_sum(reference_months, "_cap_maladie"),
@@ -430,23 +430,17 @@ def compute_ij(arrets: pl.DataFrame, params: Parameters | None = None) -> pl.Dat
         .then(round_half_up(pl.col("_sjb")))
         .otherwise(0),
     )
-    return (
-        frame.with_columns(motif=_motif())
-        .select(
-            "_row",
-            pl.col("id"),
-            pl.col("eligible").fill_null(False),
-            "motif",
-            "salaire_journalier_base_cts",
-            pl.col("jours_carence").fill_null(0).cast(pl.Int64),
-            "jours_indemnises",
-            "periodes",
-            "montant_total_cts",
-            "erreur",
-        )
-        .sort("_row")
-        .drop("_row")
-    )
+    return frame.with_columns(motif=_motif()).select(
+        pl.col("id"),
+        pl.col("eligible").fill_null(False),
+        "motif",
+        "salaire_journalier_base_cts",
+        pl.col("jours_carence").fill_null(0).cast(pl.Int64),
+        "jours_indemnises",
+        "periodes",
+        "montant_total_cts",
+        "erreur",
+    )  # every join keeps the left order: the rows are still in input order
 
 
 def compute_arret(record: dict[str, Any], params: Parameters | None = None) -> dict[str, Any]:

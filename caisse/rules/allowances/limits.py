@@ -30,7 +30,7 @@ def ald_start(frame: pl.DataFrame) -> pl.DataFrame:
     is_ald = (pl.col("risque") == "maladie") & pl.col("ald") & pl.col("_valide")
     own = pl.min_horizontal(pl.col("date_premier_arret_ald"), pl.col("date_debut"))
     firsts = frame.filter(is_ald & pl.col("nir").is_not_null()).group_by("nir").agg(_ald_premier=own.min())
-    frame = frame.join(firsts, on="nir", how="left")
+    frame = frame.join(firsts, on="nir", how="left", maintain_order="left")
     first = pl.min_horizontal(pl.col("_ald_premier"), own)
     period_end = first.dt.offset_by(pl.format("{}y", pl.col("_annees_carence_ald")))
     start = pl.when(pl.col("date_debut") >= period_end).then(pl.col("date_debut")).otherwise(first)
@@ -84,7 +84,7 @@ def limit_360(frame: pl.DataFrame) -> pl.DataFrame:
         schema={"_row": pl.UInt32, "_fin_360": pl.Date},
     )
     return (
-        frame.join(cut, on="_row", how="left")
+        frame.join(cut, on="_row", how="left", maintain_order="left")
         .with_columns(
             _coupe_360=pl.col("_coupe_360") | pl.col("_fin_360").is_not_null(),
             _fin=pl.coalesce("_fin_360", "_fin"),
