@@ -41,7 +41,6 @@ OUTPUT_COLUMNS = (
     "montant_total_cts",
     "erreur",
 )
-_MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 _EPSILON = 1e-7  # float noise guard for the half-up rounding (data granularity is far coarser)
 
 
@@ -93,7 +92,13 @@ def _salary_sums(frame: pl.DataFrame, reference_months: int) -> pl.DataFrame:
         .with_columns(
             _bad=(
                 pl.col("_a").is_not_null()
-                & (month.is_null() | (month.str.len_bytes() != 7) | ~month_of.is_between(1, 12) | (gross < 0))
+                & (
+                    month.is_null()
+                    | (month.str.len_bytes() != 7)
+                    | (month.str.slice(4, 1) != "-")
+                    | ~month_of.is_between(1, 12)
+                    | (gross < 0)
+                )
             ).fill_null(True)
             & (month.is_not_null() | gross.is_not_null()),
             k=pl.col("_a") - year_of * 12 - month_of,
