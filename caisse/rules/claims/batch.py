@@ -88,10 +88,8 @@ def read_parquet_feuilles(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
         f = f.with_columns(pl.lit("maladie").alias("risque"))
     if "parcours" not in f.columns:
         f = f.with_columns(pl.lit("medecin_traitant").alias("parcours"))
-    occurrences = f.select("id", "_pos").with_columns(pl.int_range(pl.len()).over("id").alias("_occ"))
-    counts = occurrences.group_by("id").agg(pl.len().alias("_nb_occ"))
     soins, bad_soins = _date_column(lines, "date_soins")
-    lines = lines.with_columns(
+    lines = lines.with_row_index("_row").with_columns(
         pl.col("feuille_id").cast(pl.String),
         soins.alias("date_soins"),
         bad_soins.alias("_invalide"),
@@ -100,25 +98,34 @@ def read_parquet_feuilles(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
         lines = lines.with_columns(pl.lit(1.0).alias("coefficient"))
     if "quantite" not in lines.columns:
         lines = lines.with_columns(pl.lit(1).alias("quantite"))
-    # A repeated id whose lines split evenly is taken as repeated blocks (k-th block -> k-th
-    # occurrence); otherwise every line belongs to the first occurrence.
-    lines = lines.join(counts, left_on="feuille_id", right_on="id", how="inner", maintain_order="left")
-    rank = pl.int_range(pl.len()).over("feuille_id")
-    size = pl.len().over("feuille_id")
+    if f.get_column("id").n_unique() == f.height:
+        lines = lines.join(
+            f.select(pl.col("id").alias("feuille_id"), pl.col("_pos").alias("_fpos")), on="feuille_id", how="inner"
+        )
+    else:
+        # A repeated id whose lines split evenly is taken as repeated blocks (k-th block -> k-th
+        # occurrence); otherwise every line belongs to the first occurrence.
+        occurrences = f.select("id", "_pos").with_columns(pl.int_range(pl.len()).over("id").alias("_occ"))
+        counts = occurrences.group_by("id").agg(pl.len().alias("_nb_occ"))
+        lines = lines.join(counts, left_on="feuille_id", right_on="id", how="inner").sort("_row")
+        rank = pl.int_range(pl.len()).over("feuille_id")
+        size = pl.len().over("feuille_id")
+        lines = lines.with_columns(
+            pl.when((pl.col("_nb_occ") > 1) & (size % pl.col("_nb_occ") == 0))
+            .then(rank // (size // pl.col("_nb_occ")))
+            .otherwise(0)
+            .alias("_occ")
+        )
+        lines = lines.join(
+            occurrences.rename({"_pos": "_fpos"}), left_on=["feuille_id", "_occ"], right_on=["id", "_occ"], how="inner"
+        )
+    # Rank of each line in its feuille, in file order (a sort on integers, no string window).
+    lines = lines.sort("_fpos", "_row")
+    start = pl.col("_fpos").ne_missing(pl.col("_fpos").shift(1)) | (pl.int_range(pl.len()) == 0)
+    index = pl.int_range(pl.len(), dtype=pl.Int64)
     lines = lines.with_columns(
-        pl.when((pl.col("_nb_occ") > 1) & (size % pl.col("_nb_occ") == 0))
-        .then(rank // (size // pl.col("_nb_occ")))
-        .otherwise(0)
-        .alias("_occ")
+        (index - pl.when(start).then(index).otherwise(None).forward_fill()).alias("_lpos")
     )
-    lines = lines.join(
-        occurrences.rename({"_pos": "_fpos"}),
-        left_on=["feuille_id", "_occ"],
-        right_on=["id", "_occ"],
-        how="inner",
-        maintain_order="left",
-    )
-    lines = lines.with_columns(pl.int_range(pl.len()).over("_fpos").cast(pl.Int64).alias("_lpos"))
     keep_f = [c for c in FEUILLE_COLUMNS if c in f.columns]
     keep_l = [c for c in LIGNE_COLUMNS if c in lines.columns]
     return f.select(keep_f), lines.select(keep_l)
@@ -188,13 +195,13 @@ def write_parquet(out: str, decomptes: pl.DataFrame, lignes: pl.DataFrame) -> No
         "id", "statut", "rejets", "destinataire", "montant_rembourse_cts", "paiement_ps_cts",
         "paiement_assure_cts", "part_c2s_cts", "dette_creee_cts", "dette_recuperee_cts",
         "forfait_journalier_cts", "explication",
-    ).write_parquet(dec_path)
+    ).write_parquet(dec_path, compression="lz4", statistics=False)
     lignes.select(
         pl.col("_fpos").alias("feuille_position"),
         "feuille_id",
         pl.col("_lpos").alias("ligne"),
         *[c for c in records.LINE_FIELDS],
-    ).write_parquet(lig_path)
+    ).write_parquet(lig_path, compression="lz4", statistics=False)
 
 
 def run(referentiel: Path, feuilles: Path, out: str, fmt: str) -> None:
@@ -203,13 +210,20 @@ def run(referentiel: Path, feuilles: Path, out: str, fmt: str) -> None:
     ref = load_referentiel(referentiel)
     f, lines = read_feuilles(feuilles)
     big = f.height >= PROGRESS_MIN
+    read_s = time.perf_counter() - started
     if big:
-        _progress(f"{f.height:,} feuilles, {lines.height:,} lignes lues".replace(",", " "))
+        _progress(f"{f.height:,} feuilles, {lines.height:,} lignes lues en {read_s:.1f} s".replace(",", " "))
     decomptes, out_lines, _ = liquidate_in_chunks(ref, f, lines, feuille_repeats_lines=fmt != "parquet", carry=False)
+    liquidated = time.perf_counter()
+    if big:
+        _progress(f"liquidation en {liquidated - started - read_s:.1f} s")
     if fmt == "parquet":
         write_parquet(out, decomptes, out_lines)
     else:
         write_ndjson(out, records.records_from_frames(decomptes, out_lines))
     if big:
         elapsed = time.perf_counter() - started
-        _progress(f"terminé en {elapsed:.1f} s ({lines.height / max(elapsed, 1e-9):,.0f} lignes/s)".replace(",", " "))
+        _progress(
+            f"écriture en {time.perf_counter() - liquidated:.1f} s ; total {elapsed:.1f} s "
+            f"({lines.height / max(elapsed, 1e-9):,.0f} lignes/s)".replace(",", " ")
+        )

@@ -39,13 +39,13 @@ def explain_lines(lines: pl.DataFrame) -> pl.DataFrame:
         _when(
             ok,
             pl.format(
-                "Base de remboursement {} : tarif {} du code {} au {} × quantité {} × coefficient {} (nomenclature, CSS art. L162-1-7).",
+                "Base de remboursement {} ({} : {} × {} × {} au {}, CSS art. L162-1-7).",
                 eur(pl.col("base_remboursement_cts")),
-                eur(pl.col("tarif_cts")),
                 pl.col("code"),
-                d,
+                eur(pl.col("tarif_cts")),
                 pl.col("quantite").cast(pl.String),
-                pl.col("coefficient").cast(pl.String),
+                pl.col("coefficient").cast(pl.String).str.replace(r"\.0$", ""),
+                d,
             ),
         ),
         _when(ok & (pl.col("depassement_cts") > 0), pl.format("Dépassement de {} non remboursable.", eur(pl.col("depassement_cts")))),
@@ -78,7 +78,6 @@ def explain_lines(lines: pl.DataFrame) -> pl.DataFrame:
             ok & (pl.col("forfait_journalier_cts") > 0),
             pl.format("Forfait journalier hospitalier de {} à la charge du patient (CSS art. L174-4).", eur(pl.col("forfait_journalier_cts"))),
         ),
-        _when(ok, pl.format("Part de l'assurance maladie : {}.", eur(pl.col("montant_amo_cts")))),
         _when(
             ok & (pl.col("participation_forfaitaire_cts") > 0),
             pl.format("Participation forfaitaire de {} (CSS art. L160-13 II).", eur(pl.col("participation_forfaitaire_cts"))),
@@ -105,7 +104,6 @@ def explain_lines(lines: pl.DataFrame) -> pl.DataFrame:
             ok & pl.col("_c2s") & (pl.col("part_c2s_cts") > 0),
             pl.format("Complémentaire santé solidaire : {} pris en charge au titre du ticket modérateur (CSS art. L861-3).", eur(pl.col("part_c2s_cts"))),
         ),
-        _when(ok, pl.format("Montant remboursé pour la ligne : {}.", eur(pl.col("montant_rembourse_cts")))),
         _when(~ok & pl.col("_rejet_l").is_not_null(), rejected),
     ]
     return lines.with_columns(pl.concat_str(pieces, separator=" ", ignore_nulls=True).alias("explication"))
