@@ -2,8 +2,9 @@
 
 Runs the generator in-process (:func:`caisse.simulation.generator.run`) into a temporary
 folder and prints the wall time, the rows written per second (every table: référentiel, feuilles,
-lignes, arrêts, declarations, C2S requests, contacts) and the peak memory of the process
-(``resource.getrusage``, maximum resident set size).
+lignes, arrêts, declarations, C2S requests, contacts) the CPU time and the peak memory of the
+process (``resource.getrusage``, maximum resident set size), and the machine's load average
+before and after (other processes on a shared machine slow the wall time down).
 
     .venv/bin/python bench/bench_simuler.py [--beneficiaires 1000000] [--format parquet] [--garder DIR]
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import tempfile
@@ -35,6 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench_simuler_") as tmp:
         out = args.garder or Path(tmp)
+        load_before = os.getloadavg()[0]
         started = time.perf_counter()
         counts = run(args.beneficiaires, args.annee, args.graine, out, args.format)
         wall = time.perf_counter() - started
@@ -44,7 +47,8 @@ def main() -> None:
             else 0
         )
         size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak = usage.ru_maxrss * 1024  # kilobytes on Linux
     rows = sum(counts.values()) + lignes
     report = {
         "beneficiaires": args.beneficiaires,
@@ -55,7 +59,10 @@ def main() -> None:
         "temps_s": round(wall, 1),
         "lignes_par_seconde": round(rows / wall),
         "feuilles_par_seconde": round(counts["feuilles"] / wall),
+        "temps_cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
         "memoire_max_gio": round(peak / 2**30, 2),
+        "charge_machine_avant_apres": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+        "coeurs": os.cpu_count(),
         "taille_sortie_mio": round(size / 2**20, 1),
     }
     print(json.dumps(report, ensure_ascii=False, indent=2))

@@ -358,18 +358,35 @@ def _repeated_acts(
     person: np.ndarray, executant: np.ndarray, row: np.ndarray, day: np.ndarray, feuille: np.ndarray
 ) -> np.ndarray:
     """Feuilles holding an act (person, professional, code, day) already in an earlier feuille."""
-    order = np.lexsort((feuille, day, row, executant, person))
-    same = np.zeros(len(order), dtype=bool)
-    if len(order) > 1:
-        o1, o0 = order[1:], order[:-1]
-        same[1:] = (
-            (person[o1] == person[o0])
-            & (executant[o1] == executant[o0])
-            & (row[o1] == row[o0])
-            & (day[o1] == day[o0])
-            & (feuille[o1] != feuille[o0])
-        )
     dup = np.zeros(int(feuille.max()) + 1 if len(feuille) else 0, dtype=bool)
+    if len(feuille) < 2:
+        return dup
+    # one int64 key per act: person (in the block) 16 bits, professional 20, row 12, day 14
+    day_rel = day - int(day.min())
+    fits = (
+        person.max() < 1 << 16
+        and executant.max() < 1 << 20
+        and row.max() < 1 << 12
+        and day_rel.max() < 1 << 14
+    )
+    if fits:
+        key = (((person.astype(np.int64) << 20 | executant) << 12 | row) << 14) | day_rel
+        sorted_key = np.sort(key)
+        repeated = np.unique(sorted_key[1:][sorted_key[1:] == sorted_key[:-1]])
+        if len(repeated) == 0:
+            return dup
+        at = np.minimum(np.searchsorted(repeated, key), len(repeated) - 1)
+        cand = np.nonzero(repeated[at] == key)[0]  # the few lines sharing their act
+        ckey, cfeuille = key[cand], feuille[cand]
+        order = np.lexsort((cfeuille, ckey))
+        same = np.zeros(len(order), dtype=bool)
+        same[1:] = (ckey[order[1:]] == ckey[order[:-1]]) & (cfeuille[order[1:]] != cfeuille[order[:-1]])
+        dup[cfeuille[order[same]]] = True
+        return dup
+    order = np.lexsort((feuille, day, row, executant, person))
+    keys = np.stack([person, executant, row, day])[:, order]
+    same = np.zeros(len(order), dtype=bool)
+    same[1:] = (keys[:, 1:] == keys[:, :-1]).all(axis=0) & (feuille[order[1:]] != feuille[order[:-1]])
     dup[feuille[order[same]]] = True
     return dup
 

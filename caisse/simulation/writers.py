@@ -47,7 +47,7 @@ class Sink:
         if self.parquet_path is not None:
             table = _plain(frame.to_arrow())
             if self._parquet is None:
-                self._parquet = pq.ParquetWriter(self.parquet_path, table.schema, compression="zstd")
+                self._parquet = pq.ParquetWriter(self.parquet_path, table.schema, compression="snappy")
             else:
                 table = table.cast(self._parquet.schema)
             self._parquet.write_table(table)
