@@ -242,8 +242,8 @@ def _validate_lines(lignes: list[Salaire]) -> None:
             errors.append(f"Mois {line.mois} : le salaire et les heures ne peuvent pas être négatifs.")
     if not lignes:
         errors.append("L'attestation doit comporter au moins un mois de salaire.")
-    if len(lignes) > 12:
-        errors.append("L'attestation comporte au plus 12 mois de salaire.")
+    if len(lignes) > 24:
+        errors.append("L'attestation comporte au plus 24 mois de salaire.")
     if errors:
         raise ValidationError(errors)
 
