@@ -56,6 +56,11 @@ class AccessibleFormMixin:
         super().full_clean()  # type: ignore[misc]
         self._describe()
 
+    @property
+    def error_count(self) -> int:
+        """How many messages the error summary lists (a field may have several)."""
+        return sum(len(errors) for errors in self.errors.values())  # type: ignore[attr-defined]
+
     def add_validation_error(self, exc: ValidationError) -> None:
         """Attach a service's ValidationError to the right field, or to the whole form."""
         if hasattr(exc, "error_dict"):
