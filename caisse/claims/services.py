@@ -511,11 +511,13 @@ def _write_counters(old: Counters, new: Counters) -> None:
         batch_size=BULK, update_conflicts=True, unique_fields=["nir", "annee"],
         update_fields=["participation_forfaitaire_cts", "franchises_cts"],
     )
+    # A debt back to zero is no row at all, so that the rows do not depend on where chunks start.
     debt = _changed(new.debt.cast(DEBT_SCHEMA), old.debt)  # type: ignore[arg-type]
-    known = old.debt.get_column("nir").implode()
-    debt = debt.filter((pl.col("dette_cts") != 0) | pl.col("nir").is_in(known))
+    cleared = debt.filter(pl.col("dette_cts") == 0).get_column("nir").to_list()
+    for part in _slices(cleared):
+        Debt.objects.filter(nir__in=part).delete()
     Debt.objects.bulk_create(
-        [Debt(nir=n, dette_cts=d) for n, d in debt.select(*DEBT_SCHEMA).rows()],
+        [Debt(nir=n, dette_cts=d) for n, d in debt.filter(pl.col("dette_cts") != 0).select(*DEBT_SCHEMA).rows()],
         batch_size=BULK, update_conflicts=True, unique_fields=["nir"], update_fields=["dette_cts"],
     )
     daily = _changed(new.daily.cast(DAILY_SCHEMA), old.daily)  # type: ignore[arg-type]
@@ -633,7 +635,10 @@ def _write_payments(run: DailyRun, dues: dict[tuple[str, str], list[tuple[int, i
                     type_beneficiaire=kind, identifiant_beneficiaire=ident, nom=nom[:200], iban=iban, bic=bic,
                     date_paiement=day, montant_cts=amount, nb_feuilles=count, run=run,
                 ))
-        Payment.objects.bulk_update(to_update, ["montant_cts", "nb_feuilles"], batch_size=BULK)
+        _executemany(
+            f"UPDATE {connection.ops.quote_name(Payment._meta.db_table)} SET montant_cts = %s, nb_feuilles = %s WHERE id = %s",
+            [(p.montant_cts, p.nb_feuilles, p.pk) for p in to_update],
+        )
         Payment.objects.bulk_create(to_create, batch_size=BULK)
         if to_create and to_create[0].pk is None:  # backends that do not return ids
             created = {i for i in idents if i not in existing}
@@ -649,19 +654,34 @@ def _write_payments(run: DailyRun, dues: dict[tuple[str, str], list[tuple[int, i
     return paid_by
 
 
+def _executemany(sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """Many single-row UPDATEs in one round of the driver (Django's bulk_update builds huge CASEs)."""
+    if connection.vendor == "postgresql":
+        sql = sql.replace("%(json)s", "CAST(%s AS jsonb)")
+    else:
+        sql = sql.replace("%(json)s", "%s")
+    with connection.cursor() as cursor:
+        for i in range(0, len(rows), 5000):
+            cursor.executemany(sql, rows[i : i + 5000])
+
+
 def _write_feuilles(run: DailyRun, pks: list[int], outs: list[dict[str, Any]], paid_by: dict[int, int]) -> None:
-    changed = Feuille.objects.filter(pk__in=pks, statut=FeuilleStatus.RECUE).count() if len(pks) <= IN_SLICE else sum(
-        Feuille.objects.filter(pk__in=part, statut=FeuilleStatus.RECUE).count() for part in _slices(pks))
+    changed = sum(Feuille.objects.filter(pk__in=part, statut=FeuilleStatus.RECUE).count() for part in _slices(pks))
     if changed != len(pks):
         raise RunConflict("Des feuilles du lot ont été traitées par un autre processus : lot annulé.")
-    objs = []
+    rows = []
     for pk, out in zip(pks, outs, strict=True):
         liquidee = out["statut"] == "liquidee"
-        objs.append(Feuille(
-            pk=pk, statut=FeuilleStatus.LIQUIDEE if liquidee else FeuilleStatus.REJETEE, decompte=out, run_id=run.pk,
-            date_paiement=run.date_traitement if liquidee else None, paiement_id=paid_by.get(pk),
+        rows.append((
+            FeuilleStatus.LIQUIDEE.value if liquidee else FeuilleStatus.REJETEE.value, json.dumps(out), run.pk,
+            run.date_traitement if liquidee else None, paid_by.get(pk), pk,
         ))
-    Feuille.objects.bulk_update(objs, ["statut", "decompte", "run", "date_paiement", "paiement"], batch_size=500)
+    table = connection.ops.quote_name(Feuille._meta.db_table)
+    _executemany(
+        f"UPDATE {table} SET statut = %s, decompte = %(json)s, run_id = %s, date_paiement = %s, paiement_id = %s "
+        "WHERE id = %s AND statut = 'recue'",
+        rows,
+    )
 
 
 def _commit_chunk(run: DailyRun, chunk: _Chunk, outs: list[dict[str, Any]], old: Counters, new: Counters) -> None:

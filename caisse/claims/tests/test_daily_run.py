@@ -1,0 +1,125 @@
+"""The daily run survives a failure at any point: rerun, it ends in the uninterrupted state."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from caisse.claims import services
+from caisse.claims.models import (
+    AnnualCounter,
+    DailyCapConsumption,
+    DailyRun,
+    Debt,
+    Feuille,
+    FeuilleStatus,
+    Payment,
+    RunStatus,
+    SeenAct,
+)
+from caisse.claims.tests.generate import write_caisse
+from caisse.claims.tests.helpers import TODAY, import_folder, read_ndjson, snapshot
+from caisse.rules.claims import batch
+
+pytestmark = pytest.mark.django_db
+
+CHUNK = 35
+
+
+@pytest.fixture
+def caisse(tmp_path: Path) -> tuple[Path, Path]:
+    ref, flow = write_caisse(tmp_path, people=30, lines=450)
+    import_folder(ref)
+    services.receive_flow(flow, quiet=True)
+    return ref, flow
+
+
+def _reset() -> None:
+    """Back to "everything received, nothing processed"."""
+    Feuille.objects.update(statut=FeuilleStatus.RECUE, decompte=None, run=None, date_paiement=None, paiement=None)
+    for model in (Payment, DailyRun, AnnualCounter, Debt, DailyCapConsumption, SeenAct):
+        model.objects.all().delete()
+
+
+class Boom(RuntimeError):
+    pass
+
+
+def _fail_on(monkeypatch: pytest.MonkeyPatch, name: str, call: int) -> None:
+    original = getattr(services, name)
+    calls = {"n": 0}
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == call:
+            raise Boom(f"panne simulée dans {name}")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(services, name, failing)
+
+
+@pytest.mark.parametrize(
+    ("point", "call"),
+    [
+        ("liquidate", 4),  # between two chunks, after 3 commits
+        ("_write_payments", 2),  # inside the transaction, nothing written yet
+        ("_write_feuilles", 5),  # payments written, décomptes not
+        ("_write_counters", 3),  # décomptes and payments written, counters not
+        ("_commit_chunk", 7),
+    ],
+)
+def test_a_run_interrupted_anywhere_then_rerun_ends_in_the_uninterrupted_state(
+    caisse: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, point: str, call: int
+) -> None:
+    services.daily_run(None, today=TODAY, chunk_size=CHUNK, quiet=True)
+    expected = snapshot()
+    assert Feuille.objects.count() > 6 * CHUNK
+    assert Payment.objects.exists() and Debt.objects.filter(dette_cts__gt=0).exists()
+    assert DailyCapConsumption.objects.exists() and SeenAct.objects.exists()
+    _reset()
+
+    with monkeypatch.context() as patch:
+        _fail_on(patch, point, call)
+        with pytest.raises(Boom):
+            services.daily_run(None, today=TODAY, chunk_size=CHUNK, quiet=True)
+    run = DailyRun.objects.get()
+    assert run.statut == RunStatus.EN_COURS and run.nb_lots == call - 1
+    assert Feuille.objects.exclude(statut=FeuilleStatus.RECUE).count() == run.nb_feuilles == (call - 1) * CHUNK
+
+    # Rerun the next day with another chunk size: the interrupted run is resumed with its own date.
+    last = services.daily_run(None, today=TODAY + dt.timedelta(days=1), chunk_size=CHUNK + 7, quiet=True)
+    assert last is not None and last.pk == run.pk and last.statut == RunStatus.TERMINE and last.nb_reprises == 1
+    assert DailyRun.objects.count() == 1
+    assert snapshot() == expected
+
+
+def test_the_daily_run_equals_liquider_on_the_whole_flow(caisse: tuple[Path, Path], tmp_path: Path) -> None:
+    ref, flow = caisse
+    services.daily_run(None, today=TODAY, chunk_size=CHUNK, quiet=True)
+    out = tmp_path / "liquider.ndjson"
+    batch.run(ref, flow, str(out), "ndjson")
+    expected = sorted(read_ndjson(out), key=lambda d: d["id"])
+    exported = tmp_path / "export.ndjson"
+    services.export_decomptes(str(exported), quiet=True)
+    assert sorted(read_ndjson(exported), key=lambda d: d["id"]) == expected
+
+
+def test_a_limit_processes_only_what_was_received_until_then(caisse: tuple[Path, Path]) -> None:
+    limit = dt.date(2025, 6, 30)
+    run = services.daily_run(limit, today=TODAY, chunk_size=CHUNK, quiet=True)
+    assert run is not None and run.jusqu_au == limit
+    assert not Feuille.objects.filter(statut=FeuilleStatus.RECUE, date_reception__lte=limit).exists()
+    assert not Feuille.objects.exclude(statut=FeuilleStatus.RECUE).filter(date_reception__gt=limit).exists()
+    services.daily_run(None, today=TODAY + dt.timedelta(days=1), chunk_size=CHUNK, quiet=True)
+    split = snapshot()
+    _reset()
+    services.daily_run(None, today=TODAY, chunk_size=CHUNK, quiet=True)
+    whole = snapshot()
+    # Same décomptes and counters; payments are dated by their run.
+    assert [f[:3] for f in split["feuilles"]] == [f[:3] for f in whole["feuilles"]]
+    assert {k: v for k, v in split.items() if k not in ("feuilles", "payments")} == {
+        k: v for k, v in whole.items() if k not in ("feuilles", "payments")}
+    assert sum(p[3] for p in split["payments"]) == sum(p[3] for p in whole["payments"])
