@@ -109,7 +109,8 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
     sub = _capped(sub, "_pf_jour", ["_k_an"], pl.col("_pf_plafond_an") - pl.col("_pf_pre_an").fill_null(0), "participation_forfaitaire_cts")
     sub = _capped(sub, "_fr_jour", ["_k_an"], pl.col("_fr_plafond_an") - pl.col("_fr_pre_an").fill_null(0), "franchise_cts")
     sub = sub.select("_lid", "_pf_jour", "_fr_jour", "participation_forfaitaire_cts", "franchise_cts")
-    lines = lines.join(sub, on="_lid", how="left", maintain_order="left").with_columns(
+    res = lines.select("_lid").join(sub, on="_lid", how="left", maintain_order="left").drop("_lid")
+    lines = lines.hstack(res).with_columns(
         pl.col(c).fill_null(0) for c in ("_pf_jour", "_fr_jour", "participation_forfaitaire_cts", "franchise_cts")
     )
     lines = lines.with_columns(

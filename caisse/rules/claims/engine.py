@@ -92,6 +92,13 @@ def _conform(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     return df.select(exprs)
 
 
+def attach(df: pl.DataFrame, small: pl.DataFrame, key: str) -> pl.DataFrame:
+    """Add the columns of ``small`` (unique on ``key``) to ``df`` without copying ``df``'s own
+    columns: only the key is joined, the result is stacked beside the existing columns."""
+    res = df.select(key).join(small, on=key, how="left", maintain_order="left").drop(key)
+    return df.hstack(res)
+
+
 def _half_up(numerator: pl.Expr, denominator: int) -> pl.Expr:
     return (numerator + denominator // 2) // denominator
 
@@ -114,19 +121,26 @@ def _step_feuille_controls(
     nb_lines = lines.group_by("_fpos").agg(
         pl.len().alias("_nb_lignes"), pl.col("date_soins").min().alias("_premier_soin")
     )
-    f = f.join(nb_lines, left_on="_pos", right_on="_fpos", how="left")
+    f = attach(f, nb_lines.rename({"_fpos": "_pos"}), "_pos")
     benef = ref.beneficiaires.with_row_index("_nir_idx").select(
         "nir", pl.col("_nir_idx").cast(pl.Int64), "date_naissance", "deces"
     )
-    f = f.join(benef, on="nir", how="left")
+    f = attach(f, f.select("_pos", "nir").join(benef, on="nir", how="inner").drop("nir"), "_pos")
     ps = ref.professionnels.with_row_index("_ps_idx").select(
         pl.col("id").alias("executant"), pl.col("_ps_idx").cast(pl.Int64)
     )
-    f = f.join(ps, on="executant", how="left")
+    f = attach(f, f.select("_pos", "executant").join(ps, on="executant", how="inner").drop("executant"), "_pos")
     cards = ref.cartes.filter(pl.col("opposition").is_not_null()).group_by("nir", "numero").agg(
         pl.col("opposition").min().alias("_opposition")
     )
-    f = f.join(cards, left_on=["nir", "carte_vitale"], right_on=["nir", "numero"], how="left")
+    with_card = f.filter(pl.col("carte_vitale").is_not_null()).select("_pos", "nir", "carte_vitale")
+    f = attach(
+        f,
+        with_card.join(cards, left_on=["nir", "carte_vitale"], right_on=["nir", "numero"], how="inner").select(
+            "_pos", "_opposition"
+        ),
+        "_pos",
+    )
     seen = counters.seen_ids.get_column("id").implode()
     doublon = (pl.col("_ordre") > pl.col("_ordre").min().over("id")) | pl.col("id").is_in(seen)
     invalid = (
@@ -168,14 +182,18 @@ def _period_flags(lines: pl.DataFrame, ref: Referentiel, params: SanteParameters
         .otherwise(pl.col("fin"))
         .alias("fin")
     )
-    keys = lines.select("_lid", "nir", "date_soins").filter(pl.col("date_soins").is_not_null())
+    index = ref.beneficiaires.with_row_index("_nir_idx").select("nir", pl.col("_nir_idx").cast(pl.Int64))
+    periods = periods.join(index, on="nir", how="inner").drop("nir")
+    keys = lines.select("_lid", "_nir_idx", "date_soins").filter(
+        pl.col("date_soins").is_not_null() & pl.col("_nir_idx").is_not_null()
+    )
     hits = (
-        keys.join(periods, on="nir", how="inner")
+        keys.join(periods, on="_nir_idx", how="inner")
         .filter((pl.col("debut") <= pl.col("date_soins")) & (pl.col("date_soins") <= pl.col("fin")))
         .group_by("_lid")
         .agg((pl.col("kind") == k).any().alias(f"_{k}") for k in ("droits", "ald", "c2s", "ame", "invalidite", "maternite"))
     )
-    out = lines.join(hits, on="_lid", how="left")
+    out = attach(lines, hits, "_lid")
     return out.with_columns(
         pl.col(f"_{k}").fill_null(False) for k in ("droits", "ald", "c2s", "ame", "invalidite", "maternite")
     )
@@ -213,10 +231,15 @@ def _step_line_controls(
     # Duplicate act: same person, professional, code and day in an earlier feuille.
     act = ["nir", "executant", "code", "date_soins"]
     ok = pl.col("_rejet_l").is_null() & pl.col("_rejet_f").is_null()
-    first = lines.filter(ok).group_by(act).agg(pl.col("_ordre").min().alias("_premier_ordre"))
-    lines = lines.join(first, on=act, how="left", nulls_equal=False)
-    seen = counters.seen_acts.with_columns(pl.lit(True).alias("_deja_vu")).unique(act)
-    lines = lines.join(seen, on=act, how="left")
+    keys = lines.filter(ok).select("_lid", "_ordre", *act)
+    first = keys.group_by(act).agg(pl.col("_ordre").min().alias("_premier_ordre"))
+    found = keys.join(first, on=act, how="inner")
+    if counters.seen_acts.height:
+        seen = counters.seen_acts.with_columns(pl.lit(True).alias("_deja_vu")).unique(act)
+        found = found.join(seen, on=act, how="left")
+    else:
+        found = found.with_columns(pl.lit(None, dtype=pl.Boolean).alias("_deja_vu"))
+    lines = attach(lines, found.select("_lid", "_premier_ordre", "_deja_vu"), "_lid")
     dup = ok & ((pl.col("_ordre") > pl.col("_premier_ordre")) | pl.col("_deja_vu").fill_null(False))
     return lines.with_columns(
         pl.when(dup).then(pl.lit("DOUBLON")).otherwise(pl.col("_rejet_l")).alias("_rejet_l")
@@ -343,7 +366,7 @@ def _step_amo(lines: pl.DataFrame, params: SanteParameters) -> pl.DataFrame:
     per_day = _half_up((br * 1000) // jours.clip(lower_bound=1), 1000)
     amo_hosp = _half_up(per_day * jours_taux * pl.col("taux"), 100) + per_day * (jours - jours_taux)
     amo_hosp = pl.when(jours_taux == jours).then(_half_up(br * pl.col("taux"), 100)).otherwise(amo_hosp)
-    fj = pl.when(pl.col("libelle").str.to_lowercase().str.contains("psychiatrie")).then(
+    fj = pl.when(pl.col("_psychiatrie").fill_null(False)).then(
         at(params.p("forfait_journalier.montant_psychiatrie"), d, pl.Int64())
     ).otherwise(at(params.p("forfait_journalier.montant"), d, pl.Int64()))
     fj_exempt = pl.col("_exo_maternite") | pl.col("_exo_atmp") | pl.col("_ame") | pl.col("_nouveau_ne")
@@ -445,9 +468,14 @@ def liquidate(
         .join(nomen, on="code", how="inner")
         .filter((pl.col("debut") <= pl.col("date_soins")) & (pl.col("date_soins") <= pl.col("fin")))
         .unique("_lid", keep="last")
-        .select("_lid", "libelle", "categorie", "tarif_cts")
+        .select(
+            "_lid",
+            "categorie",
+            "tarif_cts",
+            pl.col("libelle").str.to_lowercase().str.contains("psychiatrie").alias("_psychiatrie"),
+        )
     )
-    lines = lines.join(priced, on="_lid", how="left")
+    lines = attach(lines, priced, "_lid")
     lines = _period_flags(lines, referentiel, params)
     lines = _step_line_controls(lines, params, counters, today)
 
@@ -464,7 +492,7 @@ def liquidate(
         .then(pl.lit("DOUBLON"))
         .otherwise(pl.col("_rejet_f"))
         .alias("_rejet_f")
-    ).sort("_lid")
+    )
     lines = lines.with_columns((pl.col("_rejet_f").is_null() & pl.col("_rejet_l").is_null()).alias("_ok"))
 
     lines = _step_base(lines)
