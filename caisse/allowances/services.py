@@ -589,6 +589,11 @@ class LigneDelai:
         return Destinataire(self.destinataire).label
 
 
+def point_depart(when: dt.date) -> str:
+    """``dossier_complet`` or ``debut_arret``: where the first-payment delay starts (parameter)."""
+    return str(_param("ij.delais.premier_paiement_point_depart", when))
+
+
 def neuvieme_decile(values: list[int]) -> int:
     """9th decile, nearest-rank method: the smallest value with at least 90 % of values ≤ it."""
     ordered = sorted(values)
@@ -607,7 +612,7 @@ def delais_premier_paiement(debut: dt.date, fin: dt.date) -> list[LigneDelai]:
     for d in dossiers:
         paid = d.date_premier_paiement
         assert paid is not None
-        origin = str(_param("ij.delais.premier_paiement_point_depart", paid))
+        origin = point_depart(paid)
         if origin == "debut_arret":
             start = min(a.date_debut for a in d.arrets.all())
         else:

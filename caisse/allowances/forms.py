@@ -1,0 +1,156 @@
+"""Forms of the IJ back-office: refuse bad input with a clear French message."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+
+from caisse.allowances.models import Canal, Risque
+from caisse.web.forms import AccessibleForm, date_field
+
+MONEY = {"max_digits": 10, "decimal_places": 2, "min_value": Decimal(0)}
+
+
+class FrenchDecimalField(forms.DecimalField):
+    """Accepts ``2 300,50`` as well as ``2300.50``."""
+
+    default_error_messages = {"invalid": "Saisissez un nombre, par exemple 2 300,50."}
+
+    def to_python(self, value: Any) -> Decimal | None:
+        if isinstance(value, str):
+            value = value.replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace(",", ".")
+        return super().to_python(value)
+
+
+class ArretPapierForm(AccessibleForm):
+    """Entry of an avis d'arrêt received on paper (secured Cerfa)."""
+
+    identifiant = forms.CharField(label="Numéro de l'avis d'arrêt", max_length=64,
+                                  help_text="Numéro imprimé sur le Cerfa sécurisé.")
+    nir = forms.CharField(label="NIR de l'assuré", max_length=21, help_text="15 caractères, espaces acceptés.")
+    risque = forms.ChoiceField(label="Risque", choices=Risque.choices)
+    date_debut = date_field("Premier jour d'arrêt")
+    date_fin = date_field("Dernier jour d'arrêt")
+    date_reception = date_field("Reçu le")
+    prolongation = forms.BooleanField(label="Il s'agit d'une prolongation", required=False)
+    ald = forms.BooleanField(label="Arrêt en rapport avec une affection de longue durée", required=False)
+    volet_complet = forms.BooleanField(label="Avis lisible et complet (Cerfa sécurisé)", required=False, initial=True)
+    siret = forms.CharField(label="SIRET de l'employeur", max_length=17, required=False,
+                            help_text="14 chiffres, espaces acceptés.")
+    date_accouchement = date_field("Date d'accouchement (maternité, paternité)", required=False)
+    enfants_a_charge = forms.IntegerField(label="Enfants déjà à charge (maternité)", min_value=0, max_value=20,
+                                          required=False)
+    naissance_multiple = forms.TypedChoiceField(
+        label="Naissance", required=False, coerce=int, empty_value=None,
+        choices=[("", "—"), (1, "Naissance simple"), (2, "Jumeaux"), (3, "Triplés ou plus")],
+    )
+
+    canal = Canal.PAPIER
+
+    def clean_nir(self) -> str:
+        return "".join(self.cleaned_data["nir"].split()).upper()
+
+    def clean_siret(self) -> str:
+        return "".join(self.cleaned_data["siret"].split())
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        debut, fin, recu = data.get("date_debut"), data.get("date_fin"), data.get("date_reception")
+        if debut and fin and fin < debut:
+            self.add_error("date_fin", "Le dernier jour d'arrêt précède le premier jour.")
+        if debut and recu and recu < debut - dt.timedelta(days=31):
+            self.add_error("date_reception", "L'avis ne peut pas être reçu plus d'un mois avant le début de l'arrêt.")
+        if recu and recu > dt.date.today():
+            self.add_error("date_reception", "La date de réception ne peut pas être dans le futur.")
+        if data.get("risque") in (Risque.MATERNITE, Risque.PATERNITE) and not data.get("date_accouchement"):
+            self.add_error("date_accouchement", "La date d'accouchement est obligatoire pour un congé maternité ou paternité.")
+        return data
+
+
+class AttestationSalaireForm(AccessibleForm):
+    """The employer's salary certificate, typed from paper: 12 months before the arrêt."""
+
+    siret = forms.CharField(label="SIRET de l'employeur", max_length=17, help_text="14 chiffres, espaces acceptés.")
+    date_reception = date_field("Reçue le")
+    subrogation = forms.BooleanField(label="L'employeur maintient le salaire et demande la subrogation",
+                                     required=False)
+    subrogation_debut = date_field("Maintien du salaire du", required=False)
+    subrogation_fin = date_field("Maintien du salaire au", required=False)
+    salaire_maintenu = FrenchDecimalField(label="Salaire maintenu par jour, en euros (maintien partiel)",
+                                          required=False, **MONEY)
+
+    def __init__(self, *args: Any, months: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.months = months
+        for k, month in enumerate(months):
+            label = f"{_month_label(month)}"
+            self.fields[f"brut_{k}"] = FrenchDecimalField(
+                label=f"Salaire brut de {label}, en euros", required=k < 3, **MONEY,
+                help_text="Salaire soumis à cotisations." if k == 0 else "",
+            )
+            if k < 3:
+                self.fields[f"heures_{k}"] = FrenchDecimalField(
+                    label=f"Heures travaillées en {label}", required=False, max_digits=6, decimal_places=2,
+                    min_value=Decimal(0), max_value=Decimal(744),
+                )
+        self._describe()
+
+    def clean_siret(self) -> str:
+        return "".join(self.cleaned_data["siret"].split())
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("subrogation"):
+            start, end = data.get("subrogation_debut"), data.get("subrogation_fin")
+            if not start:
+                self.add_error("subrogation_debut", "Indiquez le début du maintien de salaire.")
+            if not end:
+                self.add_error("subrogation_fin", "Indiquez la fin du maintien de salaire.")
+            if start and end and end < start:
+                self.add_error("subrogation_fin", "La fin du maintien précède son début.")
+        if data.get("date_reception") and data["date_reception"] > dt.date.today():
+            self.add_error("date_reception", "La date de réception ne peut pas être dans le futur.")
+        return data
+
+    def lines(self) -> list[tuple[str, int, Decimal]]:
+        out = []
+        for k, month in enumerate(self.months):
+            brut = self.cleaned_data.get(f"brut_{k}")
+            if brut is None:
+                continue
+            hours = self.cleaned_data.get(f"heures_{k}") or Decimal(0)
+            out.append((month, int(brut * 100), hours))
+        return out
+
+
+class PaiementForm(AccessibleForm):
+    jusqu_au = date_field("Payer les jours jusqu'au", help_text="Les IJ se paient à terme échu. Format : JJ/MM/AAAA.")
+    date_paiement = date_field("Date de paiement")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("jusqu_au") and data.get("date_paiement") and data["jusqu_au"] > data["date_paiement"]:
+            self.add_error("jusqu_au", "On ne paie pas de jour postérieur à la date de paiement.")
+        return data
+
+
+class PeriodeForm(AccessibleForm):
+    du = date_field("Du")
+    au = date_field("Au")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("du") and data.get("au") and data["au"] < data["du"]:
+            self.add_error("au", "La fin de la période précède son début.")
+        return data
+
+
+MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+          "novembre", "décembre"]
+
+
+def _month_label(month: str) -> str:
+    return f"{MONTHS[int(month[5:7]) - 1]} {month[:4]}"

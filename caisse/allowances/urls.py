@@ -1,0 +1,17 @@
+from django.urls import path
+
+from caisse.allowances import views
+
+app_name = "allowances"
+
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("arrets/saisir/", views.arret_papier, name="arret_papier"),
+    path("dossiers/<int:pk>/", views.dossier, name="dossier"),
+    path("dossiers/<int:pk>/attestation-de-salaire/", views.attestation_salaire, name="attestation_salaire"),
+    path("dossiers/<int:pk>/calculer/", views.calculer, name="calculer"),
+    path("dossiers/<int:pk>/payer/", views.payer, name="payer"),
+    path("dossiers/<int:pk>/releve.pdf", views.releve, name="releve"),
+    path("beneficiaires/<int:pk>/attestation-ij/", views.attestation, name="attestation"),
+    path("delais/", views.delais, name="delais"),
+]
