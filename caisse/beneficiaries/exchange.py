@@ -280,6 +280,7 @@ def _flush(batch: list[tuple[dict[str, Any], dict[str, Any], str]], professional
             for model in _DERIVED_MODELS.values():
                 model.objects.filter(beneficiary__in=to_update).delete()
         records = {fields["nir"]: record for fields, record, _ in batch}
+        created_nirs = {p.nir for p in to_create}
         derived: dict[str, list[Any]] = {k: [] for k in _DERIVED_MODELS}
         for person in [*to_create, *to_update]:
             try:
@@ -287,7 +288,7 @@ def _flush(batch: list[tuple[dict[str, Any], dict[str, Any], str]], professional
                     derived[key].extend(rows)
             except BadRecord as exc:
                 report.errors.append(f"NIR {person.nir} : {exc} (droits non importés)")
-            created = person in to_create
+            created = person.nir in created_nirs
             audit.append(AuditEvent(
                 actor=None, actor_label=IMPORT_LABEL, action=AuditAction.BATCH, beneficiary=person,
                 object_type="bénéficiaire", object_id=str(person.pk),

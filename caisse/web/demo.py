@@ -93,6 +93,7 @@ def build_demo(personnes: int = 20_000, today: dt.date | None = None) -> None:
     today = today or dt.date.today()
     if Beneficiary.objects.exists() and User.objects.filter(username="admin").exists():
         print("Base de démonstration déjà construite : elle est conservée.", file=sys.stderr)
+        rows = _accounts()
     else:
         with tempfile.TemporaryDirectory(prefix="caisse-demo-") as tmp:
             out = Path(tmp)
@@ -100,9 +101,8 @@ def build_demo(personnes: int = 20_000, today: dt.date | None = None) -> None:
             _generate(personnes, today.year, out)
             print("Import du référentiel…", file=sys.stderr)
             import_referentiel(out / "referentiel", today=today)
-        _accounts()
+        rows = _accounts()
         _work_in_progress(today)
-    rows = _accounts()
     width = max(len(r[0]) for r in rows)
     print("\nComptes de démonstration (mot de passe commun : " + DEMO_PASSWORD + ")")
     for label, username, who in rows:
