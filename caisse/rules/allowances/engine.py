@@ -54,10 +54,6 @@ def euros(cents: pl.Expr) -> pl.Expr:
     return pl.format("{},{} €", cents // 100, (cents % 100).cast(pl.String).str.zfill(2))
 
 
-def _decimal_fr(value: pl.Expr) -> pl.Expr:
-    return value.round(4).cast(pl.String).str.replace(r"\.0$", "").str.replace(".", ",", literal=True)
-
-
 def _days(n: pl.Expr) -> pl.Expr:
     return pl.duration(days=n)
 
@@ -68,49 +64,41 @@ def _reference_months(frame: pl.DataFrame) -> int:
     return max(int(largest or 0), 1)
 
 
-def _salary_sums(frame: pl.DataFrame, reference_months: int) -> pl.DataFrame:
-    """Per arrêt: salary of each of the months before the arrêt, 6 and 12-month sums, bad lines.
+def _salary_lists(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add per arrêt the gross salaries (``_brut``), how many months before the arrêt each is
+    (``_avant``, 1 = the month before) and whether a salary line is malformed (``_sal_bad``)."""
+    salaries = pl.col("salaires")
+    month = pl.element().struct.field("mois").str.to_date("%Y-%m", strict=False)  # null if malformed
+    arret_month = pl.col("date_debut").dt.year() * 12 + pl.col("date_debut").dt.month()
+    frame = frame.with_columns(
+        _brut=salaries.list.eval(pl.element().struct.field("brut_cts")),
+        _mois_num=salaries.list.eval(month.dt.year() * 12 + month.dt.month()),
+    )
+    malformed = (
+        pl.col("_mois_num").list.eval(pl.element().is_null()).list.any()
+        | pl.col("_brut").list.eval(pl.element().is_null() | (pl.element() < 0)).list.any()
+    )
+    return frame.with_columns(
+        _avant=arret_month - pl.col("_mois_num"),
+        _sal_bad=malformed.fill_null(False),
+    )
 
-    ``_m1`` is the month before the month of the arrêt, ``_m2`` the one before, and so on up to
-    the number of reference months; salaries of the month of the arrêt or later are ignored.
-    Several lines for the same month (several employers) add up before any cap.
+
+def _salary_sums(reference_months: int) -> dict[str, pl.Expr]:
+    """Salary of each reference month before the arrêt (``_m1`` = the month before), 6 and
+    12-month sums. Salaries of the month of the arrêt or later are ignored; several lines for the
+    same month (several employers) add up before any cap. Works on the lists themselves (no
+    explode, no join): the rows stay aligned with the arrêts.
     """
-    month_number = pl.col("date_debut").dt.year() * 12 + pl.col("date_debut").dt.month()
-    month = pl.col("mois")
-    year_of = month.str.slice(0, 4).cast(pl.Int32, strict=False)
-    month_of = month.str.slice(5, 2).cast(pl.Int32, strict=False)
-    gross = pl.col("brut")
-    lines = (
-        frame.select("_row", "salaires", _a=month_number)
-        .explode("salaires")
-        .select(
-            "_row",
-            "_a",
-            mois=pl.col("salaires").struct.field("mois"),
-            brut=pl.col("salaires").struct.field("brut_cts"),
-        )
-        .with_columns(
-            _bad=(
-                pl.col("_a").is_not_null()
-                & (
-                    month.is_null()
-                    | (month.str.len_bytes() != 7)
-                    | (month.str.slice(4, 1) != "-")
-                    | ~month_of.is_between(1, 12)
-                    | (gross < 0)
-                )
-            ).fill_null(True)
-            & (month.is_not_null() | gross.is_not_null()),
-            k=pl.col("_a") - year_of * 12 - month_of,
-        )
-    )
-    k = pl.col("k")
-    return lines.group_by("_row").agg(
-        pl.col("_bad").any().alias("_sal_bad"),
-        gross.filter(k.is_between(1, 6)).sum().alias("_s6"),
-        gross.filter(k.is_between(1, 12)).sum().alias("_s12"),
-        *(gross.filter(k == j).sum().alias(f"_m{j}") for j in range(1, reference_months + 1)),
-    )
+
+    def total(keep: pl.Expr) -> pl.Expr:
+        return (pl.col("_brut") * pl.col("_avant").list.eval(keep.cast(pl.Int64))).list.sum().fill_null(0)
+
+    return {
+        "_s6": total(pl.element().is_between(1, 6)),
+        "_s12": total(pl.element().is_between(1, 12)),
+        **{f"_m{j}": total(pl.element() == j) for j in range(1, reference_months + 1)},
+    }
 
 
 def _capped_sum(reference_months: int, cap: str) -> pl.Expr:
@@ -313,93 +301,79 @@ def _periods(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _motif() -> pl.Expr:
-    """French explanation, one clause per rule applied."""
+    """French explanation of a computed arrêt (or the error), one clause per rule applied.
+
+    The clauses that only depend on the legal values of the day come ready-made from the legal
+    frame (``_txt_*``); only the amounts are formatted per row. Ineligible arrêts are explained
+    by :func:`_motif_not_eligible`, on their rows only.
+    """
     risk = pl.col("risque")
-    sjb = euros(pl.col("salaire_journalier_base_cts"))
+    nothing = pl.lit("")
     base = (
         pl.when(risk == "maladie")
-        .then(
-            pl.format(
-                "IJ maladie de {} % du salaire journalier de base de {} (salaires des {} mois civils avant "
-                "l'arrêt, chacun plafonné à {} SMIC mensuel, divisés par {} ; R323-4 et R323-5 CSS)",
-                pl.col("_taux_maladie"),
-                sjb,
-                pl.col("_mois_ref"),
-                _decimal_fr(pl.col("_coef_smic")),
-                _decimal_fr(pl.col("_div_maladie")),
-            )
-        )
+        .then(pl.col("_txt_maladie"))
         .when(risk == "atmp")
-        .then(
-            pl.format(
-                "IJ AT/MP sur un salaire journalier de base de {} (dernier salaire mensuel / {}, plafonné à "
-                "0,834 % du PASS ; R433-4 CSS) : {} % jusqu'au {}e jour puis {} % (R433-3 CSS), sans carence",
-                sjb,
-                _decimal_fr(pl.col("_div_atmp")),
-                pl.col("_taux_atmp_1"),
-                pl.col("_jour_atmp_2") - 1,
-                pl.col("_taux_atmp_2"),
-            )
-        )
-        .otherwise(
-            pl.format(
-                "IJ {} : salaire journalier de base de {} (salaires des {} mois avant le congé plafonnés au "
-                "PMSS / {}) diminué de {} % (R331-5 CSS), sans carence ; durée légale {} jours "
-                "(L1225-17 s. du Code du travail)",
-                pl.when(risk == "maternite").then(pl.lit("maternité")).otherwise(pl.lit("paternité")),
-                sjb,
-                pl.col("_mois_ref"),
-                _decimal_fr(pl.col("_div_maladie")),
-                pl.col("_deduction_mat"),
-                pl.col("_duree_legale"),
-            )
-        )
+        .then(pl.col("_txt_atmp"))
+        .when(risk == "maternite")
+        .then(pl.col("_txt_maternite"))
+        .otherwise(pl.col("_txt_paternite"))
     )
+    duration = pl.concat_str(
+        pl.lit(" ; durée légale du congé "),
+        pl.col("_duree_legale").cast(pl.String),
+        pl.lit(" jours (L1225-17 s. du Code du travail)"),
+    ).fill_null(nothing)
     carence = (
         pl.when(pl.col("jours_carence") > 0)
-        .then(pl.format(" ; {} jour(s) de carence (L323-1 et R323-1 CSS)", pl.col("jours_carence")))
+        .then(
+            pl.concat_str(
+                pl.lit(" ; "),
+                pl.col("jours_carence").cast(pl.String),
+                pl.lit(" jour(s) de carence (L323-1 et R323-1 CSS)"),
+            )
+        )
         .when((risk == "maladie") & pl.col("prolongation"))
         .then(pl.lit(" ; pas de carence : prolongation (L323-1 CSS)"))
         .when((risk == "maladie") & pl.col("ald"))
         .then(pl.lit(" ; pas de carence : ALD déjà indemnisée depuis moins de 3 ans (R323-1 CSS)"))
-        .otherwise(pl.lit(""))
+        .otherwise(nothing)
     )
     cuts = pl.concat_str(
         pl.when(pl.col("_coupe_legale"))
         .then(pl.lit(" ; limité à la durée légale du congé"))
-        .otherwise(pl.lit("")),
+        .otherwise(nothing),
         pl.when(pl.col("_coupe_6_mois"))
         .then(pl.lit(" ; au-delà de 6 mois d'arrêt, conditions des 12 mois non remplies (R313-3 CSS)"))
-        .otherwise(pl.lit("")),
+        .otherwise(nothing),
         pl.when(pl.col("_coupe_ald"))
         .then(pl.lit(" ; ALD indemnisée 3 ans au plus (L323-1 CSS)"))
-        .otherwise(pl.lit("")),
-        pl.when(pl.col("_coupe_360"))
-        .then(pl.format(" ; limité à {} IJ sur 3 ans (R323-1 CSS)", pl.col("_max_ij")))
-        .otherwise(pl.lit("")),
+        .otherwise(nothing),
+        pl.when(pl.col("_coupe_360")).then(pl.col("_txt_360")).otherwise(nothing),
     )
-    eligible = pl.format(
-        "{}{}{} : {} jour(s) indemnisé(s), {} au total.",
+    eligible = pl.concat_str(
         base,
+        euros(pl.col("salaire_journalier_base_cts")),
+        duration,
         carence,
         cuts,
-        pl.col("jours_indemnises"),
+        pl.lit(" : "),
+        pl.col("jours_indemnises").cast(pl.String),
+        pl.lit(" jour(s) indemnisé(s), "),
         euros(pl.col("montant_total_cts")),
+        pl.lit(" au total."),
     )
-    not_eligible = pl.format(
+    return pl.when(~pl.col("_valide")).then(pl.col("motif_erreur")).when(pl.col("eligible")).then(eligible)
+
+
+def _motif_not_eligible() -> pl.Expr:
+    """Why the opening conditions (R313-3) are not met."""
+    return pl.format(
         "Conditions d'ouverture des droits non remplies (R313-3 CSS) : {} heures de travail sur les 3 mois "
         "avant l'arrêt (minimum {}) et {} de salaires sur les 6 mois avant l'arrêt (minimum {}).",
         pl.col("heures_travaillees_3_mois").fill_null(0).round(2).cast(pl.String).str.replace(r"\.0$", ""),
         pl.col("_heures_3m").cast(pl.Int64),
         euros(pl.col("_s6").cast(pl.Int64)),
         euros(pl.col("_seuil_6m").round(0).cast(pl.Int64)),
-    )
-    return (
-        pl.when(~pl.col("_valide"))
-        .then(pl.col("motif_erreur"))
-        .when(pl.col("eligible"))
-        .then(eligible)
-        .otherwise(not_eligible)
     )
 
 
@@ -413,14 +387,12 @@ def compute_ij(arrets: pl.DataFrame, params: Parameters | None = None) -> pl.Dat
     frame = typed(arrets)
     legal = legal_frame(frame["date_debut"], p)
     reference_months = _reference_months(legal)
-    months = [f"_m{j}" for j in range(1, reference_months + 1)]
-    sums = _salary_sums(frame, reference_months)
-    # The nested salaries are no longer needed: dropping them keeps every later join cheap.
+    # The nested salaries are dropped once summed: every later join stays cheap.
     frame = (
-        frame.drop("salaires")
+        _salary_lists(frame)
+        .with_columns(**_salary_sums(reference_months))
+        .drop("salaires", "_brut", "_mois_num", "_avant")
         .join(legal, on="date_debut", how="left", maintain_order="left")
-        .join(sums, on="_row", how="left", maintain_order="left")
-        .with_columns(pl.col("_s6", "_s12", *months).fill_null(0))
         .with_columns(
             _s3_maladie=_capped_sum(reference_months, "_cap_maladie"),
             _s3_pmss=_capped_sum(reference_months, "_pmss"),
@@ -435,7 +407,14 @@ def compute_ij(arrets: pl.DataFrame, params: Parameters | None = None) -> pl.Dat
         .then(round_half_up(pl.col("_sjb")))
         .otherwise(0),
     )
-    return frame.with_columns(motif=_motif()).select(
+    frame = frame.with_columns(motif=_motif())
+    not_eligible = frame.filter(pl.col("motif").is_null()).select("_row", _motif_ne=_motif_not_eligible())
+    if not_eligible.height:
+        frame = frame.join(not_eligible, on="_row", how="left", maintain_order="left").with_columns(
+            motif=pl.coalesce("motif", "_motif_ne")
+        )
+    # Every join keeps the left order: the rows are still in input order.
+    return frame.select(
         pl.col("id"),
         pl.col("eligible").fill_null(False),
         "motif",
@@ -445,7 +424,7 @@ def compute_ij(arrets: pl.DataFrame, params: Parameters | None = None) -> pl.Dat
         "periodes",
         "montant_total_cts",
         "erreur",
-    )  # every join keeps the left order: the rows are still in input order
+    )
 
 
 def compute_arret(record: dict[str, Any], params: Parameters | None = None) -> dict[str, Any]:

@@ -48,11 +48,46 @@ LEGAL_SCHEMA: dict[str, pl.DataType] = {
     "_annees_max_ij": pl.Int64(),
     "_annees_ald": pl.Int64(),
     "_annees_carence_ald": pl.Int64(),
+    # French clauses of the motif that only depend on the legal values of the day.
+    "_txt_maladie": pl.String(),
+    "_txt_atmp": pl.String(),
+    "_txt_maternite": pl.String(),
+    "_txt_paternite": pl.String(),
+    "_txt_360": pl.String(),
 }
 
 
 def _total(duration: dict[str, Any]) -> int:
     return int(duration["prenatal"]) + int(duration["postnatal"])
+
+
+def _fr(number: Any) -> str:
+    """``91.25`` → ``91,25`` and ``1.40`` → ``1,4`` (French decimal display)."""
+    text = format(number, "f").rstrip("0").rstrip(".") if "." in str(number) else str(number)
+    return text.replace(".", ",")
+
+
+def _texts(values: dict[str, Any]) -> dict[str, str]:
+    months, divisor = values["_mois_ref"], _fr(values["_div_maladie_txt"])
+    family = (
+        "sans carence : salaire journalier de base diminué de {ded} % (R331-5 CSS ; salaires des {m} mois avant "
+        "le congé, chacun plafonné au PMSS, divisés par {d}) de "
+    ).format(ded=values["_deduction_mat"], m=months, d=divisor)
+    return {
+        "_txt_maladie": (
+            f"IJ maladie de {values['_taux_maladie']} % du salaire journalier de base (salaires des {months} mois "
+            f"civils avant l'arrêt, chacun plafonné à {_fr(values['_coef_smic_txt'])} SMIC mensuel, divisés par "
+            f"{divisor} ; R323-4 et R323-5 CSS) de "
+        ),
+        "_txt_atmp": (
+            f"IJ AT/MP sans carence, {values['_taux_atmp_1']} % jusqu'au {values['_jour_atmp_2'] - 1}e jour puis "
+            f"{values['_taux_atmp_2']} % (R433-3 CSS) du salaire journalier de base (dernier salaire mensuel / "
+            f"{_fr(values['_div_atmp_txt'])}, plafonné à 0,834 % du PASS ; R433-4 CSS) de "
+        ),
+        "_txt_maternite": "IJ maternité " + family,
+        "_txt_paternite": "IJ paternité " + family,
+        "_txt_360": f" ; limité à {values['_max_ij']} IJ sur {values['_annees_max_ij']} ans (R323-1 CSS)",
+    }
 
 
 def legal_values(params: Parameters, day: dt.date) -> dict[str, Any]:
@@ -64,7 +99,7 @@ def legal_values(params: Parameters, day: dt.date) -> dict[str, Any]:
     maternity = v("ij.maternite.duree", day)
     paternity = v("ij.paternite.duree", day)
     rates = v("atmp.ij.taux", day)
-    return {
+    values = {
         "date_debut": day,
         "_param_erreur": None,
         "_cap_maladie": float(coef * v("reference.smic_mensuel", month_before)),
@@ -97,7 +132,14 @@ def legal_values(params: Parameters, day: dt.date) -> dict[str, Any]:
         "_annees_max_ij": v("ij.maladie.periode_max_ij", day),
         "_annees_ald": v("ij.maladie.ald_duree_max", day),
         "_annees_carence_ald": v("ij.maladie.ald_periode_carence_unique", day),
+        "_coef_smic_txt": coef,
+        "_div_maladie_txt": v("ij.maladie.diviseur_salaire_journalier", day),
+        "_div_atmp_txt": v("atmp.ij.diviseur_salaire_journalier", day),
     }
+    values.update(_texts(values))
+    for name in ("_coef_smic_txt", "_div_maladie_txt", "_div_atmp_txt"):
+        del values[name]
+    return values
 
 
 def legal_frame(days: pl.Series, params: Parameters) -> pl.DataFrame:
