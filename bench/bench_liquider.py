@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import tempfile
@@ -187,9 +188,13 @@ def main() -> None:
         )
         batch.CHUNK_FEUILLES = args.chunk
         t1 = time.perf_counter()
+        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+        load0 = os.getloadavg()[0]
         batch.run(folder / "referentiel", folder / "feuilles.parquet", str(folder / "sortie"), "parquet")
         elapsed = time.perf_counter() - t1
-        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        peak_kib = usage.ru_maxrss
+        cpu = (usage.ru_utime - cpu0.ru_utime) + (usage.ru_stime - cpu0.ru_stime)
         dec = pl.read_parquet(folder / "sortie" / "decomptes.parquet", columns=["statut"])
         print(
             json.dumps(
@@ -200,6 +205,8 @@ def main() -> None:
                     "secondes": round(elapsed, 2),
                     "lignes_par_seconde": round(n_l / elapsed),
                     "memoire_max_mib": round(peak_kib / 1024),
+                    "cpu_secondes": round(cpu, 2),
+                    "charge_machine_au_debut": round(load0, 2),
                     "liquidees": int((dec.get_column("statut") == "liquidee").sum()),
                 }
             )

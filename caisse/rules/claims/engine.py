@@ -408,7 +408,10 @@ def _step_participations(lines: pl.DataFrame, params: SanteParameters) -> pl.Dat
         pl.when(pl.col("_ok") & kind.is_not_null() & ~exempt).then(fr_unit * pl.col("quantite")).otherwise(0).alias("_fr_brut"),
         fr_daily.alias("_fr_plafond_jour"),
         at(params.p("franchise.plafond_annuel"), d, pl.Int64()).alias("_fr_plafond_an"),
-        pl.when(kind == "transport").then(pl.lit("")).otherwise(pl.col("executant")).alias("_fr_cle"),
+        pl.when(in_set(params.p("franchise.plafond_journalier_par_professionnel"), d, kind.fill_null("")))
+        .then(pl.col("executant"))
+        .otherwise(pl.lit(""))
+        .alias("_fr_cle"),
     )
 
 
