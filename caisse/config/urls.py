@@ -9,6 +9,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("caisse.rights.urls")),
     path("professionnels/", include("caisse.professionals.urls")),
     path("api/", include("caisse.api.urls")),
+    path("atmp/", include("caisse.work_accidents.urls")),
     path("ij/", include("caisse.allowances.urls")),
 ]
 

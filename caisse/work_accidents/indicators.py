@@ -67,7 +67,7 @@ def monthly(start: dt.date, end: dt.date, *, method: str = "nearest_rank") -> li
         assert case.date_decision is not None
         groups[(case.date_decision.replace(day=1), case.declaration.kind)].append(case)
     rows = []
-    for (month, kind), items in sorted(groups.items()):
+    for (month, kind), items in sorted(groups.items(), key=lambda g: (g[0][0], PUBLISHED_KINDS.index(g[0][1]))):
         delays = [d for c in items if (d := c.instruction_days()) is not None]
         mean = (Decimal(sum(delays)) / len(delays)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
         rows.append(MonthRow(

@@ -14,7 +14,9 @@ from caisse.work_accidents.models import Case, Declaration
 
 
 def make_siret(n: int) -> str:
-    base = f"4{n:012d}"
+    siren = f"4{n:07d}"
+    siren += luhn.calc_check_digit(siren)
+    base = siren + "0001"
     return base + luhn.calc_check_digit(base)
 
 
