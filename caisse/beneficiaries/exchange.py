@@ -184,6 +184,8 @@ def _person_fields(record: dict[str, Any]) -> dict[str, Any]:
         "adresse": str(record.get("adresse") or ""), "code_postal": str(record.get("code_postal") or "")[:5],
         "commune": str(record.get("commune") or ""), "iban": _valid_iban(record.get("iban")),
         "bic": str(record.get("bic") or ""), "titre_sejour_fin": _date(record.get("titre_sejour_fin"), "titre_sejour_fin"),
+        **({"derniere_mise_a_jour": d} if (d := _date(record.get("derniere_mise_a_jour"), "derniere_mise_a_jour"))
+           else {}),
     }
 
 
@@ -263,7 +265,7 @@ def _flush(batch: list[tuple[dict[str, Any], dict[str, Any], str]], professional
                 report.unchanged += 1
                 continue
             if person is None:
-                person = Beneficiary(**fields, import_hash=digest, derniere_mise_a_jour=today)
+                person = Beneficiary(**{"derniere_mise_a_jour": today, **fields}, import_hash=digest)
                 to_create.append(person)
             else:
                 for name, value in fields.items():
@@ -276,7 +278,8 @@ def _flush(batch: list[tuple[dict[str, Any], dict[str, Any], str]], professional
             for p in to_create:
                 p.pk = ids[p.nir]
         if to_update:
-            Beneficiary.objects.bulk_update(to_update, [*batch[0][0].keys(), "import_hash"])
+            fields_seen = sorted({name for f, _, _ in batch for name in f})
+            Beneficiary.objects.bulk_update(to_update, [*fields_seen, "import_hash"])
             for model in _DERIVED_MODELS.values():
                 model.objects.filter(beneficiary__in=to_update).delete()
         records = {fields["nir"]: record for fields, record, _ in batch}

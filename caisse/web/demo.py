@@ -86,7 +86,17 @@ def _work_in_progress(today: dt.date) -> None:
         if not person.ald_periods.filter(statut_protocole=ProtocolStatus.TRANSMIS).exists():
             services.submit_protocol(person, kind="liste", numero_liste=8, affection="Diabète de type 2",
                                      date_protocole=today - dt.timedelta(days=3), by=agent)
-    services.open_residence_controls(today, by=agent)
+    # Files untouched for years and expired residence permits, as the Hainaut report describes
+    # (2,294 files without update for 3 years, 894 expired permits in 2022 for ~1.2M people).
+    ids = list(Beneficiary.objects.alive().order_by("pk").values_list("pk", flat=True))
+    stale = [pk for pk in ids if pk % 500 == 7]
+    expired = [pk for pk in ids if pk % 1300 == 11]
+    Beneficiary.objects.filter(pk__in=stale).update(derniere_mise_a_jour=today - dt.timedelta(days=4 * 365))
+    Beneficiary.objects.filter(pk__in=expired).update(titre_sejour_fin=today - dt.timedelta(days=240))
+    controls = services.open_residence_controls(today, by=agent)
+    for control in controls[: len(controls) // 3]:
+        services.close_residence_control(control, outcome="droits_maintenus", when=today, by=agent,
+                                         observations="Justificatif de domicile reçu.")
 
 
 def build_demo(personnes: int = 20_000, today: dt.date | None = None) -> None:
@@ -98,7 +108,7 @@ def build_demo(personnes: int = 20_000, today: dt.date | None = None) -> None:
         with tempfile.TemporaryDirectory(prefix="caisse-demo-") as tmp:
             out = Path(tmp)
             print(f"Génération d'une caisse synthétique de {personnes} personnes…", file=sys.stderr)
-            _generate(personnes, today.year, out)
+            _generate(personnes, today.year - 1, out)  # a whole year of flows, all already received
             print("Import du référentiel…", file=sys.stderr)
             import_referentiel(out / "referentiel", today=today)
         rows = _accounts()
