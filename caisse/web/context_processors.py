@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from django.http import HttpRequest
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 from caisse.accounts.models import Role
 from caisse.accounts.perms import Capability, has, is_agent
+
+# Screens of the other domains, with the roles their own guards admit (allowances.views.READERS,
+# work_accidents.perms.ATMP_ROLES); each screen checks access itself, this only shows the way.
+OTHER_SCREENS = [
+    ("Indemnités journalières", "allowances:queue", {Role.GESTIONNAIRE_IJ, Role.MANAGER}),
+    ("Accidents du travail", "work_accidents:queue", {Role.GESTIONNAIRE_ATMP, Role.MANAGER}),
+]
 
 
 def _entries(user: Any) -> list[tuple[str, str]]:
@@ -20,6 +28,10 @@ def _entries(user: Any) -> list[tuple[str, str]]:
             entries.append(("Protocoles ALD à examiner", reverse("rights:protocol_queue")))
         if has(user, Capability.RESIDENCE_CONTROLS):
             entries.append(("Contrôles de résidence", reverse("rights:residence_controls")))
+        for label, url_name, roles in OTHER_SCREENS:
+            if user.role in roles:
+                with suppress(NoReverseMatch):  # that screen is not served in this deployment
+                    entries.append((label, reverse(url_name)))
         entries.append(("Professionnels de santé", reverse("professionals:list")))
         return entries
     if getattr(user, "role", None) == Role.ASSURE:

@@ -148,3 +148,20 @@ def test_member_home_lists_only_current_children(client: Any) -> None:
     client.force_login(user_for(Role.ASSURE, beneficiary=f.lea))
     assert "Aucun enfant rattaché" in client.get(reverse("web:member_home")).content.decode()
     assert client.get(reverse("rights:attestation", args=[f.hugo.pk])).status_code == 403
+
+
+@pytest.mark.parametrize(("role", "expected", "absent"), [
+    (Role.MEDECIN_CONSEIL, ["Rechercher un bénéficiaire", "Protocoles ALD à examiner"], ["Contrôles de résidence"]),
+    (Role.ENQUETEUR, ["Contrôles de résidence"], ["Protocoles ALD à examiner"]),
+    (Role.ACCUEIL, ["Rechercher un bénéficiaire"], ["Protocoles ALD à examiner", "Contrôles de résidence"]),
+    (Role.ASSURE, ["Mon espace"], ["Rechercher un bénéficiaire"]),
+])
+def test_navigation_shows_only_what_the_role_may_open(client: Any, role: str, expected: list[str],
+                                                      absent: list[str]) -> None:
+    client.force_login(user_for(role))
+    html = client.get(reverse("web:home"), follow=True).content.decode()
+    nav = html.split('aria-label="Menu principal"', 1)[1].split("</nav>", 1)[0]
+    for label in expected:
+        assert label in nav
+    for label in absent:
+        assert label not in nav
