@@ -21,8 +21,10 @@ Outputs:
 
 Large flows are processed in chunks of feuilles taken in the contract's order (date_reception,
 id) with carried :class:`~caisse.rules.claims.counters.Counters`, so the result does not depend on
-the chunk size; progress goes to standard error, nothing else to standard output unless
-``--out -``.
+the chunk size. When the flow is already in that order (a daily reception file is), each chunk's
+output is written as soon as it is computed (streaming, memory bounded by a chunk plus the
+counters); otherwise the chunks' outputs are gathered and put back in input order. Progress goes
+to standard error, nothing else to standard output unless ``--out -``.
 """
 
 from __future__ import annotations
@@ -30,11 +32,14 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import polars as pl
+import pyarrow.parquet as pq
 
-from caisse.batch_io import UnreadableFile, iter_ndjson, write_ndjson
+from caisse.batch_io import UnreadableFile, dumps, iter_ndjson, open_output, write_ndjson
 from caisse.rules.claims import records
 from caisse.rules.claims.counters import Counters
 from caisse.rules.claims.engine import FEUILLE_COLUMNS, LIGNE_COLUMNS, liquidate
@@ -139,6 +144,49 @@ def read_feuilles(path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     return records.frames_from_records(list(iter_ndjson(path)))
 
 
+def processing_order(feuilles: pl.DataFrame) -> pl.Series:
+    """The feuilles' ``_pos`` in the contract's processing order (date_reception, id)."""
+    return (
+        feuilles.select(
+            "_pos", pl.col("date_reception").fill_null(dt.date(2999, 12, 31)), pl.col("id").fill_null("")
+        )
+        .sort("date_reception", "id", "_pos")
+        .get_column("_pos")
+    )
+
+
+def iter_chunks(
+    ref: Referentiel,
+    feuilles: pl.DataFrame,
+    lignes: pl.DataFrame,
+    counters: Counters | None = None,
+    chunk_feuilles: int = CHUNK_FEUILLES,
+    today: dt.date | None = None,
+    explanations: bool = True,
+    feuille_repeats_lines: bool = True,
+    carry: bool = True,
+) -> Iterator[tuple[pl.DataFrame, pl.DataFrame, Counters]]:
+    """Liquidate chunk by chunk in processing order, carrying the counters; yields each chunk's
+    (décomptes, lines, counters after the chunk)."""
+    params = load()
+    counters = counters or Counters.from_compteurs(ref.compteurs)
+    total = feuilles.height
+    if total <= chunk_feuilles:
+        yield liquidate(ref, feuilles, lignes, counters, today, params, explanations, feuille_repeats_lines, carry)
+        return
+    positions = processing_order(feuilles)
+    for start in range(0, total, chunk_feuilles):
+        chunk = positions.slice(start, chunk_feuilles).implode()
+        f = feuilles.filter(pl.col("_pos").is_in(chunk))
+        lines = lignes.filter(pl.col("_fpos").is_in(chunk))
+        last = start + chunk_feuilles >= total
+        d, lo, counters = liquidate(
+            ref, f, lines, counters, today, params, explanations, feuille_repeats_lines, carry or not last
+        )
+        _progress(f"{min(start + chunk_feuilles, total):,} / {total:,} feuilles".replace(",", " "))
+        yield d, lo, counters
+
+
 def liquidate_in_chunks(
     ref: Referentiel,
     feuilles: pl.DataFrame,
@@ -150,33 +198,23 @@ def liquidate_in_chunks(
     feuille_repeats_lines: bool = True,
     carry: bool = True,
 ) -> tuple[pl.DataFrame, pl.DataFrame, Counters]:
-    """Liquidate in chunks of feuilles (contract order), carrying the counters between chunks."""
-    params = load()
-    counters = counters or Counters.from_compteurs(ref.compteurs)
-    total = feuilles.height
-    if total <= chunk_feuilles:
-        return liquidate(ref, feuilles, lignes, counters, today, params, explanations, feuille_repeats_lines, carry)
-    order = feuilles.select(
-        "_pos", pl.col("date_reception").fill_null(dt.date(2999, 12, 31)), pl.col("id").fill_null("")
-    ).sort("date_reception", "id", "_pos")
-    positions = order.get_column("_pos")
+    """Liquidate in chunks of feuilles (contract order), carrying the counters between chunks;
+    the outputs are gathered and put back in input order."""
     decomptes: list[pl.DataFrame] = []
     out_lines: list[pl.DataFrame] = []
-    for start in range(0, total, chunk_feuilles):
-        chunk = positions.slice(start, chunk_feuilles).implode()
-        f = feuilles.filter(pl.col("_pos").is_in(chunk))
-        lines = lignes.filter(pl.col("_fpos").is_in(chunk))
-        last = start + chunk_feuilles >= total
-        d, lo, counters = liquidate(
-            ref, f, lines, counters, today, params, explanations, feuille_repeats_lines, carry or not last
-        )
+    counters_out = counters or Counters.from_compteurs(ref.compteurs)
+    for d, lo, after in iter_chunks(
+        ref, feuilles, lignes, counters, chunk_feuilles, today, explanations, feuille_repeats_lines, carry
+    ):
         decomptes.append(d)
         out_lines.append(lo)
-        _progress(f"{min(start + chunk_feuilles, total):,} / {total:,} feuilles".replace(",", " "))
+        counters_out = after
+    if len(decomptes) == 1:
+        return decomptes[0], out_lines[0], counters_out
     return (
         pl.concat(decomptes, how="diagonal_relaxed").sort("_pos"),
         pl.concat(out_lines, how="diagonal_relaxed").sort("_fpos", "_lpos"),
-        counters,
+        counters_out,
     )
 
 
@@ -187,21 +225,68 @@ def _parquet_targets(out: str) -> tuple[Path, Path]:
     return target / "decomptes.parquet", target / "lignes_decomptes.parquet"
 
 
-def write_parquet(out: str, decomptes: pl.DataFrame, lignes: pl.DataFrame) -> None:
-    dec_path, lig_path = _parquet_targets(out)
-    dec_path.parent.mkdir(parents=True, exist_ok=True)
-    decomptes.select(
+def _decomptes_table(decomptes: pl.DataFrame) -> pl.DataFrame:
+    return decomptes.select(
         pl.col("_pos").alias("feuille_position"),
         "id", "statut", "rejets", "destinataire", "montant_rembourse_cts", "paiement_ps_cts",
         "paiement_assure_cts", "part_c2s_cts", "dette_creee_cts", "dette_recuperee_cts",
         "forfait_journalier_cts", "explication",
-    ).write_parquet(dec_path, compression="lz4", statistics=False)
-    lignes.select(
+    )
+
+
+def _lignes_table(lignes: pl.DataFrame) -> pl.DataFrame:
+    return lignes.select(
         pl.col("_fpos").alias("feuille_position"),
         "feuille_id",
         pl.col("_lpos").alias("ligne"),
-        *[c for c in records.LINE_FIELDS],
-    ).write_parquet(lig_path, compression="lz4", statistics=False)
+        *records.LINE_FIELDS,
+    )
+
+
+def write_parquet(out: str, decomptes: pl.DataFrame, lignes: pl.DataFrame) -> None:
+    dec_path, lig_path = _parquet_targets(out)
+    dec_path.parent.mkdir(parents=True, exist_ok=True)
+    _decomptes_table(decomptes).write_parquet(dec_path, compression="lz4", statistics=False)
+    _lignes_table(lignes).write_parquet(lig_path, compression="lz4", statistics=False)
+
+
+class StreamWriter:
+    """Writes the output chunk by chunk (the flow is already in processing order, so chunks
+    come out in input order): memory stays bounded by one chunk."""
+
+    def __init__(self, out: str, fmt: str) -> None:
+        self.fmt = fmt
+        self.out = out
+        self._text: IO[str] | None = None
+        self._writers: list[pq.ParquetWriter] = []
+        if fmt == "parquet":
+            self.paths = _parquet_targets(out)
+            self.paths[0].parent.mkdir(parents=True, exist_ok=True)
+        else:
+            self._text = open_output(out)
+
+    def write(self, decomptes: pl.DataFrame, lignes: pl.DataFrame) -> None:
+        if self._text is not None:
+            for record in records.records_from_frames(decomptes, lignes):
+                self._text.write(dumps(record))
+                self._text.write("\n")
+            return
+        tables = [_decomptes_table(decomptes).to_arrow(), _lignes_table(lignes).to_arrow()]
+        if not self._writers:
+            self._writers = [
+                pq.ParquetWriter(path, table.schema, compression="lz4")
+                for path, table in zip(self.paths, tables, strict=True)
+            ]
+        for writer, table in zip(self._writers, tables, strict=True):
+            writer.write_table(table.cast(writer.schema))
+
+    def close(self) -> None:
+        for writer in self._writers:
+            writer.close()
+        if self._text is not None and self._text is not sys.stdout:
+            self._text.close()
+        elif self._text is not None:
+            self._text.flush()
 
 
 def run(referentiel: Path, feuilles: Path, out: str, fmt: str) -> None:
@@ -213,17 +298,25 @@ def run(referentiel: Path, feuilles: Path, out: str, fmt: str) -> None:
     read_s = time.perf_counter() - started
     if big:
         _progress(f"{f.height:,} feuilles, {lines.height:,} lignes lues en {read_s:.1f} s".replace(",", " "))
-    decomptes, out_lines, _ = liquidate_in_chunks(ref, f, lines, feuille_repeats_lines=fmt != "parquet", carry=False)
-    liquidated = time.perf_counter()
-    if big:
-        _progress(f"liquidation en {liquidated - started - read_s:.1f} s")
-    if fmt == "parquet":
-        write_parquet(out, decomptes, out_lines)
+    repeats = fmt != "parquet"
+    in_order = f.height > CHUNK_FEUILLES and processing_order(f).equals(
+        pl.Series("_pos", range(f.height), dtype=pl.Int64)
+    )
+    if in_order:
+        writer = StreamWriter(out, fmt)
+        try:
+            for d, lo, _ in iter_chunks(ref, f, lines, None, CHUNK_FEUILLES, None, True, repeats, False):
+                writer.write(d, lo)
+        finally:
+            writer.close()
     else:
-        write_ndjson(out, records.records_from_frames(decomptes, out_lines))
+        decomptes, out_lines, _ = liquidate_in_chunks(ref, f, lines, feuille_repeats_lines=repeats, carry=False)
+        if big:
+            _progress(f"liquidation en {time.perf_counter() - started - read_s:.1f} s")
+        if fmt == "parquet":
+            write_parquet(out, decomptes, out_lines)
+        else:
+            write_ndjson(out, records.records_from_frames(decomptes, out_lines))
     if big:
         elapsed = time.perf_counter() - started
-        _progress(
-            f"écriture en {time.perf_counter() - liquidated:.1f} s ; total {elapsed:.1f} s "
-            f"({lines.height / max(elapsed, 1e-9):,.0f} lignes/s)".replace(",", " ")
-        )
+        _progress(f"total {elapsed:.1f} s ({lines.height / max(elapsed, 1e-9):,.0f} lignes/s)".replace(",", " "))

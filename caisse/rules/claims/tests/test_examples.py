@@ -102,3 +102,16 @@ def test_example_in_chunks_with_carried_counters(chunk: int) -> None:
     dec, lig, _ = batch.liquidate_in_chunks(ref, f, lines, chunk_feuilles=chunk, explanations=False)
     got = records.records_from_frames(dec, lig)
     assert _differences(_read(EXAMPLE / "decomptes_attendus.ndjson"), got) == []
+
+
+def test_streamed_output_equals_gathered_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A flow already in processing order is written chunk by chunk, with the same result."""
+    feuilles = sorted(_read(EXAMPLE / "feuilles.ndjson"), key=lambda f: (f["date_reception"], f["id"]))
+    src = tmp_path / "feuilles.ndjson"
+    src.write_text("".join(json.dumps(f) + "\n" for f in feuilles), encoding="utf-8")
+    batch.run(EXAMPLE / "referentiel", src, str(tmp_path / "gathered.ndjson"), "ndjson")
+    monkeypatch.setattr(batch, "CHUNK_FEUILLES", 13)
+    batch.run(EXAMPLE / "referentiel", src, str(tmp_path / "streamed.ndjson"), "ndjson")
+    batch.run(EXAMPLE / "referentiel", src, str(tmp_path / "pq"), "parquet")
+    assert _read(tmp_path / "gathered.ndjson") == _read(tmp_path / "streamed.ndjson")
+    assert pl.read_parquet(tmp_path / "pq" / "decomptes.parquet").height == len(feuilles)
