@@ -172,3 +172,17 @@ def test_identity_form_refuses_a_nir_that_contradicts_the_birth_date(client: Any
                            _identity_data(lea, date_naissance="1990-04-12"))
     assert ("Le NIR ne correspond pas au sexe ou à l'année et au mois de naissance déclarés."
             in unescape(response.content.decode()))
+
+
+def test_search_queries_do_not_grow_with_the_results(client: Any, agent: Any,
+                                                     django_assert_max_num_queries: Any) -> None:
+    BeneficiaryFactory.create_batch(20, nom="DUPONT")
+    with django_assert_max_num_queries(6):
+        assert "20 résultats" in _search(client, nom="dupont")
+
+
+def test_file_page_queries_are_bounded(client: Any, django_assert_max_num_queries: Any) -> None:
+    f = filled_file()
+    client.force_login(f.sarah)
+    with django_assert_max_num_queries(40):
+        client.get(reverse("beneficiaries:detail", args=[f.lea.pk]))

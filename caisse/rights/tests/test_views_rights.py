@@ -186,3 +186,18 @@ def test_residence_controls_targets_open_and_close(client: Any, claire: Any) -> 
     control.refresh_from_db()
     assert control.statut == ControlStatus.DROITS_FERMES
     assert stale.rights_periods.get().motif_fermeture == "controle_residence"
+
+
+def test_queues_do_not_query_once_per_line(client: Any, django_assert_max_num_queries: Any) -> None:
+    sarah = user_for(Role.MEDECIN_CONSEIL)
+    for person in BeneficiaryFactory.create_batch(15):
+        services.submit_protocol(person, kind="hors_liste", affection="X", date_protocole=TODAY, by=sarah)
+        services.open_rights(person, debut=dt.date(2015, 1, 1), motif="residence", by=None)
+    type(person).objects.update(derniere_mise_a_jour=dt.date(2018, 1, 1))
+    services.open_residence_controls(TODAY, by=None)
+    client.force_login(sarah)
+    with django_assert_max_num_queries(8):
+        assert "15 protocoles transmis" in client.get(reverse("rights:protocol_queue")).content.decode()
+    client.force_login(user_for(Role.ENQUETEUR))
+    with django_assert_max_num_queries(12):
+        assert "Contrôles ouverts (15)" in client.get(reverse("rights:residence_controls")).content.decode()
