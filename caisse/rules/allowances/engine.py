@@ -25,7 +25,7 @@ from typing import Any
 import polars as pl
 
 from caisse.rules.allowances.legal import legal_frame
-from caisse.rules.allowances.limits import ald_start, limit_360
+from caisse.rules.allowances.limits import ald_start, limit_360, offset_by
 from caisse.rules.allowances.schema import frame_from_records, typed
 from caisse.rules.parameters import Parameters, load_parameters
 
@@ -232,10 +232,8 @@ def _entitlement(frame: pl.DataFrame) -> pl.DataFrame:
     arret_days = (pl.col("date_fin").fill_null(legal_end) - pl.col("date_debut")).dt.total_days() + 1
     later_ald = pl.col("ald") & (pl.col("date_debut") > pl.col("_ald_debut"))
     with_carence = (risk == "maladie") & ~pl.col("prolongation") & ~later_ald.fill_null(False)
-    six_months_end = pl.col("date_debut").dt.offset_by(
-        pl.format("{}mo", pl.col("_mois_condition_longue"))
-    ) - _days(pl.lit(1))
-    ald_end = pl.col("_ald_debut").dt.offset_by(pl.format("{}y", pl.col("_annees_ald"))) - _days(pl.lit(1))
+    six_months_end = offset_by(frame, pl.col("date_debut"), "_mois_condition_longue", "mo") - _days(pl.lit(1))
+    ald_end = offset_by(frame, pl.col("_ald_debut"), "_annees_ald", "y") - _days(pl.lit(1))
     frame = frame.with_columns(
         jours_carence=pl.when(pl.col("eligible") & with_carence)
         .then(pl.min_horizontal(pl.col("_carence"), arret_days))

@@ -25,6 +25,16 @@ def years_before(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year - years, day=28)
 
 
+def offset_by(frame: pl.DataFrame, when: pl.Expr, amount: str, unit: str) -> pl.Expr:
+    """``when`` moved by the value of column ``amount`` in ``unit`` (``mo``, ``y``): calendar
+    arithmetic, end of month clamped. A single value in the frame (the usual case) avoids building
+    one offset string per row."""
+    values = frame.get_column(amount).drop_nulls().unique()
+    if values.len() <= 1:
+        return when.dt.offset_by(f"{int(values[0]) if values.len() else 0}{unit}")
+    return when.dt.offset_by(pl.format("{}" + unit, pl.col(amount)))
+
+
 def ald_start(frame: pl.DataFrame) -> pl.DataFrame:
     """Add ``_ald_debut``: start of the 3-year ALD period each ALD maladie arrêt belongs to."""
     is_ald = (pl.col("risque") == "maladie") & pl.col("ald") & pl.col("_valide")
@@ -32,7 +42,7 @@ def ald_start(frame: pl.DataFrame) -> pl.DataFrame:
     firsts = frame.filter(is_ald & pl.col("nir").is_not_null()).group_by("nir").agg(_ald_premier=own.min())
     frame = frame.join(firsts, on="nir", how="left", maintain_order="left")
     first = pl.min_horizontal(pl.col("_ald_premier"), own)
-    period_end = first.dt.offset_by(pl.format("{}y", pl.col("_annees_carence_ald")))
+    period_end = offset_by(frame, first, "_annees_carence_ald", "y")
     start = pl.when(pl.col("date_debut") >= period_end).then(pl.col("date_debut")).otherwise(first)
     return frame.with_columns(_ald_debut=pl.when(is_ald).then(start).otherwise(None)).drop("_ald_premier")
 
