@@ -49,7 +49,7 @@ def main() -> None:
         size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     usage = resource.getrusage(resource.RUSAGE_SELF)
     peak = usage.ru_maxrss * 1024  # kilobytes on Linux
-    rows = sum(counts.values()) + lignes
+    rows = sum(counts.values())  # every table once (lignes included in Parquet mode)
     report = {
         "beneficiaires": args.beneficiaires,
         "format": args.format,

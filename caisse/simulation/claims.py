@@ -403,11 +403,15 @@ def _depassement(
 ) -> np.ndarray:
     """Extra fees over the tariff (hypothèse): secteur 2 (OPTAM less), secteur 3, dental,
     optical and hearing devices; none for C2S beneficiaries (rules A.9)."""
-    m = len(base)
-    u = rng.random((2, m))
     doctor = (kind == K["generaliste"]) | (kind == K["specialiste"])
-    sect = ps.secteur[executant]
-    optam = ps.optam[executant]
+    concerned = doctor | np.isin(kind, [K["dentiste"], K["dm"], K["optique"], K["audio"]])
+    out = np.zeros(len(base), dtype=np.int64)
+    idx = np.nonzero(concerned & ~c2s)[0]
+    m = len(idx)
+    u = rng.random((2, m))
+    kind, base, doctor, row = kind[idx], base[idx], doctor[idx], row[idx]
+    sect = ps.secteur[executant[idx]]
+    optam = ps.optam[executant[idx]]
     rate = np.zeros(m)
     rate = np.where(doctor & (sect == 2) & ~optam & (u[0] < 0.9), 0.4 + 1.1 * u[1], rate)
     rate = np.where(doctor & (sect == 2) & optam & (u[0] < 0.5), 0.1 + 0.4 * u[1], rate)
@@ -416,9 +420,11 @@ def _depassement(
     rate = np.where((kind == K["dentiste"]) & (u[0] < 0.15), 0.5 + 2.5 * u[1], rate)
     rate = np.where((kind == K["dm"]) & (u[0] < 0.1), 0.1 + 0.5 * u[1], rate)
     extra = (base * rate).astype(np.int64)
-    cheap = nomen.tarif[row] < 100  # LPP class B glasses: reimbursement base of a few cents
+    tarif = nomen.tarif[row]
+    cheap = tarif < 100  # LPP class B glasses: reimbursement base of a few cents
     extra = np.where((kind == K["optique"]) & cheap, 8_000 + (17_000 * u[1]).astype(np.int64), extra)
     extra = np.where(
-        (kind == K["audio"]) & (nomen.tarif[row] >= 40_000), 50_000 + (100_000 * u[1]).astype(np.int64), extra
+        (kind == K["audio"]) & (tarif >= 40_000), 50_000 + (100_000 * u[1]).astype(np.int64), extra
     )
-    return np.where(c2s, 0, extra)
+    out[idx] = extra
+    return out

@@ -24,6 +24,21 @@ def _plain(table: pa.Table) -> pa.Table:
     return table if schema == table.schema else table.cast(schema)
 
 
+#: High-cardinality columns: no Parquet dictionary (it would be dropped after a costly try).
+NO_DICTIONARY = {
+    "id",
+    "nir",
+    "feuille_id",
+    "carte_vitale",
+    "nir_demandeur",
+    "iban",
+    "adresse",
+    "numero",
+    "montant_facture_cts",
+    "foyer",
+}
+
+
 class Sink:
     """One output table, written as NDJSON and/or Parquet, block by block."""
 
@@ -47,7 +62,10 @@ class Sink:
         if self.parquet_path is not None:
             table = _plain(frame.to_arrow())
             if self._parquet is None:
-                self._parquet = pq.ParquetWriter(self.parquet_path, table.schema, compression="snappy")
+                dictionary = [name for name in table.column_names if name not in NO_DICTIONARY]
+                self._parquet = pq.ParquetWriter(
+                    self.parquet_path, table.schema, compression="snappy", use_dictionary=dictionary
+                )
             else:
                 table = table.cast(self._parquet.schema)
             self._parquet.write_table(table)
