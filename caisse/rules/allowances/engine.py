@@ -194,7 +194,11 @@ def _base_and_rates(frame: pl.DataFrame) -> pl.DataFrame:
         .then(round_half_up(pl.col("_sjb") * pl.col("_taux_maladie") / 100))
         .when(risk == "atmp")
         .then(pl.when(capped).then(pl.min_horizontal(atmp_1, net)).otherwise(atmp_1))
-        .otherwise(round_half_up(pl.col("_sjb") * (100 - pl.col("_deduction_mat")) / 100)),
+        .otherwise(
+            pl.max_horizontal(
+                round_half_up(pl.col("_sjb") * (100 - pl.col("_deduction_mat")) / 100), pl.col("_ij_min_mat")
+            )
+        ),
         _ij2=pl.when(capped).then(pl.min_horizontal(atmp_2, net)).otherwise(atmp_2),
     )
 
