@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from caisse.rules.allowances import compute_ij
+from caisse.rules.allowances.limits import years_before
 from caisse.rules.allowances.schema import frame_from_records
 from caisse.rules.parameters import load_parameters
 
@@ -89,3 +91,22 @@ def test_more_salary_never_lowers_the_ij(arret: dict[str, Any], raise_cts: int) 
     }
     before, after = compute_ij(frame_from_records([arret, richer]), PARAMS).to_dicts()
     assert after["montant_total_cts"] >= before["montant_total_cts"]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(arrets(), min_size=2, max_size=12))
+def test_never_more_than_360_ij_over_3_years(batch: list[dict[str, Any]]) -> None:
+    for i, arret in enumerate(batch):
+        arret.update(
+            id=f"X{i}", nir="185057800608436", risque="maladie", ald=False, heures_travaillees_3_mois=455
+        )
+    rows = compute_ij(frame_from_records(batch), PARAMS).to_dicts()
+    paid = sorted(
+        p["debut"] + dt.timedelta(days=n)
+        for row in rows
+        for p in row["periodes"]
+        for n in range((p["fin"] - p["debut"]).days + 1)
+    )
+    for i, day in enumerate(paid):
+        window_start = years_before(day, 3)  # the window is (window_start, day]
+        assert i + 1 - bisect_right(paid, window_start) <= 360
