@@ -242,3 +242,49 @@ def test_the_delay_can_start_at_the_first_day_of_the_arret(settings: object) -> 
     finally:
         p._DEFAULT = original
     assert line.delais == [(D(2025, 4, 1) - D(2025, 3, 3)).days]
+
+
+def test_a_prolongation_after_a_payment_adds_only_its_own_days() -> None:
+    person = BeneficiaryFactory()
+    initial = arret(person, debut=D(2025, 3, 3), fin=D(2025, 3, 20))
+    certificate(initial)
+    services.payer(jusqu_au=D(2025, 3, 20), date_paiement=D(2025, 3, 21))
+    arret(person, debut=D(2025, 3, 21), fin=D(2025, 3, 31), prolongation=True)
+    dossier = DossierIJ.objects.get(pk=initial.dossier_id)
+    assert dossier.statut == StatutDossier.EN_PAIEMENT and dossier.ecart_deja_paye_cts == 0
+    todo = list(dossier.periodes.filter(statut=StatutPeriode.CALCULEE))
+    assert [(p.debut, p.fin) for p in todo] == [(D(2025, 3, 21), D(2025, 3, 31))]
+
+
+def test_salaries_of_two_employers_add_up() -> None:
+    a = arret(debut=D(2025, 3, 3), fin=D(2025, 3, 20))
+    certificate(a, brut_cts=100_000)
+    alone = DossierIJ.objects.get(pk=a.dossier_id).salaire_journalier_base_cts
+    certificate(a, brut_cts=100_000)
+    both = DossierIJ.objects.get(pk=a.dossier_id).salaire_journalier_base_cts
+    assert alone and both and both > alone
+
+
+def test_a_flow_avis_is_received_by_nir_and_linked_to_its_initial() -> None:
+    person = BeneficiaryFactory()
+    first, created = services.recevoir_avis({"identifiant": "EAAT-1", "nir": person.nir, "risque": "maladie",
+                                             "date_debut": "2025-03-03", "date_fin": "2025-03-20"})
+    assert created and first.canal == "electronique" and first.date_reception == D(2025, 3, 3)
+    second, _ = services.recevoir_avis({"id": "EAAT-2", "nir": person.nir, "risque": "maladie",
+                                        "date_debut": "2025-03-21", "date_fin": "2025-03-30",
+                                        "arret_initial": "EAAT-1", "date_reception": "2025-03-21"})
+    assert second.arret_initial_id == first.pk and second.prolongation
+    assert services.recevoir_avis({"id": "EAAT-2", "nir": "inconnu"}) == (second, False)
+    with pytest.raises(ValidationError, match="Bénéficiaire inconnu"):
+        services.recevoir_avis({"id": "EAAT-3", "nir": "1" * 15, "risque": "maladie",
+                                "date_debut": "2025-03-21", "date_fin": "2025-03-30"})
+    with pytest.raises(ValidationError, match="invalide"):
+        services.recevoir_avis({"id": "EAAT-4", "nir": person.nir, "risque": "maladie",
+                                "date_debut": "2025-02-30", "date_fin": "2025-03-30"})
+
+
+def test_overlapping_arrets_of_a_person_are_refused_in_french() -> None:
+    person = BeneficiaryFactory()
+    arret(person, debut=D(2025, 3, 3), fin=D(2025, 3, 20))
+    with pytest.raises(ValidationError, match="chevauche"):
+        arret(person, debut=D(2025, 3, 10), fin=D(2025, 3, 25))
