@@ -127,12 +127,18 @@ def generate(folder: Path, n: int, seed: int = 2025) -> tuple[int, int]:
     prof_of_code = np.array([PROFESSIONS.index(p) for _, p, _ in CODES])
     ps_idx = rng.integers(0, n_ps // len(PROFESSIONS), n_f) * len(PROFESSIONS) + prof_of_code[code_idx]
     n_lines = rng.choice([1, 1, 1, 2, 2, 3], n_f)
+    reception_day = care_day + rng.integers(0, 12, n_f)
+    # A reception flow is in reception order: sort the feuilles by reception day.
+    order = np.argsort(reception_day, kind="stable")
+    person, care_day, code_idx, ps_idx, n_lines, reception_day = (
+        a[order] for a in (person, care_day, code_idx, ps_idx, n_lines, reception_day)
+    )
     start = np.datetime64("2025-01-01")
     f = pl.DataFrame(
         {
             "id": [f"F{i:09d}" for i in range(n_f)],
             "type": np.where(rng.random(n_f) < 0.9, "FSE", "FSP"),
-            "date_reception": start + (care_day + rng.integers(0, 12, n_f)).astype("timedelta64[D]"),
+            "date_reception": start + reception_day.astype("timedelta64[D]"),
             "nir": np.array(nirs)[person],
             "executant": [f"PS{i:07d}" for i in ps_idx.tolist()],
             "prescripteur": None,
