@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import zlib
 from typing import Any
@@ -45,7 +46,7 @@ def _pdf_titles(pdf: bytes) -> str:
 
 def test_attestation_html_states_rights_without_diagnosis() -> None:
     f = filled_file()
-    html = render_attestation_html(services.rights_on(f.lea, services.dt.date.today()))
+    html = render_attestation_html(services.rights_on(f.lea, dt.date.today()))
     assert "MARTIN Léa" in html and f.lea.nir_formate in html
     assert "Droits ouverts du 01/01/2016" in html
     assert "Sans participation financière" in html
