@@ -14,7 +14,7 @@ class SignInForm(AccessibleFormMixin, AuthenticationForm):
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self.fields["username"].label = "Identifiant"
-        self.fields["username"].widget.attrs.update({"autocomplete": "username", "autofocus": False})
-        self.fields["username"].widget.attrs.pop("autofocus", None)
+        self.fields["username"].widget.attrs["autocomplete"] = "username"
+        self.fields["username"].widget.attrs.pop("autofocus", None)  # focus stays at the top (skip link first)
         self.fields["password"].label = "Mot de passe"
         self.fields["password"].widget.attrs["autocomplete"] = "current-password"
