@@ -469,10 +469,30 @@ def professional_records(identifiants: Iterable[str]) -> list[dict[str, Any]]:
     return out
 
 
-def referentiel_for(nirs: Iterable[str], executants: Iterable[str], nomenclature: pl.DataFrame | None = None) -> Referentiel:
+@dataclass
+class ReferentielCache:
+    """People and professionals already read during a run (each is read once per run)."""
+
+    beneficiaires: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    professionnels: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+
+
+def referentiel_for(
+    nirs: Iterable[str], executants: Iterable[str], nomenclature: pl.DataFrame | None = None,
+    cache: ReferentielCache | None = None,
+) -> Referentiel:
     """The référentiel of the people and professionals a chunk names, rebuilt from the database."""
+    cache = cache if cache is not None else ReferentielCache()
+    nirs, executants = sorted(set(nirs)), sorted(set(executants))
+    missing = [n for n in nirs if n not in cache.beneficiaires]
+    found = {r["nir"]: r for r in beneficiary_records(missing)}
+    cache.beneficiaires.update({n: found.get(n) for n in missing})
+    missing = [e for e in executants if e not in cache.professionnels]
+    found = {r["id"]: r for r in professional_records(missing)}
+    cache.professionnels.update({e: found.get(e) for e in missing})
     return Referentiel.from_records(
-        beneficiary_records(nirs), professional_records(executants),
+        [r for n in nirs if (r := cache.beneficiaires[n]) is not None],
+        [r for e in executants if (r := cache.professionnels[e]) is not None],
         nomenclature if nomenclature is not None else stored_nomenclature(),
     )
 
@@ -708,11 +728,12 @@ def _commit_chunk(run: DailyRun, chunk: _Chunk, outs: list[dict[str, Any]], old:
 
 def _process(run: DailyRun, size: int, params: SanteParameters, quiet: bool) -> None:
     nomenclature = stored_nomenclature()
+    cache = ReferentielCache()
     total = _pending(run.jusqu_au).count()
     done = 0
     started = time.perf_counter()
     while (chunk := _next_chunk(run.jusqu_au, size)) is not None:
-        ref = referentiel_for(chunk.nirs, chunk.executants, nomenclature)
+        ref = referentiel_for(chunk.nirs, chunk.executants, nomenclature, cache)
         old = load_counters(chunk.nirs)
         decomptes, out_lines, new = liquidate(ref, *chunk.frames, old, run.date_traitement, params)
         outs = records.records_from_frames(decomptes, out_lines)
