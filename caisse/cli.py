@@ -7,7 +7,7 @@ lazy so that ``caisse c2s`` does not start Django and ``caisse --help`` stays in
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -25,7 +25,7 @@ exporter_app = typer.Typer(help="Exporter les décomptes ou les paiements.", no_
 app.add_typer(exporter_app, name="exporter")
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     ndjson = "ndjson"
     parquet = "parquet"
 
