@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import resource
 import sys
 import tempfile
@@ -110,25 +111,27 @@ def main(argv: list[str] | None = None) -> int:
     t1 = time.perf_counter()
     print(f"{arrets.height} arrêts générés pour {args.beneficiaires} bénéficiaires en {t1 - t0:.2f} s")
     compute_ij(arrets.head(1000), params)  # warm-up (parameter cache, Polars plans)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     result = compute_ij(arrets, params)
-    t3 = time.perf_counter()
+    t3, c3 = time.perf_counter(), time.process_time()
     paid = int(result["montant_total_cts"].sum())
     print(
-        f"moteur seul : {arrets.height / (t3 - t2):,.0f} arrêts/s ({t3 - t2:.2f} s, "
+        f"moteur seul : {arrets.height / (t3 - t2):,.0f} arrêts/s ({t3 - t2:.2f} s, CPU {c3 - c2:.2f} s ; "
         f"{int(result['eligible'].sum())} éligibles, {paid / 100:,.2f} € d'IJ)"
     )
     if not args.sans_fichier:
         with tempfile.TemporaryDirectory() as tmp:
             source, target = Path(tmp) / "arrets.ndjson", Path(tmp) / "ij.ndjson"
             arrets.write_ndjson(source)
-            t4 = time.perf_counter()
+            t4, c4 = time.perf_counter(), time.process_time()
             run(source, str(target), params)
-            t5 = time.perf_counter()
+            t5, c5 = time.perf_counter(), time.process_time()
             print(
-                f"de bout en bout (NDJSON → NDJSON) : {arrets.height / (t5 - t4):,.0f} arrêts/s ({t5 - t4:.2f} s)"
+                f"de bout en bout (NDJSON → NDJSON) : {arrets.height / (t5 - t4):,.0f} arrêts/s "
+                f"({t5 - t4:.2f} s, CPU {c5 - c4:.2f} s)"
             )
-    print(f"mémoire résidente maximale : {peak_memory_mib():,.0f} Mio")
+    print(f"mémoire résidente maximale : {peak_memory_mib():,.0f} Mio (génération comprise)")
+    print(f"charge de la machine : {' '.join(f'{x:.1f}' for x in os.getloadavg())} (1, 5, 15 min)")
     return 0
 
 
