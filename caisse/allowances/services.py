@@ -594,6 +594,11 @@ def point_depart(when: dt.date) -> str:
     return str(_param("ij.delais.premier_paiement_point_depart", when))
 
 
+def cible_moyenne_assure(when: dt.date) -> int:
+    """Target mean first-payment delay to the assuré (days), in force on ``when``."""
+    return int(_param("ij.delais.premier_paiement_cible_assure", when))
+
+
 def neuvieme_decile(values: list[int]) -> int:
     """9th decile, nearest-rank method: the smallest value with at least 90 % of values ≤ it."""
     ordered = sorted(values)

@@ -80,7 +80,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     tabs = [(s, StatutDossier(s).label, DossierIJ.objects.filter(statut=s).count())
             for s in (StatutDossier.ATTENTE_PIECES, StatutDossier.CALCULE, StatutDossier.EN_PAIEMENT)]
     return render(request, "allowances/queue.html", {
-        "items": items, "etat": etat, "etat_label": StatutDossier(etat).label, "tabs": tabs,
+        "items": items, "etat": etat, "cible": services.cible_moyenne_assure(dt.date.today()), "etat_label": StatutDossier(etat).label, "tabs": tabs,
         "can_write": request.user.role in WRITERS,  # type: ignore[union-attr]
     })
 

@@ -227,7 +227,7 @@ def test_ninth_decile_is_the_nearest_rank() -> None:
     assert services.neuvieme_decile(list(range(1, 21))) == 18
 
 
-def test_the_delay_can_start_at_the_first_day_of_the_arret(settings: object) -> None:
+def test_the_delay_can_start_at_the_first_day_of_the_arret(monkeypatch: pytest.MonkeyPatch) -> None:
     from caisse.rules import parameters as p
 
     a = arret(debut=D(2025, 3, 3), fin=D(2025, 3, 31))
@@ -235,12 +235,8 @@ def test_the_delay_can_start_at_the_first_day_of_the_arret(settings: object) -> 
     services.payer(jusqu_au=D(2025, 3, 31), date_paiement=D(2025, 4, 1))
     base = p.load_parameters()
     custom = base.overlay({"ij.delais.premier_paiement_point_depart": {D(2025, 1, 1): "debut_arret"}})
-    original = p._DEFAULT
-    p._DEFAULT = custom
-    try:
-        (line,) = services.delais_premier_paiement(D(2025, 4, 1), D(2025, 4, 30))
-    finally:
-        p._DEFAULT = original
+    monkeypatch.setattr(p, "_DEFAULT", custom)
+    (line,) = services.delais_premier_paiement(D(2025, 4, 1), D(2025, 4, 30))
     assert line.delais == [(D(2025, 4, 1) - D(2025, 3, 3)).days]
 
 
