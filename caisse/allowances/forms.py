@@ -8,7 +8,7 @@ from typing import Any
 
 from django import forms
 
-from caisse.allowances.models import Canal, Risque
+from caisse.allowances.models import Canal, LienDefunt, Risque
 from caisse.web.forms import AccessibleForm, date_field
 
 MONEY = {"max_digits": 10, "decimal_places": 2, "min_value": Decimal(0)}
@@ -154,3 +154,56 @@ MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "ao�
 
 def _month_label(month: str) -> str:
     return f"{MONTHS[int(month[5:7]) - 1]} {month[:4]}"
+
+
+class CapitalDecesForm(AccessibleForm):
+    """A capital décès claim and up to 4 persons who claim it."""
+
+    ROWS = 4
+
+    nir = forms.CharField(label="NIR de l'assuré décédé", max_length=21, help_text="15 caractères, espaces acceptés.")
+    date_deces = date_field("Date du décès", required=False,
+                            help_text="Facultatif si le décès est déjà enregistré au dossier. Format : JJ/MM/AAAA.")
+    date_demande = date_field("Demande reçue le")
+    condition_activite = forms.BooleanField(
+        label="Le défunt remplissait les conditions dans les 3 mois avant le décès (activité salariée, chômage "
+              "indemnisé, invalidité, rente AT/MP ≥ 66,66 % ou maintien de droits)", required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for k in range(1, self.ROWS + 1):
+            self.fields[f"nom_{k}"] = forms.CharField(label=f"Demandeur {k} : nom et prénom", max_length=200,
+                                                      required=k == 1)
+            self.fields[f"lien_{k}"] = forms.ChoiceField(
+                label=f"Demandeur {k} : lien avec le défunt", required=k == 1,
+                choices=[("", "—"), *LienDefunt.choices],
+            )
+            self.fields[f"a_charge_{k}"] = forms.BooleanField(
+                label=f"Demandeur {k} : était à la charge effective, totale et permanente du défunt", required=False)
+            self.fields[f"separe_{k}"] = forms.BooleanField(label=f"Demandeur {k} : conjoint séparé", required=False)
+            self.fields[f"priorite_{k}"] = date_field(f"Demandeur {k} : priorité demandée le", required=False)
+        self._describe()
+
+    def clean_nir(self) -> str:
+        return "".join(self.cleaned_data["nir"].split()).upper()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for k in range(1, self.ROWS + 1):
+            if data.get(f"nom_{k}") and not data.get(f"lien_{k}"):
+                self.add_error(f"lien_{k}", "Indiquez le lien avec le défunt.")
+            if data.get(f"lien_{k}") and not data.get(f"nom_{k}"):
+                self.add_error(f"nom_{k}", "Indiquez le nom du demandeur.")
+            if data.get(f"priorite_{k}") and not data.get(f"a_charge_{k}"):
+                self.add_error(f"priorite_{k}", "Seule une personne à la charge du défunt peut demander la priorité.")
+        if data.get("date_deces") and data.get("date_demande") and data["date_demande"] < data["date_deces"]:
+            self.add_error("date_demande", "La demande ne peut pas précéder le décès.")
+        return data
+
+    def ayants_droit(self) -> list[dict[str, Any]]:
+        data = self.cleaned_data
+        return [
+            {"nom": data[f"nom_{k}"], "lien": data[f"lien_{k}"], "a_charge": data[f"a_charge_{k}"],
+             "separe": data[f"separe_{k}"], "date_demande_priorite": data[f"priorite_{k}"]}
+            for k in range(1, self.ROWS + 1) if data.get(f"nom_{k}")
+        ]

@@ -14,4 +14,8 @@ urlpatterns = [
     path("dossiers/<int:pk>/releve.pdf", views.releve, name="releve"),
     path("beneficiaires/<int:pk>/attestation-ij/", views.attestation, name="attestation"),
     path("delais/", views.delais, name="delais"),
+    path("capital-deces/", views.capital_deces_list, name="capital_deces_list"),
+    path("capital-deces/nouvelle/", views.capital_deces_new, name="capital_deces_new"),
+    path("capital-deces/<int:pk>/", views.capital_deces, name="capital_deces"),
+    path("capital-deces/<int:pk>/decider/", views.capital_deces_decider, name="capital_deces_decider"),
 ]

@@ -25,8 +25,21 @@ from django.views.decorators.http import require_POST
 from caisse.accounts.models import Role
 from caisse.allowances import services
 from caisse.allowances.documents import DocumentUnavailable, render_attestation_pdf, render_releve_pdf
-from caisse.allowances.forms import ArretPapierForm, AttestationSalaireForm, PaiementForm, PeriodeForm
-from caisse.allowances.models import AttestationSalaire, DossierIJ, Piece, StatutDossier, StatutPeriode
+from caisse.allowances.forms import (
+    ArretPapierForm,
+    AttestationSalaireForm,
+    CapitalDecesForm,
+    PaiementForm,
+    PeriodeForm,
+)
+from caisse.allowances.models import (
+    AttestationSalaire,
+    DemandeCapitalDeces,
+    DossierIJ,
+    Piece,
+    StatutDossier,
+    StatutPeriode,
+)
 from caisse.beneficiaries.access import get_beneficiary_for, search_beneficiaries_for
 from caisse.core.audit import record
 from caisse.core.models import AuditAction
@@ -280,3 +293,59 @@ def delais(request: HttpRequest) -> HttpResponse:
         "point_depart": services.point_depart(au),
     }, status=400 if request.GET and form.errors else 200)
 
+
+
+# --- Capital décès ------------------------------------------------------------------------------------------
+
+
+@ij_team()
+def capital_deces_list(request: HttpRequest) -> HttpResponse:
+    claims = DemandeCapitalDeces.objects.select_related("defunt").order_by("-date_demande", "-pk")[:200]
+    return render(request, "allowances/capital_deces_list.html", {
+        "claims": claims, "can_write": request.user.role in WRITERS,  # type: ignore[union-attr]
+    })
+
+
+@ij_team(write=True)
+def capital_deces_new(request: HttpRequest) -> HttpResponse:
+    form = CapitalDecesForm(request.POST or None, initial={"date_demande": dt.date.today()})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        defunt = search_beneficiaries_for(request.user, nir=data["nir"]).first()
+        if defunt is None:
+            form.add_error("nir", "Aucun assuré n'est immatriculé avec ce NIR.")
+        elif data["date_deces"] is None and defunt.date_deces is None:
+            form.add_error("date_deces", "Le décès n'est pas enregistré au dossier : indiquez sa date.")
+        else:
+            try:
+                demande = services.deposer_capital_deces(
+                    defunt=defunt, date_demande=data["date_demande"], condition_activite=data["condition_activite"],
+                    ayants_droit=form.ayants_droit(), date_deces=data["date_deces"], by=request.user,
+                )
+            except ValidationError as exc:
+                form.add_validation_error(exc)
+            else:
+                messages.success(request, "La demande de capital décès est enregistrée.")
+                return redirect("allowances:capital_deces", demande.pk)
+    return _form_page(request, form, title="Enregistrer une demande de capital décès", submit="Enregistrer la demande",
+                      cancel_url=reverse("allowances:capital_deces_list"))
+
+
+@ij_team()
+def capital_deces(request: HttpRequest, pk: int) -> HttpResponse:
+    demande = get_object_or_404(DemandeCapitalDeces, pk=pk)
+    demande.defunt = get_beneficiary_for(request.user, demande.defunt_id, purpose="consultation d'une demande de capital décès")
+    return render(request, "allowances/capital_deces.html", {
+        "demande": demande, "beneficiary": demande.defunt, "ayants_droit": list(demande.ayants_droit.all()),
+        "can_write": request.user.role in WRITERS,  # type: ignore[union-attr]
+    })
+
+
+@require_POST
+@ij_team(write=True)
+def capital_deces_decider(request: HttpRequest, pk: int) -> HttpResponse:
+    demande = get_object_or_404(DemandeCapitalDeces, pk=pk)
+    demande.defunt = get_beneficiary_for(request.user, demande.defunt_id, purpose="décision de capital décès")
+    demande = services.decider_capital_deces(demande, by=request.user)
+    messages.success(request, f"Décision : {demande.get_statut_display().lower()}.")
+    return redirect("allowances:capital_deces", demande.pk)

@@ -180,3 +180,30 @@ def test_the_attestation_period_is_checked(ij: Any, paid_file: DossierIJ) -> Non
                                {"du": "2025-03-31", "au": "2025-03-01"})
     assert response.status_code == 400
     assert "La fin de la période précède son début." in response.content.decode()
+
+
+def test_a_capital_deces_claim_is_entered_and_decided(ij: Any, manager: Any) -> None:
+    from caisse.allowances.models import DemandeCapitalDeces
+
+    defunt = BeneficiaryFactory(date_deces=D(2025, 6, 1))
+    client = _client(ij)
+    response = client.post(reverse("allowances:capital_deces_new"), {
+        "nir": defunt.nir, "date_demande": "2025-06-20", "condition_activite": "on",
+        "nom_1": "Alex Martin", "lien_1": "conjoint", "nom_2": "Sam Martin", "lien_2": "enfant",
+        "a_charge_2": "on", "priorite_2": "2025-06-15",
+    })
+    assert response.status_code == 302
+    demande = DemandeCapitalDeces.objects.get()
+    assert client.post(reverse("allowances:capital_deces_decider", args=[demande.pk])).status_code == 302
+    demande.refresh_from_db()
+    assert demande.statut == "accordee" and demande.rang_servi == "prioritaires"
+    page = _client(manager).get(reverse("allowances:capital_deces", args=[demande.pk])).content.decode()
+    assert "Sam Martin" in page and "Accordée" in page
+    assert _client(manager).post(reverse("allowances:capital_deces_decider", args=[demande.pk])).status_code == 403
+    response = client.post(reverse("allowances:capital_deces_new"), {
+        "nir": defunt.nir, "date_demande": "2025-06-20", "nom_1": "X", "priorite_1": "2025-06-10",
+    })
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Indiquez le lien avec le défunt." in page
+    assert "Seule une personne à la charge du défunt peut demander la priorité." in page
