@@ -203,8 +203,10 @@ def _step_line_controls(
     lines: pl.DataFrame, params: SanteParameters, counters: Counters, today: dt.date | None
 ) -> pl.DataFrame:
     """Line-level controls: adds ``_rejet_l`` (code or null)."""
-    delay = at(params.p("prescription.delai"), pl.col("date_soins"), pl.Int64())
-    limit = pl.col("date_soins").dt.offset_by(pl.format("{}y", delay))
+    limit: pl.Expr = pl.lit(None, dtype=pl.Date())
+    for start, years in params.p("prescription.delai").breakpoints():
+        shifted = pl.col("date_soins").dt.offset_by(f"{years}y")
+        limit = pl.when(pl.col("date_soins") >= pl.lit(start)).then(shifted).otherwise(limit)
     future = pl.col("date_soins") > pl.col("date_reception")
     if today is not None:
         future = future | (pl.col("date_soins") > pl.lit(today))
@@ -330,29 +332,30 @@ def _step_forfait_actes_lourds(lines: pl.DataFrame, params: SanteParameters) -> 
         & ~pl.col("_nouveau_ne")
     )
     lines = lines.with_columns(elig.alias("_fal_elig"))
+    # Only the eligible lines (technical acts) are grouped by session: a small subset.
     grp = ["_fpos", "date_soins"]
-    total = pl.when(pl.col("_fal_elig")).then(pl.col("base_remboursement_cts")).otherwise(0).sum().over(grp)
-    coef = pl.when(pl.col("_fal_elig")).then(pl.col("coefficient")).otherwise(0.0).max().over(grp)
+    sub = lines.filter(pl.col("_fal_elig")).select("_lid", "_fpos", "_lpos", "date_soins", "base_remboursement_cts", "coefficient")
+    total = pl.col("base_remboursement_cts").sum().over(grp)
+    coef = pl.col("coefficient").max().over(grp)
     seuil = at(params.p("forfait_actes_lourds.seuil_tarif"), d, pl.Int64())
     seuil_coef = at(params.p("forfait_actes_lourds.seuil_coefficient"), d, pl.Int64())
-    qualifies = pl.col("_fal_elig") & ((total >= seuil) | (coef >= seuil_coef))
-    lines = lines.with_columns(qualifies.alias("_fal"))
+    sub = sub.with_columns(((total >= seuil) | (coef >= seuil_coef)).alias("_fal"))
     # The flat charge is carried by the most expensive line of the session.
-    carrier = (
-        pl.col("_fal")
-        & (
-            pl.when(pl.col("_fal")).then(pl.col("base_remboursement_cts") * 100000 - pl.col("_lpos")).otherwise(None).max().over(grp)
-            == pl.col("base_remboursement_cts") * 100000 - pl.col("_lpos")
-        )
-    )
+    rank_key = pl.col("base_remboursement_cts") * 100000 - pl.col("_lpos")
+    carrier = pl.col("_fal") & (pl.when(pl.col("_fal")).then(rank_key).otherwise(None).max().over(grp) == rank_key)
     montant = at(params.p("forfait_actes_lourds.montant"), d, pl.Int64())
-    return lines.with_columns(
+    sub = sub.select(
+        "_lid",
+        "_fal",
         pl.when(carrier)
         .then(pl.min_horizontal(montant, pl.col("base_remboursement_cts")))
         .otherwise(0)
         .alias("forfait_actes_lourds_cts"),
-        pl.when(pl.col("_fal")).then(100).otherwise(pl.col("taux")).alias("taux"),
     )
+    lines = attach(lines, sub, "_lid").with_columns(
+        pl.col("_fal").fill_null(False), pl.col("forfait_actes_lourds_cts").fill_null(0)
+    )
+    return lines.with_columns(pl.when(pl.col("_fal")).then(100).otherwise(pl.col("taux")).alias("taux"))
 
 
 def _step_amo(lines: pl.DataFrame, params: SanteParameters) -> pl.DataFrame:
