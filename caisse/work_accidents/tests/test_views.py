@@ -167,3 +167,58 @@ def test_indicators_page(agent_atmp: Any, manager: Any) -> None:
     assert "Saisissez un nombre" not in body
     bad = _client(manager).get(reverse("work_accidents:indicators") + "?year=abc")
     assert bad.status_code == 200 and "Saisissez un nombre entier" in bad.content.decode()
+
+
+def test_an_investigation_through_the_screens(agent_atmp: Any) -> None:
+    case = _case(agent_atmp)
+    client = _client(agent_atmp)
+
+    def post(name: str, data: dict[str, str], *args: Any) -> Any:
+        url = reverse(f"work_accidents:{name}", args=[case.pk, *args])
+        assert client.get(url).status_code == 200
+        response = client.post(url, data)
+        assert response.status_code == 302, response.content.decode()[-2000:]
+        return response
+
+    post("record_reserves", {"date_reception": "2026-06-15", "motifs": "Aucun témoin de l'accident."})
+    page = client.get(reverse("work_accidents:case", args=[case.pk])).content.decode()
+    assert "Enquête obligatoire" in page
+    post("open_investigation", {"when": "2026-06-20", "reason": "Réserves"})
+    post("send_questionnaires", {"when": "2026-07-01"})
+    for questionnaire in case.questionnaires.all():
+        post("questionnaire_return", {"date_retour": "2026-07-15"}, questionnaire.pk)
+    post("open_consultation", {"when": "2026-07-22"})
+    post("decide", {"when": "2026-08-04", "decision": "refuse", "reason": "Matérialité non établie."})
+    case.refresh_from_db()
+    assert case.status == CaseStatus.REFUSE
+    assert case.transitions.count() == 9
+    page = client.get(reverse("work_accidents:case", args=[case.pk])).content.decode()
+    assert "Matérialité non établie." in page and "Courrier de décision — employeur (PDF)" in page
+
+
+def test_a_step_not_allowed_now_is_explained_on_the_form(agent_atmp: Any) -> None:
+    case = _case(agent_atmp)
+    response = _client(agent_atmp).post(reverse("work_accidents:open_consultation", args=[case.pk]),
+                                        {"when": "2026-06-20"})
+    assert response.status_code == 200
+    assert "impossible : le dossier est à l&#x27;état « En instruction »" in response.content.decode()
+
+
+def test_an_occupational_disease_goes_to_the_crrmp_through_the_screen(agent_atmp: Any) -> None:
+    case = services.declare(
+        by=agent_atmp, kind=CaseKind.MP, declarant=Declarant.VICTIME, victim=BeneficiaryFactory(),
+        employer=EmployerFactory(), date_evenement=D(2026, 1, 20), date_declaration=D(2026, 2, 2),
+        date_reception=D(2026, 2, 3),
+    )
+    client = _client(agent_atmp)
+    page = client.get(reverse("work_accidents:case", args=[case.pk]))
+    assert page.status_code == 200 and "Enregistrer des réserves" not in page.content.decode()  # none on a first MP
+    services.record_initial_certificate(case, by=agent_atmp, date_etablissement=D(2026, 1, 20),
+                                        date_reception=D(2026, 2, 3))
+    missing = client.post(reverse("work_accidents:refer_crrmp", args=[case.pk]), {"when": "2026-05-29", "reason": ""})
+    assert "Ce champ est obligatoire" in missing.content.decode()
+    response = client.post(reverse("work_accidents:refer_crrmp", args=[case.pk]),
+                           {"when": "2026-05-29", "reason": "Maladie hors tableau, IP prévisible ≥ 25 %"})
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.status == CaseStatus.CRRMP and case.date_limite_decision == D(2026, 9, 28)
