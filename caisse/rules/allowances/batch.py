@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from caisse.batch_io import UnreadableFile, open_output
+from caisse.batch_io import UnreadableFile
 from caisse.rules.allowances.engine import compute_ij
 from caisse.rules.allowances.schema import read_arrets
 from caisse.rules.parameters import Parameters, load_parameters
@@ -24,9 +24,9 @@ def write_output(frame: pl.DataFrame, out: str) -> None:
         sys.stdout.write(frame.write_ndjson())
         sys.stdout.flush()
         return
-    handle = open_output(out)
-    handle.close()
-    frame.write_ndjson(out)
+    target = Path(out)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    frame.write_ndjson(target)
 
 
 def run(arrets: Path, out: str, params: Parameters | None = None) -> None:
