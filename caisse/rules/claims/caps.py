@@ -161,9 +161,17 @@ def feuille_payments(
         pl.col("_dette_ligne").sum().alias("_c"),
         pl.col("forfait_journalier_cts").sum().alias("forfait_journalier_cts"),
         pl.col("_ok").sum().alias("_nb_ok"),
-        pl.col("_rejet_l").drop_nulls().unique(maintain_order=True).alias("_codes_lignes"),
     )
-    d = f.join(agg, left_on="_pos", right_on="_fpos", how="left").with_columns(
+    codes = (
+        lines.filter(pl.col("_rejet_l").is_not_null())
+        .sort("_lid")
+        .group_by("_fpos")
+        .agg(pl.col("_rejet_l").unique(maintain_order=True).alias("_codes_lignes"))
+    )
+    agg = agg.join(codes, on="_fpos", how="left").rename({"_fpos": "_pos"})
+    d = f.select(
+        "_pos", "_ordre", "_rejet_f", "id", "nir", "_nir_idx", "tiers_payant"
+    ).join(agg, on="_pos", how="left").with_columns(
         pl.when(pl.col("_pos").is_in(all_dup.implode())).then(pl.lit("DOUBLON")).otherwise(pl.col("_rejet_f")).alias(
             "_rejet_f"
         )
