@@ -222,3 +222,10 @@ def test_an_occupational_disease_goes_to_the_crrmp_through_the_screen(agent_atmp
     assert response.status_code == 302
     case.refresh_from_db()
     assert case.status == CaseStatus.CRRMP and case.date_limite_decision == D(2026, 9, 28)
+
+
+def test_radio_buttons_are_grouped_under_their_question(agent_atmp: Any) -> None:
+    response = _client(agent_atmp).post(reverse("work_accidents:declare"), {"nir": ""})
+    body = response.content.decode()
+    assert "<legend><strong>Nature</strong></legend>" in body
+    assert 'href="#id_kind_0"' in body and 'id="id_kind_0"' in body

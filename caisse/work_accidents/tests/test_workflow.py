@@ -272,3 +272,18 @@ def test_implicit_recognition_can_be_switched_off_by_parameter(agent_atmp: Any, 
     assert services.flag_deadlines(D(2026, 8, 1)).implicit == []
     case.refresh_from_db()
     assert case.status == CaseStatus.INSTRUCTION and case.alerte
+
+
+def test_the_daily_command_records_implicit_recognitions(agent_atmp: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    case = _at_instructed(agent_atmp)
+    out = StringIO()
+    call_command("atmp_echeances", "--date", "2026-07-14", stdout=out)
+    assert "1 dossiers examinés au 14/07/2026 : 0 signalés, 1 reconnaissances implicites." in out.getvalue()
+    case.refresh_from_db()
+    assert case.status == CaseStatus.RECONNU_IMPLICITE
+    with pytest.raises(CommandError, match="Date invalide"):
+        call_command("atmp_echeances", "--date", "14/07/2026")
