@@ -198,10 +198,12 @@ ANOMALIES_FEUILLES = {
     "CODE_INCONNU": 0.0003,
     "DATE_FUTURE": 0.0002,
     "PRESCRIPTION": 0.0002,
-    "CARTE_EN_OPPOSITION": 0.0002,
     "DONNEE_INVALIDE": 0.0001,
     "DOUBLON": 0.001,
 }
+#: Bad records that only some feuilles can carry, drawn among them (rate per feuille, hypothèse):
+#: a card read after its opposition, care after the death, care after the rights closed.
+ANOMALIES_CIBLEES = {"CARTE_EN_OPPOSITION": 0.0002, "DECES": 0.0001, "DROITS_FERMES": 0.0001}
 
 # --- Professionals (Paris at 1 January 2020, report 2019) ----------------------------------
 

@@ -32,6 +32,14 @@ class FeuillesBlock:
     anomalies: pl.DataFrame  # {flux, id, anomalie}
 
 
+def _draw(rng: np.random.Generator, candidates: np.ndarray, total: int, rate: float) -> np.ndarray:
+    """About ``rate × total`` feuilles drawn among ``candidates`` (sorted indices)."""
+    count = min(len(candidates), int(rng.binomial(total, rate)) if total else 0)
+    return (
+        np.sort(rng.choice(candidates, size=count, replace=False)) if count else np.zeros(0, dtype=np.int64)
+    )
+
+
 def _reorder(c: Claims) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Feuilles in order of reception: permutation, new offsets and the source of each line."""
     perm = np.argsort(c.reception, kind="stable")
@@ -106,14 +114,34 @@ def build(
             line_day[span] = older
             keep_idx.append(j)
     bad["PRESCRIPTION"] = np.array(keep_idx, dtype=np.int64)
-    # the card put in opposition, read after its opposition date
-    idx = bad["CARTE_EN_OPPOSITION"]
-    opp = a["opp_day"][person[idx]]
-    ok = (opp != NONE) & (line_day[first_line[idx]] >= opp)
-    idx_opp = idx[ok]
+    # targeted bad records: drawn among the feuilles where they can happen
+    taken = np.zeros(f, dtype=bool)
+    taken[np.concatenate([v for v in bad.values()])] = True
+    nl = np.diff(offsets)
+    first_day = line_day[first_line]
+    opp = a["opp_day"][person]
+    can_opp = (c.card[perm] >= 0) & (opp != NONE) & (first_day >= opp) & ~taken
+    idx_opp = _draw(rng, np.nonzero(can_opp)[0], f, cal.ANOMALIES_CIBLEES["CARTE_EN_OPPOSITION"])
     if len(idx_opp):
         carte = carte.scatter(idx_opp, cards[0][pl.Series(person[idx_opp])])
     bad["CARTE_EN_OPPOSITION"] = idx_opp
+    taken[idx_opp] = True
+    # care after the death, care after the rights closed (the other care stays inside)
+    for anomaly, limit in (("DECES", a["deces"]), ("DROITS_FERMES", np.where(a["ame"], NONE, a["droits_fin"]))):
+        lim = limit[person]
+        chosen = _draw(rng, np.nonzero((lim != NONE) & ~taken)[0], f, cal.ANOMALIES_CIBLEES[anomaly])
+        delta = np.zeros(f, dtype=np.int64)
+        delta[chosen] = lim[chosen] + rng.integers(1, 20, len(chosen)) - first_day[chosen]
+        shifted = line_day + np.repeat(delta, nl)
+        ok = np.minimum.reduceat(nomen.code_known(row, shifted), first_line) if f else np.zeros(0, dtype=bool)
+        chosen = chosen[ok[chosen].astype(bool)]
+        keep = np.zeros(f, dtype=bool)
+        keep[chosen] = True
+        line_day = np.where(np.repeat(keep, nl), shifted, line_day)
+        last = np.maximum.reduceat(line_day, first_line) if f else line_day
+        reception = np.where(keep, np.maximum(reception, last + rng.integers(1, 10, f)), reception)
+        bad[anomaly] = chosen
+        taken[chosen] = True
     date_soins = as_date(line_day).dt.to_string("%Y-%m-%d")
     typ = types
     idx = bad["DONNEE_INVALIDE"]
@@ -141,7 +169,6 @@ def build(
             "carte_vitale": carte,
         }
     )
-    nl = np.diff(offsets)
     lignes = pl.DataFrame(
         {
             "feuille_id": ids[pl.Series(np.repeat(np.arange(f), nl))],
