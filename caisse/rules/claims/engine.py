@@ -236,13 +236,13 @@ def _step_line_controls(
     day = (pl.col("date_soins") - pl.lit(dt.date(1970, 1, 1))).dt.total_days()
     k1 = pl.col("_nir_idx") * (1 << 38) + pl.col("_ps_idx") * (1 << 16) + day
     keys = lines.filter(ok).select("_lid", "_ordre", *act, k1.alias("_k1")).sort("_k1", "code", "_ordre")
-    start = (
+    group_start = (
         pl.col("_k1").ne_missing(pl.col("_k1").shift(1))
         | pl.col("code").ne_missing(pl.col("code").shift(1))
         | (pl.int_range(pl.len()) == 0)
     )
     found = keys.with_columns(
-        pl.when(start).then(pl.col("_ordre")).otherwise(None).forward_fill().alias("_premier_ordre")
+        pl.when(group_start).then(pl.col("_ordre")).otherwise(None).forward_fill().alias("_premier_ordre")
     )
     if counters.seen_acts.height:
         seen = counters.seen_acts.with_columns(pl.lit(True).alias("_deja_vu")).unique(act)
