@@ -99,6 +99,13 @@ def attach(df: pl.DataFrame, small: pl.DataFrame, key: str) -> pl.DataFrame:
     return df.hstack(res)
 
 
+def _has_overlaps(nomenclature: pl.DataFrame) -> bool:
+    """Whether two rows of a code cover a same day (then a date of care could match both)."""
+    ordered = nomenclature.sort("code", "debut")
+    overlap = (pl.col("code") == pl.col("code").shift(-1)) & (pl.col("fin") >= pl.col("debut").shift(-1))
+    return bool(ordered.select(overlap.fill_null(False).any()).item())
+
+
 def _half_up(numerator: pl.Expr, denominator: int) -> pl.Expr:
     return (numerator + denominator // 2) // denominator
 
@@ -475,20 +482,23 @@ def liquidate(
         .sort("_ordre", "_lpos")
         .with_row_index("_lid")
     )
-    nomen = referentiel.nomenclature.select("code", "libelle", "categorie", "tarif_cts", "debut", "fin")
+    nomen = referentiel.nomenclature.select(
+        "code",
+        "categorie",
+        "tarif_cts",
+        "debut",
+        "fin",
+        pl.col("libelle").str.to_lowercase().str.contains("psychiatrie").alias("_psychiatrie"),
+    )
     priced = (
         lines.select("_lid", "code", "date_soins")
         .filter(pl.col("date_soins").is_not_null())
         .join(nomen, on="code", how="inner")
         .filter((pl.col("debut") <= pl.col("date_soins")) & (pl.col("date_soins") <= pl.col("fin")))
-        .unique("_lid", keep="last")
-        .select(
-            "_lid",
-            "categorie",
-            "tarif_cts",
-            pl.col("libelle").str.to_lowercase().str.contains("psychiatrie").alias("_psychiatrie"),
-        )
     )
+    if _has_overlaps(nomen):  # the last-loaded row wins where a référentiel overlaps a code's dates
+        priced = priced.unique("_lid", keep="last", maintain_order=True)
+    priced = priced.select("_lid", "categorie", "tarif_cts", "_psychiatrie")
     lines = attach(lines, priced, "_lid")
     lines = _period_flags(lines, referentiel, params)
     lines = _step_line_controls(lines, params, counters, today)
