@@ -61,6 +61,8 @@ from caisse.claims.models import (
     RunStatus,
     SeenAct,
 )
+from caisse.core import audit
+from caisse.core.models import AuditAction
 from caisse.professionals.models import HealthProfessional
 from caisse.rights.models import (
     ALDKind,
@@ -232,7 +234,8 @@ def receive_flow(path: str | Path, *, quiet: bool = False) -> ReceptionReport:
                 fichier=str(path)[:500], format=fmt, empreinte=digest, deja_recu=True,
                 nb_enregistrements=previous.nb_enregistrements, nb_recues=0, nb_doublons=previous.nb_enregistrements,
             )
-        report = ReceptionReport(reception, previous.nb_enregistrements, 0, previous.nb_enregistrements, 0)
+            report = ReceptionReport(reception, previous.nb_enregistrements, 0, previous.nb_enregistrements, 0)
+            audit.record(by=None, action=AuditAction.BATCH, obj=reception, summary=f"Réception : {report.summary()}")
         if not quiet:
             _say("recevoir", report.summary())
         return report
@@ -266,6 +269,9 @@ def receive_flow(path: str | Path, *, quiet: bool = False) -> ReceptionReport:
             bad = bool(invalid) or record is None or (ident is not None and usable_id is None)
             if bad and not reason:
                 reason = "Donnée manquante ou invalide : la feuille sera rejetée (DONNEE_INVALIDE)."
+            elif pos in bad_lines and not reason:
+                ranks = ", ".join(str(i + 1) for i in bad_lines[pos][:10])
+                reason = f"Ligne(s) {ranks} invalide(s) : rejetée(s) au traitement (DONNEE_INVALIDE)."
             feuilles.append(Feuille(
                 identifiant=usable_id, type=kind if kind in FeuilleType.values else "",
                 date_reception=reception_date, nir=(nir or "")[:32], executant=(executant or "")[:64],
@@ -288,6 +294,7 @@ def receive_flow(path: str | Path, *, quiet: bool = False) -> ReceptionReport:
         reception.nb_enregistrements = report.enregistrements
         reception.nb_recues, reception.nb_doublons, reception.nb_invalides = report.recues, report.doublons, report.invalides
         reception.save(update_fields=["nb_enregistrements", "nb_recues", "nb_doublons", "nb_invalides"])
+        audit.record(by=None, action=AuditAction.BATCH, obj=reception, summary=f"Réception : {report.summary()}")
     if not quiet:
         _say("recevoir", report.summary())
     return report
@@ -772,8 +779,12 @@ def daily_run(
 
 def _finish(run: DailyRun, size: int, params: SanteParameters, quiet: bool) -> DailyRun:
     _process(run, size, params, quiet)
-    DailyRun.objects.filter(pk=run.pk).update(statut=RunStatus.TERMINE, fin=timezone.now())
-    run.refresh_from_db()
+    with transaction.atomic():
+        DailyRun.objects.filter(pk=run.pk).update(statut=RunStatus.TERMINE, fin=timezone.now())
+        run.refresh_from_db()
+        audit.record(by=None, action=AuditAction.BATCH, obj=run, summary=(
+            f"Traitement quotidien du {run.date_traitement:%d/%m/%Y} : {run.nb_feuilles} feuilles, "
+            f"{run.nb_liquidees} liquidées, {run.nb_rejetees} rejetées ({run.nb_lots} lots, {run.nb_reprises} reprise(s))"))
     if not quiet:
         payments = Payment.objects.filter(date_paiement=run.date_traitement)
         _say("traiter", (
