@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--annee", type=int, default=2025)
     parser.add_argument("--graine", type=int, default=42)
     parser.add_argument("--sans-fichier", action="store_true", help="engine only, no NDJSON round trip")
+    parser.add_argument("--repetitions", type=int, default=1, help="keep the best of N engine runs")
     args = parser.parse_args(argv)
 
     params = load_parameters()
@@ -111,9 +112,16 @@ def main(argv: list[str] | None = None) -> int:
     t1 = time.perf_counter()
     print(f"{arrets.height} arrêts générés pour {args.beneficiaires} bénéficiaires en {t1 - t0:.2f} s")
     compute_ij(arrets.head(1000), params)  # warm-up (parameter cache, Polars plans)
-    t2, c2 = time.perf_counter(), time.process_time()
-    result = compute_ij(arrets, params)
-    t3, c3 = time.perf_counter(), time.process_time()
+    best: tuple[float, float, float, float] | None = None
+    result = pl.DataFrame()
+    for _ in range(max(args.repetitions, 1)):
+        t2, c2 = time.perf_counter(), time.process_time()
+        result = compute_ij(arrets, params)
+        t3, c3 = time.perf_counter(), time.process_time()
+        if best is None or t3 - t2 < best[1] - best[0]:
+            best = (t2, t3, c2, c3)
+    assert best is not None
+    t2, t3, c2, c3 = best
     paid = int(result["montant_total_cts"].sum())
     print(
         f"moteur seul : {arrets.height / (t3 - t2):,.0f} arrêts/s ({t3 - t2:.2f} s, CPU {c3 - c2:.2f} s ; "
