@@ -87,7 +87,7 @@ from caisse.rules.claims.counters import (
     IDS_SCHEMA,
     Counters,
 )
-from caisse.rules.claims.engine import FEUILLE_COLUMNS, LIGNE_COLUMNS, _conform, liquidate
+from caisse.rules.claims.engine import FEUILLE_COLUMNS, LIGNE_COLUMNS, liquidate
 from caisse.rules.claims.legal import SanteParameters, load
 from caisse.rules.claims.nomenclature import SCHEMA as NOMENCLATURE_SCHEMA
 from caisse.rules.claims.nomenclature import load_nomenclature, read_nomenclature
@@ -166,6 +166,14 @@ def _fingerprint(path: Path) -> str:
             raise UnreadableFile(f"Lecture impossible de {file} : {exc.strerror}") from None
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+def _conform(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """The engine's columns and types (as the engine's own ``_conform``: missing -> null, bad -> null)."""
+    return df.select(
+        pl.col(name).cast(dtype, strict=False) if name in df.columns else pl.lit(None, dtype=dtype).alias(name)
+        for name, dtype in schema.items()
+    )
 
 
 def _iso(value: Any) -> Any:
