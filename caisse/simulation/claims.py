@@ -194,7 +194,7 @@ def generate(
     forced_spe = np.concatenate([forced_spe, mat_spe, at_spe])
     risque = np.concatenate([risque, np.ones(len(mat_person), np.int64), np.full(len(at_person), 2)])
     f = len(person)
-    u = rng.random((12, f))
+    u = rng.random((12, f), dtype=np.float32)
     female, p_age = a["female"][person], age[person]
     # Sage-femme care is for women aged 15 to 50; others see a GP.
     kind = np.where(
@@ -303,12 +303,14 @@ def generate(
     lk = kind[line_f]
     fam_line = fam0[line_f]
     pharm_fams = np.array([FAM[x] for x in PHARMACIE_MIX])
-    pharm = rng.choice(pharm_fams, size=len(line_f), p=np.array(list(PHARMACIE_MIX.values())))
-    fam_line = np.where(lk == K["pharmacie"], pharm, fam_line)
+    pharm_lines = np.nonzero(lk == K["pharmacie"])[0]
+    fam_line[pharm_lines] = rng.choice(
+        pharm_fams, size=len(pharm_lines), p=np.array(list(PHARMACIE_MIX.values()))
+    )
     fam_line = np.where((rank == 1) & (second[line_f] >= 0), second[line_f], fam_line)
     step = np.where(lk == K["infirmier"], 1, np.where(lk == K["kine"], 2, 0))
     line_day = np.minimum(day[line_f] + rank * step, end[person][line_f])
-    lu = rng.random((4, len(line_f)))
+    lu = rng.random((4, len(line_f)), dtype=np.float32)
     row = nomen.pick(fam_line, line_day, lu[0])
     coef = nomen.coefficient(row, lu[1])
     qty = np.ones(len(line_f), dtype=np.int64)

@@ -127,7 +127,10 @@ def build(
     bad["CARTE_EN_OPPOSITION"] = idx_opp
     taken[idx_opp] = True
     # care after the death, care after the rights closed (the other care stays inside)
-    for anomaly, limit in (("DECES", a["deces"]), ("DROITS_FERMES", np.where(a["ame"], NONE, a["droits_fin"]))):
+    for anomaly, limit in (
+        ("DECES", a["deces"]),
+        ("DROITS_FERMES", np.where(a["ame"], NONE, a["droits_fin"])),
+    ):
         lim = limit[person]
         chosen = _draw(rng, np.nonzero((lim != NONE) & ~taken)[0], f, cal.ANOMALIES_CIBLEES[anomaly])
         delta = np.zeros(f, dtype=np.int64)

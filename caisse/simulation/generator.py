@@ -147,11 +147,21 @@ def run(beneficiaires: int, annee: int, graine: int, out: Path, fmt: str = "ndjs
     counters = {"feuilles": 0, "arrets": 0, "declarations": 0, "c2s": 0, "contacts": 0}
     blocks = (beneficiaires + BLOCK - 1) // BLOCK
     scale = 1.0 / cal.PARIS_BENEFICIAIRES
+    cpu = {"référentiel": 0.0, "soins": 0.0, "écriture": 0.0, "autres flux": 0.0}
+
+    def lap(stage: str, since: float) -> float:
+        now = time.process_time()
+        cpu[stage] += now - since
+        return now
+
     for b in range(blocks):
+        t = time.process_time()
         first = b * BLOCK
         n = min(BLOCK, beneficiaires - first)
         pe = people.generate(stream(graine, "personnes", b), b, first, n, annee, ps, emp, registry)
+        t = lap("référentiel", t)
         sinks["beneficiaires"].write(pe.frame)
+        t = lap("écriture", t)
         cb = cash.generate(
             stream(graine, "prestations", b), pe, emp, counters["arrets"], counters["declarations"]
         )
@@ -160,10 +170,12 @@ def run(beneficiaires: int, annee: int, graine: int, out: Path, fmt: str = "ndjs
         sinks["arrets"].write(cb.arrets)
         sinks["declarations_atmp"].write(cb.declarations)
         extra = {"atmp_person": cb.atmp_person, "atmp_day": cb.atmp_day}
+        t = lap("autres flux", t)
         c = claims.generate(stream(graine, "soins", b), pe, ps, nomen, extra)
         fb = feuilles.build(stream(graine, "feuilles", b), c, pe, ps, nomen, counters["feuilles"])
         counters["feuilles"] += len(fb.feuilles)
         del c
+        t = lap("soins", t)
         if parquet:
             sinks["feuilles"].write(_with_doubles(fb.feuilles, fb.doubles))
             sinks["lignes"].write(_lines_with_doubles(fb))
@@ -171,12 +183,14 @@ def run(beneficiaires: int, annee: int, graine: int, out: Path, fmt: str = "ndjs
             sinks["feuilles"].write(_nested(fb))
         sinks["anomalies"].write(fb.anomalies)
         del fb
+        t = lap("écriture", t)
         dem = requests.demandes_c2s(stream(graine, "c2s", b), pe, counters["c2s"])
         counters["c2s"] += len(dem)
         sinks["demandes_c2s"].write(dem)
         con = requests.contacts(stream(graine, "contacts", b), pe, ps, emp, counters["contacts"], n * scale)
         counters["contacts"] += len(con)
         sinks["contacts"].write(con)
+        lap("autres flux", t)
         _progress(
             f"bloc {b + 1}/{blocks} : {first + n} personnes, {sinks['feuilles'].rows} feuilles, "
             f"{sinks['arrets'].rows} arrêts ({time.perf_counter() - started:.1f} s)"
@@ -195,6 +209,7 @@ def run(beneficiaires: int, annee: int, graine: int, out: Path, fmt: str = "ndjs
     (out / "simulation.json").write_text(
         json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
+    _progress("temps CPU : " + ", ".join(f"{k} {v:.1f} s" for k, v in cpu.items()))
     _progress(
         f"terminé : {counts['feuilles']} feuilles, {counts['beneficiaires']} bénéficiaires en {time.perf_counter() - started:.1f} s"
     )
