@@ -55,6 +55,10 @@ STREAMS = {
     "c2s": 7,
     "contacts": 8,
 }
+OUTPUTS = [
+    "referentiel/beneficiaires", "referentiel/professionnels", "referentiel/employeurs",
+    "feuilles", "lignes", "arrets", "demandes_c2s", "declarations_atmp", "contacts", "anomalies",
+]  # fmt: skip
 LIGNE_FIELDS = ["code", "date_soins", "quantite", "coefficient", "montant_facture_cts"]
 
 
@@ -109,6 +113,9 @@ def run(beneficiaires: int, annee: int, graine: int, out: Path, fmt: str = "ndjs
     out = Path(out)
     ref = out / "referentiel"
     ref.mkdir(parents=True, exist_ok=True)
+    for stale in OUTPUTS:  # files of an earlier run (maybe in the other format)
+        for suffix in (".ndjson", ".parquet"):
+            (out / (stale + suffix)).unlink(missing_ok=True)
     parquet = fmt == "parquet"
     nomen = nomenclature_mod.load()
     ps = professionals.generate(stream(graine, "professionnels"), beneficiaires)
