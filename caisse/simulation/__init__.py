@@ -1,0 +1,1 @@
+"""Synthetic caisse generator (``caisse simuler``, contract §5); see ``docs/simulation.md``."""
