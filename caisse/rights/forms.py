@@ -320,7 +320,7 @@ class InvalidityForm(AccessibleForm):
 
 
 class AttachForm(AccessibleForm):
-    lien = forms.ChoiceField(label="La personne recherchée est", widget=forms.RadioSelect, choices=[
+    lien = forms.ChoiceField(label="La personne recherchée est", choices=[
         ("enfant", "l'enfant de ce bénéficiaire (à rattacher à ce dossier)"),
         ("parent", "le parent de ce bénéficiaire (ce dossier est l'enfant)")], initial="enfant")
     nir = forms.CharField(label="NIR de la personne à rattacher", max_length=21,
