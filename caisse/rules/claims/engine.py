@@ -311,7 +311,17 @@ def _step_rate(lines: pl.DataFrame, params: SanteParameters) -> pl.DataFrame:
         params.taux_categorie(d, cat).alias("_taux_base"),
     )
     lines = lines.with_columns(
-        (pl.col("_exo_atmp") | pl.col("_exo_maternite") | pl.col("_exo_ald") | pl.col("_exo_invalidite") | (pl.col("_ame") & ~pl.col("_ame_exclu"))).alias("_exonere"),
+        (pl.col("_nouveau_ne") & (cat == "hospitalisation")).alias("_exo_nouveau_ne"),
+    )
+    lines = lines.with_columns(
+        (
+            pl.col("_exo_atmp")
+            | pl.col("_exo_maternite")
+            | pl.col("_exo_ald")
+            | pl.col("_exo_invalidite")
+            | pl.col("_exo_nouveau_ne")
+            | (pl.col("_ame") & ~pl.col("_ame_exclu"))
+        ).alias("_exonere"),
         (
             (pl.col("parcours") == "hors_parcours")
             & in_set(params.p("parcours.categories"), d, cat)

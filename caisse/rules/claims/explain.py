@@ -57,6 +57,7 @@ def explain_lines(lines: pl.DataFrame) -> pl.DataFrame:
         _when(ok & pl.col("_exo_maternite"), pl.lit("Exonération maternité (du 1er jour du 6e mois au 12e jour après l'accouchement) : prise en charge à 100 % (CSS art. L160-14).")),
         _when(ok & pl.col("_exo_ald"), pl.lit("Soins en rapport avec l'affection de longue durée : exonération du ticket modérateur, 100 % (CSS art. L160-14 3°).")),
         _when(ok & pl.col("_exo_invalidite"), pl.lit("Titulaire d'une pension d'invalidité : exonération du ticket modérateur, 100 % (CSS art. L160-14 10°).")),
+        _when(ok & pl.col("_exo_nouveau_ne"), pl.lit("Nouveau-né hospitalisé dans les 30 jours suivant la naissance : prise en charge à 100 % (CSS art. L160-14).")),
         _when(ok & pl.col("_ame") & ~pl.col("_ame_exclu"), pl.lit("Aide médicale de l'État : prise en charge à 100 % du tarif (CASF art. L251-2).")),
         _when(
             ok & pl.col("_hors_parcours") & ~pl.col("_exonere"),
