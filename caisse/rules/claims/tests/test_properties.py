@@ -68,7 +68,7 @@ def _finish(f: dict[str, Any]) -> dict[str, Any]:
 
 
 flows = st.lists(feuille_st, min_size=1, max_size=25).map(lambda fs: [_finish(f) for f in fs])
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 MONEY = ("base_remboursement_cts", "montant_amo_cts", "participation_forfaitaire_cts", "franchise_cts",
          "depassement_cts", "montant_rembourse_cts", "part_c2s_cts", "forfait_actes_lourds_cts")
