@@ -819,6 +819,20 @@ def _duplicate_decompte(ident: str) -> dict[str, Any]:
     }
 
 
+_FEUILLE_KEYS = (*records.FEUILLE_FIELDS, "lignes", "explication")
+
+
+def _canonical(decompte: dict[str, Any]) -> dict[str, Any]:
+    """The §2 field order (PostgreSQL's jsonb does not keep the keys' order)."""
+    out = {k: decompte[k] for k in _FEUILLE_KEYS if k in decompte}
+    out.update((k, v) for k, v in decompte.items() if k not in out)
+    out["lignes"] = [
+        {**{k: line[k] for k in records.LINE_FIELDS if k in line}, **{k: v for k, v in line.items() if k not in records.LINE_FIELDS}}
+        for line in decompte.get("lignes") or []
+    ]
+    return out
+
+
 def iter_decomptes() -> Iterator[dict[str, Any]]:
     """Every processed feuille's décompte, and every duplicate reception as a DOUBLON rejection,
     in the order of reception (date_reception, id)."""
@@ -828,7 +842,7 @@ def iter_decomptes() -> Iterator[dict[str, Any]]:
         .values_list("date_reception", "identifiant", "pk", "decompte")
         .iterator(chunk_size=2000)
     )
-    keyed = (((d or FAR_FUTURE, i or "", 0, pk), dec) for d, i, pk, dec in processed)
+    keyed = (((d or FAR_FUTURE, i or "", 0, pk), _canonical(dec)) for d, i, pk, dec in processed)
     dups = sorted(
         ((d or FAR_FUTURE, i, 1, r * 10**9 + p), _duplicate_decompte(i))
         for d, i, r, p in DuplicateReception.objects.values_list("date_reception", "identifiant", "reception_id", "position")
