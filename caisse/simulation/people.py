@@ -27,16 +27,19 @@ HOUSEHOLD_KINDS = list(cal.MENAGES)
 
 
 class NirRegistry:
-    """Every NIR handed out so far (to keep them unique across blocks)."""
+    """Every NIR handed out so far (to keep them unique across blocks), as sorted int keys."""
 
     def __init__(self) -> None:
         self.keys = np.zeros(0, dtype=np.int64)
 
     def taken(self, keys: np.ndarray) -> np.ndarray:
-        return np.isin(keys, self.keys)
+        if len(self.keys) == 0:
+            return np.zeros(len(keys), dtype=bool)
+        at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        return self.keys[at] == keys
 
     def add(self, keys: np.ndarray) -> None:
-        self.keys = np.union1d(self.keys, keys)
+        self.keys = np.sort(np.concatenate([self.keys, keys]), kind="stable")
 
 
 @dataclass
