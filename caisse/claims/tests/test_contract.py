@@ -183,3 +183,26 @@ def test_a_second_run_on_the_same_day_adds_to_the_same_payments(tmp_path: Path) 
                 for f in Feuille.objects.values("decompte"))
     assert sum(p[3] for p in split) == total
     assert services.daily_run(None, today=TODAY, quiet=True) is None
+
+
+def test_bad_parquet_records_get_the_readers_verdict(tmp_path: Path) -> None:
+    import polars as pl
+
+    feuilles = read_ndjson(EXAMPLE / "feuilles.ndjson")[:6]
+    rows = [{k: v for k, v in f.items() if k != "lignes"} for f in feuilles]
+    rows[1]["date_reception"] = "2025-13-01"
+    rows[2]["tiers_payant"] = None
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    pl.DataFrame(rows).write_parquet(folder / "feuilles.parquet")
+    lines = [{"feuille_id": f["id"], **line} for f in feuilles for line in f["lignes"]]
+    lines[3]["date_soins"] = "hier"
+    pl.DataFrame(lines).write_parquet(folder / "lignes.parquet")
+    import_folder(EXAMPLE / "referentiel")
+    report = services.receive_flow(folder, quiet=True)
+    assert report.invalides == 2  # the null tiers_payant is left to the engine, as in liquider
+    services.daily_run(None, today=TODAY, quiet=True)
+    got = _export(tmp_path)
+    expected = _liquider(tmp_path, folder / "feuilles.parquet")
+    assert sorted(json.dumps(g, sort_keys=True) for g in got) == sorted(json.dumps(e, sort_keys=True) for e in expected)
+    assert sum("DONNEE_INVALIDE" in g["rejets"] for g in got) >= 2
