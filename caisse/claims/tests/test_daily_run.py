@@ -123,3 +123,20 @@ def test_a_limit_processes_only_what_was_received_until_then(caisse: tuple[Path,
     assert {k: v for k, v in split.items() if k not in ("feuilles", "payments")} == {
         k: v for k, v in whole.items() if k not in ("feuilles", "payments")}
     assert sum(p[3] for p in split["payments"]) == sum(p[3] for p in whole["payments"])
+
+
+def test_an_interrupted_run_is_finished_with_its_own_limit_before_a_new_one(
+    caisse: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    limit = dt.date(2025, 6, 30)
+    with monkeypatch.context() as patch:
+        _fail_on(patch, "_write_feuilles", 2)
+        with pytest.raises(Boom):
+            services.daily_run(limit, today=TODAY, chunk_size=CHUNK, quiet=True)
+    services.daily_run(None, today=TODAY + dt.timedelta(days=1), chunk_size=CHUNK, quiet=True)
+    first, second = DailyRun.objects.order_by("pk")
+    assert (first.jusqu_au, first.date_traitement, first.nb_reprises) == (limit, TODAY, 1)
+    assert (second.jusqu_au, second.date_traitement) == (None, TODAY + dt.timedelta(days=1))
+    assert not Feuille.objects.filter(statut=FeuilleStatus.RECUE).exists()
+    assert set(Feuille.objects.filter(run=first).values_list("date_reception", flat=True)) <= {
+        d for d in Feuille.objects.values_list("date_reception", flat=True) if d <= limit}
