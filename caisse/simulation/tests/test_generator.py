@@ -168,3 +168,20 @@ def test_cli_refuses_a_non_positive_population(bad: int, tmp_path: Path) -> None
         ["simuler", "--beneficiaires", str(bad), "--annee", "2025", "--graine", "1", "--out", str(tmp_path)],
     )
     assert result.exit_code != 0
+
+
+def test_several_blocks_are_deterministic_and_numbered_globally(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from caisse.simulation import generator
+
+    monkeypatch.setattr(generator, "BLOCK", 100)
+    run(250, 2025, 4, tmp_path / "a", "ndjson")
+    run(250, 2025, 4, tmp_path / "b", "ndjson")
+    assert digest(tmp_path / "a") == digest(tmp_path / "b")
+    benef = read_ndjson(tmp_path / "a" / "referentiel" / "beneficiaires.ndjson")
+    assert len({b["nir"] for b in benef}) == 250
+    assert len({b["foyer"] for b in benef}) > 100
+    ids = [f["id"] for f in read_ndjson(tmp_path / "a" / "feuilles.ndjson")]
+    numbers = sorted({int(i[1:]) for i in ids})
+    assert numbers == list(range(len(numbers)))
