@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from caisse.accounts.models import Role
 from caisse.accounts.tests.factories import PASSWORD, UserFactory
@@ -55,6 +56,15 @@ def page(settings: Any) -> Iterator[Any]:
 
 
 def test_an_accident_from_declaration_to_recognition(page: Any, live_server: Any) -> None:
+    try:
+        _walk_through(page, live_server)
+    finally:
+        # Under Playwright's sync API the test body runs in its own context, so Django gives it its
+        # own connection: close it, or PostgreSQL refuses to drop the test database at the end.
+        connection.close()
+
+
+def _walk_through(page: Any, live_server: Any) -> None:
     UserFactory(role=Role.GESTIONNAIRE_ATMP, username="nadia", first_name="Nadia", last_name="Ferhat")
     victim = BeneficiaryFactory(prenom="Inès", nom="DURAND")
     employer = EmployerFactory(raison_sociale="Boulangerie du Marché")
