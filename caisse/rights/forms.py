@@ -127,6 +127,12 @@ def month_name(month: str) -> str:
     return f"{MOIS[int(month[5:7]) - 1]} {month[:4]}"
 
 
+def of_month(month: str) -> str:
+    """``"2025-04"`` → ``"d'avril 2025"``, ``"2025-01"`` → ``"de janvier 2025"``."""
+    name = month_name(month)
+    return f"d'{name}" if name[0] in "aeiouéè" else f"de {name}"
+
+
 def window_months(first: str, last: str) -> list[str]:
     """Every month (``YYYY-MM``) from ``first`` to ``last``, both included."""
     start, end = month_index(first), month_index(last)
@@ -206,7 +212,7 @@ class HouseholdResourcesForm(AccessibleForm):
                                                                   choices=MEMBER_ROLES, required=False)
         for month in self.months:
             self.fields[f"ressources_{month}"] = EuroField(
-                label=f"Ressources de {month_name(month)} (en euros)",
+                label=f"Ressources {of_month(month)} (en euros)",
                 help_text="Total du foyer pour le mois, 0 si aucune ressource. Exemple : 1 234,56.")
         self._describe()
 
@@ -239,7 +245,7 @@ class HouseholdResourcesForm(AccessibleForm):
         if when and when > dt.date.today():
             self.add_error("date_demande", "La date de la demande ne peut pas être dans le futur.")
         if self.is_bound and self.shown_window != self.first_month:
-            self.add_error(None, f"La date de la demande couvre les ressources de {month_name(self.first_month)} à "
+            self.add_error(None, f"La date de la demande couvre les ressources {of_month(self.first_month)} à "
                                  f"{month_name(self.last_month)} : vérifiez le montant de chaque mois.")
         for row in range(1, FREE_MEMBER_ROWS + 1):
             birth, role = data.get(f"membre_{row}_naissance"), data.get(f"membre_{row}_role")

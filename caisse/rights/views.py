@@ -328,7 +328,7 @@ def _household_page(request: HttpRequest, beneficiary: Beneficiary, form: forms.
                     title: str, submit: str, kind: str) -> HttpResponse:
     return render(request, "rights/household_request.html", {
         "form": form, "beneficiary": beneficiary, "page_title": title, "submit": submit, "kind": kind,
-        "first_month": forms.month_name(form.first_month), "last_month": forms.month_name(form.last_month),
+        "window": f"{forms.of_month(form.first_month)} à {forms.month_name(form.last_month)}",
         "cancel_url": _file_url(beneficiary, "c2s-ame"),
     })
 
@@ -390,7 +390,7 @@ def c2s_result(request: HttpRequest, pk: int, request_pk: int) -> HttpResponse:
         "plafond": euros(c2s.plafond_cts) if c2s.plafond_cts is not None else "—",
         "ressources_retenues": euros(c2s.ressources_retenues_cts) if c2s.ressources_retenues_cts is not None else "—",
         "participation": euros(c2s.participation_mensuelle_cts),
-        "first_month": forms.month_name(first), "last_month": forms.month_name(last),
+        "window": f"{forms.of_month(first)} à {forms.month_name(last)}",
         "resources": [{"mois": forms.month_name(r["mois"]), "montant": euros(int(r["montant_cts"]))}
                       for r in c2s.ressources or []],
     })
@@ -460,12 +460,12 @@ def pay_due(request: HttpRequest, pk: int, attribution_pk: int, due_pk: int) -> 
         services.record_participation_payment(due, paid_on=data["payee_le"], by=request.user)
         attribution.refresh_from_db()
         restored = " La C2S est rétablie." if was_suspended and attribution.statut == C2SStatus.OUVERTE else ""
-        return f"Participation de {forms.month_name(due.mois.strftime('%Y-%m'))} payée.{restored}"
+        return f"Participation {forms.of_month(due.mois.strftime('%Y-%m'))} payée.{restored}"
 
     return _form_page(request, beneficiary, form, title="Enregistrer le paiement d'une participation C2S",
                       submit="Enregistrer le paiement", on_valid=save,
                       back_url=reverse("rights:c2s_dues", args=[beneficiary.pk, attribution.pk]),
-                      intro=f"Échéance de {forms.month_name(due.mois.strftime('%Y-%m'))} : {euros(due.montant_cts)}.")
+                      intro=f"Échéance {forms.of_month(due.mois.strftime('%Y-%m'))} : {euros(due.montant_cts)}.")
 
 
 @agent_required(Capability.MANAGE_RIGHTS)

@@ -16,7 +16,7 @@ from caisse.accounts.models import Role
 from caisse.beneficiaries.models import ParentLink
 from caisse.beneficiaries.tests.factories import BeneficiaryFactory, ParentLinkFactory
 from caisse.rights import services
-from caisse.rights.forms import euros_to_cents, month_name, window_months
+from caisse.rights.forms import euros_to_cents, month_name, of_month, window_months
 from caisse.rights.models import AMEStatus, C2SRequest, C2SStatus, CardStatus, InvalidityPeriod
 from caisse.rules.c2s.engine import c2s_ceiling, euros, resource_window
 from caisse.web.tests.personas import fast_passwords, user_for  # noqa: F401
@@ -57,6 +57,12 @@ def _with_participation(person: Any, by: Any, months_ago: int = 3) -> Any:
 # --- Amounts ------------------------------------------------------------------------------------
 
 
+def test_months_are_named_in_french() -> None:
+    assert (of_month("2025-04"), of_month("2025-08"), of_month("2025-10")) == ("d'avril 2025", "d'août 2025",
+                                                                             "d'octobre 2025")
+    assert of_month("2025-01") == "de janvier 2025" and window_months("2024-11", "2025-02")[-1] == "2025-02"
+
+
 @pytest.mark.parametrize(("typed", "cents"), [
     ("0", 0), ("1234", 123_400), ("1 234,56", 123_456), ("1234.5", 123_450), ("1\u202f234,05 €", 123_405),
     ("0,01", 1), ("999999999,99", 99_999_999_999),
@@ -82,8 +88,8 @@ def test_c2s_form_shows_the_window_and_the_attached_children(client: Any, claire
     parent = BeneficiaryFactory(prenom="Léa")
     ParentLinkFactory(parent=parent, child__prenom="Hugo", debut=dt.date(2015, 3, 14))
     html = _text(client.get(reverse("rights:c2s_request", args=[parent.pk])))
-    assert f"Ressources du foyer de {month_name(FIRST)} à {month_name(LAST)}" in html
-    assert len(MONTHS) == 12 and all(f"Ressources de {month_name(m)} (en euros)" in html for m in MONTHS)
+    assert f"Ressources du foyer {of_month(FIRST)} à {month_name(LAST)}" in html
+    assert len(MONTHS) == 12 and all(f"Ressources {of_month(m)} (en euros)" in html for m in MONTHS)
     assert "Hugo" in html and "(enfant rattaché)" in html
     assert "<legend>Le foyer</legend>" in html
 
@@ -138,7 +144,7 @@ def test_a_new_request_date_asks_to_check_the_months_again(client: Any, claire: 
     response = client.post(reverse("rights:c2s_request", args=[person.pk]),
                            _request_data(date_demande=earlier.isoformat()))
     first, last = resource_window(earlier)
-    assert (f"La date de la demande couvre les ressources de {month_name(first)} à {month_name(last)} : "
+    assert (f"La date de la demande couvre les ressources {of_month(first)} à {month_name(last)} : "
             "vérifiez le montant de chaque mois.") in _text(response)
     assert f'name="fenetre" value="{first}"' in response.content.decode()
     assert not C2SRequest.objects.exists()
