@@ -876,7 +876,8 @@ def export_payments(out: str, *, quiet: bool = False) -> int:
         for p in skipped[:20]:
             _say("exporter", f"paiement de {p.montant_cts / 100:.2f} € à {p.identifiant_beneficiaire} non exporté : IBAN absent ou invalide.")
         total = sum(p.montant_cts for p in payments) - sum(p.montant_cts for p in skipped)
-        _say("exporter", f"{_n(len(payments) - len(skipped))} virement(s) exporté(s), {total / 100:,.2f} €".replace(",", " ")
+        euros = f"{total / 100:,.2f}".replace(",", " ").replace(".", ",")
+        _say("exporter", f"{_n(len(payments) - len(skipped))} virement(s) exporté(s), {euros} €"
              + (f" ; {_n(len(skipped))} sans IBAN." if skipped else "."))
     return len(payments) - len(skipped)
 
