@@ -175,10 +175,21 @@ def iter_chunks(
         yield liquidate(ref, feuilles, lignes, counters, today, params, explanations, feuille_repeats_lines, carry)
         return
     positions = processing_order(feuilles)
+    # A flow already in processing order, with its lines grouped in feuille order, is cut by
+    # slicing (no scan of the whole flow per chunk).
+    sliceable = positions.equals(feuilles.get_column("_pos")) and lignes.get_column("_fpos").is_sorted()
+    fpos = lignes.get_column("_fpos")
     for start in range(0, total, chunk_feuilles):
-        chunk = positions.slice(start, chunk_feuilles).implode()
-        f = feuilles.filter(pl.col("_pos").is_in(chunk))
-        lines = lignes.filter(pl.col("_fpos").is_in(chunk))
+        if sliceable:
+            f = feuilles.slice(start, chunk_feuilles)
+            first, last_pos = int(f.get_column("_pos").min()), int(f.get_column("_pos").max())  # type: ignore[arg-type]
+            lo_i = int(fpos.search_sorted(first, side="left"))
+            hi_i = int(fpos.search_sorted(last_pos, side="right"))
+            lines = lignes.slice(lo_i, hi_i - lo_i)
+        else:
+            chunk = positions.slice(start, chunk_feuilles).implode()
+            f = feuilles.filter(pl.col("_pos").is_in(chunk))
+            lines = lignes.filter(pl.col("_fpos").is_in(chunk))
         last = start + chunk_feuilles >= total
         d, lo, counters = liquidate(
             ref, f, lines, counters, today, params, explanations, feuille_repeats_lines, carry or not last
