@@ -58,8 +58,11 @@ def queue(request: HttpRequest) -> HttpResponse:
     if only_flagged:
         cases = cases.filter(alerte=True)
     page = Paginator(cases, 50).get_page(request.GET.get("page"))
-    rows = [{"case": c, "days_left": (c.prochaine_echeance - today).days if c.prochaine_echeance else None}
-            for c in page]
+    rows = []
+    for c in page:
+        days_left = (c.prochaine_echeance - today).days if c.prochaine_echeance else None
+        rows.append({"case": c, "days_left": days_left,
+                     "overdue": -days_left if days_left is not None and days_left < 0 else 0})
     return render(request, "work_accidents/queue.html", {
         "page": page, "rows": rows, "kinds": CaseKind.choices, "kind": kind, "only_flagged": only_flagged,
         "today": today, "flagged_count": Case.objects.open().filter(alerte=True).count(),
@@ -74,8 +77,9 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_case_for(request.user, pk)
     today = timezone.localdate()
     pending = {d.code for d in schedule.pending_deadlines(case, today)}
-    deadlines = [{"d": d, "pending": d.code in pending, "days_left": d.days_left(today), "past": d.is_past(today)}
-                 for d in schedule.all_deadlines(case)]
+    alert_days = schedule.rules_for(case).alert_days
+    deadlines = [{"d": d, "pending": d.code in pending, "days_left": d.days_left(today), "past": d.is_past(today),
+                  "near": d.is_near(today, alert_days)} for d in schedule.all_deadlines(case)]
     steps = set(workflow.available(case, today))
     actions = []
     for name, url_name in (
