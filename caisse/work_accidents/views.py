@@ -80,17 +80,17 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     alert_days = schedule.rules_for(case).alert_days
     deadlines = [{"d": d, "pending": d.code in pending, "days_left": d.days_left(today), "past": d.is_past(today),
                   "near": d.is_near(today, alert_days)} for d in schedule.all_deadlines(case)]
-    steps = set(workflow.available(case, today))
+    # Steps the state allows; their guards (deadlines, order) answer on the form, since an agent may
+    # record today a step taken on an earlier date.
     actions = []
-    for name, url_name in (
-        (TransitionName.OUVRIR_ENQUETE, "open_investigation"),
-        (TransitionName.ENVOYER_QUESTIONNAIRES, "send_questionnaires"),
-        (TransitionName.OUVRIR_CONSULTATION, "open_consultation"),
-        (TransitionName.SAISIR_CRRMP, "refer_crrmp"),
+    for name, url_name, shown in (
+        (TransitionName.OUVRIR_ENQUETE, "open_investigation", True),
+        (TransitionName.ENVOYER_QUESTIONNAIRES, "send_questionnaires", not case.questionnaires.exists()),
+        (TransitionName.OUVRIR_CONSULTATION, "open_consultation", True),
+        (TransitionName.SAISIR_CRRMP, "refer_crrmp", case.is_mp),
     ):
-        if case.status in workflow.TRANSITIONS[name].sources:
-            actions.append({"label": name.label, "url": reverse(f"work_accidents:{url_name}", args=[case.pk]),
-                            "ready": name in steps})
+        if shown and case.status in workflow.TRANSITIONS[name].sources:
+            actions.append({"label": name.label, "url": reverse(f"work_accidents:{url_name}", args=[case.pk])})
     declaration = case.declaration
     return render(request, "work_accidents/case.html", {
         "case": case, "declaration": declaration, "victim": declaration.victim,

@@ -1,7 +1,7 @@
 """End to end in a real browser: an accident du travail from its declaration to its decision.
 
 Uses Debian's Chromium (never a downloaded browser); skipped with the reason when Chromium is
-missing or Playwright cannot start it.
+missing or Playwright cannot start it. Set ``CAISSE_SCREENSHOTS=/some/dir`` to keep screenshots.
 """
 
 from __future__ import annotations
@@ -55,6 +55,12 @@ def page(settings: Any) -> Iterator[Any]:
         playwright.stop()
 
 
+def _shot(page: Any, name: str) -> None:
+    folder = os.environ.get("CAISSE_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=str(Path(folder) / f"atmp-{name}.png"), full_page=True)
+
+
 def test_an_accident_from_declaration_to_recognition(page: Any, live_server: Any) -> None:
     try:
         _walk_through(page, live_server)
@@ -89,6 +95,7 @@ def _walk_through(page: Any, live_server: Any) -> None:
     page.wait_for_selector(".error-summary")
     assert "La déclaration ne peut pas précéder" in page.locator(".error-summary").inner_text()
     assert page.title().startswith("Erreur :")
+    _shot(page, "declaration-erreur")
     page.get_by_label("Date de la déclaration").fill("2026-06-08")
     page.get_by_role("button", name="Enregistrer la déclaration").click()
     page.wait_for_selector("h1:has-text('Dossier AT/MP')")
@@ -102,6 +109,7 @@ def _walk_through(page: Any, live_server: Any) -> None:
     page.get_by_role("button", name="Enregistrer").click()
     page.wait_for_selector("h1:has-text('Dossier AT/MP')")
     assert "lundi 13/07/2026" in page.locator("#decision + p").inner_text()
+    _shot(page, "dossier-instruction")
 
     # The decision.
     page.get_by_role("link", name="Statuer").click()
@@ -116,3 +124,7 @@ def _walk_through(page: Any, live_server: Any) -> None:
                  "Reconnaître le caractère professionnel"):
         assert step in timeline
     assert page.get_by_role("link", name="Courrier de décision — victime (PDF)").is_visible()
+    _shot(page, "dossier-reconnu")
+    page.get_by_role("link", name="Dossiers AT/MP").click()
+    page.wait_for_selector("h1")
+    _shot(page, "file")
