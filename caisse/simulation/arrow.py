@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import numpy as np
 import polars as pl
 import pyarrow as pa
 
 from caisse.simulation.dates import NONE
 
-Column = np.ndarray | pl.Series | pa.Array
+Column: TypeAlias = "np.ndarray | pl.Series | pa.Array"
 
 
 def date_array(days: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:

@@ -233,7 +233,7 @@ def generate(
     for k_name, pool in POOL_OF_KIND.items():
         m = kind == K[k_name]
         if m.any():
-            pool_idx = ps.pools.get(pool)
+            pool_idx = ps.pools[pool]
             if k_name == "dm":
                 pool_idx = np.concatenate([ps.pools["pharmacien"], ps.pools["fournisseur_lpp"]])
             executant[m] = _pick(pool_idx, u[2][m])

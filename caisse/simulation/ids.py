@@ -63,7 +63,8 @@ def concat(*parts: pl.Series) -> pl.Series:
 def choose(mask: np.ndarray, a: pl.Series | None, b: pl.Series | None) -> pl.Series:
     """Element-wise ``a if mask else b`` on Series (``None`` for nulls)."""
     n = len(mask)
-    dtype = (a if a is not None else b).dtype if (a is not None or b is not None) else pl.String
+    model = a if a is not None else b
+    dtype = model.dtype if model is not None else pl.String
     sa = a if a is not None else pl.Series([None] * n, dtype=dtype)
     sb = b if b is not None else pl.Series([None] * n, dtype=dtype)
     frame = pl.DataFrame({"m": pl.Series(mask, dtype=pl.Boolean), "a": sa, "b": sb})

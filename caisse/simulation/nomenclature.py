@@ -162,12 +162,14 @@ def load(path: Path | None = None) -> Nomenclature:
         for e, start in enumerate(bounds):
             valid = np.nonzero((debut <= start) & (fin >= start))[0]
             chosen = [
-                (i, weights.get(code[i], 0.0)) for i in valid if code[i] in weights and weights[code[i]] > 0
+                (int(i), weights.get(code[i], 0.0))
+                for i in valid
+                if code[i] in weights and weights[code[i]] > 0
             ]
             if not chosen:
-                chosen = [(i, 1.0) for i in valid if categorie[i] == cat]
+                chosen = [(int(i), 1.0) for i in valid if categorie[i] == cat]
             if not chosen:  # nothing of the category in force: any code in force
-                chosen = [(i, 1.0) for i in valid[:1]] or [(0, 1.0)]
+                chosen = [(int(i), 1.0) for i in valid[:1]] or [(0, 1.0)]
             total = sum(w for _, w in chosen)
             acc = 0.0
             key = f * len(bounds) + e

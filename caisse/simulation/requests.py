@@ -15,7 +15,7 @@ import polars as pl
 import pyarrow as pa
 
 from caisse.simulation import calibration as cal
-from caisse.simulation.arrow import list_of_structs
+from caisse.simulation.arrow import Column, list_of_structs
 from caisse.simulation.cash import month_strings
 from caisse.simulation.dates import NONE, as_date
 from caisse.simulation.ids import zfill
@@ -66,7 +66,7 @@ def demandes_c2s(rng: np.random.Generator, pe: People, first_id: int) -> pl.Data
     month0 = when.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
     lo = int(month0.min()) - 13 if r else 0
     table = month_strings(lo, (int(month0.max()) - lo + 1) if r else 1)
-    ressources = []
+    ressources: list[tuple[np.ndarray, dict[str, Column]]] = []
     for k in range(14):  # M-13 .. M
         offset = k - 13
         amount = monthly if k < 12 else (monthly * (1.0 + 2.0 * rng.random(r))).astype(np.int64)
@@ -77,7 +77,7 @@ def demandes_c2s(rng: np.random.Generator, pe: People, first_id: int) -> pl.Data
             )
         )
     # members: the household in order (head = demandeur)
-    members = []
+    members: list[tuple[np.ndarray, dict[str, Column]]] = []
     for k in range(MAX_MEMBRES):
         idx = np.minimum(head[req] + k, len(hh) - 1)
         present = k < size[req]
