@@ -13,6 +13,7 @@ from caisse.professionals.models import Employer
 from caisse.rules import identifiers
 from caisse.web.forms import AccessibleForm, date_field
 from caisse.work_accidents.enums import CaseKind, Channel, Declarant
+from caisse.work_accidents.models import Case
 from caisse.work_accidents.perms import find_victim_for
 
 
@@ -39,6 +40,10 @@ class DeclarationForm(AccessibleForm):
     date_copie_employeur = date_field(
         "Date de réception du double par l'employeur", required=False,
         help_text="Seulement quand la victime déclare : départ du délai des réserves. Format : JJ/MM/AAAA.",
+    )
+    dossier_initial = forms.IntegerField(
+        label="N° du dossier AT/MP initial", required=False, min_value=1,
+        help_text="Pour une rechute ou une nouvelle lésion : le dossier de l'accident ou de la maladie reconnu.",
     )
     circonstances = forms.CharField(label="Circonstances", required=False, widget=forms.Textarea(attrs={"rows": 4}))
 
@@ -87,6 +92,15 @@ class DeclarationForm(AccessibleForm):
             self.add_error("siret", "Indiquez l'employeur de la victime (SIRET) pour un accident.")
         if data.get("declarant") == Declarant.EMPLOYEUR and not data.get("siret") and "siret" not in self.errors:
             self.add_error("siret", "Une déclaration de l'employeur indique son SIRET.")
+        initial = data.get("dossier_initial")
+        if data.get("kind") == CaseKind.RECHUTE and not initial:
+            self.add_error("dossier_initial", "Indiquez le dossier de l'accident ou de la maladie initial.")
+        elif initial:
+            case = Case.objects.filter(pk=initial).select_related("declaration").first()
+            if case is None:
+                self.add_error("dossier_initial", "Aucun dossier AT/MP ne porte ce numéro.")
+            else:
+                data["rechute_de"] = case.declaration
         copy = data.get("date_copie_employeur")
         if copy and data.get("declarant") == Declarant.EMPLOYEUR:
             self.add_error("date_copie_employeur", "Le double ne concerne que la déclaration faite par la victime.")

@@ -31,7 +31,14 @@ from caisse.rules.atmp.deadlines import (
 )
 from caisse.rules.parameters import load_parameters
 from caisse.work_accidents import schedule, workflow
-from caisse.work_accidents.enums import CaseKind, CaseStatus, Declarant, Recipient, TransitionName
+from caisse.work_accidents.enums import (
+    RECOGNISED_STATUSES,
+    CaseKind,
+    CaseStatus,
+    Declarant,
+    Recipient,
+    TransitionName,
+)
 from caisse.work_accidents.models import (
     Case,
     ConsultationPeriod,
@@ -66,6 +73,16 @@ def declare(
         )})
     if kind == CaseKind.MP and declarant == Declarant.EMPLOYEUR:
         raise ValidationError({"declarant": "Une maladie professionnelle est déclarée par la victime (art. L461-5)."})
+    if kind == CaseKind.RECHUTE and rechute_de is not None:
+        if rechute_de.victim_id != victim.pk:
+            raise ValidationError({"rechute_de": "Le dossier initial concerne une autre personne."})
+        if not rechute_de.cases.filter(status__in=RECOGNISED_STATUSES).exists():
+            raise ValidationError({"rechute_de": (
+                "Une rechute suppose un accident ou une maladie initialement reconnu : ce n'est pas le cas du "
+                "dossier initial indiqué."
+            )})
+    if kind != CaseKind.RECHUTE and rechute_de is not None:
+        raise ValidationError({"rechute_de": "Seule une rechute se rattache à un dossier initial."})
     if victim.date_deces and date_evenement > victim.date_deces:
         raise ValidationError({"date_evenement": "L'événement ne peut pas suivre le décès de la victime."})
     rules = ProcedureRules.at(load_parameters(), date_declaration)

@@ -146,7 +146,7 @@ def declare(request: HttpRequest) -> HttpResponse:
                 employer=data.get("employer"), date_evenement=data["date_evenement"],
                 date_declaration=data["date_declaration"], date_reception=data["date_reception"],
                 channel=data["channel"], date_copie_employeur=data.get("date_copie_employeur"),
-                circonstances=data.get("circonstances", ""),
+                circonstances=data.get("circonstances", ""), rechute_de=data.get("rechute_de"),
             )
         except ValidationError as exc:
             form.add_validation_error(exc)

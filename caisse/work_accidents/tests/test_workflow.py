@@ -287,3 +287,22 @@ def test_the_daily_command_records_implicit_recognitions(agent_atmp: Any) -> Non
     assert case.status == CaseStatus.RECONNU_IMPLICITE
     with pytest.raises(CommandError, match="Date invalide"):
         call_command("atmp_echeances", "--date", "14/07/2026")
+
+
+def test_a_rechute_attaches_to_a_recognised_case_of_the_same_person(agent_atmp: Any) -> None:
+    initial = _at_instructed(agent_atmp)
+    fields: dict[str, Any] = {
+        "kind": CaseKind.RECHUTE, "declarant": Declarant.VICTIME, "victim": initial.declaration.victim,
+        "employer": initial.declaration.employer, "date_evenement": D(2026, 9, 1), "date_declaration": D(2026, 9, 2),
+        "date_reception": D(2026, 9, 3), "rechute_de": initial.declaration,
+    }
+    with pytest.raises(Exception, match="initialement reconnu"):
+        services.declare(by=agent_atmp, **fields)
+    services.decide(initial, by=agent_atmp, when=D(2026, 6, 20), recognised=True)
+    with pytest.raises(Exception, match="autre personne"):
+        services.declare(by=agent_atmp, **{**fields, "victim": BeneficiaryFactory()})
+    rechute = services.declare(by=agent_atmp, **fields)
+    services.record_initial_certificate(rechute, by=agent_atmp, date_etablissement=D(2026, 9, 1),
+                                        date_reception=D(2026, 9, 3))
+    assert rechute.date_limite_decision == D(2026, 11, 2)  # 60 jours francs depuis le 3 septembre (R441-16)
+    assert rechute.declaration.rechute_de == initial.declaration
