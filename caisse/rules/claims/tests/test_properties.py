@@ -104,3 +104,34 @@ def test_chunks_with_carried_counters_give_the_same_result(feuilles: list[dict[s
     part_d, part_l, part_c = batch.liquidate_in_chunks(REF, f, lines, chunk_feuilles=chunk, explanations=False)
     assert records.records_from_frames(whole_d, whole_l) == records.records_from_frames(part_d, part_l)
     assert whole_c.debt.sort("nir").equals(part_c.debt.sort("nir"))
+
+
+def _nir(sex: str, year: int, month: int, dept: str, rest: int, key: int, good: bool) -> str:
+    body = f"{sex}{year:02d}{month:02d}{dept}{rest:06d}"
+    if good:
+        key = 97 - int(body.replace("2A", "19").replace("2B", "18")) % 97
+    return f"{body}{key:02d}"
+
+
+nir_st = st.builds(
+    _nir,
+    st.sampled_from("1278"),
+    st.integers(0, 99),
+    st.integers(1, 12),
+    st.sampled_from(["75", "2A", "2B", "99", "13", "93"]),
+    st.integers(0, 999999),
+    st.integers(0, 99),
+    st.booleans(),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(nir_st, min_size=1, max_size=20))
+def test_nir_check_agrees_with_python_stdnum(nirs: list[str]) -> None:
+    stdnum_nir = __import__("pytest").importorskip("stdnum.fr.nir")
+    import polars as pl
+
+    from caisse.rules.claims.controls import nir_valid
+
+    got = pl.DataFrame({"nir": nirs}).select(nir_valid(pl.col("nir"))).to_series().to_list()
+    assert got == [bool(stdnum_nir.is_valid(n)) for n in nirs]
