@@ -22,7 +22,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import heapq
 import json
@@ -759,14 +761,61 @@ def _process(run: DailyRun, size: int, params: SanteParameters, quiet: bool) -> 
             _say("traiter", f"{_n(done)} / {_n(total)} feuilles ({rate:,.0f} feuilles/s)".replace(",", " "))
 
 
+LOCK_KEY = 0x43414953  # "CAIS": PostgreSQL advisory lock of the daily run
+
+
+@contextlib.contextmanager
+def run_lock() -> Iterator[bool]:
+    """Hold the daily-run lock for this process, if no other process holds it (yields False then).
+
+    PostgreSQL: a session advisory lock; SQLite: an exclusive ``flock`` on a file next to the
+    database. Both are released by the system when the process dies, so a killed run never
+    blocks the next one. An in-memory SQLite database (the tests) needs no lock.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY])
+            got = bool(cursor.fetchone()[0])
+        try:
+            yield got
+        finally:
+            if got:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+        return
+    name = str(connection.settings_dict.get("NAME") or "")
+    if connection.vendor != "sqlite" or not name or connection.is_in_memory_db():
+        yield True
+        return
+    with open(f"{name}.traiter.lock", "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def daily_run(
     limit: dt.date | None = None, *, today: dt.date | None = None, chunk_size: int | None = None, quiet: bool = False
 ) -> DailyRun | None:
     """The daily run (``caisse traiter``): see the module docstring. Returns the last run, if any.
 
     An interrupted run is resumed first, with its own date and limit; then, if feuilles are
-    still waiting under ``limit``, a new run dated ``today`` processes them.
+    still waiting under ``limit``, a new run dated ``today`` processes them. When another
+    process is running it, nothing is done (message on stderr) and ``None`` is returned.
     """
+    with run_lock() as locked:
+        if not locked:
+            _say("traiter", "un traitement quotidien est déjà en cours dans un autre processus : rien à faire.")
+            return None
+        return _daily_run(limit, today, chunk_size, quiet)
+
+
+def _daily_run(limit: dt.date | None, today: dt.date | None, chunk_size: int | None, quiet: bool) -> DailyRun | None:
     size = chunk_size or _chunk_size()
     params = load()
     today = today or timezone.localdate()

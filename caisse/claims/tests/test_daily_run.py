@@ -140,3 +140,36 @@ def test_an_interrupted_run_is_finished_with_its_own_limit_before_a_new_one(
     assert not Feuille.objects.filter(statut=FeuilleStatus.RECUE).exists()
     assert set(Feuille.objects.filter(run=first).values_list("date_reception", flat=True)) <= {
         d for d in Feuille.objects.values_list("date_reception", flat=True) if d <= limit}
+
+
+def test_a_second_process_does_nothing_while_a_run_holds_the_lock(
+    caisse: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import fcntl
+
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        s = connection.settings_dict
+        other = psycopg.connect(host=s["HOST"] or None, port=s["PORT"] or None, user=s["USER"], password=s["PASSWORD"] or None,
+                                dbname=s["NAME"], autocommit=True)
+        other.execute("SELECT pg_advisory_lock(%s)", [services.LOCK_KEY])
+
+        def release() -> None:
+            other.execute("SELECT pg_advisory_unlock(%s)", [services.LOCK_KEY])
+            other.close()
+    else:
+        monkeypatch.setitem(connection.settings_dict, "NAME", str(tmp_path / "db.sqlite3"))
+        monkeypatch.setattr(connection, "is_in_memory_db", lambda: False)
+        handle = open(tmp_path / "db.sqlite3.traiter.lock", "a+b")  # noqa: SIM115
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        release = handle.close
+    try:
+        assert services.daily_run(None, today=TODAY, chunk_size=CHUNK) is None
+        assert "déjà en cours dans un autre processus" in capsys.readouterr().err
+        assert not DailyRun.objects.exists()
+    finally:
+        release()
+    assert services.daily_run(None, today=TODAY, chunk_size=1000, quiet=True) is not None
