@@ -115,3 +115,20 @@ def test_streamed_output_equals_gathered_output(tmp_path: Path, monkeypatch: pyt
     batch.run(EXAMPLE / "referentiel", src, str(tmp_path / "pq"), "parquet")
     assert _read(tmp_path / "gathered.ndjson") == _read(tmp_path / "streamed.ndjson")
     assert pl.read_parquet(tmp_path / "pq" / "decomptes.parquet").height == len(feuilles)
+
+
+def test_parquet_with_text_dates_and_a_bad_value(tmp_path: Path) -> None:
+    """Parquet dates may be text; a malformed one rejects only its feuille (DONNEE_INVALIDE)."""
+    feuilles = _read(EXAMPLE / "feuilles.ndjson")[:5]
+    feuilles[1]["date_reception"] = "2025-02-30"
+    rows = [{k: v for k, v in f.items() if k != "lignes"} for f in feuilles]
+    lines = [{"feuille_id": f["id"], **line} for f in feuilles for line in f["lignes"]]
+    pl.DataFrame(rows).write_parquet(tmp_path / "feuilles.parquet")
+    pl.DataFrame(lines).write_parquet(tmp_path / "lignes.parquet")
+    out = tmp_path / "decomptes.ndjson"
+    batch.run(EXAMPLE / "referentiel", tmp_path / "feuilles.parquet", str(out), "ndjson")
+    (tmp_path / "feuilles.ndjson").write_text("".join(json.dumps(f) + "\n" for f in feuilles), encoding="utf-8")
+    batch.run(EXAMPLE / "referentiel", tmp_path / "feuilles.ndjson", str(tmp_path / "ref.ndjson"), "ndjson")
+    got = _read(out)
+    assert got[1]["rejets"] == ["DONNEE_INVALIDE"]
+    assert got == _read(tmp_path / "ref.ndjson")
