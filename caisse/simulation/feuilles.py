@@ -145,6 +145,14 @@ def build(
         reception = np.where(keep, np.maximum(reception, last + rng.integers(1, 10, f)), reception)
         bad[anomaly] = chosen
         taken[chosen] = True
+        # the card read is the one valid at the new date
+        moved = chosen[
+            (c.card[perm][chosen] == 0)
+            & (opp[chosen] != NONE)
+            & (line_day[first_line[chosen]] >= opp[chosen])
+        ]
+        if len(moved):
+            carte = carte.scatter(moved, card_second[pl.Series(person[moved])])
     date_soins = as_date(line_day).dt.to_string("%Y-%m-%d")
     typ = types
     idx = bad["DONNEE_INVALIDE"]

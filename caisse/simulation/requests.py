@@ -80,7 +80,9 @@ def demandes_c2s(rng: np.random.Generator, pe: People, first_id: int) -> pl.Data
     members: list[tuple[np.ndarray, dict[str, Column]]] = []
     for k in range(MAX_MEMBRES):
         idx = np.minimum(head[req] + k, len(hh) - 1)
-        present = k < size[req]
+        # members already born and still alive at the date of the request
+        alive = (a["birth"][idx] <= when) & ((a["deces"][idx] == NONE) | (a["deces"][idx] > when))
+        present = (k < size[req]) & (alive | (k == 0))
         role = np.where(
             k == 0,
             "demandeur",

@@ -81,4 +81,5 @@ def test_c2s_decides_every_request(medium: Path, tmp_path: Path) -> None:
     decisions = read_ndjson(out)
     assert len(decisions) == len(read_ndjson(medium / "demandes_c2s.ndjson"))
     kinds = Counter(r["decision"] for r in decisions)
+    assert set(kinds) == {"c2s_gratuite", "c2s_participation", "refus"}  # no invalid request
     assert kinds["c2s_gratuite"] and kinds["c2s_participation"] and kinds["refus"]
