@@ -23,7 +23,8 @@ import polars as pl
 from caisse.rules.claims.counters import ANNUAL_SCHEMA, DAILY_SCHEMA, DEBT_SCHEMA, Counters
 
 EPOCH = dt.date(1970, 1, 1)
-NO_PS = (1 << 22) - 1  # the transport cap is per person and day, whatever the transporter
+NO_PS = (1 << 22) - 1  # caps per person and day (transport): no professional in the key
+KIND_CODES = {"transport": 0, "medicament": 1, "acte_paramedical": 2}
 
 
 def _starts(*keys: str) -> pl.Expr:
@@ -75,7 +76,14 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
         "_lid", "nir", "executant", "date_soins", "_annee", "_fr_cle", "_fr_kind", "_pf_brut", "_fr_brut",
         "_pf_plafond_jour", "_fr_plafond_jour", "_pf_plafond_an", "_fr_plafond_an",
         (person + pl.col("_ps_idx") * (1 << 16) + day).alias("_k_pf"),
-        (person + pl.when(pl.col("_fr_cle") == "").then(NO_PS).otherwise(pl.col("_ps_idx")) * (1 << 16) + day).alias("_k_fr"),
+        (
+            person
+            + pl.when(pl.col("_fr_cle") == "")
+            .then(NO_PS - pl.col("_fr_kind").replace_strict(KIND_CODES, default=len(KIND_CODES), return_dtype=pl.Int64))
+            .otherwise(pl.col("_ps_idx"))
+            * (1 << 16)
+            + day
+        ).alias("_k_fr"),
         (pl.col("_nir_idx") * (1 << 16) + pl.col("_annee")).alias("_k_an"),
     )
     daily = counters.daily
@@ -102,12 +110,18 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
         sub = sub.join(annual, on=["nir", "_annee"], how="left")
     else:
         sub = sub.with_columns(pl.lit(None, dtype=pl.Int64).alias("_pf_pre_an"), pl.lit(None, dtype=pl.Int64).alias("_fr_pre_an"))
-    sub = _capped(sub, "_pf_brut", ["_k_pf"], pl.col("_pf_plafond_jour") - pl.col("_pf_pre_jour").fill_null(0), "_pf_jour")
-    sub = _capped(
-        sub, "_fr_brut", ["_k_fr", "_fr_kind"], pl.col("_fr_plafond_jour") - pl.col("_fr_pre_jour").fill_null(0), "_fr_jour"
+    # Keep only integer columns for the four sorts.
+    sub = sub.select(
+        "_lid", "_k_pf", "_k_fr", "_k_an", "_pf_brut", "_fr_brut",
+        (pl.col("_pf_plafond_jour") - pl.col("_pf_pre_jour").fill_null(0)).alias("_pf_reste_jour"),
+        (pl.col("_fr_plafond_jour") - pl.col("_fr_pre_jour").fill_null(0)).alias("_fr_reste_jour"),
+        (pl.col("_pf_plafond_an") - pl.col("_pf_pre_an").fill_null(0)).alias("_pf_reste_an"),
+        (pl.col("_fr_plafond_an") - pl.col("_fr_pre_an").fill_null(0)).alias("_fr_reste_an"),
     )
-    sub = _capped(sub, "_pf_jour", ["_k_an"], pl.col("_pf_plafond_an") - pl.col("_pf_pre_an").fill_null(0), "participation_forfaitaire_cts")
-    sub = _capped(sub, "_fr_jour", ["_k_an"], pl.col("_fr_plafond_an") - pl.col("_fr_pre_an").fill_null(0), "franchise_cts")
+    sub = _capped(sub, "_pf_brut", ["_k_pf"], pl.col("_pf_reste_jour"), "_pf_jour")
+    sub = _capped(sub, "_fr_brut", ["_k_fr"], pl.col("_fr_reste_jour"), "_fr_jour")
+    sub = _capped(sub, "_pf_jour", ["_k_an"], pl.col("_pf_reste_an"), "participation_forfaitaire_cts")
+    sub = _capped(sub, "_fr_jour", ["_k_an"], pl.col("_fr_reste_an"), "franchise_cts")
     sub = sub.select("_lid", "_pf_jour", "_fr_jour", "participation_forfaitaire_cts", "franchise_cts")
     res = lines.select("_lid").join(sub, on="_lid", how="left", maintain_order="left").drop("_lid")
     lines = lines.hstack(res).with_columns(
@@ -186,9 +200,12 @@ def feuille_payments(
     )
     d = d.with_columns(pl.when(tp).then(zero).otherwise(pl.col("montant_rembourse_cts")).alias("_p"))
     # Debt: Lindley recursion per person, in processing order.
-    d = d.join(counters.debt.rename({"dette_cts": "_b0"}), on="nir", how="left").with_columns(
-        pl.col("_b0").fill_null(0)
-    )
+    if counters.debt.height:
+        d = d.join(counters.debt.rename({"dette_cts": "_b0"}), on="nir", how="left").with_columns(
+            pl.col("_b0").fill_null(0)
+        )
+    else:
+        d = d.with_columns(pl.lit(0, dtype=pl.Int64).alias("_b0"))
     # Sorted by person then processing order; per-person running sums and minima without
     # windows: groups are separated by an offset larger than any balance (2**40 cents).
     big = 1 << 40
