@@ -61,7 +61,7 @@ def _capped(df: pl.DataFrame, raw: str, keys: list[str], rest: pl.Expr, out: str
     )
 
 
-def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, pl.DataFrame]:
+def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, pl.LazyFrame]:
     """Daily then annual caps of the participation forfaitaire and of the franchises.
 
     Adds ``participation_forfaitaire_cts`` and ``franchise_cts`` (and ``_pf_plafonnee`` /
@@ -72,7 +72,7 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
     # Exact integer group keys (person, professional, day), cheaper to hash than strings.
     day = (pl.col("date_soins") - pl.lit(EPOCH)).dt.total_days()
     person = pl.col("_nir_idx") * (1 << 38)
-    sub = lines.filter((pl.col("_pf_brut") > 0) | (pl.col("_fr_brut") > 0)).select(
+    sub = lines.lazy().filter((pl.col("_pf_brut") > 0) | (pl.col("_fr_brut") > 0)).select(
         "_lid", "nir", "executant", "date_soins", "_annee", "_fr_cle", "_fr_kind", "_pf_brut", "_fr_brut",
         "_pf_plafond_jour", "_fr_plafond_jour", "_pf_plafond_an", "_fr_plafond_an",
         (person + pl.col("_ps_idx") * (1 << 16) + day).alias("_k_pf"),
@@ -85,7 +85,7 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
             + day
         ).alias("_k_fr"),
         (pl.col("_nir_idx") * (1 << 16) + pl.col("_annee")).alias("_k_an"),
-    )
+    ).collect()
     daily = counters.daily
     if daily.height:
         pf_pre = daily.filter(pl.col("kind") == "pf").select(
@@ -133,8 +133,8 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
         (pl.col("_fr_jour") < pl.col("_fr_brut")).alias("_fr_plafond_jour_atteint"),
         (pl.col("franchise_cts") < pl.col("_fr_jour")).alias("_fr_plafond_an_atteint"),
     )
-    # New consumption, for the carried counters.
-    ok = lines.filter(pl.col("_ok"))
+    # New consumption, for the carried counters (lazy: only computed when carried).
+    ok = lines.lazy().filter(pl.col("_ok"))
     new_daily = pl.concat(
         [
             ok.filter(pl.col("participation_forfaitaire_cts") > 0).group_by("nir", "executant", "date_soins").agg(
@@ -177,10 +177,12 @@ def feuille_payments(
         pl.col("_ok").sum().alias("_nb_ok"),
     )
     codes = (
-        lines.filter(pl.col("_rejet_l").is_not_null())
+        lines.lazy()
+        .filter(pl.col("_rejet_l").is_not_null())
         .sort("_lid")
         .group_by("_fpos")
         .agg(pl.col("_rejet_l").unique(maintain_order=True).alias("_codes_lignes"))
+        .collect()
     )
     agg = agg.join(codes, on="_fpos", how="left").rename({"_fpos": "_pos"})
     d = f.select(
@@ -261,10 +263,13 @@ def feuille_payments(
 
 
 def update_counters(
-    old: Counters, new_daily: pl.DataFrame, debt: pl.DataFrame, f: pl.DataFrame, lines: pl.DataFrame
+    old: Counters, new_daily_lazy: pl.LazyFrame, debt: pl.DataFrame, f: pl.DataFrame, lines: pl.DataFrame
 ) -> Counters:
     """The counters after this batch (old state plus this batch's consumption)."""
-    ok = lines.filter(pl.col("_ok"))
+    new_daily = new_daily_lazy.collect()
+    ok = lines.select("nir", "executant", "code", "date_soins", "_annee", "participation_forfaitaire_cts", "franchise_cts", "_ok").filter(
+        pl.col("_ok")
+    )
     annual_new = ok.group_by("nir", "_annee").agg(
         pl.col("participation_forfaitaire_cts").sum(), pl.col("franchise_cts").sum().alias("franchises_cts")
     ).rename({"_annee": "annee"}).cast(ANNUAL_SCHEMA)  # type: ignore[arg-type]

@@ -242,7 +242,7 @@ def _step_line_controls(
     ok = pl.col("_rejet_l").is_null() & pl.col("_rejet_f").is_null()
     day = (pl.col("date_soins") - pl.lit(dt.date(1970, 1, 1))).dt.total_days()
     k1 = pl.col("_nir_idx") * (1 << 38) + pl.col("_ps_idx") * (1 << 16) + day
-    keys = lines.filter(ok).select("_lid", "_ordre", *act, k1.alias("_k1")).sort("_k1", "code", "_ordre")
+    keys = lines.lazy().filter(ok).select("_lid", "_ordre", *act, k1.alias("_k1")).sort("_k1", "code", "_ordre").collect()
     group_start = (
         pl.col("_k1").ne_missing(pl.col("_k1").shift(1))
         | pl.col("code").ne_missing(pl.col("code").shift(1))
@@ -359,7 +359,12 @@ def _step_forfait_actes_lourds(lines: pl.DataFrame, params: SanteParameters) -> 
     lines = lines.with_columns(elig.alias("_fal_elig"))
     # Only the eligible lines (technical acts) are grouped by session: a small subset.
     grp = ["_fpos", "date_soins"]
-    sub = lines.filter(pl.col("_fal_elig")).select("_lid", "_fpos", "_lpos", "date_soins", "base_remboursement_cts", "coefficient")
+    sub = (
+        lines.lazy()
+        .filter(pl.col("_fal_elig"))
+        .select("_lid", "_fpos", "_lpos", "date_soins", "base_remboursement_cts", "coefficient")
+        .collect()
+    )
     total = pl.col("base_remboursement_cts").sum().over(grp)
     coef = pl.col("coefficient").max().over(grp)
     seuil = at(params.p("forfait_actes_lourds.seuil_tarif"), d, pl.Int64())
@@ -515,10 +520,12 @@ def liquidate(
 
     # A feuille whose lines are all duplicate acts is a duplicate feuille.
     all_dup = (
-        lines.filter(pl.col("_rejet_f").is_null())
+        lines.lazy()
+        .filter(pl.col("_rejet_f").is_null())
         .group_by("_fpos")
         .agg((pl.col("_rejet_l") == "DOUBLON").fill_null(False).all().alias("_tout_doublon"))
         .filter(pl.col("_tout_doublon"))
+        .collect()
         .get_column("_fpos")
     )
     lines = lines.with_columns(
@@ -547,7 +554,8 @@ def liquidate(
 
     new_counters = caps.update_counters(counters, counters_daily_annual, debt, f, lines) if carry else counters
     out_lines = (
-        lines.filter(pl.col("_rejet_f").is_null())
+        lines.lazy()
+        .filter(pl.col("_rejet_f").is_null())
         .sort("_fpos", "_lpos")
         .select(
             "_fpos",
@@ -561,6 +569,7 @@ def liquidate(
             ).alias("rejets"),
             "explication",
         )
+        .collect()
     )
     return decomptes, out_lines, new_counters
 

@@ -116,7 +116,8 @@ def explain_feuilles(decomptes: pl.DataFrame, lines: pl.DataFrame, with_lines: b
     if not with_lines:
         lines = lines.filter(pl.lit(False))
     per_feuille = (
-        lines.filter(pl.col("_rejet_f").is_null())
+        lines.lazy()
+        .filter(pl.col("_rejet_f").is_null())
         .sort("_fpos", "_lpos")
         .group_by("_fpos", maintain_order=True)
         .agg(
@@ -124,6 +125,7 @@ def explain_feuilles(decomptes: pl.DataFrame, lines: pl.DataFrame, with_lines: b
             .str.join(" ")
             .alias("_expl_lignes")
         )
+        .collect()
     )
     d = decomptes.join(per_feuille, left_on="_pos", right_on="_fpos", how="left")
     feuille_rejet = pl.format(
