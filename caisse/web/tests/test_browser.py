@@ -48,6 +48,11 @@ def page() -> Iterator[Any]:
     finally:
         browser.close()
         playwright.stop()
+        # Under Playwright's sync API the test body gets its own connection: close it, or
+        # PostgreSQL refuses to drop the test database ("accessed by other users").
+        from django.db import connections
+
+        connections.close_all()
 
 
 def _shot(page: Any, name: str) -> None:
