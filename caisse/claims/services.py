@@ -251,6 +251,8 @@ def receive_flow(path: str | Path, *, quiet: bool = False) -> ReceptionReport:
         return report
 
     raw, f, lines = _read_flow(path)
+    if not quiet and f.height >= 100_000:
+        _say("recevoir", f"{_n(f.height)} enregistrements lus, {_n(lines.height)} lignes ; enregistrement en base…")
     bad_lines: dict[int, list[int]] = {}
     for fpos, lpos in lines.filter(pl.col("_invalide").fill_null(False)).select("_fpos", "_lpos").iter_rows():
         bad_lines.setdefault(fpos, []).append(lpos)
