@@ -46,13 +46,13 @@ def page() -> Iterator[Any]:
     try:
         yield browser.new_page(viewport={"width": 1280, "height": 900}, locale="fr-FR")
     finally:
-        browser.close()
-        playwright.stop()
-        # Under Playwright's sync API the test body gets its own connection: close it, or
-        # PostgreSQL refuses to drop the test database ("accessed by other users").
+        # Under Playwright's sync API the test body gets its own connection: close it while the
+        # browser still runs, or PostgreSQL refuses to drop the test database.
         from django.db import connections
 
         connections.close_all()
+        browser.close()
+        playwright.stop()
 
 
 def _shot(page: Any, name: str) -> None:
