@@ -88,12 +88,21 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
     ).collect()
     daily = counters.daily
     if daily.height:
-        pf_pre = daily.filter(pl.col("kind") == "pf").select(
-            "nir", pl.col("cle").alias("executant"), "date_soins", pl.col("cts").alias("_pf_pre_jour")
+        pf_keys = ["nir", "executant", "date_soins"]
+        fr_keys = ["nir", "_fr_cle", "date_soins", "_fr_kind"]
+        pf_pre = (
+            daily.filter(pl.col("kind") == "pf")
+            .select("nir", pl.col("cle").alias("executant"), "date_soins", "cts")
+            .join(sub.select(pf_keys).unique(), on=pf_keys, how="semi")
+            .group_by(pf_keys)
+            .agg(pl.col("cts").sum().alias("_pf_pre_jour"))
         )
-        fr_pre = daily.filter(pl.col("kind") != "pf").select(
-            "nir", pl.col("cle").alias("_fr_cle"), "date_soins", pl.col("kind").alias("_fr_kind"),
-            pl.col("cts").alias("_fr_pre_jour"),
+        fr_pre = (
+            daily.filter(pl.col("kind") != "pf")
+            .select("nir", pl.col("cle").alias("_fr_cle"), "date_soins", pl.col("kind").alias("_fr_kind"), "cts")
+            .join(sub.select(fr_keys).unique(), on=fr_keys, how="semi")
+            .group_by(fr_keys)
+            .agg(pl.col("cts").sum().alias("_fr_pre_jour"))
         )
         sub = sub.join(pf_pre, on=["nir", "executant", "date_soins"], how="left").join(
             fr_pre, on=["nir", "_fr_cle", "date_soins", "_fr_kind"], how="left"
@@ -278,8 +287,10 @@ def update_counters(
         .group_by("nir", "annee")
         .agg(pl.col("participation_forfaitaire_cts").sum(), pl.col("franchises_cts").sum())
     )
-    daily = pl.concat([old.daily, new_daily]).group_by("nir", "cle", "date_soins", "kind").agg(pl.col("cts").sum())
+    # Appended without re-aggregating (the readers aggregate only the keys of their chunk), so
+    # that carrying the counters costs O(chunk), not O(flow), per chunk.
+    daily = pl.concat([old.daily, new_daily], rechunk=False)
     debt_all = pl.concat([old.debt.join(debt, on="nir", how="anti"), debt])
-    ids = pl.concat([old.seen_ids, f.select("id").filter(pl.col("id").is_not_null())]).unique()
-    acts = pl.concat([old.seen_acts, ok.select("nir", "executant", "code", "date_soins")]).unique()
+    ids = pl.concat([old.seen_ids, f.select("id").filter(pl.col("id").is_not_null())], rechunk=False)
+    acts = pl.concat([old.seen_acts, ok.select("nir", "executant", "code", "date_soins")], rechunk=False)
     return Counters(annual=annual, debt=debt_all, daily=daily, seen_ids=ids, seen_acts=acts)

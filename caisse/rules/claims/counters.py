@@ -49,6 +49,10 @@ class Counters:
     - ``daily``: amounts consumed per (nir, key, day, kind) for the daily caps (key = the
       professional, or "" for the transport cap which is per person and day);
     - ``seen_ids`` / ``seen_acts``: feuille ids and liquidated acts, for the DOUBLON check.
+
+    ``daily``, ``seen_ids`` and ``seen_acts`` are append-only logs: a key may appear on several
+    rows (the engine sums or de-duplicates the rows of the keys it needs), which keeps carrying
+    them from chunk to chunk cheap.
     """
 
     annual: pl.DataFrame = field(default_factory=lambda: _empty(ANNUAL_SCHEMA))

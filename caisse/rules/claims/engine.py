@@ -252,7 +252,11 @@ def _step_line_controls(
         pl.when(group_start).then(pl.col("_ordre")).otherwise(None).forward_fill().alias("_premier_ordre")
     )
     if counters.seen_acts.height:
-        seen = counters.seen_acts.with_columns(pl.lit(True).alias("_deja_vu")).unique(act)
+        seen = (
+            counters.seen_acts.join(found.select(act).unique(), on=act, how="semi")
+            .unique(act)
+            .with_columns(pl.lit(True).alias("_deja_vu"))
+        )
         found = found.join(seen, on=act, how="left")
     else:
         found = found.with_columns(pl.lit(None, dtype=pl.Boolean).alias("_deja_vu"))
