@@ -99,6 +99,72 @@ def _work_in_progress(today: dt.date) -> None:
                                          observations="Justificatif de domicile reçu.")
 
 
+def _read(path: Path, limit: int) -> list[dict[str, Any]]:
+    import json
+
+    rows = []
+    if path.exists():
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                rows.append(json.loads(line))
+                if len(rows) >= limit:
+                    break
+    return rows
+
+
+def _sick_pay(out: Path, today: dt.date, limit: int = 300) -> None:
+    """The first arrêts of the simulated year become IJ files: most complete and paid, some waiting."""
+    from django.core.exceptions import ValidationError
+
+    from caisse.allowances.services import Salaire, payer, recevoir_attestation_salaire, recevoir_avis
+
+    agent = User.objects.get(username="ij")
+    employers = list(Employer.objects.order_by("pk")[:50])
+    for n, record in enumerate(_read(out / "arrets.ndjson", limit)):
+        try:
+            arret, created = recevoir_avis({**record, "date_reception": record.get("date_debut")}, by=agent)
+            if not created or not employers or n % 7 == 0:  # one in seven waits for its certificate
+                continue
+            lines = [Salaire(s["mois"], int(s["brut_cts"])) for s in record.get("salaires") or []
+                     if s["mois"] < str(record["date_debut"])[:7]]
+            recevoir_attestation_salaire(arret=arret, employeur=employers[n % len(employers)], lignes=lines,
+                                         date_reception=arret.date_debut + dt.timedelta(days=3 + n % 20), by=agent)
+        except ValidationError:
+            continue
+    payer(jusqu_au=today - dt.timedelta(days=1), date_paiement=today, by=agent)
+
+
+def _work_accidents(out: Path, today: dt.date, limit: int = 40) -> None:
+    """Recent declarations (dates moved to the last weeks) so that the AT/MP queue has deadlines."""
+    from django.core.exceptions import ValidationError
+
+    from caisse.work_accidents import services as atmp
+    from caisse.work_accidents.enums import CaseKind, Declarant
+
+    agent = User.objects.get(username="atmp")
+    for n, record in enumerate(_read(out / "declarations_atmp.ndjson", limit)):
+        victim = Beneficiary.objects.filter(nir=record.get("nir"), date_deces__isnull=True).first()
+        employer = Employer.objects.filter(siret=record.get("employeur")).first()
+        if victim is None:
+            continue
+        event = today - dt.timedelta(days=5 + (n * 3) % 80)
+        kind = str(record.get("type")) if record.get("type") in CaseKind.values else CaseKind.AT
+        try:
+            case = atmp.declare(
+                by=agent, kind=kind, victim=victim,
+                declarant=Declarant.VICTIME if kind == CaseKind.MP else Declarant.EMPLOYEUR,
+                employer=employer, date_evenement=event, date_declaration=event + dt.timedelta(days=1),
+                date_reception=event + dt.timedelta(days=1), circonstances="Chute dans l'escalier de service.",
+            )
+            if n % 4:
+                atmp.record_initial_certificate(case, by=agent, date_etablissement=event,
+                                                date_reception=event + dt.timedelta(days=2),
+                                                lesions="Entorse de la cheville droite.")
+        except ValidationError:
+            continue
+    atmp.flag_deadlines(today)
+
+
 def build_demo(personnes: int = 20_000, today: dt.date | None = None) -> None:
     today = today or dt.date.today()
     if Beneficiary.objects.exists() and User.objects.filter(username="admin").exists():
@@ -111,8 +177,11 @@ def build_demo(personnes: int = 20_000, today: dt.date | None = None) -> None:
             _generate(personnes, today.year - 1, out)  # a whole year of flows, all already received
             print("Import du référentiel…", file=sys.stderr)
             import_referentiel(out / "referentiel", today=today)
-        rows = _accounts()
-        _work_in_progress(today)
+            rows = _accounts()
+            _work_in_progress(today)
+            print("Dossiers d'indemnités journalières et d'accidents du travail…", file=sys.stderr)
+            _sick_pay(out, today)
+            _work_accidents(out, today)
     width = max(len(r[0]) for r in rows)
     print("\nComptes de démonstration (mot de passe commun : " + DEMO_PASSWORD + ")")
     for label, username, who in rows:
