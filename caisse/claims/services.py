@@ -28,6 +28,7 @@ import fcntl
 import hashlib
 import heapq
 import json
+import math
 import os
 import sys
 import time
@@ -212,16 +213,28 @@ def _read_flow(path: Path) -> tuple[list[dict[str, Any] | None], pl.DataFrame, p
     return raw, f, lines
 
 
+def _clean(value: Any) -> tuple[Any, bool]:
+    """(value the database can store as JSON, whether something had to be removed)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None, True
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", ""), True
+    if isinstance(value, dict):
+        items = [(k, *_clean(v)) for k, v in value.items()]
+        return {k: v for k, v, _ in items}, any(c for *_, c in items)
+    if isinstance(value, list):
+        cleaned = [_clean(v) for v in value]
+        return [v for v, _ in cleaned], any(c for _, c in cleaned)
+    return value, False
+
+
 def _storable(record: dict[str, Any] | None) -> tuple[dict[str, Any] | None, str]:
-    """The record as stored JSON, or (None, reason) when the database could not store it as is."""
+    """The record as stored JSON and, when it had to be changed to be stored, the reason."""
     if record is None:
         return None, "Enregistrement illisible (un objet JSON est attendu)."
-    try:
-        text = json.dumps(record, allow_nan=False, ensure_ascii=False)
-    except (TypeError, ValueError):
-        return None, "Enregistrement illisible (valeur numérique non représentable)."
-    if "\\u0000" in text:
-        return None, "Enregistrement illisible (caractère nul)."
+    clean, changed = _clean(record)
+    if changed:
+        return clean, "Valeur non représentable (NaN, infini ou caractère nul) : la feuille sera rejetée (DONNEE_INVALIDE)."
     return record, ""
 
 
@@ -274,11 +287,11 @@ def receive_flow(path: str | Path, *, quiet: bool = False) -> ReceptionReport:
         duplicates: list[tuple[int, str, dt.date | None, dict[str, Any] | None]] = []
         for pos, ident, kind, reception_date, nir, executant, invalid in cols:
             record, reason = _storable(raw[pos])
-            usable_id = ident if ident is not None and len(ident) <= MAX_ID else None
+            usable_id = ident if ident is not None and len(ident) <= MAX_ID and "\x00" not in ident else None
             if usable_id is not None and (usable_id in already or first_pos.get(usable_id) != pos):
                 duplicates.append((pos, usable_id, reception_date, record))
                 continue
-            bad = bool(invalid) or record is None or (ident is not None and usable_id is None)
+            bad = bool(invalid) or bool(reason) or (ident is not None and usable_id is None)
             if bad and not reason:
                 reason = "Donnée manquante ou invalide : la feuille sera rejetée (DONNEE_INVALIDE)."
             elif pos in bad_lines and not reason:
@@ -286,7 +299,8 @@ def receive_flow(path: str | Path, *, quiet: bool = False) -> ReceptionReport:
                 reason = f"Ligne(s) {ranks} invalide(s) : rejetée(s) au traitement (DONNEE_INVALIDE)."
             feuilles.append(Feuille(
                 identifiant=usable_id, type=kind if kind in FeuilleType.values else "",
-                date_reception=reception_date, nir=(nir or "")[:32], executant=(executant or "")[:64],
+                date_reception=reception_date, nir=(nir or "").replace("\x00", "")[:32],
+                executant=(executant or "").replace("\x00", "")[:64],
                 enregistrement=record, invalide=bad, lignes_invalides=bad_lines.get(pos, []), erreur=reason[:300],
                 reception=reception, position=pos,
             ))

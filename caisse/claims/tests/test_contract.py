@@ -206,3 +206,19 @@ def test_bad_parquet_records_get_the_readers_verdict(tmp_path: Path) -> None:
     expected = _liquider(tmp_path, folder / "feuilles.parquet")
     assert sorted(json.dumps(g, sort_keys=True) for g in got) == sorted(json.dumps(e, sort_keys=True) for e in expected)
     assert sum("DONNEE_INVALIDE" in g["rejets"] for g in got) >= 2
+
+
+def test_values_a_database_cannot_store_are_kept_as_invalid(tmp_path: Path) -> None:
+    good = read_ndjson(EXAMPLE / "feuilles.ndjson")[0]
+    flow = tmp_path / "nan.ndjson"
+    flow.write_text(
+        json.dumps({**good, "id": "NAN1", "lignes": [{**good["lignes"][0], "montant_facture_cts": float("nan")}]}) + "\n"
+        + json.dumps({**good, "id": "NUL\u0000", "nir": "1\u00002"}) + "\n",
+        encoding="utf-8",
+    )
+    import_folder(EXAMPLE / "referentiel")
+    report = services.receive_flow(flow, quiet=True)
+    assert (report.recues, report.invalides) == (2, 2)
+    services.daily_run(None, today=TODAY, quiet=True)
+    got = {g["id"]: g["rejets"] for g in _export(tmp_path)}
+    assert got == {"NAN1": ["DONNEE_INVALIDE"], "NUL": ["DONNEE_INVALIDE"]}
