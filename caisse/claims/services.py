@@ -272,7 +272,7 @@ def receive_flow(path: str | Path, *, quiet: bool = False) -> ReceptionReport:
     # Within the flow, the occurrence kept for a repeated id is the first in the engine's order.
     keep = (
         f.select("_pos", "id", pl.col("date_reception").fill_null(FAR_FUTURE).alias("_d"))
-        .filter(pl.col("id").is_not_null() & (pl.col("id").str.len_chars() <= MAX_ID))
+        .filter(pl.col("id").is_not_null() & (pl.col("id").str.len_chars() <= MAX_ID) & ~pl.col("id").str.contains("\x00", literal=True))
         .sort("_d", "_pos")
         .unique("id", keep="first", maintain_order=True)
     )
