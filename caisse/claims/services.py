@@ -740,6 +740,8 @@ def _write_feuilles(run: DailyRun, pks: list[int], outs: list[dict[str, Any]], p
 def _commit_chunk(run: DailyRun, chunk: _Chunk, outs: list[dict[str, Any]], old: Counters, new: Counters) -> None:
     """Everything one chunk changes, in one transaction."""
     f = chunk.frames[0]
+    if len(outs) != len(chunk.pks) or any(o["id"] != i for o, i in zip(outs, f.get_column("id"), strict=True)):
+        raise RunConflict("Le moteur n'a pas rendu un décompte par feuille dans l'ordre du lot : lot annulé.")
     dues: dict[tuple[str, str], list[tuple[int, int]]] = {}
     for pk, out, nir, executant in zip(chunk.pks, outs, f.get_column("nir"), f.get_column("executant"), strict=True):
         if out["statut"] != "liquidee":
