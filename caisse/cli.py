@@ -146,9 +146,11 @@ def importer(
     """Charger ou mettre à jour le référentiel dans la base."""
     _setup_django()
     from caisse.beneficiaries.exchange import import_referentiel
+    from caisse.claims.services import import_referentiel_extras
 
     try:
         import_referentiel(referentiel)
+        import_referentiel_extras(referentiel)
     except UnreadableFile as exc:
         _fail(str(exc))
 
@@ -174,16 +176,19 @@ def traiter(
     """Traitement quotidien : liquider les feuilles reçues, mettre à jour compteurs, dettes et paiements."""
     import datetime as dt
 
-    _setup_django()
-    from caisse.claims.services import daily_run
-
     limit = None
     if jusqu_au:
         try:
             limit = dt.date.fromisoformat(jusqu_au)
         except ValueError:
             _fail(f"Date « {jusqu_au} » invalide : format attendu AAAA-MM-JJ.")
-    daily_run(limit)
+    _setup_django()
+    from caisse.claims.services import RunConflict, daily_run
+
+    try:
+        daily_run(limit)
+    except RunConflict as exc:
+        _fail(str(exc) or "Un autre traitement quotidien est en cours : relancez-le quand il sera terminé.")
 
 
 @exporter_app.command("decomptes")

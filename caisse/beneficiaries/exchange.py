@@ -49,6 +49,9 @@ from caisse.rules import identifiers
 
 BATCH_SIZE = 2000
 IMPORT_LABEL = "import du référentiel"
+# C2S and AME are always dated in the database; an open-ended period of the référentiel is kept
+# open with this end date, and exported back as null.
+OPEN_END = dt.date(9999, 12, 31)
 
 
 class BadRecord(ValueError):
@@ -86,8 +89,14 @@ def _required_date(raw: Any, what: str) -> dt.date:
     return value
 
 
-def _periods(record: dict[str, Any], key: str, start: str = "debut", end: str = "fin") -> list[tuple[dt.date, dt.date | None, dict[str, Any]]]:
-    periods = []
+def _periods(
+    record: dict[str, Any], key: str, start: str = "debut", end: str = "fin", *, merge: bool = True,
+) -> list[tuple[dt.date, dt.date | None, dict[str, Any]]]:
+    """The record's periods, sorted. Overlaps, which the database refuses, are resolved as
+    ``caisse liquider`` reads them: coverage on a day is "some period covers it", so overlapping
+    periods merge (``merge``), or, when they carry different data (another médecin traitant, C2S
+    with or without participation), the earlier one ends the day before the later one starts."""
+    periods: list[tuple[dt.date, dt.date | None, dict[str, Any]]] = []
     for item in record.get(key) or []:
         if not isinstance(item, dict):
             raise BadRecord(f"{key} : chaque période doit être un objet.")
@@ -97,10 +106,20 @@ def _periods(record: dict[str, Any], key: str, start: str = "debut", end: str = 
             raise BadRecord(f"{key} : la fin ({fin}) précède le début ({debut}).")
         periods.append((debut, fin, item))
     periods.sort(key=lambda p: p[0])
-    for (_, fin1, _), (debut2, _, _) in zip(periods, periods[1:], strict=False):
-        if fin1 is None or fin1 >= debut2:
-            raise BadRecord(f"{key} : deux périodes se chevauchent.")
-    return periods
+    resolved: list[tuple[dt.date, dt.date | None, dict[str, Any]]] = []
+    for debut, fin, item in periods:
+        if resolved:
+            d0, f0, i0 = resolved[-1]
+            if f0 is None or f0 >= debut:
+                if merge:
+                    resolved[-1] = (d0, None if f0 is None or fin is None else max(f0, fin), i0)
+                    continue
+                if debut - dt.timedelta(days=1) < d0:
+                    resolved.pop()
+                else:
+                    resolved[-1] = (d0, debut - dt.timedelta(days=1), i0)
+        resolved.append((debut, fin, item))
+    return resolved
 
 
 def fingerprint(record: dict[str, Any]) -> str:
@@ -200,8 +219,8 @@ def _derived_rows(person: Beneficiary, record: dict[str, Any], professionals: di
         rows["ald"].append(ALDPeriod(
             beneficiary=person, kind=ALDKind.LISTE, affection=str(item.get("affection") or "Non précisée (import)"),
             date_protocole=debut, statut_protocole=ProtocolStatus.VALIDE, valide_le=debut, debut=debut, fin=fin))
-    for debut, fin, item in _periods(record, "c2s"):
-        fin = fin or debut + relativedelta(months=12) - dt.timedelta(days=1)
+    for debut, fin, item in _periods(record, "c2s", merge=False):
+        fin = fin or OPEN_END
         rows["c2s"].append(C2SAttribution(
             beneficiary=person, debut=debut, fin=fin, participation=bool(item.get("participation")),
             participation_mensuelle_cts=int(item.get("participation_mensuelle_cts") or 0)
@@ -212,8 +231,7 @@ def _derived_rows(person: Beneficiary, record: dict[str, Any], professionals: di
         extra.statut = C2SStatus.FERMEE
     for debut, fin, _ in _periods(record, "ame"):
         rows["ame"].append(AMEAttribution(beneficiary=person, date_demande=debut, debut=debut,
-                                          fin=fin or debut + relativedelta(years=1) - dt.timedelta(days=1),
-                                          statut=AMEStatus.ACCORDEE))
+                                          fin=fin or OPEN_END, statut=AMEStatus.ACCORDEE))
     for item in record.get("maternite") or []:
         sixth = _required_date(item.get("debut_6e_mois"), "maternite.debut_6e_mois")
         birth = _required_date(item.get("date_accouchement"), "maternite.date_accouchement")
@@ -223,7 +241,7 @@ def _derived_rows(person: Beneficiary, record: dict[str, Any], professionals: di
     for debut, fin, item in _periods(record, "invalidite"):
         rows["inv"].append(InvalidityPeriod(beneficiary=person, categorie=int(item.get("categorie") or 2),
                                             debut=debut, fin=fin))
-    for debut, fin, item in _periods(record, "medecin_traitant"):
+    for debut, fin, item in _periods(record, "medecin_traitant", merge=False):
         ps = professionals.get(str(item.get("ps")))
         if ps is None:
             raise BadRecord(f"medecin_traitant : professionnel « {item.get('ps')} » inconnu.")
@@ -369,7 +387,7 @@ def import_referentiel(folder: Path, *, today: dt.date | None = None, quiet: boo
 
 
 def _iso(d: dt.date | None) -> str | None:
-    return d.isoformat() if d else None
+    return d.isoformat() if d and d != OPEN_END else None
 
 
 def beneficiary_record(person: Beneficiary) -> dict[str, Any]:

@@ -74,13 +74,26 @@ def test_bad_records_are_reported_in_french_and_skipped(tmp_path: Path) -> None:
         '{"nir": "187057503537479", "date_naissance": "1987-05-22", "sexe": "M"}\n'
         "pas du json\n"
         '{"nir": "187057503537478", "date_naissance": "1987-05-22", "sexe": "M", '
-        '"droits": [{"debut": "2020-01-01", "fin": null}, {"debut": "2021-01-01", "fin": null}]}\n'
+        '"droits": [{"debut": "2020-01-01", "fin": "2019-01-01"}]}\n'
     )
     report = import_referentiel(tmp_path, today=TODAY, quiet=True)
     assert any("clé du NIR" in e for e in report.errors)
     assert any("illisible" in e for e in report.errors)
-    assert any("chevauchent" in e for e in report.errors)
+    assert any("précède le début" in e for e in report.errors)
     assert Beneficiary.objects.count() == 1
+
+
+def test_overlapping_periods_are_read_as_liquider_reads_them(tmp_path: Path) -> None:
+    (tmp_path / "beneficiaires.ndjson").write_text(
+        '{"nir": "187057503537478", "date_naissance": "1987-05-22", "sexe": "M", '
+        '"droits": [{"debut": "2020-01-01", "fin": "2022-12-31"}, {"debut": "2021-01-01", "fin": null}], '
+        '"c2s": [{"debut": "2024-01-01", "fin": null, "participation": false}]}\n'
+    )
+    report = import_referentiel(tmp_path, today=TODAY, quiet=True)
+    assert report.errors == []
+    exported = beneficiary_record(Beneficiary.objects.get())
+    assert exported["droits"] == [{"debut": "2020-01-01", "fin": None}]
+    assert exported["c2s"] == [{"debut": "2024-01-01", "fin": None, "participation": False}]
 
 
 def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
