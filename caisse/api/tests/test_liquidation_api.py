@@ -1,0 +1,55 @@
+"""Real-time liquidation gives exactly what the batch engine gives for the same feuille."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from caisse.accounts.models import ApiToken, Role
+from caisse.batch_io import iter_ndjson
+from caisse.beneficiaries.exchange import import_referentiel
+from caisse.claims.services import import_referentiel_extras
+from caisse.rules.claims.engine import liquidate_records
+from caisse.rules.claims.referentiel import load_referentiel
+
+pytestmark = pytest.mark.django_db
+
+EXAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "spec" / "examples" / "liquider"
+FIELDS = ("statut", "rejets", "paiement_ps_cts", "paiement_assure_cts", "part_c2s_cts", "dette_creee_cts",
+          "dette_recuperee_cts")
+
+
+@pytest.fixture
+def token(make_user) -> str:  # type: ignore[no-untyped-def]
+    if not EXAMPLES.exists():
+        pytest.skip("Exemples du contrat absents (../shared/spec/examples).")
+    import_referentiel(EXAMPLES / "referentiel", quiet=True)
+    import_referentiel_extras(EXAMPLES / "referentiel", quiet=True)
+    return ApiToken.issue(make_user(Role.PROFESSIONNEL, username="logiciel"), "cabinet")[1]
+
+
+def test_each_feuille_alone_matches_the_engine_alone(token: str) -> None:
+    feuilles = [f for f in iter_ndjson(EXAMPLES / "feuilles.ndjson") if f][:40]
+    referentiel = load_referentiel(EXAMPLES / "referentiel")
+    for feuille in feuilles:
+        expected = liquidate_records(referentiel, [feuille])[0][0]
+        response = Client().post("/api/v1/liquidations", json.dumps(feuille), content_type="application/json",
+                                 HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert response.status_code == 200
+        got = response.json()
+        assert {k: got.get(k) for k in FIELDS} == {k: expected.get(k) for k in FIELDS}, feuille["id"]
+        assert [line["montant_rembourse_cts"] for line in got["lignes"]] == [
+            line["montant_rembourse_cts"] for line in expected["lignes"]]
+
+
+def test_a_body_that_is_not_a_feuille_is_a_french_problem(token: str) -> None:
+    response = Client().post("/api/v1/liquidations", "[1, 2]", content_type="application/json",
+                             HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 400 and "feuille" in response.json()["detail"]
+
+
+def test_the_operation_is_published() -> None:
+    assert "/api/v1/liquidations" in Client().get("/api/openapi.json").json()["paths"]
