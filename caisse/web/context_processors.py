@@ -16,6 +16,7 @@ from caisse.accounts.perms import Capability, has, is_agent
 OTHER_SCREENS = [
     ("Indemnités journalières", "allowances:queue", {Role.GESTIONNAIRE_IJ, Role.MANAGER}),
     ("Accidents du travail", "work_accidents:queue", {Role.GESTIONNAIRE_ATMP, Role.MANAGER}),
+    ("Frais de santé", "claims:queue", {Role.LIQUIDATEUR, Role.MANAGER}),
 ]
 
 

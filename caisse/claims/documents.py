@@ -1,0 +1,211 @@
+"""What the health-costs screens show: décomptes read back from the database, the statement PDF
+(décompte de remboursement, WeasyPrint) and the processing-delay chart (matplotlib, SVG).
+
+Amounts are formatted here, in French (``26,50 €``), so the templates only lay them out. When
+WeasyPrint cannot load (no Pango), :class:`DocumentUnavailable` carries a French message for a 503.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from django.template.loader import render_to_string
+
+from caisse.claims.models import Feuille, FeuilleStatus, PayeeKind, Payment
+from caisse.rules.claims.controls import MESSAGES
+
+UNAVAILABLE_MESSAGE = (
+    "La production des documents en PDF est momentanément indisponible sur ce serveur "
+    "(bibliothèque de mise en page absente). Réessayez plus tard."
+)
+EXTRA_MESSAGES = {"DOUBLON": MESSAGES.get("DOUBLON", "doublon")}
+
+
+class DocumentUnavailable(RuntimeError):
+    pass
+
+
+def euros(cents: Any) -> str:
+    """``4147`` → ``41,47 €`` (narrow spaces between thousands, non-breaking before the sign)."""
+    if cents in (None, ""):
+        return "—"
+    value = int(cents)
+    sign = "−" if value < 0 else ""
+    whole, part = divmod(abs(value), 100)
+    grouped = f"{whole:,}".replace(",", "\u202f")
+    return f"{sign}{grouped},{part:02d}\u00a0€"
+
+
+def reason(code: str) -> str:
+    """The French reason of a rejection code (the code itself when it is not a known one)."""
+    text = MESSAGES.get(code) or EXTRA_MESSAGES.get(code)
+    return f"{text[:1].upper()}{text[1:]}" if text else code
+
+
+# --- Décomptes read back ----------------------------------------------------------------------------
+
+
+@dataclass
+class Line:
+    code: str
+    date_soins: str
+    base: str
+    taux: str
+    amo: str
+    participation: str
+    franchise: str
+    rembourse: str
+    rejets: list[tuple[str, str]]
+
+
+@dataclass
+class Statement:
+    feuille: Feuille
+    statut: str
+    rejets: list[tuple[str, str]]
+    destinataire: str
+    rembourse_cts: int
+    paiement_ps_cts: int
+    paiement_assure_cts: int
+    dette_creee_cts: int
+    dette_recuperee_cts: int
+    explication: str
+    lignes: list[Line] = field(default_factory=list)
+
+    def money(self) -> dict[str, str]:
+        return {k: euros(getattr(self, f"{k}_cts")) for k in
+                ("rembourse", "paiement_ps", "paiement_assure", "dette_creee", "dette_recuperee")}
+
+
+def _date_fr(value: Any) -> str:
+    try:
+        return dt.date.fromisoformat(str(value)).strftime("%d/%m/%Y")
+    except ValueError:
+        return "—"
+
+
+def statement(feuille: Feuille) -> Statement:
+    """A processed feuille's décompte (contract §2 output) in French display form."""
+    d = feuille.decompte or {}
+    received = (feuille.enregistrement or {}).get("lignes") or []
+    lines = []
+    for i, line in enumerate(d.get("lignes") or []):
+        source = received[i] if i < len(received) and isinstance(received[i], dict) else {}
+        taux = line.get("taux")
+        lines.append(Line(
+            code=str(line.get("code") or source.get("code") or "—"), date_soins=_date_fr(source.get("date_soins")),
+            base=euros(line.get("base_remboursement_cts")), taux="—" if taux is None else f"{taux} %",
+            amo=euros(line.get("montant_amo_cts")), participation=euros(line.get("participation_forfaitaire_cts")),
+            franchise=euros(line.get("franchise_cts")), rembourse=euros(line.get("montant_rembourse_cts")),
+            rejets=[(c, reason(c)) for c in line.get("rejets") or []],
+        ))
+    return Statement(
+        feuille=feuille, statut=str(d.get("statut") or feuille.statut),
+        rejets=[(c, reason(c)) for c in d.get("rejets") or []],
+        destinataire="Professionnel de santé" if d.get("destinataire") == "ps" else "Assuré",
+        rembourse_cts=int(d.get("montant_rembourse_cts") or 0), paiement_ps_cts=int(d.get("paiement_ps_cts") or 0),
+        paiement_assure_cts=int(d.get("paiement_assure_cts") or 0),
+        dette_creee_cts=int(d.get("dette_creee_cts") or 0), dette_recuperee_cts=int(d.get("dette_recuperee_cts") or 0),
+        explication=str(d.get("explication") or ""), lignes=lines,
+    )
+
+
+def processed_for_nir(nir: str) -> list[Feuille]:
+    return list(
+        Feuille.objects.filter(nir=nir).exclude(statut=FeuilleStatus.RECUE)
+        .select_related("run").order_by("-date_reception", "identifiant")
+    )
+
+
+def statement_context(beneficiary: Any, date_paiement: dt.date, today: dt.date | None = None) -> dict[str, Any]:
+    feuilles = list(
+        Feuille.objects.filter(nir=beneficiary.nir, statut=FeuilleStatus.LIQUIDEE, date_paiement=date_paiement)
+        .order_by("date_reception", "identifiant")
+    )
+    items = [statement(f) for f in feuilles]
+    payment = Payment.objects.filter(type_beneficiaire=PayeeKind.ASSURE, identifiant_beneficiaire=beneficiary.nir,
+                                     date_paiement=date_paiement).first()
+    return {
+        "b": beneficiary, "date_paiement": date_paiement, "items": items,
+        "total_rembourse": euros(sum(s.rembourse_cts for s in items)),
+        "total_assure": euros(sum(s.paiement_assure_cts for s in items)),
+        "total_ps": euros(sum(s.paiement_ps_cts for s in items)),
+        "virement": euros(payment.montant_cts) if payment else None,
+        "iban_fin": (payment.iban[-4:] if payment and payment.iban else ""),
+        "today": today or dt.date.today(),
+    }
+
+
+@cache
+def _weasyprint() -> Any:
+    try:
+        import weasyprint
+    except (ImportError, OSError) as exc:
+        raise DocumentUnavailable(UNAVAILABLE_MESSAGE) from exc
+    return weasyprint
+
+
+def render_statement_html(beneficiary: Any, date_paiement: dt.date, today: dt.date | None = None) -> str:
+    return render_to_string("claims/statement_pdf.html", statement_context(beneficiary, date_paiement, today))
+
+
+def render_statement_pdf(beneficiary: Any, date_paiement: dt.date, today: dt.date | None = None) -> bytes:
+    html = render_statement_html(beneficiary, date_paiement, today)
+    return bytes(_weasyprint().HTML(string=html).write_pdf())
+
+
+# --- Processing delays chart ------------------------------------------------------------------------
+
+_SVG_HEAD = re.compile(r"^.*?(?=<svg)", re.S)
+
+
+def delays_chart_svg(rows: list[dict[str, Any]]) -> str:
+    """Grouped bars: D9 per month and flow, with the D9 targets as lines. SVG text, inlined."""
+    from matplotlib.figure import Figure
+
+    months = sorted({r["mois"] for r in rows})
+    fig = Figure(figsize=(8, 3.6), dpi=96)
+    ax = fig.add_subplot()
+    colours = {"FSE": "#0b4a7a", "FSP": "#b34700"}
+    width = 0.38
+    for k, kind in enumerate(("FSE", "FSP")):
+        by_month = {r["mois"]: r for r in rows if r["type"] == kind}
+        xs = [i + (k - 0.5) * width for i, m in enumerate(months) if m in by_month]
+        ys = [by_month[m]["d9_jours"] for m in months if m in by_month]
+        if xs:
+            ax.bar(xs, ys, width=width, color=colours[kind], label=f"{kind} : 9e décile (jours)")
+        targets = [(i, by_month[m]["cible_d9_jours"]) for i, m in enumerate(months)
+                   if m in by_month and by_month[m]["cible_d9_jours"] is not None]
+        if targets:
+            ax.plot([i for i, _ in targets], [t for _, t in targets], color=colours[kind], linestyle="--",
+                    marker="_", markersize=18, linewidth=1, label=f"{kind} : cible (jours)")
+    ax.set_xticks(range(len(months)), months)
+    ax.set_ylabel("jours")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    fig.tight_layout()
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None})
+    svg = _SVG_HEAD.sub("", buffer.getvalue(), count=1)
+    return svg.replace("<svg ", '<svg aria-hidden="true" focusable="false" ', 1)
+
+
+def delays_summary(rows: list[dict[str, Any]]) -> str:
+    """The chart's text alternative: one sentence per month and flow."""
+    parts = []
+    for r in rows:
+        target = r["cible_d9_jours"]
+        verdict = "" if target is None else (
+            f", cible de {target} jours {'atteinte' if r['cible_atteinte'] else 'non atteinte'}")
+        parts.append(f"{r['mois']}, {r['type']} : 9e décile {_num(r['d9_jours'])} jours, "
+                     f"moyenne {_num(r['delai_moyen_jours'])} jours sur {r['nb']} feuille(s){verdict}.")
+    return " ".join(parts)
+
+
+def _num(value: float) -> str:
+    return (f"{value:.2f}".rstrip("0").rstrip(".")).replace(".", ",")

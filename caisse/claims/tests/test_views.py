@@ -1,0 +1,241 @@
+"""Health-costs back-office screens: paper capture, statements, professional returns, delays."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import include, path, reverse
+from django.utils import timezone
+
+from caisse.accounts.models import Role
+from caisse.claims import capture, services
+from caisse.claims.models import Feuille, FeuilleStatus, FeuilleType, FlowReception
+from caisse.claims.tests.helpers import EXAMPLE, import_folder
+from caisse.core.models import AuditAction, AuditEvent
+
+# The URL map of these tests (this module): the shared pages and the claims pages only, so that
+# the tests do not depend on applications still being written next door.
+urlpatterns = [
+    path("", include("caisse.web.urls")),
+    path("", include("caisse.accounts.urls")),
+    path("beneficiaires/", include("caisse.beneficiaries.urls")),
+    path("", include("caisse.rights.urls")),
+    path("professionnels/", include("caisse.professionals.urls")),
+    path("frais-de-sante/", include("caisse.claims.urls")),
+]
+handler403 = "caisse.web.views.permission_denied"
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+
+
+def _client(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def referentiel() -> dict[str, Any]:
+    """The contract's example référentiel: a person with open rights, a GP, the nomenclature."""
+    import_folder(EXAMPLE / "referentiel")
+    people = [json.loads(x) for x in (EXAMPLE / "referentiel" / "beneficiaires.ndjson").read_text().splitlines() if x]
+    pros = [json.loads(x) for x in (EXAMPLE / "referentiel" / "professionnels.ndjson").read_text().splitlines() if x]
+    person = next(p for p in people if not p["deces"] and not p["c2s"] and not p["ame"]
+                  and any(d["fin"] is None for d in p["droits"])
+                  and all(c["opposition"] is None for c in p["cartes_vitale"]))
+    gp = next(p for p in pros if p["profession"] == "medecin" and p["specialite"] == "medecine_generale"
+              and p["secteur"] == 1 and p["conventionne"])
+    from caisse.beneficiaries.models import Beneficiary
+
+    return {"nir": person["nir"], "ps": gp["id"], "person": Beneficiary.objects.get(nir=person["nir"])}
+
+
+@pytest.fixture
+def manager(make_user: Any) -> Any:
+    """Marc, manager: reads the indicators and the statements, never captures."""
+    return make_user(Role.MANAGER, username="marc")
+
+
+def _post(ref: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    today = timezone.localdate()
+    care = today - dt.timedelta(days=10)
+    data = {
+        "nir": ref["nir"], "executant": ref["ps"], "prescripteur": "", "risque": "maladie",
+        "parcours": "medecin_traitant", "date_reception": (today - dt.timedelta(days=3)).isoformat(),
+        "l1_code": "G", "l1_date_soins": care.isoformat(), "l1_quantite": "1", "l1_coefficient": "1",
+        "l1_montant": "30,00",
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_capture_stores_a_received_fsp_that_the_daily_run_liquidates(referentiel: dict[str, Any], liquidateur: Any) -> None:
+    client = _client(liquidateur)
+    assert client.get(reverse("claims:capture")).status_code == 200
+    response = client.post(reverse("claims:capture"), _post(referentiel, tiers_payant="on"))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    feuille = Feuille.objects.get()
+    today = timezone.localdate()
+    assert feuille.identifiant == f"FSP-{today:%Y%m%d}-1"
+    assert feuille.type == FeuilleType.FSP and feuille.statut == FeuilleStatus.RECUE and not feuille.invalide
+    assert feuille.reception.fichier.startswith(capture.SAISIE_PREFIX)
+    record = feuille.enregistrement
+    assert record["tiers_payant"] is True and record["carte_vitale"] is None
+    assert record["lignes"] == [{"code": "G", "date_soins": (today - dt.timedelta(days=10)).isoformat(),
+                                 "quantite": 1, "coefficient": 1, "montant_facture_cts": 3000}]
+    assert AuditEvent.objects.filter(action=AuditAction.CREATE, summary__contains=feuille.identifiant).exists()
+
+    queue = client.get(reverse("claims:queue"))
+    assert feuille.identifiant in queue.content.decode() and "<td class=\"num\">3</td>" in queue.content.decode()
+
+    # A second capture the same day gets the next rank.
+    assert client.post(reverse("claims:capture"), _post(referentiel, l1_code="VG")).status_code == 302
+    assert Feuille.objects.filter(identifiant=f"FSP-{today:%Y%m%d}-2").exists()
+
+    services.daily_run(today=today, quiet=True)
+    feuille.refresh_from_db()
+    assert feuille.statut == FeuilleStatus.LIQUIDEE, feuille.decompte
+    assert feuille.decompte["paiement_ps_cts"] > 0 and feuille.date_paiement == today
+    assert feuille.identifiant not in client.get(reverse("claims:queue")).content.decode()
+    assert FlowReception.objects.count() == 2
+
+
+@pytest.mark.parametrize(("changes", "field", "message"), [
+    ({"nir": "185095906591508"}, "nir", "La clé du NIR ne correspond pas"),
+    ({"nir": "123"}, "nir", "Le NIR doit comporter 15 caractères"),
+    ({"executant": "99999999999"}, "executant", "Aucun professionnel de santé connu"),
+    ({"l1_code": "ZZZ"}, "l1_code", "inconnu de la nomenclature"),
+    ({"l1_montant": "12,345"}, "l1_montant", "au plus deux décimales"),
+    ({"l1_montant": "douze"}, "l1_montant", "Saisissez un montant en euros"),
+    ({"date_reception": "2999-01-01"}, "date_reception", "ne peut pas être dans le futur"),
+    ({"l1_date_soins": "2999-01-01"}, "l1_date_soins", "ne peut pas être dans le futur"),
+    ({"l2_code": "G"}, "l2_montant", "obligatoire pour une ligne commencée"),
+])
+def test_capture_refuses_bad_input_in_french(referentiel: dict[str, Any], liquidateur: Any, changes: dict[str, str],
+                                             field: str, message: str) -> None:
+    response = _client(liquidateur).post(reverse("claims:capture"), _post(referentiel, **changes))
+    assert response.status_code == 400
+    form = response.context["form"]
+    assert message in " ".join(form.errors.get(field, [])), form.errors
+    html = response.content.decode()
+    assert "Le formulaire contient" in html and 'aria-invalid="true"' in html
+    assert not Feuille.objects.exists()
+
+
+def test_capture_refuses_a_nir_nobody_holds(referentiel: dict[str, Any], liquidateur: Any) -> None:
+    from caisse.rules.identifiers import nir_key
+
+    first13 = "1850959065915"
+    other = "2" + first13[1:]
+    response = _client(liquidateur).post(reverse("claims:capture"), _post(referentiel, nir=other + nir_key(other)))
+    assert response.status_code == 400
+    assert "Aucun bénéficiaire" in " ".join(response.context["form"].errors["nir"])
+
+
+def test_euros_are_converted_to_exact_cents() -> None:
+    from caisse.claims.forms import euros_to_cents
+
+    assert euros_to_cents("0,10") == 10
+    assert euros_to_cents("1 234,56") == 123456
+    assert euros_to_cents("19.99") == 1999
+    assert euros_to_cents("30") == 3000
+
+
+@pytest.fixture
+def liquidated(referentiel: dict[str, Any], liquidateur: Any) -> dict[str, Any]:
+    """Two captured feuilles (one reimbursed to the assuré, one from an unknown-code line...) liquidated."""
+    client = _client(liquidateur)
+    assert client.post(reverse("claims:capture"), _post(referentiel)).status_code == 302
+    services.daily_run(today=timezone.localdate(), quiet=True)
+    return {**referentiel, "client": client, "feuille": Feuille.objects.get()}
+
+
+@pytest.mark.parametrize("role", [Role.ACCUEIL, Role.GESTIONNAIRE_DROITS, Role.GESTIONNAIRE_IJ, Role.ADMIN, Role.ASSURE])
+def test_other_roles_are_refused(make_user: Any, role: str, liquidated: dict[str, Any]) -> None:
+    extra = {"beneficiary": liquidated["person"]} if role == Role.ASSURE else {}
+    client = _client(make_user(role, **extra))
+    paid = liquidated["feuille"].date_paiement
+    for url in (reverse("claims:queue"), reverse("claims:capture"), reverse("claims:delays"),
+                reverse("claims:beneficiary", args=[liquidated["person"].pk]),
+                reverse("claims:statement", args=[liquidated["person"].pk, paid.isoformat()]),
+                reverse("claims:professional", args=[liquidated["ps"]])):
+        assert client.get(url).status_code == 403, url
+
+
+def test_manager_reads_but_does_not_capture(manager: Any, liquidated: dict[str, Any]) -> None:
+    client = _client(manager)
+    assert client.get(reverse("claims:capture")).status_code == 403
+    assert client.post(reverse("claims:capture"), _post(liquidated)).status_code == 403
+    queue = client.get(reverse("claims:queue"))
+    assert queue.status_code == 200 and "Saisir une feuille" not in queue.content.decode()
+    for url in (reverse("claims:delays"), reverse("claims:beneficiary", args=[liquidated["person"].pk]),
+                reverse("claims:professional", args=[liquidated["ps"]])):
+        assert client.get(url).status_code == 200, url
+    assert "Frais de santé" in queue.content.decode()  # the menu entry
+
+
+def test_anonymous_is_sent_to_sign_in(liquidated: dict[str, Any]) -> None:
+    response = Client().get(reverse("claims:queue"))
+    assert response.status_code == 302 and "connexion" in response["Location"]
+
+
+def test_beneficiary_page_lists_the_feuilles_and_the_statement_pdf(liquidated: dict[str, Any]) -> None:
+    client, person, feuille = liquidated["client"], liquidated["person"], liquidated["feuille"]
+    page = client.get(reverse("claims:beneficiary", args=[person.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200 and feuille.identifiant in html and "Liquidée" in html
+    url = reverse("claims:statement", args=[person.pk, feuille.date_paiement.isoformat()])
+    assert url in html
+    assert AuditEvent.objects.filter(action=AuditAction.READ, beneficiary=person).exists()
+
+    response = client.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+    assert AuditEvent.objects.filter(action=AuditAction.DOWNLOAD, beneficiary=person,
+                                     summary__startswith="Décompte de remboursement").count() == 1
+    assert client.get(reverse("claims:statement", args=[person.pk, "2001-01-01"])).status_code == 404
+    assert client.get(reverse("claims:statement", args=[person.pk, "pas-une-date"])).status_code == 404
+
+
+def test_statement_html_shows_lines_amounts_and_explanation(liquidated: dict[str, Any]) -> None:
+    from caisse.claims.documents import render_statement_html
+
+    feuille = liquidated["feuille"]
+    html = render_statement_html(liquidated["person"], feuille.date_paiement)
+    line = feuille.decompte["lignes"][0]
+    assert "Décompte de remboursement de frais de santé" in html
+    assert f"{line['taux']} %" in html and "Participation forfaitaire" in html and "Franchise" in html
+    assert feuille.decompte["explication"][:40] in html.replace("&#x27;", "'")
+
+
+def test_professional_return_lists_payments_and_rejections(referentiel: dict[str, Any], liquidateur: Any) -> None:
+    client = _client(liquidateur)
+    assert client.post(reverse("claims:capture"), _post(referentiel, tiers_payant="on")).status_code == 302
+    old = (timezone.localdate() - dt.timedelta(days=2000)).isoformat()
+    # A feuille the engine rejects (care more than two years before reception): PRESCRIPTION.
+    assert client.post(reverse("claims:capture"), _post(referentiel, l1_date_soins=old, l1_code="C")).status_code in (302, 400)
+    services.daily_run(today=timezone.localdate(), quiet=True)
+    page = client.get(reverse("claims:professional", args=[referentiel["ps"]]))
+    html = page.content.decode()
+    assert page.status_code == 200 and "Paiements reçus" in html
+    assert timezone.localdate().strftime("%d/%m/%Y") in html
+    rejected = Feuille.objects.filter(statut=FeuilleStatus.REJETEE).first()
+    if rejected is not None:
+        assert rejected.identifiant in html
+    assert client.get(reverse("claims:professional", args=["00000000000"])).status_code == 404
+
+
+def test_delays_page_shows_a_table_and_a_chart(liquidated: dict[str, Any], manager: Any) -> None:
+    response = _client(manager).get(reverse("claims:delays"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<svg" in html and 'aria-hidden="true"' in html and "<figcaption" in html
+    month = liquidated["feuille"].date_paiement.strftime("%Y-%m")
+    assert f'<th scope="row">{month}</th>' in html and "FSP" in html
+    assert "9e décile 3 jours" in html  # the text alternative
+    bad = _client(manager).get(reverse("claims:delays"), {"du": "2026-12-01", "au": "2026-01-01"})
+    assert bad.status_code == 400 and "précède son début" in bad.content.decode()

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from caisse.claims import views
+
+app_name = "claims"
+
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("feuilles/saisir/", views.capture_feuille, name="capture"),
+    path("beneficiaires/<int:pk>/", views.beneficiary, name="beneficiary"),
+    path("beneficiaires/<int:pk>/decompte/<str:date>.pdf", views.statement_pdf, name="statement"),
+    path("professionnels/<str:identifiant>/", views.professional, name="professional"),
+    path("delais/", views.delays, name="delays"),
+]

@@ -1,0 +1,187 @@
+"""Health costs back-office: paper feuilles capture, statements, NOEMIE-like returns, delays.
+
+Liquidateurs capture paper feuilles and read statements; managers read everything (no capture).
+A person's décomptes are reached through their file, loaded by ``get_beneficiary_for``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from caisse.accounts.models import Role
+from caisse.beneficiaries.access import get_beneficiary_for, search_beneficiaries_for
+from caisse.claims import capture, documents
+from caisse.claims.documents import DocumentUnavailable, euros
+from caisse.claims.forms import PaperFeuilleForm, PeriodForm
+from caisse.claims.models import Feuille, FeuilleStatus, PayeeKind, Payment
+from caisse.claims.services import processing_delays, stored_nomenclature
+from caisse.core.audit import record
+from caisse.core.models import AuditAction
+from caisse.professionals.models import HealthProfessional
+
+View = Callable[..., HttpResponse]
+
+READERS = frozenset({Role.LIQUIDATEUR, Role.MANAGER})
+WRITERS = frozenset({Role.LIQUIDATEUR})
+
+
+def claims_team(*, write: bool = False) -> Callable[[View], View]:
+    """Signed in first (redirect), then a liquidateur, or a manager for reading (403 otherwise)."""
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            user: Any = request.user
+            if not user.is_active or user.role not in (WRITERS if write else READERS):
+                raise PermissionDenied(
+                    "La saisie des feuilles de soins est réservée aux liquidateurs." if write
+                    else "Ces pages sont réservées aux liquidateurs et aux managers."
+                )
+            return view(request, *args, **kwargs)
+
+        return login_required(wrapped)
+
+    return decorator
+
+
+def _today() -> dt.date:
+    return timezone.localdate()
+
+
+# --- Paper feuilles: queue and capture ----------------------------------------------------------------
+
+
+@claims_team()
+def queue(request: HttpRequest) -> HttpResponse:
+    today = _today()
+    items = [(f, (today - f.date_reception).days if f.date_reception else None)
+             for f in capture.captured_pending()]
+    return render(request, "claims/queue.html", {
+        "items": items, "can_write": request.user.role in WRITERS,  # type: ignore[union-attr]
+        "person_form_url": reverse("beneficiaries:search"),
+    })
+
+
+@claims_team(write=True)
+def capture_feuille(request: HttpRequest) -> HttpResponse:
+    today = _today()
+    form = PaperFeuilleForm(request.POST or None, nomenclature=stored_nomenclature(), today=today,
+                            initial={"date_reception": today, "risque": "maladie", "parcours": "medecin_traitant"})
+    if request.method == "POST" and form.is_valid():
+        if not search_beneficiaries_for(request.user, nir=form.cleaned_data["nir"]).exists():
+            form.add_error("nir", "Aucun bénéficiaire n'est immatriculé avec ce NIR.")
+        else:
+            stored = capture.capture_feuille(form.paper_feuille(), by=request.user, today=today)
+            messages.success(request, f"La feuille de soins papier {stored.identifiant} est enregistrée : "
+                                      "elle sera liquidée au prochain traitement quotidien.")
+            return redirect("claims:queue")
+    return render(request, "claims/capture.html", {"form": form, "page_title": "Saisir une feuille de soins papier"},
+                  status=400 if form.is_bound and form.errors else 200)
+
+
+# --- A beneficiary's décomptes and statements --------------------------------------------------------------
+
+
+def _processed_rows(feuilles: list[Feuille]) -> list[dict[str, Any]]:
+    rows = []
+    for f in feuilles:
+        s = documents.statement(f)
+        rows.append({"f": f, "s": s, **s.money()})
+    return rows
+
+
+@claims_team()
+def beneficiary(request: HttpRequest, pk: int) -> HttpResponse:
+    person = get_beneficiary_for(request.user, pk, purpose="consultation des décomptes de frais de santé")
+    rows = _processed_rows(documents.processed_for_nir(person.nir))
+    dates = sorted({r["f"].date_paiement for r in rows if r["f"].date_paiement}, reverse=True)
+    pending = Feuille.objects.filter(nir=person.nir, statut=FeuilleStatus.RECUE).count()
+    return render(request, "claims/beneficiary.html", {
+        "beneficiary": person, "rows": rows, "dates": dates, "pending": pending,
+    })
+
+
+@claims_team()
+def statement_pdf(request: HttpRequest, pk: int, date: str) -> HttpResponse:
+    person = get_beneficiary_for(request.user, pk, purpose="décompte de remboursement de frais de santé")
+    try:
+        paid = dt.date.fromisoformat(date)
+    except ValueError:
+        raise Http404("Date de paiement invalide.") from None
+    if not Feuille.objects.filter(nir=person.nir, statut=FeuilleStatus.LIQUIDEE, date_paiement=paid).exists():
+        raise Http404("Aucun remboursement à cette date.")
+    try:
+        pdf = documents.render_statement_pdf(person, paid)
+    except DocumentUnavailable as exc:
+        return render(request, "web/unavailable.html", {
+            "reason": str(exc), "back_url": reverse("claims:beneficiary", args=[person.pk])}, status=503)
+    record(by=request.user, action=AuditAction.DOWNLOAD, beneficiary=person, obj=person,
+           summary=f"Décompte de remboursement de frais de santé du {paid:%d/%m/%Y}")
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="decompte-{person.pk}-{paid:%Y%m%d}.pdf"'
+    return response
+
+
+# --- A professional's return (NOEMIE-like) ----------------------------------------------------------------
+
+
+@claims_team()
+def professional(request: HttpRequest, identifiant: str) -> HttpResponse:
+    ps = HealthProfessional.objects.filter(identifiant=identifiant).first()
+    payments = list(Payment.objects.filter(type_beneficiaire=PayeeKind.PS, identifiant_beneficiaire=identifiant)
+                    .order_by("-date_paiement"))
+    rejected = list(Feuille.objects.filter(executant=identifiant, statut=FeuilleStatus.REJETEE)
+                    .order_by("-date_reception", "identifiant")[:500])
+    if ps is None and not payments and not rejected:
+        raise Http404("Professionnel inconnu.")
+    rejections = []
+    for f in rejected:
+        s = documents.statement(f)
+        codes = list(s.rejets) or sorted({c for line in s.lignes for c in line.rejets})
+        rejections.append({"f": f, "codes": codes})
+    partial = []  # liquidated feuilles with a rejected line
+    for f in Feuille.objects.filter(executant=identifiant, statut=FeuilleStatus.LIQUIDEE).order_by(
+            "-date_reception", "identifiant")[:500]:
+        s = documents.statement(f)
+        bad = [(line.code, c) for line in s.lignes for c in line.rejets]
+        if bad:
+            partial.append({"f": f, "lines": bad})
+    return render(request, "claims/professional.html", {
+        "ps": ps, "identifiant": identifiant,
+        "payments": [(p, euros(p.montant_cts)) for p in payments],
+        "total": euros(sum(p.montant_cts for p in payments)),
+        "rejections": rejections, "partial": partial,
+    })
+
+
+# --- Processing delays ----------------------------------------------------------------------------------------
+
+
+@claims_team()
+def delays(request: HttpRequest) -> HttpResponse:
+    form = PeriodForm(request.GET or None)
+    du = au = None
+    if request.GET and form.is_valid():
+        du, au = form.cleaned_data.get("du"), form.cleaned_data.get("au")
+    invalid = bool(request.GET) and bool(form.errors)
+    rows = [] if invalid else processing_delays(du, au)
+    for r in rows:
+        r["d9_affiche"] = documents._num(r["d9_jours"])
+        r["moyenne_affiche"] = documents._num(r["delai_moyen_jours"])
+    return render(request, "claims/delays.html", {
+        "form": form, "rows": rows,
+        "chart": documents.delays_chart_svg(rows) if rows else "",
+        "summary": documents.delays_summary(rows) if rows else "",
+    }, status=400 if invalid else 200)
+
