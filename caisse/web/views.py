@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import suppress
 from typing import Any
 
 from django import forms
@@ -11,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 from caisse.accounts.models import Role
 from caisse.accounts.perms import Capability, has, is_agent
@@ -35,6 +36,9 @@ def home(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     if user.role == Role.ASSURE:
         return redirect("web:member_home")
+    if user.role == Role.EMPLOYEUR and user.employer_id is not None:
+        with suppress(NoReverseMatch):  # the online spaces are not served in this deployment
+            return redirect(reverse("online:employeur"))
     if not is_agent(user):
         return render(request, "web/no_space.html")
     return render(request, "web/agent_home.html", {
@@ -89,7 +93,18 @@ def member_home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/member_home.html", {
         "me": me, "rights": rights, "children": children, "cards": cards, "today": today,
         "active_statuses": {CardStatus.ACTIVE, CardStatus.COMMANDEE, CardStatus.EN_PRODUCTION},
+        "online_links": _online_links(),
     })
+
+
+def _online_links() -> list[tuple[str, str]]:
+    """The IJ and AT/MP online spaces (``caisse.allowances.online``), when served."""
+    links = []
+    for label, url_name in (("Mes indemnités journalières", "online:mes_ij"),
+                            ("Mes accidents du travail et maladies professionnelles", "online:mes_atmp")):
+        with suppress(NoReverseMatch):
+            links.append((label, reverse(url_name)))
+    return links
 
 
 class LostCardForm(AccessibleForm):
