@@ -147,7 +147,7 @@ def test_euros_are_converted_to_exact_cents() -> None:
 
 @pytest.fixture
 def liquidated(referentiel: dict[str, Any], liquidateur: Any) -> dict[str, Any]:
-    """Two captured feuilles (one reimbursed to the assuré, one from an unknown-code line...) liquidated."""
+    """A captured feuille, reimbursed to the assuré by a daily run."""
     client = _client(liquidateur)
     assert client.post(reverse("claims:capture"), _post(referentiel)).status_code == 302
     services.daily_run(today=timezone.localdate(), quiet=True)
@@ -215,17 +215,17 @@ def test_statement_html_shows_lines_amounts_and_explanation(liquidated: dict[str
 def test_professional_return_lists_payments_and_rejections(referentiel: dict[str, Any], liquidateur: Any) -> None:
     client = _client(liquidateur)
     assert client.post(reverse("claims:capture"), _post(referentiel, tiers_payant="on")).status_code == 302
-    old = (timezone.localdate() - dt.timedelta(days=2000)).isoformat()
+    old = (timezone.localdate() - dt.timedelta(days=800)).isoformat()
     # A feuille the engine rejects (care more than two years before reception): PRESCRIPTION.
-    assert client.post(reverse("claims:capture"), _post(referentiel, l1_date_soins=old, l1_code="C")).status_code in (302, 400)
+    assert client.post(reverse("claims:capture"), _post(referentiel, l1_date_soins=old)).status_code == 302
     services.daily_run(today=timezone.localdate(), quiet=True)
     page = client.get(reverse("claims:professional", args=[referentiel["ps"]]))
     html = page.content.decode()
     assert page.status_code == 200 and "Paiements reçus" in html
     assert timezone.localdate().strftime("%d/%m/%Y") in html
-    rejected = Feuille.objects.filter(statut=FeuilleStatus.REJETEE).first()
-    if rejected is not None:
-        assert rejected.identifiant in html
+    rejected = Feuille.objects.get(statut=FeuilleStatus.REJETEE)
+    assert rejected.identifiant in html and "<code>PRESCRIPTION</code>" in html
+    assert "Soins reçus plus de deux ans après leur date" in html
     assert client.get(reverse("claims:professional", args=["00000000000"])).status_code == 404
 
 
