@@ -134,6 +134,21 @@ def _sick_pay(out: Path, today: dt.date, limit: int = 300) -> None:
     payer(jusqu_au=today - dt.timedelta(days=1), date_paiement=today, by=agent)
 
 
+def _claims(out: Path, limit: int = 25_000) -> None:
+    """A share of the simulated year's feuilles goes through reception and the daily run."""
+    from caisse.claims.services import daily_run, import_referentiel_extras, receive_flow
+
+    import_referentiel_extras(out / "referentiel", quiet=True)
+    sample = out / "feuilles-demo.ndjson"
+    with (out / "feuilles.ndjson").open(encoding="utf-8") as source, sample.open("w", encoding="utf-8") as target:
+        for n, line in enumerate(source):
+            if n >= limit:
+                break
+            target.write(line)
+    receive_flow(sample)
+    daily_run(None)
+
+
 def _work_accidents(out: Path, today: dt.date, limit: int = 40) -> None:
     """Recent declarations (dates moved to the last weeks) so that the AT/MP queue has deadlines."""
     from django.core.exceptions import ValidationError
@@ -182,6 +197,8 @@ def build_demo(personnes: int = 20_000, today: dt.date | None = None) -> None:
             print("Dossiers d'indemnités journalières et d'accidents du travail…", file=sys.stderr)
             _sick_pay(out, today)
             _work_accidents(out, today)
+            print("Feuilles de soins : réception et traitement quotidien…", file=sys.stderr)
+            _claims(out)
     width = max(len(r[0]) for r in rows)
     print("\nComptes de démonstration (mot de passe commun : " + DEMO_PASSWORD + ")")
     for label, username, who in rows:
