@@ -249,10 +249,6 @@ class DeclarationEnLigneForm(AccessibleForm):
     nir = forms.CharField(label="NIR du salarié victime", max_length=21,
                           help_text="Numéro de sécurité sociale : 15 caractères, espaces acceptés.")
     date_evenement = date_field("Date de l'accident")
-    date_connaissance = date_field(
-        "Date à laquelle vous avez eu connaissance de l'accident", required=False,
-        help_text="Si elle diffère de la date de l'accident. Format : JJ/MM/AAAA.",
-    )
     circonstances = forms.CharField(
         label="Circonstances de l'accident", max_length=4000, widget=forms.Textarea(attrs={"rows": 5}),
         help_text="Lieu, activité de la victime, nature de l'accident. N'indiquez aucun diagnostic médical.",
@@ -264,13 +260,9 @@ class DeclarationEnLigneForm(AccessibleForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         today = _today()
-        event, known = data.get("date_evenement"), data.get("date_connaissance")
+        event = data.get("date_evenement")
         if event and event > today:
             self.add_error("date_evenement", "La date de l'accident ne peut pas être dans le futur.")
-        if known and known > today:
-            self.add_error("date_connaissance", "Cette date ne peut pas être dans le futur.")
-        if event and known and known < event:
-            self.add_error("date_connaissance", "Vous ne pouvez pas avoir eu connaissance de l'accident avant qu'il ait lieu.")
         return data
 
 
@@ -300,6 +292,10 @@ def declarer_accident(request: HttpRequest) -> HttpResponse:
         victim = _find_victim(user, data["nir"])
         if victim is None:
             form.add_error("nir", UNKNOWN_NIR)
+        elif Declaration.objects.filter(victim=victim, employer_id=user.employer_id, kind=data["kind"],
+                                        date_evenement=data["date_evenement"]).exists():
+            form.add_error(None, "Vous avez déjà déclaré cet accident de ce salarié à cette date : "
+                                 "il n'est pas enregistré une seconde fois.")
         else:
             today = _today()
             try:
@@ -319,8 +315,8 @@ def declarer_accident(request: HttpRequest) -> HttpResponse:
                 return redirect("online:employeur")
     return _form_page(
         request, form, title="Déclarer un accident du travail en ligne", submit="Envoyer la déclaration",
-        intro="La déclaration doit être faite dans les 48 heures (dimanches et jours fériés non compris) "
-              "suivant le moment où vous avez eu connaissance de l'accident.",
+        intro="Déclarez l'accident dans les 48 heures (dimanches et jours fériés non compris). La déclaration "
+              "est datée du jour de son envoi ; la caisse en informe la victime.",
     )
 
 

@@ -182,6 +182,18 @@ def test_the_assure_downloads_her_releve_and_it_is_traced(lea_user: Any, lea: An
                                      object_id=str(dossier.pk)).exists()
 
 
+def test_the_real_releve_is_a_pdf_or_a_french_503(lea_user: Any, lea: Any, monkeypatch: Any) -> None:
+    from caisse.allowances import documents
+
+    monkeypatch.setattr(online, "render_releve_pdf", documents.render_releve_pdf)
+    dossier = DossierIJ.objects.get(beneficiaire=lea)
+    response = _client(lea_user).get(reverse("online:mon_releve", args=[dossier.pk]))
+    if documents.pdf_available()[0]:
+        assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    else:
+        assert response.status_code == 503 and "momentanément indisponible" in response.content.decode()
+
+
 def test_the_releve_of_someone_else_is_404(lea_user: Any, hugo: Any) -> None:
     other = DossierIJ.objects.get(beneficiaire=hugo)
     assert _client(lea_user).get(reverse("online:mon_releve", args=[other.pk])).status_code == 404
@@ -225,9 +237,12 @@ def test_the_employer_home_lists_only_its_arrets_and_declarations(
 ) -> None:
     _declare(lea, boulangerie)
     _declare(hugo, garage)
+    waiting = arret(debut=D(2025, 9, 1), fin=D(2025, 9, 30), employeur=boulangerie)
     html = _client(patron).get(reverse("online:employeur")).content.decode()
     assert "Léa" in html and "Hugo" not in html
     assert LESIONS not in html
+    assert "Transmise" in html and "À transmettre" in html
+    assert reverse("online:attestation_salaire", args=[waiting.pk]) in html
 
 
 def test_the_employer_signing_in_lands_on_its_space(patron: Any) -> None:
@@ -263,6 +278,16 @@ def test_the_employer_declares_a_work_accident_online(patron: Any, boulangerie: 
     assert declaration.channel == "edat" and not declaration.declaration_tardive
     assert Case.objects.filter(declaration=declaration).exists()
     assert AuditEvent.objects.filter(beneficiary=victim, actor=patron, action=AuditAction.CREATE).exists()
+
+
+def test_the_same_accident_is_not_declared_twice(patron: Any) -> None:
+    victim = BeneficiaryFactory()
+    client = _client(patron)
+    assert client.post(reverse("online:declarer_accident"), _edat(nir=victim.nir)).status_code == 302
+    response = client.post(reverse("online:declarer_accident"), _edat(nir=victim.nir))
+    assert response.status_code == 400
+    assert "déjà déclaré cet accident" in response.content.decode()
+    assert Declaration.objects.filter(victim=victim).count() == 1
 
 
 def test_a_late_declaration_is_recorded_and_flagged(patron: Any) -> None:
