@@ -178,12 +178,14 @@ def delays_chart_svg(rows: list[dict[str, Any]]) -> str:
         xs = [i + (k - 0.5) * width for i, m in enumerate(months) if m in by_month]
         ys = [by_month[m]["d9_jours"] for m in months if m in by_month]
         if xs:
-            ax.bar(xs, ys, width=width, color=colours[kind], label=f"{kind} : 9e décile (jours)")
-        targets = [(i, by_month[m]["cible_d9_jours"]) for i, m in enumerate(months)
+            ax.bar(xs, ys, width=width * 0.9, color=colours[kind], label=f"{kind} : 9e décile (jours)")
+        targets = [(i + (k - 0.5) * width, by_month[m]["cible_d9_jours"]) for i, m in enumerate(months)
                    if m in by_month and by_month[m]["cible_d9_jours"] is not None]
         if targets:
-            ax.plot([i for i, _ in targets], [t for _, t in targets], color=colours[kind], linestyle="--",
-                    marker="_", markersize=18, linewidth=1, label=f"{kind} : cible (jours)")
+            ax.hlines([t for _, t in targets], [x - width / 2 for x, _ in targets], [x + width / 2 for x, _ in targets],
+                      colors=colours[kind], linestyles="dashed", linewidth=1.5, label=f"{kind} : cible (jours)")
+    ax.set_xlim(-0.7, max(len(months), 2) - 0.3)
+    ax.set_ylim(bottom=0)
     ax.set_xticks(range(len(months)), months)
     ax.set_ylabel("jours")
     ax.spines[["top", "right"]].set_visible(False)

@@ -6,6 +6,7 @@ app_name = "claims"
 
 urlpatterns = [
     path("", views.queue, name="queue"),
+    path("rechercher/", views.lookup, name="lookup"),
     path("feuilles/saisir/", views.capture_feuille, name="capture"),
     path("beneficiaires/<int:pk>/", views.beneficiary, name="beneficiary"),
     path("beneficiaires/<int:pk>/decompte/<str:date>.pdf", views.statement_pdf, name="statement"),

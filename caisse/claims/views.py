@@ -69,8 +69,24 @@ def queue(request: HttpRequest) -> HttpResponse:
              for f in capture.captured_pending()]
     return render(request, "claims/queue.html", {
         "items": items, "can_write": request.user.role in WRITERS,  # type: ignore[union-attr]
-        "person_form_url": reverse("beneficiaries:search"),
     })
+
+
+@claims_team()
+def lookup(request: HttpRequest) -> HttpResponse:
+    """The queue's two look-ups: a person's décomptes by NIR, a professional's return by id."""
+    nir = "".join((request.GET.get("nir") or "").split())
+    ps = "".join((request.GET.get("ps") or "").split())
+    if nir:
+        person = search_beneficiaries_for(request.user, nir=nir).first()
+        if person is not None:
+            return redirect("claims:beneficiary", person.pk)
+        messages.error(request, "Aucun bénéficiaire n'est immatriculé avec ce NIR.")
+    elif ps:
+        return redirect("claims:professional", ps)
+    else:
+        messages.error(request, "Saisissez un NIR ou un identifiant de professionnel.")
+    return redirect("claims:queue")
 
 
 @claims_team(write=True)

@@ -61,6 +61,12 @@ def page() -> Iterator[Any]:
         playwright.stop()
 
 
+def _shot(page: Any, name: str) -> None:
+    folder = os.environ.get("CAISSE_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
 def test_liquidateur_captures_a_paper_feuille_then_opens_the_statement(
     page: Any, live_server: Any, make_user: Any, referentiel: dict[str, Any],  # noqa: F811
 ) -> None:
@@ -85,12 +91,14 @@ def test_liquidateur_captures_a_paper_feuille_then_opens_the_statement(
     summary = page.locator(".error-summary")
     assert "clé du NIR" in summary.inner_text()
     assert page.title().startswith("Erreur : ")
+    _shot(page, "saisie-erreur")
 
     page.get_by_label("NIR du bénéficiaire des soins").fill(referentiel["nir"])
     page.get_by_role("button", name="Enregistrer la feuille").click()
     ident = f"FSP-{today:%Y%m%d}-1"
     assert ident in page.locator(".messages").inner_text()
     assert ident in page.locator("table").inner_text()
+    _shot(page, "file-papier")
 
     services.daily_run(today=today, quiet=True)
     assert Feuille.objects.get(identifiant=ident).statut == FeuilleStatus.LIQUIDEE
@@ -101,3 +109,10 @@ def test_liquidateur_captures_a_paper_feuille_then_opens_the_statement(
         page.get_by_role("link", name=f"Décompte du {today:%d/%m/%Y} (PDF)").click()
     path = download.value.path()
     assert Path(path).read_bytes().startswith(b"%PDF")
+    _shot(page, "decomptes")
+
+    page.get_by_role("link", name="Frais de santé").click()
+    page.get_by_role("link", name="Délais de traitement").click()
+    assert "FSP" in page.locator("table").inner_text()
+    assert page.locator("figure svg").count() == 1
+    _shot(page, "delais")

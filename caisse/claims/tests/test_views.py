@@ -159,7 +159,7 @@ def test_other_roles_are_refused(make_user: Any, role: str, liquidated: dict[str
     extra = {"beneficiary": liquidated["person"]} if role == Role.ASSURE else {}
     client = _client(make_user(role, **extra))
     paid = liquidated["feuille"].date_paiement
-    for url in (reverse("claims:queue"), reverse("claims:capture"), reverse("claims:delays"),
+    for url in (reverse("claims:queue"), reverse("claims:capture"), reverse("claims:delays"), reverse("claims:lookup"),
                 reverse("claims:beneficiary", args=[liquidated["person"].pk]),
                 reverse("claims:statement", args=[liquidated["person"].pk, paid.isoformat()]),
                 reverse("claims:professional", args=[liquidated["ps"]])):
@@ -176,6 +176,15 @@ def test_manager_reads_but_does_not_capture(manager: Any, liquidated: dict[str, 
                 reverse("claims:professional", args=[liquidated["ps"]])):
         assert client.get(url).status_code == 200, url
     assert "Frais de santé" in queue.content.decode()  # the menu entry
+
+
+def test_queue_lookups_lead_to_a_person_and_a_professional(liquidated: dict[str, Any]) -> None:
+    client, person = liquidated["client"], liquidated["person"]
+    url = reverse("claims:lookup")
+    assert client.get(url, {"nir": person.nir})["Location"] == reverse("claims:beneficiary", args=[person.pk])
+    assert client.get(url, {"ps": liquidated["ps"]})["Location"] == reverse("claims:professional", args=[liquidated["ps"]])
+    unknown = client.get(url, {"nir": "100000000000000"}, follow=True)
+    assert "Aucun bénéficiaire" in unknown.content.decode()
 
 
 def test_anonymous_is_sent_to_sign_in(liquidated: dict[str, Any]) -> None:
