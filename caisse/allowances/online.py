@@ -267,7 +267,10 @@ class DeclarationEnLigneForm(AccessibleForm):
 
 
 def _find_victim(user: Any, nir: str) -> Beneficiary | None:
-    """The victim of an employer's declaration, by exact NIR; the look-up is recorded."""
+    """The victim of an employer's declaration, by exact NIR; the look-up is recorded.
+
+    The access function of this space (like ``work_accidents.perms.find_victim_for`` for the
+    AT/MP team): only the employer guard above reaches it, with a complete and valid NIR."""
     victim = Beneficiary.objects.filter(nir=nir).first()
     if victim is not None:
         record(by=user, action=AuditAction.READ, beneficiary=victim, obj=victim,

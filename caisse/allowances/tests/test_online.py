@@ -391,3 +391,35 @@ def test_the_employer_cannot_reach_the_arret_of_another_employer(patron: Any, ga
     assert response.status_code == 400
     assert "Aucun arrêt de travail de l&#x27;un de vos salariés" in response.content.decode()
     assert not AttestationSalaire.objects.exists()
+
+
+# --- Accessibility ------------------------------------------------------------------------------------------
+
+
+def test_every_online_page_passes_the_structural_checks(lea_user: Any, patron: Any, lea: Any,
+                                                       boulangerie: Any) -> None:
+    from caisse.web.tests.test_accessibility import check_page
+
+    _declare(lea, boulangerie)
+    waiting = arret(debut=D(2025, 9, 1), fin=D(2025, 9, 30), employeur=boulangerie)
+    for client, urls in (
+        (_client(lea_user), [reverse(n) for n in ASSURE_PAGES] + [reverse("web:member_home")]),
+        (_client(patron), [reverse(n) for n in EMPLOYER_PAGES]
+         + [reverse("online:attestation_salaire", args=[waiting.pk])]),
+    ):
+        for url in urls:
+            response = client.get(url)
+            assert response.status_code == 200, url
+            check_page(response.content.decode())
+    employer_client = _client(patron)
+    for url, data in ((reverse("online:declarer_accident"), {"nir": "1"}),
+                      (reverse("online:attestation_trouver"), {"nir": "1"}),
+                      (reverse("online:attestation_salaire", args=[waiting.pk]), {"brut_0": "-1"})):
+        response = employer_client.post(url, data)
+        assert response.status_code == 400
+        html = response.content.decode()
+        check_page(html)
+        assert "error-summary" in html and 'aria-invalid="true"' in html
+    response = _client(lea_user).get(reverse("online:mon_attestation"), {"du": "x"})
+    assert response.status_code == 400
+    check_page(response.content.decode())
