@@ -248,3 +248,64 @@ def test_delays_page_shows_a_table_and_a_chart(liquidated: dict[str, Any], manag
     assert "9e décile 3 jours" in html  # the text alternative
     bad = _client(manager).get(reverse("claims:delays"), {"du": "2026-12-01", "au": "2026-01-01"})
     assert bad.status_code == 400 and "précède son début" in bad.content.decode()
+
+
+def test_every_screen_passes_the_structural_accessibility_checks(liquidated: dict[str, Any]) -> None:
+    from caisse.web.tests.test_accessibility import check_page
+
+    client, person = liquidated["client"], liquidated["person"]
+    for url in (reverse("claims:queue"), reverse("claims:capture"), reverse("claims:delays"),
+                reverse("claims:beneficiary", args=[person.pk]), reverse("claims:professional", args=[liquidated["ps"]])):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        check_page(response.content.decode())
+    check_page(client.post(reverse("claims:capture"), {"nir": "1"}).content.decode())
+
+
+def test_a_captured_feuille_is_stored_as_receive_flow_stores_the_same_record(
+    referentiel: dict[str, Any], liquidateur: Any, tmp_path: Any,
+) -> None:
+    assert _client(liquidateur).post(reverse("claims:capture"), _post(referentiel, prescripteur=referentiel["ps"],
+                                                                        l2_code="G", l2_date_soins="2025-01-10",
+                                                                        l2_montant="26,5", l2_coefficient="1,5",
+                                                                        l2_quantite="2")).status_code == 302
+    captured = Feuille.objects.get()
+    flow = tmp_path / "flux.ndjson"
+    flow.write_text(json.dumps({**captured.enregistrement, "id": "FLUX-1"}) + "\n", encoding="utf-8")
+    services.receive_flow(flow, quiet=True)
+    received = Feuille.objects.get(identifiant="FLUX-1")
+    fields = ("type", "date_reception", "nir", "executant", "invalide", "lignes_invalides", "erreur", "statut", "position")
+    assert [getattr(captured, f) for f in fields] == [getattr(received, f) for f in fields]
+    assert {**captured.enregistrement, "id": "FLUX-1"} == received.enregistrement
+    assert captured.enregistrement["lignes"][1] == {"code": "G", "date_soins": "2025-01-10", "quantite": 2,
+                                                    "coefficient": 1.5, "montant_facture_cts": 2650}
+
+
+def test_capture_ids_take_the_next_free_rank_of_the_day(referentiel: dict[str, Any], liquidateur: Any) -> None:
+    day = dt.date(2026, 3, 2)
+    paper = capture.PaperFeuille(
+        nir=referentiel["nir"], executant=referentiel["ps"], prescripteur=None, tiers_payant=False, risque="maladie",
+        parcours="medecin_traitant", en_rapport_ald=False, date_reception=day,
+        lignes=(capture.PaperLine("G", day, 1, 1.0, 3000),),
+    )
+    first = capture.capture_feuille(paper, by=liquidateur, today=day)
+    assert first.identifiant == "FSP-20260302-1"
+    Feuille.objects.filter(pk=first.pk).update(identifiant="FSP-20260302-7")
+    assert capture.capture_feuille(paper, by=liquidateur, today=day).identifiant == "FSP-20260302-8"
+    assert capture.capture_feuille(paper, by=liquidateur, today=day + dt.timedelta(days=1)).identifiant == "FSP-20260303-1"
+    assert capture.captured_pending().count() == 3
+
+
+def test_a_capture_that_loses_the_race_for_an_id_retries_with_the_next(
+    referentiel: dict[str, Any], liquidateur: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    day = dt.date(2026, 3, 2)
+    paper = capture.PaperFeuille(
+        nir=referentiel["nir"], executant=referentiel["ps"], prescripteur=None, tiers_payant=False, risque="maladie",
+        parcours="medecin_traitant", en_rapport_ald=False, date_reception=day,
+        lignes=(capture.PaperLine("G", day, 1, 1.0, 3000),),
+    )
+    capture.capture_feuille(paper, by=liquidateur, today=day)
+    monkeypatch.setattr(capture, "_next_rank", lambda day: 1)  # another agent's capture was not seen
+    assert capture.capture_feuille(paper, by=liquidateur, today=day).identifiant == "FSP-20260302-2"
+    assert Feuille.objects.count() == FlowReception.objects.count() == 2
