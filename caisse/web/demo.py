@@ -71,7 +71,9 @@ def _accounts() -> list[tuple[str, str, str]]:
         _account("professionnel", Role.PROFESSIONNEL, doctor.prenom or "Docteur", doctor.nom or "Démo",
                  professional=doctor)
         rows.append((Role.PROFESSIONNEL.label, "professionnel", str(doctor)))
-    employer = Employer.objects.order_by("pk").first()
+    from django.db.models import Count
+
+    employer = Employer.objects.annotate(n=Count("arrets")).order_by("-n", "pk").first()
     if employer is not None:
         _account("employeur", Role.EMPLOYEUR, "Service", "RH", employer=employer)
         rows.append((Role.EMPLOYEUR.label, "employeur", str(employer)))
@@ -119,15 +121,19 @@ def _sick_pay(out: Path, today: dt.date, limit: int = 300) -> None:
     from caisse.allowances.services import Salaire, payer, recevoir_attestation_salaire, recevoir_avis
 
     agent = User.objects.get(username="ij")
-    employers = list(Employer.objects.order_by("pk")[:50])
     for n, record in enumerate(_read(out / "arrets.ndjson", limit)):
         try:
-            arret, created = recevoir_avis({**record, "date_reception": record.get("date_debut")}, by=agent)
-            if not created or not employers or n % 7 == 0:  # one in seven waits for its certificate
+            employer = Employer.objects.filter(siret=record.get("employeur") or "").first()
+            arret, created = recevoir_avis(
+                {**record, "date_reception": record.get("date_debut"), "siret": employer.siret if employer else None},
+                by=agent,
+            )
+            if not created or employer is None or n % 7 == 0:  # one in seven waits for its certificate
                 continue
             lines = [Salaire(s["mois"], int(s["brut_cts"])) for s in record.get("salaires") or []
                      if s["mois"] < str(record["date_debut"])[:7]]
-            recevoir_attestation_salaire(arret=arret, employeur=employers[n % len(employers)], lignes=lines,
+            recevoir_attestation_salaire(arret=arret, employeur=employer, lignes=lines, subrogation=n % 3 == 0,
+                                         subrogation_debut=arret.date_debut, subrogation_fin=arret.date_fin,
                                          date_reception=arret.date_debut + dt.timedelta(days=3 + n % 20), by=agent)
         except ValidationError:
             continue
@@ -199,6 +205,7 @@ def build_demo(personnes: int = 20_000, today: dt.date | None = None) -> None:
             _work_accidents(out, today)
             print("Feuilles de soins : réception et traitement quotidien…", file=sys.stderr)
             _claims(out)
+            rows = _accounts()  # the employer account goes to the employer with the most arrêts
     width = max(len(r[0]) for r in rows)
     print("\nComptes de démonstration (mot de passe commun : " + DEMO_PASSWORD + ")")
     for label, username, who in rows:
