@@ -136,7 +136,8 @@ class PaperFeuilleForm(AccessibleForm):
         return value
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         reception = data.get("date_reception")
         for i in range(1, MAX_LINES + 1):
             names = {n: f"l{i}_{n}" for n in LINE_FIELDS}
@@ -190,7 +191,8 @@ class PeriodForm(AccessibleForm):
     au = date_field("au", required=False)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("du") and data.get("au") and data["du"] > data["au"]:
             self.add_error("au", "La fin de la période précède son début.")
         return data
