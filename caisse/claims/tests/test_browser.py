@@ -109,6 +109,12 @@ def test_liquidateur_captures_a_paper_feuille_then_opens_the_statement(
         page.get_by_role("link", name=f"Décompte du {today:%d/%m/%Y} (PDF)").click()
     path = download.value.path()
     assert Path(path).read_bytes().startswith(b"%PDF")
+    if os.environ.get("CAISSE_SCREENSHOTS"):
+        download.value.save_as(str(Path(os.environ["CAISSE_SCREENSHOTS"]) / "decompte.pdf"))
+        from caisse.claims.documents import render_statement_html
+
+        (Path(os.environ["CAISSE_SCREENSHOTS"]) / "decompte.html").write_text(
+            render_statement_html(referentiel["person"], today), encoding="utf-8")
     _shot(page, "decomptes")
 
     page.get_by_role("link", name="Frais de santé").click()
