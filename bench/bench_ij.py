@@ -6,8 +6,8 @@ example the CPAM du Hainaut: about 441 600 sick leaves a year for 1,2 million pe
 maladie (10 % ALD, 20 % prolongations), 8 % AT/MP, 4 % maternité, 4 % paternité, with 12 months
 of salaries plus the month of the arrêt.
 
-Prints the arrêts per second of the engine alone (frame in, frame out) and end to end (NDJSON
-file in, NDJSON file out: ``caisse ij``), and the peak resident memory of the process.
+Prints the arrêts per second of the engine alone (frame in, frame out) and end to end (``caisse
+ij``: NDJSON in and out, then Parquet in and out), and the peak resident memory of the process.
 
     .venv/bin/python bench/bench_ij.py --beneficiaires 1000000 --graine 42
 """
@@ -137,6 +137,15 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"de bout en bout (NDJSON → NDJSON) : {arrets.height / (t5 - t4):,.0f} arrêts/s "
                 f"({t5 - t4:.2f} s, CPU {c5 - c4:.2f} s)"
+            )
+            source, target = Path(tmp) / "arrets.parquet", Path(tmp) / "ij.parquet"
+            arrets.write_parquet(source)
+            t6, c6 = time.perf_counter(), time.process_time()
+            run(source, str(target), params)
+            t7, c7 = time.perf_counter(), time.process_time()
+            print(
+                f"de bout en bout (Parquet → Parquet) : {arrets.height / (t7 - t6):,.0f} arrêts/s "
+                f"({t7 - t6:.2f} s, CPU {c7 - c6:.2f} s)"
             )
     print(f"mémoire résidente maximale : {peak_memory_mib():,.0f} Mio (génération comprise)")
     print(f"charge de la machine : {' '.join(f'{x:.1f}' for x in os.getloadavg())} (1, 5, 15 min)")

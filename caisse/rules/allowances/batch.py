@@ -26,6 +26,9 @@ def write_output(frame: pl.DataFrame, out: str) -> None:
         return
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
+    if target.suffix == ".parquet":  # periods stay a nested list of structs
+        frame.write_parquet(target)
+        return
     frame.write_ndjson(target)
 
 

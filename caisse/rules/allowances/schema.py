@@ -122,8 +122,26 @@ def _arrow_schema() -> pa.Schema:
     return pa.schema(fields)
 
 
+def read_parquet_arrets(path: Path) -> pl.DataFrame:
+    """Arrêts in Parquet (same field names as the NDJSON, contract conventions): columns are cast
+    to the expected types; a column that cannot be cast makes every row of the file invalid."""
+    frame = pl.read_parquet(path)
+    columns = []
+    for name, dtype in RAW_SCHEMA.items():
+        if name not in frame.columns:
+            columns.append(pl.lit(None, dtype).alias(name))
+        elif frame.schema[name] == pl.Date and dtype == pl.String():
+            columns.append(pl.col(name).dt.strftime("%Y-%m-%d").alias(name))
+        else:
+            columns.append(pl.col(name).cast(dtype, strict=False).alias(name))
+    return frame.select(columns).with_columns(erreur=pl.lit(None, pl.String), motif_erreur=pl.lit(None, pl.String))
+
+
 def read_arrets(path: str | Path) -> pl.DataFrame:
-    """The raw frame of an NDJSON file of arrêts (fast path, then line-by-line on a bad file)."""
+    """The raw frame of a file of arrêts: Parquet (``.parquet``), or NDJSON (fast path, then
+    line-by-line on a bad file)."""
+    if str(path) != "-" and Path(path).suffix == ".parquet":
+        return read_parquet_arrets(Path(path))
     if str(path) != "-" and Path(path).is_file() and Path(path).stat().st_size > 0:
         options = pa_json.ParseOptions(explicit_schema=_arrow_schema(), unexpected_field_behavior="ignore")
         try:
