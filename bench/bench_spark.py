@@ -11,7 +11,7 @@ Prints the claim lines per second of each. Spark on two local cores is slower th
 nesting, the shuffle by person and the Arrow round trips cost more than they save on one
 machine): the runner exists to spread a flow over several machines, not to beat Polars here.
 
-    .venv/bin/python bench/bench_spark.py --beneficiaires 20000 [--cores 2] [--partitions 8]
+    .venv/bin/python bench/bench_spark.py --beneficiaires 20000 [--cores 2] [--partitions 8] [--runs 2]
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ def main() -> None:
     parser.add_argument("--beneficiaires", type=int, default=20_000)
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--partitions", type=int, default=8)
+    parser.add_argument("--runs", type=int, default=2)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-spark-") as tmp:
@@ -63,13 +64,16 @@ def main() -> None:
         session = spark_runner.local_session(partitions=args.partitions, cores=args.cores, app="bench-spark")
         session.sparkContext.setLogLevel("ERROR")
         print(f"spark session start: {time.perf_counter() - started:.1f} s")
-        started = time.perf_counter()
-        spark_runner.liquidate_spark(session, ref_dir, feuilles, root / "spark", partitions=args.partitions)
-        spark_s = time.perf_counter() - started
-        print(
-            f"spark local[{args.cores}], {args.partitions} partitions: {spark_s:.1f} s, "
-            f"{_n(n_lines / spark_s)} lines/s"
-        )
+        for run in range(1, args.runs + 1):  # the first run also warms the JVM up
+            started = time.perf_counter()
+            spark_runner.liquidate_spark(
+                session, ref_dir, feuilles, root / "spark", partitions=args.partitions
+            )
+            spark_s = time.perf_counter() - started
+            print(
+                f"spark local[{args.cores}], {args.partitions} partitions, run {run}: {spark_s:.1f} s, "
+                f"{_n(n_lines / spark_s)} lines/s"
+            )
         written = pl.read_parquet(root / "spark" / "lignes_decomptes.parquet" / "*.parquet")
         same = written.height == lo.height
         print(

@@ -22,12 +22,6 @@ EXAMPLE = Path(__file__).resolve().parents[4] / "shared" / "spec" / "examples" /
 if not EXAMPLE.exists():  # the shared folder sits next to the repository
     EXAMPLE = Path("/work/shared/spec/examples/liquider")
 
-# Spark's own Python side raises these (socket and worker plumbing), not our code.
-pytestmark = [
-    pytest.mark.filterwarnings("ignore::DeprecationWarning:pyspark.*"),
-    pytest.mark.filterwarnings("ignore::ResourceWarning"),
-]
-
 
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
