@@ -390,26 +390,59 @@ def _iso(d: dt.date | None) -> str | None:
     return d.isoformat() if d and d != OPEN_END else None
 
 
+def beneficiary_records(nirs: Iterable[str]) -> list[dict[str, Any]]:
+    """Contract §1 records of these people (in NIR order), built with a few queries per slice of
+    people: the claims engine reads them in the persistent path and the real-time API."""
+    out: list[dict[str, Any]] = []
+    nir_list = sorted({n for n in nirs if n})
+    for start in range(0, len(nir_list), 500):
+        part = nir_list[start:start + 500]
+        people = list(
+            Beneficiary.objects.filter(nir__in=part).values_list("pk", "nir", "date_naissance", "sexe", "date_deces", "iban")
+        )
+        if not people:
+            continue
+        pks = [p[0] for p in people]
+        lists: dict[str, dict[int, list[dict[str, Any]]]] = {}
+
+        def collect(key: str, qs: Any, make: Any, lists: dict[str, dict[int, list[dict[str, Any]]]] = lists) -> None:
+            bucket: dict[int, list[dict[str, Any]]] = {}
+            for row in qs:
+                bucket.setdefault(row[0], []).append(make(row))
+            lists[key] = bucket
+
+        collect("droits", RightsPeriod.objects.filter(beneficiary_id__in=pks).order_by("debut", "pk")
+                .values_list("beneficiary_id", "debut", "fin"), lambda r: {"debut": _iso(r[1]), "fin": _iso(r[2])})
+        collect("ald", ALDPeriod.objects.filter(beneficiary_id__in=pks, statut_protocole=ProtocolStatus.VALIDE)
+                .exclude(kind=ALDKind.NON_EXONERANTE).order_by("debut", "pk")
+                .values_list("beneficiary_id", "debut", "fin"), lambda r: {"debut": _iso(r[1]), "fin": _iso(r[2])})
+        collect("c2s", C2SAttribution.objects.filter(beneficiary_id__in=pks).exclude(statut=C2SStatus.SUSPENDUE)
+                .order_by("debut", "pk").values_list("beneficiary_id", "debut", "fin", "participation"),
+                lambda r: {"debut": _iso(r[1]), "fin": _iso(r[2]), "participation": r[3]})
+        collect("ame", AMEAttribution.objects.filter(beneficiary_id__in=pks, statut=AMEStatus.ACCORDEE)
+                .order_by("debut", "pk").values_list("beneficiary_id", "debut", "fin"),
+                lambda r: {"debut": _iso(r[1]), "fin": _iso(r[2])})
+        collect("maternite", MaternityPeriod.objects.filter(beneficiary_id__in=pks).order_by("debut_6e_mois", "pk")
+                .values_list("beneficiary_id", "debut_6e_mois", "date_accouchement", "date_accouchement_prevue"),
+                lambda r: {"debut_6e_mois": _iso(r[1]), "date_accouchement": _iso(r[2] or r[3])})
+        collect("invalidite", InvalidityPeriod.objects.filter(beneficiary_id__in=pks).order_by("debut", "pk")
+                .values_list("beneficiary_id", "debut", "fin"), lambda r: {"debut": _iso(r[1]), "fin": _iso(r[2])})
+        collect("medecin_traitant", MedecinTraitantDeclaration.objects.filter(beneficiary_id__in=pks)
+                .order_by("debut", "pk").values_list("beneficiary_id", "medecin__identifiant", "debut", "fin"),
+                lambda r: {"ps": r[1], "debut": _iso(r[2]), "fin": _iso(r[3])})
+        collect("cartes_vitale", CarteVitale.objects.filter(beneficiary_id__in=pks).order_by("pk")
+                .values_list("beneficiary_id", "numero", "date_opposition"),
+                lambda r: {"numero": r[1], "opposition": _iso(r[2])})
+        for pk, nir, naissance, sexe, deces, iban in people:
+            rec: dict[str, Any] = {"nir": nir, "date_naissance": naissance.isoformat(), "sexe": sexe}
+            for key in ("droits", "ald", "c2s", "ame", "maternite", "invalidite", "medecin_traitant", "cartes_vitale"):
+                rec[key] = lists[key].get(pk, [])
+            rec["deces"] = _iso(deces)
+            rec["iban"] = iban or None
+            out.append(rec)
+    return out
+
+
 def beneficiary_record(person: Beneficiary) -> dict[str, Any]:
     """The person's file in the contract's référentiel format (§1)."""
-    return {
-        "nir": person.nir,
-        "date_naissance": person.date_naissance.isoformat(),
-        "sexe": person.sexe,
-        "droits": [{"debut": _iso(p.debut), "fin": _iso(p.fin)} for p in person.rights_periods.order_by("debut")],
-        "ald": [{"debut": _iso(a.debut), "fin": _iso(a.fin)}
-                for a in person.ald_periods.order_by("debut") if a.exonerante],
-        "c2s": [{"debut": _iso(c.debut), "fin": _iso(c.fin), "participation": c.participation}
-                for c in person.c2s_attributions.exclude(statut=C2SStatus.SUSPENDUE).order_by("debut")],
-        "ame": [{"debut": _iso(a.debut), "fin": _iso(a.fin)}
-                for a in person.ame_attributions.filter(statut=AMEStatus.ACCORDEE).order_by("debut")],
-        "maternite": [{"debut_6e_mois": _iso(m.debut_6e_mois), "date_accouchement": _iso(m.accouchement)}
-                      for m in person.maternity_periods.order_by("debut_6e_mois")],
-        "invalidite": [{"debut": _iso(i.debut), "fin": _iso(i.fin)} for i in person.invalidity_periods.order_by("debut")],
-        "medecin_traitant": [{"ps": m.medecin.identifiant, "debut": _iso(m.debut), "fin": _iso(m.fin)}
-                             for m in person.medecin_traitant_declarations.select_related("medecin").order_by("debut")],
-        "cartes_vitale": [{"numero": c.numero, "opposition": _iso(c.date_opposition)}
-                          for c in person.cartes_vitale.order_by("pk")],
-        "deces": _iso(person.date_deces),
-        "iban": person.iban or None,
-    }
+    return beneficiary_records([person.nir])[0]

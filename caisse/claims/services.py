@@ -44,6 +44,7 @@ from django.db.models.functions import Collate
 from django.utils import timezone
 
 from caisse.batch_io import UnreadableFile, iter_ndjson, write_ndjson
+from caisse.beneficiaries.exchange import beneficiary_records
 from caisse.beneficiaries.models import Beneficiary
 from caisse.claims import delays
 from caisse.claims.models import (
@@ -67,20 +68,6 @@ from caisse.claims.models import (
 from caisse.core import audit
 from caisse.core.models import AuditAction
 from caisse.professionals.models import HealthProfessional
-from caisse.rights.models import (
-    ALDKind,
-    ALDPeriod,
-    AMEAttribution,
-    AMEStatus,
-    C2SAttribution,
-    C2SStatus,
-    CarteVitale,
-    InvalidityPeriod,
-    MaternityPeriod,
-    MedecinTraitantDeclaration,
-    ProtocolStatus,
-    RightsPeriod,
-)
 from caisse.rules.claims import batch, records
 from caisse.rules.claims.counters import (
     ACTS_SCHEMA,
@@ -426,65 +413,6 @@ def stored_nomenclature() -> pl.DataFrame:
 # ================================================================================================
 # Référentiel and counters from the database
 # ================================================================================================
-
-
-def _d(value: dt.date | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def beneficiary_records(nirs: Iterable[str]) -> list[dict[str, Any]]:
-    """Contract §1 records of these people, built with a few queries per slice.
-
-    The same records as :func:`caisse.beneficiaries.exchange.beneficiary_record` (a test checks
-    it), which costs about ten queries per person.
-    """
-    out: list[dict[str, Any]] = []
-    nir_list = sorted({n for n in nirs if n})
-    for part in _slices(nir_list):
-        people = list(
-            Beneficiary.objects.filter(nir__in=part).values_list("pk", "nir", "date_naissance", "sexe", "date_deces", "iban")
-        )
-        if not people:
-            continue
-        pks = [p[0] for p in people]
-        lists: dict[str, dict[int, list[dict[str, Any]]]] = {}
-
-        def collect(key: str, qs: Any, make: Any, lists: dict[str, dict[int, list[dict[str, Any]]]] = lists) -> None:
-            bucket: dict[int, list[dict[str, Any]]] = {}
-            for row in qs:
-                bucket.setdefault(row[0], []).append(make(row))
-            lists[key] = bucket
-
-        collect("droits", RightsPeriod.objects.filter(beneficiary_id__in=pks).order_by("debut", "pk")
-                .values_list("beneficiary_id", "debut", "fin"), lambda r: {"debut": _d(r[1]), "fin": _d(r[2])})
-        collect("ald", ALDPeriod.objects.filter(beneficiary_id__in=pks, statut_protocole=ProtocolStatus.VALIDE)
-                .exclude(kind=ALDKind.NON_EXONERANTE).order_by("debut", "pk")
-                .values_list("beneficiary_id", "debut", "fin"), lambda r: {"debut": _d(r[1]), "fin": _d(r[2])})
-        collect("c2s", C2SAttribution.objects.filter(beneficiary_id__in=pks).exclude(statut=C2SStatus.SUSPENDUE)
-                .order_by("debut", "pk").values_list("beneficiary_id", "debut", "fin", "participation"),
-                lambda r: {"debut": _d(r[1]), "fin": _d(r[2]), "participation": r[3]})
-        collect("ame", AMEAttribution.objects.filter(beneficiary_id__in=pks, statut=AMEStatus.ACCORDEE)
-                .order_by("debut", "pk").values_list("beneficiary_id", "debut", "fin"),
-                lambda r: {"debut": _d(r[1]), "fin": _d(r[2])})
-        collect("maternite", MaternityPeriod.objects.filter(beneficiary_id__in=pks).order_by("debut_6e_mois", "pk")
-                .values_list("beneficiary_id", "debut_6e_mois", "date_accouchement", "date_accouchement_prevue"),
-                lambda r: {"debut_6e_mois": _d(r[1]), "date_accouchement": _d(r[2] or r[3])})
-        collect("invalidite", InvalidityPeriod.objects.filter(beneficiary_id__in=pks).order_by("debut", "pk")
-                .values_list("beneficiary_id", "debut", "fin"), lambda r: {"debut": _d(r[1]), "fin": _d(r[2])})
-        collect("medecin_traitant", MedecinTraitantDeclaration.objects.filter(beneficiary_id__in=pks)
-                .order_by("debut", "pk").values_list("beneficiary_id", "medecin__identifiant", "debut", "fin"),
-                lambda r: {"ps": r[1], "debut": _d(r[2]), "fin": _d(r[3])})
-        collect("cartes_vitale", CarteVitale.objects.filter(beneficiary_id__in=pks).order_by("pk")
-                .values_list("beneficiary_id", "numero", "date_opposition"),
-                lambda r: {"numero": r[1], "opposition": _d(r[2])})
-        for pk, nir, naissance, sexe, deces, iban in people:
-            rec: dict[str, Any] = {"nir": nir, "date_naissance": naissance.isoformat(), "sexe": sexe}
-            for key in ("droits", "ald", "c2s", "ame", "maternite", "invalidite", "medecin_traitant", "cartes_vitale"):
-                rec[key] = lists[key].get(pk, [])
-            rec["deces"] = _d(deces)
-            rec["iban"] = iban or None
-            out.append(rec)
-    return out
 
 
 def professional_records(identifiants: Iterable[str]) -> list[dict[str, Any]]:

@@ -100,6 +100,11 @@ def test_the_referentiel_rebuilt_in_bulk_is_the_persons_file() -> None:
     assert len(bulk) == people.count() > 0
     for person in people:
         assert bulk[person.nir] == beneficiary_record(person)
+    # And it is the référentiel that was imported (the fields the engine reads).
+    for line in (EXAMPLE / "referentiel" / "beneficiaires.ndjson").read_text().splitlines():
+        source = json.loads(line)
+        assert {k: bulk[source["nir"]][k] for k in ("droits", "ald", "c2s", "cartes_vitale", "deces")} == {
+            k: source[k] for k in ("droits", "ald", "c2s", "cartes_vitale", "deces")}
 
 
 def test_compteurs_of_the_referentiel_are_kept_and_reimporting_is_idempotent(tmp_path: Path) -> None:
