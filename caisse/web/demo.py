@@ -140,7 +140,7 @@ def _sick_pay(out: Path, today: dt.date, limit: int = 300) -> None:
     payer(jusqu_au=today - dt.timedelta(days=1), date_paiement=today, by=agent)
 
 
-def _claims(out: Path, limit: int = 25_000) -> None:
+def _claims(out: Path, year: int, limit: int = 25_000) -> None:
     """A share of the simulated year's feuilles goes through reception and the daily run."""
     from caisse.claims.services import daily_run, import_referentiel_extras, receive_flow
 
@@ -151,8 +151,15 @@ def _claims(out: Path, limit: int = 25_000) -> None:
             if n >= limit:
                 break
             target.write(line)
-    receive_flow(sample)
-    daily_run(None)
+    receive_flow(sample, quiet=True)
+    # One run a week over the simulated year, as a caisse does every working day: each run pays
+    # what was received until the day before, so the delays look like a real year's.
+    first = dt.date(year, 1, 1)
+    friday = first + dt.timedelta(days=(4 - first.weekday()) % 7)
+    while friday.year == year:
+        daily_run(friday - dt.timedelta(days=1), today=friday, quiet=True)
+        friday += dt.timedelta(days=7)
+    daily_run(None, today=dt.date(year + 1, 1, 2), quiet=True)
 
 
 def _work_accidents(out: Path, today: dt.date, limit: int = 40) -> None:
@@ -204,7 +211,7 @@ def build_demo(personnes: int = 20_000, today: dt.date | None = None) -> None:
             _sick_pay(out, today)
             _work_accidents(out, today)
             print("Feuilles de soins : réception et traitement quotidien…", file=sys.stderr)
-            _claims(out)
+            _claims(out, today.year - 1)
             rows = _accounts()  # the employer account goes to the employer with the most arrêts
     width = max(len(r[0]) for r in rows)
     print("\nComptes de démonstration (mot de passe commun : " + DEMO_PASSWORD + ")")
