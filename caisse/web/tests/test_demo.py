@@ -1,0 +1,29 @@
+"""The demo a new user gets from `make demo`: built once, every role has something to see."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from caisse.accounts.models import Role, User
+from caisse.allowances.models import DossierIJ
+from caisse.beneficiaries.models import Beneficiary
+from caisse.claims.models import Payment
+from caisse.web.demo import build_demo
+from caisse.work_accidents.models import Case
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_small_demo_has_accounts_people_and_work_for_every_team(capsys: pytest.CaptureFixture[str]) -> None:
+    build_demo(300, today=dt.date(2026, 11, 22))
+    printed = capsys.readouterr().out
+    assert "caisse-demo-2026" in printed
+    for role in (Role.ACCUEIL, Role.GESTIONNAIRE_DROITS, Role.LIQUIDATEUR, Role.GESTIONNAIRE_IJ,
+                 Role.GESTIONNAIRE_ATMP, Role.MEDECIN_CONSEIL, Role.MANAGER, Role.ADMIN, Role.ASSURE):
+        assert User.objects.filter(role=role).exists(), role
+    assert Beneficiary.objects.count() >= 300
+    assert DossierIJ.objects.exists() and Case.objects.exists() and Payment.objects.exists()
+    build_demo(300, today=dt.date(2026, 11, 22))  # a second run keeps the database
+    assert "déjà construite" in capsys.readouterr().err
