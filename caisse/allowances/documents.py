@@ -8,7 +8,6 @@ carries a French message for a 503.
 from __future__ import annotations
 
 import datetime as dt
-from functools import cache
 from typing import Any
 
 from django.template.loader import render_to_string
@@ -16,36 +15,11 @@ from django.template.loader import render_to_string
 from caisse.allowances.models import DossierIJ, StatutPeriode
 from caisse.allowances.services import ij_payees
 from caisse.beneficiaries.models import Beneficiary
+from caisse.core.pdf import PdfUnavailable, html_to_pdf, pdf_available
 
-UNAVAILABLE_MESSAGE = (
-    "La production des documents en PDF est momentanément indisponible sur ce serveur "
-    "(bibliothèque de mise en page absente). Réessayez plus tard."
-)
-
-
-class DocumentUnavailable(RuntimeError):
-    pass
-
-
-@cache
-def _weasyprint() -> Any:
-    try:
-        import weasyprint
-    except (ImportError, OSError) as exc:
-        raise DocumentUnavailable(UNAVAILABLE_MESSAGE) from exc
-    return weasyprint
-
-
-def pdf_available() -> tuple[bool, str]:
-    try:
-        _weasyprint()
-    except DocumentUnavailable as exc:
-        return False, f"WeasyPrint ne se charge pas : {exc.__cause__}"
-    return True, ""
-
-
-def _pdf(html: str) -> bytes:
-    return bytes(_weasyprint().HTML(string=html).write_pdf())
+DocumentUnavailable = PdfUnavailable
+_pdf = html_to_pdf
+__all__ = ["DocumentUnavailable", "pdf_available"]
 
 
 def releve_context(dossier: DossierIJ, today: dt.date | None = None) -> dict[str, Any]:

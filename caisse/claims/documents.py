@@ -11,34 +11,18 @@ import datetime as dt
 import io
 import re
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from django.template.loader import render_to_string
 
 from caisse.claims.models import Feuille, FeuilleStatus, PayeeKind, Payment
+from caisse.core.money import euros
+from caisse.core.pdf import PdfUnavailable, html_to_pdf
 from caisse.rules.claims.controls import MESSAGES
 
-UNAVAILABLE_MESSAGE = (
-    "La production des documents en PDF est momentanément indisponible sur ce serveur "
-    "(bibliothèque de mise en page absente). Réessayez plus tard."
-)
 EXTRA_MESSAGES = {"DOUBLON": MESSAGES.get("DOUBLON", "doublon")}
-
-
-class DocumentUnavailable(RuntimeError):
-    pass
-
-
-def euros(cents: Any) -> str:
-    """``4147`` → ``41,47 €`` (narrow spaces between thousands, non-breaking before the sign)."""
-    if cents in (None, ""):
-        return "—"
-    value = int(cents)
-    sign = "−" if value < 0 else ""
-    whole, part = divmod(abs(value), 100)
-    grouped = f"{whole:,}".replace(",", "\u202f")
-    return f"{sign}{grouped},{part:02d}\u00a0€"
+DocumentUnavailable = PdfUnavailable
+__all__ = ["DocumentUnavailable", "euros"]
 
 
 def reason(code: str) -> str:
@@ -141,22 +125,13 @@ def statement_context(beneficiary: Any, date_paiement: dt.date, today: dt.date |
     }
 
 
-@cache
-def _weasyprint() -> Any:
-    try:
-        import weasyprint
-    except (ImportError, OSError) as exc:
-        raise DocumentUnavailable(UNAVAILABLE_MESSAGE) from exc
-    return weasyprint
-
-
 def render_statement_html(beneficiary: Any, date_paiement: dt.date, today: dt.date | None = None) -> str:
     return render_to_string("claims/statement_pdf.html", statement_context(beneficiary, date_paiement, today))
 
 
 def render_statement_pdf(beneficiary: Any, date_paiement: dt.date, today: dt.date | None = None) -> bytes:
     html = render_statement_html(beneficiary, date_paiement, today)
-    return bytes(_weasyprint().HTML(string=html).write_pdf())
+    return html_to_pdf(html)
 
 
 # --- Processing delays chart ------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -11,6 +11,7 @@ from django import forms
 from django.utils import timezone
 
 from caisse.claims.capture import MAX_LINES, PaperFeuille, PaperLine
+from caisse.core import money
 from caisse.professionals.models import HealthProfessional
 from caisse.rules.claims.controls import PARCOURS, RISQUES
 from caisse.rules.identifiers import InvalidIdentifier, check_nir
@@ -34,22 +35,11 @@ def _compact(value: str) -> str:
 
 
 def euros_to_cents(value: str) -> int:
-    """``"25,00"`` or ``"1 234.5"`` → exact cents; more than two decimals is an error."""
-    text = _compact(value).replace(",", ".").removesuffix("€")
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise forms.ValidationError("Saisissez un montant en euros, par exemple 26,50.") from None
-    if not amount.is_finite():
-        raise forms.ValidationError("Saisissez un montant en euros, par exemple 26,50.")
-    if amount.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise forms.ValidationError("Un montant a au plus deux décimales (centimes).")
-    if amount < 0:
-        raise forms.ValidationError("Le montant facturé ne peut pas être négatif.")
-    cents = (amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    """An amount billed, exactly in cents (see :func:`caisse.core.money.euros_to_cents`)."""
+    cents = money.euros_to_cents(value, bad_amount="Saisissez un montant en euros, par exemple 26,50.")
     if cents > 10_000_000_00:
         raise forms.ValidationError("Le montant facturé dépasse 10 millions d'euros : vérifiez la saisie.")
-    return int(cents)
+    return cents
 
 
 def known_professional(identifiant: str) -> bool:

@@ -7,12 +7,12 @@ Pango; when it cannot load, :class:`AttestationUnavailable` carries a French mes
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any
-
 from django.template.loader import render_to_string
 
+from caisse.core.pdf import PdfUnavailable, html_to_pdf, pdf_available
 from caisse.rights.services import RightsOnDay
+
+__all__ = ["AttestationUnavailable", "pdf_available", "render_attestation_html", "render_attestation_pdf"]
 
 UNAVAILABLE_MESSAGE = (
     "La production des attestations en PDF est momentanément indisponible sur ce serveur "
@@ -21,26 +21,7 @@ UNAVAILABLE_MESSAGE = (
 )
 
 
-class AttestationUnavailable(RuntimeError):
-    pass
-
-
-@cache
-def _weasyprint() -> Any:
-    try:
-        import weasyprint
-    except (ImportError, OSError) as exc:
-        raise AttestationUnavailable(UNAVAILABLE_MESSAGE) from exc
-    return weasyprint
-
-
-def pdf_available() -> tuple[bool, str]:
-    """Whether WeasyPrint loads here, and why not (used by the tests to skip with a reason)."""
-    try:
-        _weasyprint()
-    except AttestationUnavailable as exc:
-        return False, f"WeasyPrint ne se charge pas : {exc.__cause__}"
-    return True, ""
+AttestationUnavailable = PdfUnavailable
 
 
 def render_attestation_html(rights: RightsOnDay) -> str:
@@ -48,6 +29,4 @@ def render_attestation_html(rights: RightsOnDay) -> str:
 
 
 def render_attestation_pdf(rights: RightsOnDay) -> bytes:
-    weasyprint = _weasyprint()
-    html = render_attestation_html(rights)
-    return bytes(weasyprint.HTML(string=html).write_pdf())
+    return html_to_pdf(render_attestation_html(rights), UNAVAILABLE_MESSAGE)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 
 from caisse.beneficiaries.models import Beneficiary
+from caisse.core.money import euros_to_cents
 from caisse.professionals.models import HealthProfessional
 from caisse.rights.models import (
     ALDKind,
@@ -118,7 +118,6 @@ class CloseControlForm(AccessibleForm):
 MOIS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
         "novembre", "décembre"]
 FREE_MEMBER_ROWS = 4
-_AMOUNT = re.compile(r"^(\d{1,9})(?:[.,](\d{1,2}))?$")
 _BAD_AMOUNT = "Saisissez un montant en euros, par exemple 1 234,56 (0 si aucune ressource)."
 
 
@@ -139,20 +138,6 @@ def window_months(first: str, last: str) -> list[str]:
     return [month_label(i) for i in range(start, end + 1)]
 
 
-def euros_to_cents(value: str) -> int:
-    """``"1 234,56"`` → ``123456``, exactly (no float); French messages for what is not an amount."""
-    text = re.sub(r"[\s\u00a0\u202f]", "", value or "").removesuffix("€")
-    if text.startswith("-"):
-        raise ValidationError("Le montant ne peut pas être négatif.", code="negative")
-    match = _AMOUNT.match(text)
-    if match is None:
-        if re.match(r"^\d+[.,]\d{3,}$", text):
-            raise ValidationError("Indiquez au plus deux chiffres après la virgule (les centimes).", code="decimals")
-        raise ValidationError(_BAD_AMOUNT, code="invalid")
-    whole, cents = match.groups()
-    return int(whole) * 100 + int((cents or "0").ljust(2, "0"))
-
-
 class EuroField(forms.CharField):
     """An amount in euros typed in French (``1 234,56``), cleaned to an int of cents."""
 
@@ -163,7 +148,7 @@ class EuroField(forms.CharField):
 
     def clean(self, value: Any) -> int | None:  # type: ignore[override]
         text = super().clean(value)
-        return euros_to_cents(text) if text not in (None, "") else None
+        return euros_to_cents(text, bad_amount=_BAD_AMOUNT) if text not in (None, "") else None
 
 
 MEMBER_ROLES = [("", "— Choisir —"), ("conjoint", "Conjoint, concubin ou partenaire de PACS"), ("enfant", "Enfant"),

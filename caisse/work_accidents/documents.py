@@ -11,12 +11,12 @@ message and the view answers 503.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from caisse.core.pdf import PdfUnavailable, html_to_pdf, pdf_available
 from caisse.work_accidents.enums import Recipient
 from caisse.work_accidents.models import Case, Questionnaire
 
@@ -24,27 +24,8 @@ UNAVAILABLE_MESSAGE = (
     "La production des courriers en PDF est momentanément indisponible sur ce serveur (bibliothèque de mise en "
     "page absente). Réessayez plus tard."
 )
-
-
-class DocumentUnavailable(RuntimeError):
-    pass
-
-
-@cache
-def _weasyprint() -> Any:
-    try:
-        import weasyprint
-    except (ImportError, OSError) as exc:
-        raise DocumentUnavailable(UNAVAILABLE_MESSAGE) from exc
-    return weasyprint
-
-
-def pdf_available() -> tuple[bool, str]:
-    try:
-        _weasyprint()
-    except DocumentUnavailable as exc:
-        return False, f"WeasyPrint ne se charge pas : {exc.__cause__}"
-    return True, ""
+DocumentUnavailable = PdfUnavailable
+__all__ = ["DocumentUnavailable", "pdf_available"]
 
 
 def _context(case: Case, recipient: str) -> dict[str, Any]:
@@ -66,8 +47,8 @@ def questionnaire_letter_html(questionnaire: Questionnaire) -> str:
 
 
 def decision_letter_pdf(case: Case, recipient: Recipient) -> bytes:
-    return bytes(_weasyprint().HTML(string=decision_letter_html(case, recipient)).write_pdf())
+    return html_to_pdf(decision_letter_html(case, recipient), UNAVAILABLE_MESSAGE)
 
 
 def questionnaire_letter_pdf(questionnaire: Questionnaire) -> bytes:
-    return bytes(_weasyprint().HTML(string=questionnaire_letter_html(questionnaire)).write_pdf())
+    return html_to_pdf(questionnaire_letter_html(questionnaire), UNAVAILABLE_MESSAGE)
