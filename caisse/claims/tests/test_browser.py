@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,51 +19,13 @@ from caisse.accounts.tests.factories import PASSWORD
 from caisse.claims import services
 from caisse.claims.models import Feuille, FeuilleStatus
 from caisse.claims.tests.test_views import referentiel  # noqa: F401
+from caisse.conftest import screenshot
 
 # pytest-django's live_server runs next to Playwright's sync API, which holds an event loop.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True),
               pytest.mark.urls("caisse.claims.tests.test_views")]
-
-
-@pytest.fixture
-def page() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium absent ({CHROMIUM}) : installez le paquet Debian « chromium ».")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        pytest.skip(f"Playwright n'est pas installé ({exc}).")
-    manager = sync_playwright()
-    try:
-        playwright = manager.start()
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-    except Exception as exc:  # any start failure means: skip, with the reason
-        try:
-            manager.__exit__(None, None, None)
-        finally:
-            pytest.skip(f"Playwright ne peut pas démarrer Chromium : {exc}")
-    try:
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR", accept_downloads=True)
-        yield context.new_page()
-    finally:
-        # Close this thread's connections while the browser still runs, or PostgreSQL refuses
-        # to drop the test database.
-        from django.db import connections
-
-        connections.close_all()
-        browser.close()
-        playwright.stop()
-
-
-def _shot(page: Any, name: str) -> None:
-    folder = os.environ.get("CAISSE_SCREENSHOTS")
-    if folder:
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
 def test_liquidateur_captures_a_paper_feuille_then_opens_the_statement(
@@ -91,14 +52,14 @@ def test_liquidateur_captures_a_paper_feuille_then_opens_the_statement(
     summary = page.locator(".error-summary")
     assert "clé du NIR" in summary.inner_text()
     assert page.title().startswith("Erreur : ")
-    _shot(page, "saisie-erreur")
+    screenshot(page, "saisie-erreur")
 
     page.get_by_label("NIR du bénéficiaire des soins").fill(referentiel["nir"])
     page.get_by_role("button", name="Enregistrer la feuille").click()
     ident = f"FSP-{today:%Y%m%d}-1"
     assert ident in page.locator(".messages").inner_text()
     assert ident in page.locator("table").inner_text()
-    _shot(page, "file-papier")
+    screenshot(page, "file-papier")
 
     services.daily_run(today=today, quiet=True)
     assert Feuille.objects.get(identifiant=ident).statut == FeuilleStatus.LIQUIDEE
@@ -115,10 +76,10 @@ def test_liquidateur_captures_a_paper_feuille_then_opens_the_statement(
 
         (Path(os.environ["CAISSE_SCREENSHOTS"]) / "decompte.html").write_text(
             render_statement_html(referentiel["person"], today), encoding="utf-8")
-    _shot(page, "decomptes")
+    screenshot(page, "decomptes")
 
     page.get_by_role("link", name="Frais de santé").click()
     page.get_by_role("link", name="Délais de traitement").click()
     assert "FSP" in page.locator("table").inner_text()
     assert page.locator("figure svg").count() == 1
-    _shot(page, "delais")
+    screenshot(page, "delais")

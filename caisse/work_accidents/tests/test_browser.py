@@ -7,8 +7,6 @@ missing or Playwright cannot start it. Set ``CAISSE_SCREENSHOTS=/some/dir`` to k
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +15,7 @@ from django.db import connection
 from caisse.accounts.models import Role
 from caisse.accounts.tests.factories import PASSWORD, UserFactory
 from caisse.beneficiaries.tests.factories import BeneficiaryFactory
+from caisse.conftest import screenshot
 from caisse.work_accidents.enums import CaseStatus
 from caisse.work_accidents.models import Case
 from caisse.work_accidents.tests.factories import EmployerFactory
@@ -24,41 +23,7 @@ from caisse.work_accidents.tests.factories import EmployerFactory
 # pytest-django's live_server runs next to Playwright's sync API, which holds an event loop.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def page(settings: Any) -> Iterator[Any]:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium absent ({CHROMIUM}) : installez le paquet Debian « chromium ».")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        pytest.skip(f"Playwright n'est pas installé ({exc}).")
-    manager = sync_playwright()
-    try:
-        playwright = manager.start()
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-    except Exception as exc:  # any start failure means: skip, with the reason
-        try:
-            manager.__exit__(None, None, None)
-        finally:
-            pytest.skip(f"Playwright ne peut pas démarrer Chromium : {exc}")
-    try:
-        yield browser.new_page(viewport={"width": 1280, "height": 900}, locale="fr-FR")
-    finally:
-        browser.close()
-        playwright.stop()
-
-
-def _shot(page: Any, name: str) -> None:
-    folder = os.environ.get("CAISSE_SCREENSHOTS")
-    if folder:
-        page.screenshot(path=str(Path(folder) / f"atmp-{name}.png"), full_page=True)
 
 
 def test_an_accident_from_declaration_to_recognition(page: Any, live_server: Any) -> None:
@@ -95,7 +60,7 @@ def _walk_through(page: Any, live_server: Any) -> None:
     page.wait_for_selector(".error-summary")
     assert "La déclaration ne peut pas précéder" in page.locator(".error-summary").inner_text()
     assert page.title().startswith("Erreur :")
-    _shot(page, "declaration-erreur")
+    screenshot(page, "atmp-declaration-erreur")
     page.get_by_label("Date de la déclaration").fill("2026-06-08")
     page.get_by_role("button", name="Enregistrer la déclaration").click()
     page.wait_for_selector("h1:has-text('Dossier AT/MP')")
@@ -109,7 +74,7 @@ def _walk_through(page: Any, live_server: Any) -> None:
     page.get_by_role("button", name="Enregistrer").click()
     page.wait_for_selector("h1:has-text('Dossier AT/MP')")
     assert "lundi 13/07/2026" in page.locator("#decision + p").inner_text()
-    _shot(page, "dossier-instruction")
+    screenshot(page, "atmp-dossier-instruction")
 
     # The decision.
     page.get_by_role("link", name="Statuer").click()
@@ -124,7 +89,7 @@ def _walk_through(page: Any, live_server: Any) -> None:
                  "Reconnaître le caractère professionnel"):
         assert step in timeline
     assert page.get_by_role("link", name="Courrier de décision — victime (PDF)").is_visible()
-    _shot(page, "dossier-reconnu")
+    screenshot(page, "atmp-dossier-reconnu")
     page.get_by_role("link", name="Dossiers AT/MP").click()
     page.wait_for_selector("h1")
-    _shot(page, "file")
+    screenshot(page, "atmp-file")
