@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 import polars as pl
+from django.db.models import Count, Max
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -20,20 +21,27 @@ from caisse.accounts.models import Role
 from caisse.accounts.perms import Capability, has
 from caisse.api import openapi
 from caisse.api.auth import authenticated, problem
+from caisse.claims.models import ImportedNomenclature
 from caisse.claims.services import load_counters, referentiel_for, stored_nomenclature
 from caisse.rules.claims.engine import liquidate_records
 
 JSON = {"ensure_ascii": False}
 
 
-@lru_cache(maxsize=1)
-def _nomenclature(_version: int = 0) -> pl.DataFrame:
+@lru_cache(maxsize=2)
+def _nomenclature(version: tuple[int, Any]) -> pl.DataFrame:
     return stored_nomenclature()
+
+
+def _nomenclature_version() -> tuple[int, Any]:
+    """Changes when an import adds or replaces codes, so that the cache never serves old tariffs."""
+    stats = ImportedNomenclature.objects.aggregate(n=Count("pk"), last=Max("pk"))
+    return stats["n"], stats["last"]
 
 
 def liquidate_one(feuille: dict[str, Any]) -> dict[str, Any]:
     nir, executant = str(feuille.get("nir") or ""), str(feuille.get("executant") or "")
-    referentiel = referentiel_for([nir], [executant], _nomenclature())
+    referentiel = referentiel_for([nir], [executant], _nomenclature(_nomenclature_version()))
     decomptes, _ = liquidate_records(referentiel, [feuille], load_counters([nir]))
     return decomptes[0]
 
