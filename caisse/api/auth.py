@@ -8,7 +8,13 @@ from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 
-from caisse.accounts.models import ApiToken
+from caisse.accounts.models import ApiToken, User
+from caisse.rights.services import PreparedQuery
+
+# Two small queries compiled once: the token's digest, then its user (the hot path of every call).
+_TOKEN = PreparedQuery(ApiToken, lambda digest: ApiToken.objects.filter(digest=digest, revoked_at__isnull=True)
+                       .order_by("pk")[:1], digest="\x00jeton")
+_USER = PreparedQuery(User, lambda pk: User.objects.filter(pk=pk), pk=-7_340_021)
 
 
 def problem(status: int, title: str, detail: str = "") -> JsonResponse:
@@ -23,10 +29,9 @@ def problem(status: int, title: str, detail: str = "") -> JsonResponse:
 def api_user(request: HttpRequest) -> Any:
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        token = ApiToken.objects.select_related("user").filter(
-            digest=ApiToken.hash(header.removeprefix("Bearer ").strip()), revoked_at__isnull=True
-        ).first()
-        return token.user if token is not None and token.user.is_active else None
+        token = _TOKEN.first(digest=ApiToken.hash(header.removeprefix("Bearer ").strip()))
+        user = _USER.first(pk=token.user_id) if token is not None else None
+        return user if user is not None and user.is_active else None
     user = getattr(request, "user", None)
     return user if user is not None and user.is_authenticated else None
 

@@ -16,11 +16,12 @@ from caisse.api.auth import authenticated, problem
 from caisse.beneficiaries.models import Beneficiary
 from caisse.core.audit import record
 from caisse.core.models import AuditAction
-from caisse.rights.services import RightsOnDay, rights_on
+from caisse.rights.services import PreparedQuery, RightsOnDay, rights_on
 from caisse.rules import identifiers
 
 NIR_SYSTEM = "urn:oid:1.2.250.1.213.1.4.8"  # INS-NIR
 JSON = {"ensure_ascii": False}
+_PERSON = PreparedQuery(Beneficiary, lambda nir: Beneficiary.objects.filter(nir=nir).order_by("pk")[:1], nir="\x00nir")
 
 
 def _may_look_up(user: Any) -> bool:
@@ -64,12 +65,12 @@ def _lookup(request: HttpRequest, nir: str) -> tuple[RightsOnDay | None, JsonRes
         when = dt.date.fromisoformat(raw_date) if raw_date else dt.date.today()
     except ValueError:
         return None, problem(400, "Date invalide", f"« {raw_date} » : format attendu AAAA-MM-JJ.")
-    person = Beneficiary.objects.filter(nir=nir).first()
+    person = _PERSON.first(nir=nir)
     if person is None:
         return None, problem(404, "Bénéficiaire inconnu", "Aucun bénéficiaire de la caisse n'a ce NIR.")
     record(by=user, action=AuditAction.READ, summary="Consultation des droits par l'API", beneficiary=person,
            obj=person)
-    return rights_on(person, when), None
+    return rights_on(person, when, enfants=False), None
 
 
 @require_GET

@@ -8,12 +8,13 @@ Legal durations and thresholds come from the dated parameters, read at the date 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import models, router, transaction
 
 from caisse.beneficiaries.models import Beneficiary, ParentLink
 from caisse.core.audit import save_to_file
@@ -42,6 +43,8 @@ from caisse.rights.models import (
     RightsPeriod,
 )
 from caisse.rules.parameters import load_parameters
+
+M = TypeVar("M", bound=models.Model)
 
 
 def _param(name: str, when: dt.date) -> Any:
@@ -451,22 +454,101 @@ class RightsOnDay:
         return self.droits_de_base is not None or self.ame is not None
 
 
-def rights_on(beneficiary: Beneficiary, when: dt.date) -> RightsOnDay:
+class PreparedQuery(Generic[M]):
+    """An ORM query compiled once per database, then run with new values (no per-call compilation).
+
+    ``build`` receives the sentinels given here and returns the query set; its SQL is compiled
+    on first use and each later call only replaces the sentinels' parameters by the values it is
+    given. The rows come back as model instances through ``raw()`` (the backend's converters
+    apply), so the query keeps the ORM's semantics (filters, default ordering) exactly. Used by
+    the real-time paths, where compiling a dozen queries cost more than running them.
+    """
+
+    def __init__(self, model: type[M], build: Callable[..., models.QuerySet[M]], **sentinels: Any) -> None:
+        self.model, self.build, self.sentinels = model, build, sentinels
+        self._compiled: dict[str, tuple[str, list[tuple[str | None, Any]]]] = {}
+
+    def _compile(self, alias: str) -> tuple[str, list[tuple[str | None, Any]]]:
+        compiled = self._compiled.get(alias)
+        if compiled is None:
+            sql, params = self.build(**self.sentinels).query.get_compiler(using=alias).as_sql()
+            slots: list[tuple[str | None, Any]] = []
+            for param in params:
+                slot = next((name for name, sentinel in self.sentinels.items() if _same(param, sentinel)), None)
+                slots.append((slot, type(param) if slot is not None else param))
+            compiled = self._compiled[alias] = (sql, slots)
+        return compiled
+
+    def run(self, **values: Any) -> list[M]:
+        alias = router.db_for_read(self.model)
+        sql, slots = self._compile(alias)
+        params = [value if name is None else _as(values[name], value) for name, value in slots]
+        return list(self.model._default_manager.db_manager(alias).raw(sql, params))
+
+    def first(self, **values: Any) -> M | None:
+        rows = self.run(**values)
+        return rows[0] if rows else None
+
+
+def _same(param: Any, sentinel: Any) -> bool:
+    """Whether a compiled parameter is this sentinel (a date may arrive adapted to a string)."""
+    if isinstance(sentinel, dt.date) and isinstance(param, str):
+        return param == sentinel.isoformat()
+    return type(param) is type(sentinel) and bool(param == sentinel)
+
+
+def _as(value: Any, kind: Any) -> Any:
+    return value.isoformat() if kind is str and isinstance(value, dt.date) else value
+
+
+_PK, _DAY = -7_340_021, dt.date(1111, 11, 11)  # sentinels: no real row or day has them
+
+
+def _periods(model: type[M], *, first: bool = True, **filters: Any) -> PreparedQuery[M]:
+    """The person's rows of ``model`` open on the day (default ordering; the first one if ``first``)."""
+    def build(pk: int, when: dt.date) -> models.QuerySet[M]:
+        qs = model._default_manager.filter(beneficiary_id=pk, **filters).open_on(when)  # type: ignore[attr-defined]
+        return qs[:1] if first else qs  # type: ignore[no-any-return]
+    return PreparedQuery(model, build, pk=_PK, when=_DAY)
+
+
+_BASE = _periods(RightsPeriod)
+_C2S = _periods(C2SAttribution, statut=C2SStatus.OUVERTE)
+_AME = _periods(AMEAttribution, statut=AMEStatus.ACCORDEE)
+_ALD = _periods(ALDPeriod, first=False)
+_INVALIDITY = _periods(InvalidityPeriod)
+_MEDECIN_TRAITANT = _periods(MedecinTraitantDeclaration)
+_MATERNITY = PreparedQuery(MaternityPeriod, lambda pk, when: MaternityPeriod.objects.filter(
+    beneficiary_id=pk, debut_6e_mois__lte=when), pk=_PK, when=_DAY)
+_CARD = PreparedQuery(CarteVitale, lambda pk: CarteVitale.objects.filter(
+    beneficiary_id=pk, statut=CardStatus.ACTIVE)[:1], pk=_PK)
+_PROFESSIONAL = PreparedQuery(HealthProfessional, lambda pk: HealthProfessional.objects.filter(pk=pk), pk=_PK)
+
+
+def rights_on(beneficiary: Beneficiary, when: dt.date, *, enfants: bool = True) -> RightsOnDay:
+    """The person's rights on a day: one query per kind of period, compiled once per process.
+
+    ``enfants=False`` skips the children attached (the API does not show them).
+    """
     alive = beneficiary.date_deces is None or beneficiary.date_deces >= when
-    base = beneficiary.rights_periods.open_on(when).first() if alive else None
-    c2s = beneficiary.c2s_attributions.open_on(when).filter(statut=C2SStatus.OUVERTE).first() if alive else None
-    ame = beneficiary.ame_attributions.open_on(when).filter(statut=AMEStatus.ACCORDEE).first() if alive else None
-    ald = [a for a in beneficiary.ald_periods.open_on(when) if a.exonerante] if alive else []
+    pk = beneficiary.pk
+    base = _BASE.first(pk=pk, when=when) if alive else None
+    c2s = _C2S.first(pk=pk, when=when) if alive else None
+    ame = _AME.first(pk=pk, when=when) if alive else None
+    ald = [a for a in _ALD.run(pk=pk, when=when) if a.exonerante] if alive else []
     days_after = int(_param("droits.maternite.exoneration_apres_accouchement_jours", when))
-    maternity = next((m for m in beneficiary.maternity_periods.filter(debut_6e_mois__lte=when)
+    maternity = next((m for m in _MATERNITY.run(pk=pk, when=when)
                       if m.accouchement + dt.timedelta(days=days_after) >= when), None)
     children = [link.child for link in ParentLink.objects.filter(parent=beneficiary, debut__lte=when)
-                .filter(models.Q(fin__isnull=True) | models.Q(fin__gte=when)).select_related("child")]
+                .filter(models.Q(fin__isnull=True) | models.Q(fin__gte=when)).select_related("child")] if enfants else []
+    medecin = _MEDECIN_TRAITANT.first(pk=pk, when=when)
+    if medecin is not None:
+        medecin.medecin = _PROFESSIONAL.run(pk=medecin.medecin_id)[0]
     return RightsOnDay(
         beneficiary=beneficiary, when=when, droits_de_base=base, c2s=c2s, ame=ame, exoneration_ald=bool(ald),
         ald_periods=ald, maternite=maternity,
-        invalidite=beneficiary.invalidity_periods.open_on(when).first() if alive else None,
-        medecin_traitant=beneficiary.medecin_traitant_declarations.open_on(when).select_related("medecin").first(),
+        invalidite=_INVALIDITY.first(pk=pk, when=when) if alive else None,
+        medecin_traitant=medecin,
         enfants=children,
-        carte=beneficiary.cartes_vitale.filter(statut=CardStatus.ACTIVE).first(),
+        carte=_CARD.first(pk=pk),
     )

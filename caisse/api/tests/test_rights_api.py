@@ -10,7 +10,7 @@ from django.test import Client
 from caisse.accounts.models import ApiToken, Role
 from caisse.beneficiaries.tests.factories import BeneficiaryFactory
 from caisse.rights import services
-from caisse.rights.models import OpeningReason
+from caisse.rights.models import ClosingReason, OpeningReason
 
 pytestmark = pytest.mark.django_db
 
@@ -80,3 +80,24 @@ def test_the_openapi_document_lists_the_operations() -> None:
     doc = Client().get("/api/openapi.json").json()
     assert doc["openapi"].startswith("3.1")
     assert "/api/v1/droits/{nir}" in doc["paths"]
+
+
+def test_a_lookup_is_a_few_precompiled_queries_and_one_audit_insert(  # type: ignore[no-untyped-def]
+        professional_token: str, covered, django_assert_max_num_queries) -> None:
+    _get(f"/api/v1/droits/{covered.nir}?date=2026-03-01", professional_token)  # compiles once
+    with django_assert_max_num_queries(12) as queries:
+        body = _get(f"/api/v1/droits/{covered.nir}?date=2026-03-01", professional_token).json()  # type: ignore[attr-defined]
+    assert body["droits_de_base"] == {"debut": "2020-01-01", "fin": None}
+    writes = [q["sql"] for q in queries.captured_queries if not q["sql"].lstrip().upper().startswith("SELECT")]
+    assert len(writes) == 1 and "core_auditevent" in writes[0]
+
+
+def test_the_precompiled_rights_equal_the_orm_on_every_day(gestionnaire) -> None:  # type: ignore[no-untyped-def]
+    person = BeneficiaryFactory()
+    services.open_rights(person, debut=dt.date(2020, 1, 1), motif=OpeningReason.RESIDENCE, by=gestionnaire)
+    services.close_rights(person.rights_periods.get(), fin=dt.date(2024, 6, 30), motif=ClosingReason.MUTATION, by=gestionnaire)
+    services.open_rights(person, debut=dt.date(2024, 9, 1), motif=OpeningReason.RESIDENCE, by=gestionnaire)
+    for day in (dt.date(2019, 12, 31), dt.date(2020, 1, 1), dt.date(2024, 6, 30), dt.date(2024, 7, 1),
+                dt.date(2024, 9, 1), dt.date(2030, 1, 1)):
+        expected = person.rights_periods.open_on(day).first()
+        assert services.rights_on(person, day, enfants=False).droits_de_base == expected, day
