@@ -3,11 +3,24 @@
 The answer is what the daily run would pay for this feuille if it were the next one processed:
 the person's counters (caps, debt) come from the database, nothing is written. The feuille is
 then sent in a flow (``caisse recevoir``), where it is stored and paid once.
+
+The engine has a fixed cost per call, whatever the number of feuilles, so concurrent requests of
+a server process are liquidated together (micro-batching, ADR 0008): the first request waits a
+few milliseconds, takes the feuilles queued meanwhile and liquidates them in one engine call,
+then hands over to the next queued request. Feuilles of one batch are independent: never two of
+the same person or with the same id (those wait for the next batch), and every feuille sees the
+counters of the database only, so each answer equals :func:`liquidate_one`'s.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -23,7 +36,8 @@ from caisse.api import openapi
 from caisse.api.auth import authenticated, problem
 from caisse.claims.models import ImportedNomenclature
 from caisse.claims.services import load_counters, referentiel_for, stored_nomenclature
-from caisse.rules.claims.engine import liquidate_records
+from caisse.rules.claims import records
+from caisse.rules.claims.engine import liquidate, liquidate_records
 
 JSON = {"ensure_ascii": False}
 
@@ -40,10 +54,169 @@ def _nomenclature_version() -> tuple[int, Any]:
 
 
 def liquidate_one(feuille: dict[str, Any]) -> dict[str, Any]:
+    """One feuille alone, one engine call: the reference the batched path must equal."""
     nir, executant = str(feuille.get("nir") or ""), str(feuille.get("executant") or "")
     referentiel = referentiel_for([nir], [executant], _nomenclature(_nomenclature_version()))
     decomptes, _ = liquidate_records(referentiel, [feuille], load_counters([nir]))
     return decomptes[0]
+
+
+def _key(value: Any) -> str | None:
+    """A field as the engine reads it (string, or an integer as text; anything else is empty)."""
+    if isinstance(value, str):
+        return value
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def independence_keys(feuille: dict[str, Any]) -> tuple[tuple[str, str | None], ...]:
+    """Two feuilles sharing a key would see each other in one engine call: same person (caps, debt,
+    duplicate acts) or same id (duplicate feuille)."""
+    return ("nir", _key(feuille.get("nir"))), ("id", _key(feuille.get("id")))
+
+
+def independent_rounds(feuilles: Sequence[dict[str, Any]]) -> list[list[int]]:
+    """Positions grouped so that no two feuilles of a group share a key (first come, first placed)."""
+    rounds: list[tuple[set[Any], list[int]]] = []
+    for pos, feuille in enumerate(feuilles):
+        keys = independence_keys(feuille)
+        for used, members in rounds:
+            if used.isdisjoint(keys):
+                used.update(keys)
+                members.append(pos)
+                break
+        else:
+            rounds.append((set(keys), [pos]))
+    return [members for _, members in rounds]
+
+
+def liquidate_batch(feuilles: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each feuille as :func:`liquidate_one` would answer it, with one référentiel and one counters
+    read for all, and one engine call per group of independent feuilles (usually one)."""
+    if not feuilles:
+        return []
+    nirs = [str(f.get("nir") or "") for f in feuilles]
+    referentiel = referentiel_for(nirs, [str(f.get("executant") or "") for f in feuilles],
+                                  _nomenclature(_nomenclature_version()))
+    counters = load_counters(nirs)
+    out: list[dict[str, Any] | None] = [None] * len(feuilles)
+    for members in independent_rounds(feuilles):
+        f, lines = records.frames_from_records([feuilles[i] for i in members])
+        decomptes, out_lines, _ = liquidate(referentiel, f, lines, counters, carry=False)
+        for pos, decompte in zip(members, records.records_from_frames(decomptes, out_lines), strict=True):
+            out[pos] = decompte
+    return [d for d in out if d is not None]
+
+
+@dataclass(eq=False)  # identity: two callers may send the same feuille
+class _Pending:
+    feuille: dict[str, Any]
+    keys: tuple[tuple[str, str | None], ...]
+    done: threading.Event = field(default_factory=threading.Event)
+    lead: bool = False
+    result: dict[str, Any] | None = None
+    error: BaseException | None = None
+    alone: bool = False
+
+
+class MicroBatcher:
+    """Gathers the concurrent calls of a process and runs them together (leader and followers).
+
+    The first caller waits ``window`` seconds, takes the queued items that are independent of
+    each other (up to ``max_size``) and runs them in its own thread, with its own database
+    connection; meanwhile new callers queue. When it is done it hands the lead to the oldest
+    queued caller, who runs the next batch at once with everything queued by then. An item that
+    shares a key with one already taken waits for the next batch. If a batch of several fails,
+    each caller retries alone, so one bad feuille never fails the others.
+    """
+
+    def __init__(self, run: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
+                 keys: Callable[[dict[str, Any]], tuple[tuple[str, str | None], ...]] = independence_keys,
+                 window: float = 0.002, max_size: int = 64) -> None:
+        self.run, self.keys, self.window, self.max_size = run, keys, window, max_size
+        self._lock = threading.Lock()
+        self._queue: deque[_Pending] = deque()
+        self._leading = False
+        self.batches = 0  # statistics, for the benchmark and the tests
+        self.items = 0
+
+    def submit(self, feuille: dict[str, Any]) -> dict[str, Any]:
+        item = _Pending(feuille, self.keys(feuille))
+        with self._lock:
+            self._queue.append(item)
+            fresh = not self._leading
+            if fresh:
+                self._leading = item.lead = True
+        if not item.lead:
+            item.done.wait()
+        if item.lead:
+            self._lead(item, fresh)
+        if item.alone:  # its batch failed: alone, it gets its own answer or its own error
+            return self.run([feuille])[0]
+        if item.error is not None:
+            raise item.error
+        assert item.result is not None
+        return item.result
+
+    def _take(self) -> list[_Pending]:
+        batch: list[_Pending] = []
+        used: set[Any] = set()
+        with self._lock:
+            kept: deque[_Pending] = deque()
+            while self._queue:
+                item = self._queue.popleft()
+                if len(batch) < self.max_size and used.isdisjoint(item.keys):
+                    used.update(item.keys)
+                    batch.append(item)
+                else:
+                    kept.append(item)
+            self._queue = kept
+        return batch
+
+    def _lead(self, me: _Pending, fresh: bool) -> None:
+        batch: list[_Pending] = []
+        try:
+            if fresh and self.window > 0:
+                time.sleep(self.window)
+            batch = self._take()  # the leader is the oldest item queued: it is always taken
+            try:
+                results = self.run([item.feuille for item in batch])
+                if len(results) != len(batch):
+                    raise RuntimeError("le moteur n'a pas rendu un décompte par feuille")
+                for item, result in zip(batch, results, strict=True):
+                    item.result = result
+            except Exception as exc:
+                for item in batch:
+                    item.alone, item.error = len(batch) > 1, exc
+            self.batches += 1
+            self.items += len(batch)
+        finally:
+            for item in batch:
+                if item is not me:
+                    item.done.set()
+            with self._lock:
+                if me in self._queue:  # failed before taking its batch: leave, do not hand over to itself
+                    self._queue.remove(me)
+                    me.error = me.error or RuntimeError("lot interrompu")
+                if self._queue:
+                    successor = self._queue[0]
+                    successor.lead = True
+                    successor.done.set()
+                else:
+                    self._leading = False
+
+
+def _env_number(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+BATCHER = MicroBatcher(
+    liquidate_batch,
+    window=_env_number("CAISSE_API_LOT_ATTENTE_MS", 2) / 1000,
+    max_size=max(1, int(_env_number("CAISSE_API_LOT_MAX", 64))),
+)
 
 
 @csrf_exempt
@@ -59,7 +232,7 @@ def liquidation(request: HttpRequest) -> JsonResponse:
         return problem(400, "Corps illisible", "Un objet JSON (une feuille de soins, contrat §2) est attendu.")
     if not isinstance(feuille, dict):
         return problem(400, "Corps illisible", "Un objet JSON (une feuille de soins, contrat §2) est attendu.")
-    return JsonResponse(liquidate_one(feuille), json_dumps_params=JSON)
+    return JsonResponse(BATCHER.submit(feuille), json_dumps_params=JSON)
 
 
 openapi.register(

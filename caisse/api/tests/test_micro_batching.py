@@ -1,0 +1,112 @@
+"""Micro-batched real-time liquidation: every answer equals the one-feuille answer (ADR 0008)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from caisse.api.claims import MicroBatcher, independent_rounds, liquidate_batch, liquidate_one
+from caisse.claims import services
+from caisse.claims.models import AnnualCounter, Debt, SeenAct
+from caisse.claims.tests.helpers import EXAMPLE, TODAY, import_folder, read_ndjson, write_ndjson
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(not EXAMPLE.exists(), reason="example folder not available")
+def test_batched_answers_equal_one_feuille_answers(tmp_path: Path) -> None:
+    """Counters, debts and acts seen come from a first daily run; the batches then hold people seen
+    twice, the same feuille twice and a feuille already paid (a duplicate)."""
+    feuilles = sorted(read_ndjson(EXAMPLE / "feuilles.ndjson"), key=lambda f: (f["date_reception"], f["id"]))
+    half = len(feuilles) // 2
+    import_folder(EXAMPLE / "referentiel")
+    services.receive_flow(write_ndjson(tmp_path / "a.ndjson", feuilles[:half]), quiet=True)
+    services.daily_run(None, today=TODAY, quiet=True)
+    assert AnnualCounter.objects.exists() and SeenAct.objects.exists() and Debt.objects.exists()
+
+    asked = feuilles[half:half + 36] + [feuilles[half + 3], feuilles[half - 1], feuilles[0]]
+    nirs = [f["nir"] for f in asked]
+    assert len(set(nirs)) < len(nirs)  # same-person feuilles in one batch
+    expected = [liquidate_one(f) for f in asked]
+    assert liquidate_batch(asked) == expected
+    for size in (2, 5, 13):
+        got = [d for start in range(0, len(asked), size) for d in liquidate_batch(asked[start:start + size])]
+        assert got == expected, size
+
+
+def test_rounds_never_hold_two_feuilles_of_a_person_or_of_an_id() -> None:
+    feuilles: list[dict[str, Any]] = [
+        {"id": "a", "nir": "1"}, {"id": "b", "nir": "1"}, {"id": "a", "nir": "2"}, {"id": "c", "nir": "3"},
+        {"id": "d", "nir": 4}, {"id": "e", "nir": "4"}, {"id": None, "nir": "5"}, {"nir": "6"},
+    ]
+    rounds = independent_rounds(feuilles)
+    assert rounds == [[0, 3, 4, 6], [1, 2, 5, 7]]
+    assert sorted(i for r in rounds for i in r) == list(range(len(feuilles)))
+
+
+class _Recorder:
+    """A stand-in engine: answers each feuille with its own id, slowly, and remembers the batches."""
+
+    def __init__(self, delay: float = 0.02, fail_on: str | None = None) -> None:
+        self.delay, self.fail_on = delay, fail_on
+        self.batches: list[list[str]] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, feuilles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        with self.lock:
+            self.batches.append([f["id"] for f in feuilles])
+        time.sleep(self.delay)
+        if any(f["id"] == self.fail_on for f in feuilles):
+            raise ValueError(f"feuille {self.fail_on} illisible")
+        return [{"id": f["id"], "n": len(feuilles)} for f in feuilles]
+
+
+def _concurrently(batcher: MicroBatcher, feuilles: list[dict[str, Any]]) -> list[Any]:
+    out: list[Any] = [None] * len(feuilles)
+
+    def call(i: int) -> None:
+        try:
+            out[i] = batcher.submit(feuilles[i])
+        except Exception as exc:  # noqa: BLE001 - the test looks at it
+            out[i] = exc
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(feuilles))]
+    for t in threads:
+        t.start()
+        time.sleep(0.001)
+    for t in threads:
+        t.join(10)
+    return out
+
+
+def test_concurrent_calls_share_engine_calls_and_keep_their_own_answers() -> None:
+    run = _Recorder()
+    batcher = MicroBatcher(run, window=0.005)
+    feuilles = [{"id": f"f{i}", "nir": f"p{i % 7}"} for i in range(40)]
+    out = _concurrently(batcher, feuilles)
+    assert [o["id"] for o in out] == [f["id"] for f in feuilles]
+    assert len(run.batches) < 20 and max(len(b) for b in run.batches) > 1
+    assert batcher.items == 40 and batcher.batches == len(run.batches)
+    person = {f["id"]: f["nir"] for f in feuilles}
+    for batch in run.batches:  # never two feuilles of one person in one engine call
+        assert len({person[i] for i in batch}) == len(batch)
+
+
+def test_a_failing_batch_is_retried_feuille_by_feuille() -> None:
+    run = _Recorder(fail_on="f3")
+    batcher = MicroBatcher(run, window=0.01)
+    out = _concurrently(batcher, [{"id": f"f{i}", "nir": f"p{i}"} for i in range(6)])
+    assert isinstance(out[3], ValueError) and "f3" in str(out[3])
+    assert [o["id"] for i, o in enumerate(out) if i != 3] == ["f0", "f1", "f2", "f4", "f5"]
+    assert [b for b in run.batches if b == ["f3"]] == [["f3"]]
+
+
+def test_a_lone_call_waits_only_the_window() -> None:
+    batcher = MicroBatcher(_Recorder(delay=0), window=0.002)
+    start = time.perf_counter()
+    assert batcher.submit({"id": "x", "nir": "1"}) == {"id": "x", "n": 1}
+    assert time.perf_counter() - start < 0.5
+    assert not batcher._leading and not batcher._queue
