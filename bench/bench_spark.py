@@ -53,7 +53,7 @@ def main() -> None:
         started = time.perf_counter()
         ref = load_referentiel(ref_dir)
         f, lines = batch.read_feuilles(feuilles)
-        d, lo, _ = batch.liquidate_in_chunks(ref, f, lines, feuille_repeats_lines=False, carry=False)
+        d, lo, _ = batch.liquidate_in_chunks(ref, f, lines, carry=False)
         batch.write_parquet(str(root / "polars"), d, lo)
         polars_s = time.perf_counter() - started
         n_lines = lines.height

@@ -163,7 +163,6 @@ def iter_chunks(
     chunk_feuilles: int = CHUNK_FEUILLES,
     today: dt.date | None = None,
     explanations: bool = True,
-    feuille_repeats_lines: bool = True,
     carry: bool = True,
 ) -> Iterator[tuple[pl.DataFrame, pl.DataFrame, Counters]]:
     """Liquidate chunk by chunk in processing order, carrying the counters; yields each chunk's
@@ -172,7 +171,7 @@ def iter_chunks(
     counters = counters or Counters.from_compteurs(ref.compteurs)
     total = feuilles.height
     if total <= chunk_feuilles:
-        yield liquidate(ref, feuilles, lignes, counters, today, params, explanations, feuille_repeats_lines, carry)
+        yield liquidate(ref, feuilles, lignes, counters, today, params, explanations, carry)
         return
     positions = processing_order(feuilles)
     # A flow already in processing order, with its lines grouped in feuille order, is cut by
@@ -192,7 +191,7 @@ def iter_chunks(
             lines = lignes.filter(pl.col("_fpos").is_in(chunk))
         last = start + chunk_feuilles >= total
         d, lo, counters = liquidate(
-            ref, f, lines, counters, today, params, explanations, feuille_repeats_lines, carry or not last
+            ref, f, lines, counters, today, params, explanations, carry or not last
         )
         _progress(f"{min(start + chunk_feuilles, total):,} / {total:,} feuilles".replace(",", " "))
         yield d, lo, counters
@@ -206,7 +205,6 @@ def liquidate_in_chunks(
     chunk_feuilles: int = CHUNK_FEUILLES,
     today: dt.date | None = None,
     explanations: bool = True,
-    feuille_repeats_lines: bool = True,
     carry: bool = True,
 ) -> tuple[pl.DataFrame, pl.DataFrame, Counters]:
     """Liquidate in chunks of feuilles (contract order), carrying the counters between chunks;
@@ -215,7 +213,7 @@ def liquidate_in_chunks(
     out_lines: list[pl.DataFrame] = []
     counters_out = counters or Counters.from_compteurs(ref.compteurs)
     for d, lo, after in iter_chunks(
-        ref, feuilles, lignes, counters, chunk_feuilles, today, explanations, feuille_repeats_lines, carry
+        ref, feuilles, lignes, counters, chunk_feuilles, today, explanations, carry
     ):
         decomptes.append(d)
         out_lines.append(lo)
@@ -309,19 +307,18 @@ def run(referentiel: Path, feuilles: Path, out: str, fmt: str) -> None:
     read_s = time.perf_counter() - started
     if big:
         _progress(f"{f.height:,} feuilles, {lines.height:,} lignes lues en {read_s:.1f} s".replace(",", " "))
-    repeats = fmt != "parquet"
     in_order = f.height > CHUNK_FEUILLES and processing_order(f).equals(
         pl.Series("_pos", range(f.height), dtype=pl.Int64)
     )
     if in_order:
         writer = StreamWriter(out, fmt)
         try:
-            for d, lo, _ in iter_chunks(ref, f, lines, None, CHUNK_FEUILLES, None, True, repeats, False):
+            for d, lo, _ in iter_chunks(ref, f, lines, None, CHUNK_FEUILLES, None, True, False):
                 writer.write(d, lo)
         finally:
             writer.close()
     else:
-        decomptes, out_lines, _ = liquidate_in_chunks(ref, f, lines, feuille_repeats_lines=repeats, carry=False)
+        decomptes, out_lines, _ = liquidate_in_chunks(ref, f, lines, carry=False)
         if big:
             _progress(f"liquidation en {time.perf_counter() - started - read_s:.1f} s")
         if fmt == "parquet":

@@ -39,7 +39,7 @@ import polars as pl
 
 from caisse.rules.claims import caps, controls, explain
 from caisse.rules.claims.counters import Counters
-from caisse.rules.claims.legal import SanteParameters, at, at_map, in_set, load
+from caisse.rules.claims.legal import PERIOD, LineParameters, SanteParameters, at, line_parameters, load
 from caisse.rules.claims.referentiel import FAR_FUTURE, Referentiel
 
 FEUILLE_COLUMNS: dict[str, pl.DataType] = {
@@ -285,12 +285,13 @@ def _step_base(lines: pl.DataFrame) -> pl.DataFrame:
         .then((pl.col("montant_facture_cts") - tarif_br).clip(lower_bound=0))
         .otherwise(0)
         .alias("depassement_cts"),
+        (ok & (pl.col("montant_facture_cts") < tarif_br)).alias("_sous_tarif"),
     )
 
 
-def _step_rate(lines: pl.DataFrame, params: SanteParameters) -> pl.DataFrame:
+def _step_rate(lines: pl.DataFrame, lp: LineParameters) -> pl.DataFrame:
     """Rate by category, hors-parcours, exonerations (see the module docstring)."""
-    d, cat = pl.col("date_soins"), pl.col("categorie")
+    d = pl.col("date_soins")
     age = (
         d.dt.year().cast(pl.Int64)
         - pl.col("date_naissance").dt.year()
@@ -300,22 +301,22 @@ def _step_rate(lines: pl.DataFrame, params: SanteParameters) -> pl.DataFrame:
         (pl.col("risque") == "atmp").alias("_exo_atmp"),
         ((pl.col("risque") == "maternite") | pl.col("_maternite")).alias("_exo_maternite"),
         (pl.col("en_rapport_ald").fill_null(False) & pl.col("_ald")).alias("_exo_ald"),
-        (pl.col("_invalidite") & ~in_set(params.p("invalidite.categories_exclues"), d, cat)).alias("_exo_invalidite"),
-        (pl.col("_ame") & in_set(params.p("ame.categories_exclues"), d, cat)).alias("_ame_exclu"),
-        (age >= at(params.p("parcours.age_minimum"), d, pl.Int64())).fill_null(True).alias("_age_parcours"),
+        (pl.col("_invalidite") & ~lp.in_set("invalidite.categories_exclues")).alias("_exo_invalidite"),
+        (pl.col("_ame") & lp.in_set("ame.categories_exclues")).alias("_ame_exclu"),
+        (age >= lp.scalar("parcours.age_minimum", pl.Int64())).fill_null(True).alias("_age_parcours"),
         (
             d.dt.year().cast(pl.Int64)
-            <= pl.col("date_naissance").dt.year() + at(params.p("exoneration.age_mineur"), d, pl.Int64())
+            <= pl.col("date_naissance").dt.year() + lp.scalar("exoneration.age_mineur", pl.Int64())
         )
         .fill_null(False)
         .alias("_mineur"),
-        ((d - pl.col("date_naissance")).dt.total_days() < at(params.p("forfait_actes_lourds.age_nouveau_ne"), d, pl.Int64()))
+        ((d - pl.col("date_naissance")).dt.total_days() < lp.scalar("forfait_actes_lourds.age_nouveau_ne", pl.Int64()))
         .fill_null(False)
         .alias("_nouveau_ne"),
-        params.taux_categorie(d, cat).alias("_taux_base"),
+        lp.taux().alias("_taux_base"),
     )
     lines = lines.with_columns(
-        (pl.col("_nouveau_ne") & (cat == "hospitalisation")).alias("_exo_nouveau_ne"),
+        (pl.col("_nouveau_ne") & lp.is_category("hospitalisation")).alias("_exo_nouveau_ne"),
     )
     lines = lines.with_columns(
         (
@@ -328,13 +329,13 @@ def _step_rate(lines: pl.DataFrame, params: SanteParameters) -> pl.DataFrame:
         ).alias("_exonere"),
         (
             (pl.col("parcours") == "hors_parcours")
-            & in_set(params.p("parcours.categories"), d, cat)
+            & lp.in_set("parcours.categories")
             & pl.col("_age_parcours")
             & ~pl.col("_ame")
         ).alias("_hors_parcours"),
     )
-    taux_hp = at(params.p("taux.hors_parcours"), d, pl.Int64())
-    taux_exo = at(params.p("taux.exoneration"), d, pl.Int64())
+    taux_hp = lp.scalar("taux.hors_parcours", pl.Int64())
+    taux_exo = lp.scalar("taux.exoneration", pl.Int64())
     taux = (
         pl.when(~pl.col("_ok"))
         .then(0)
@@ -349,12 +350,11 @@ def _step_rate(lines: pl.DataFrame, params: SanteParameters) -> pl.DataFrame:
     return lines.with_columns(taux.cast(pl.Int64).alias("taux"))
 
 
-def _step_forfait_actes_lourds(lines: pl.DataFrame, params: SanteParameters) -> pl.DataFrame:
+def _step_forfait_actes_lourds(lines: pl.DataFrame, lp: LineParameters) -> pl.DataFrame:
     """Acts ≥ threshold (summed per feuille, professional and day): flat charge instead of the TM."""
-    d = pl.col("date_soins")
     elig = (
         pl.col("_ok")
-        & in_set(params.p("forfait_actes_lourds.categories"), d, pl.col("categorie"))
+        & lp.in_set("forfait_actes_lourds.categories")
         & (pl.col("taux") < 100)
         & ~pl.col("_c2s")
         & ~pl.col("_ame")
@@ -366,18 +366,18 @@ def _step_forfait_actes_lourds(lines: pl.DataFrame, params: SanteParameters) -> 
     sub = (
         lines.lazy()
         .filter(pl.col("_fal_elig"))
-        .select("_lid", "_fpos", "_lpos", "date_soins", "base_remboursement_cts", "coefficient")
+        .select("_lid", "_fpos", "_lpos", "date_soins", PERIOD, "base_remboursement_cts", "coefficient")
         .collect()
     )
     total = pl.col("base_remboursement_cts").sum().over(grp)
     coef = pl.col("coefficient").max().over(grp)
-    seuil = at(params.p("forfait_actes_lourds.seuil_tarif"), d, pl.Int64())
-    seuil_coef = at(params.p("forfait_actes_lourds.seuil_coefficient"), d, pl.Int64())
+    seuil = lp.scalar("forfait_actes_lourds.seuil_tarif", pl.Int64())
+    seuil_coef = lp.scalar("forfait_actes_lourds.seuil_coefficient", pl.Int64())
     sub = sub.with_columns(((total >= seuil) | (coef >= seuil_coef)).alias("_fal"))
     # The flat charge is carried by the most expensive line of the session.
     rank_key = pl.col("base_remboursement_cts") * 100000 - pl.col("_lpos")
     carrier = pl.col("_fal") & (pl.when(pl.col("_fal")).then(rank_key).otherwise(None).max().over(grp) == rank_key)
-    montant = at(params.p("forfait_actes_lourds.montant"), d, pl.Int64())
+    montant = lp.scalar("forfait_actes_lourds.montant", pl.Int64())
     sub = sub.select(
         "_lid",
         "_fal",
@@ -392,20 +392,19 @@ def _step_forfait_actes_lourds(lines: pl.DataFrame, params: SanteParameters) -> 
     return lines.with_columns(pl.when(pl.col("_fal")).then(100).otherwise(pl.col("taux")).alias("taux"))
 
 
-def _step_amo(lines: pl.DataFrame, params: SanteParameters) -> pl.DataFrame:
+def _step_amo(lines: pl.DataFrame, lp: LineParameters) -> pl.DataFrame:
     """AMO part = BR × taux; hospital days from the 31st at 100 %; forfait journalier."""
-    d = pl.col("date_soins")
     br = pl.col("base_remboursement_cts")
-    hosp = pl.col("_ok") & (pl.col("categorie") == "hospitalisation")
-    jour = at(params.p("hospitalisation.jour_exoneration"), d, pl.Int64())
+    hosp = pl.col("_ok") & lp.is_category("hospitalisation")
+    jour = lp.scalar("hospitalisation.jour_exoneration", pl.Int64())
     jours = pl.col("quantite")
     jours_taux = pl.min_horizontal(jours, jour - 1).clip(lower_bound=0)
     per_day = _half_up((br * 1000) // jours.clip(lower_bound=1), 1000)
     amo_hosp = _half_up(per_day * jours_taux * pl.col("taux"), 100) + per_day * (jours - jours_taux)
     amo_hosp = pl.when(jours_taux == jours).then(_half_up(br * pl.col("taux"), 100)).otherwise(amo_hosp)
     fj = pl.when(pl.col("_psychiatrie").fill_null(False)).then(
-        at(params.p("forfait_journalier.montant_psychiatrie"), d, pl.Int64())
-    ).otherwise(at(params.p("forfait_journalier.montant"), d, pl.Int64()))
+        lp.scalar("forfait_journalier.montant_psychiatrie", pl.Int64())
+    ).otherwise(lp.scalar("forfait_journalier.montant", pl.Int64()))
     fj_exempt = pl.col("_exo_maternite") | pl.col("_exo_atmp") | pl.col("_ame") | pl.col("_nouveau_ne")
     amo = (
         pl.when(pl.col("_fal"))
@@ -421,31 +420,32 @@ def _step_amo(lines: pl.DataFrame, params: SanteParameters) -> pl.DataFrame:
     )
 
 
-def _step_participations(lines: pl.DataFrame, params: SanteParameters) -> pl.DataFrame:
+def _step_participations(lines: pl.DataFrame, lp: LineParameters) -> pl.DataFrame:
     """Raw participation forfaitaire and franchise per line, before caps, with exemptions."""
-    d, cat = pl.col("date_soins"), pl.col("categorie")
     exempt = (
         pl.col("_mineur")
         | pl.col("_c2s")
         | pl.col("_ame")
         | pl.col("_exo_maternite")
-        | (pl.col("_exo_atmp") & at(params.p("exoneration.atmp_participations"), d, pl.Boolean()))
+        | (pl.col("_exo_atmp") & lp.scalar("exoneration.atmp_participations", pl.Boolean()))
     )
-    pf_unit = at(params.p("participation_forfaitaire.montant"), d, pl.Int64())
-    pf_applies = pl.col("_ok") & in_set(params.p("participation_forfaitaire.categories"), d, cat)
-    kind = at_map(params.p("franchise.categories"), d, cat, None, pl.String())
-    fr_unit = at_map(params.p("franchise.montant"), d, kind.fill_null(""), 0, pl.Int64())
-    fr_daily = at_map(params.p("franchise.plafond_journalier"), d, kind.fill_null(""), None, pl.Int64())
+    pf_unit = lp.scalar("participation_forfaitaire.montant", pl.Int64())
+    pf_category = lp.in_set("participation_forfaitaire.categories")
+    pf_applies = pl.col("_ok") & pf_category
+    kind = lp.mapped("franchise.categories", None, pl.String())
+    fr_unit = lp.franchise("montant", 0, pl.Int64())
+    fr_daily = lp.franchise("plafond_journalier", None, pl.Int64())
     return lines.with_columns(
         exempt.alias("_exempt_participations"),
+        pf_category.alias("_pf_categorie"),
         pl.when(pf_applies & ~exempt).then(pf_unit * pl.col("quantite")).otherwise(0).alias("_pf_brut"),
-        (pf_unit * at(params.p("participation_forfaitaire.nombre_max_par_jour"), d, pl.Int64())).alias("_pf_plafond_jour"),
-        at(params.p("participation_forfaitaire.plafond_annuel"), d, pl.Int64()).alias("_pf_plafond_an"),
+        (pf_unit * lp.scalar("participation_forfaitaire.nombre_max_par_jour", pl.Int64())).alias("_pf_plafond_jour"),
+        lp.scalar("participation_forfaitaire.plafond_annuel", pl.Int64()).alias("_pf_plafond_an"),
         kind.alias("_fr_kind"),
         pl.when(pl.col("_ok") & kind.is_not_null() & ~exempt).then(fr_unit * pl.col("quantite")).otherwise(0).alias("_fr_brut"),
         fr_daily.alias("_fr_plafond_jour"),
-        at(params.p("franchise.plafond_annuel"), d, pl.Int64()).alias("_fr_plafond_an"),
-        pl.when(in_set(params.p("franchise.plafond_journalier_par_professionnel"), d, kind.fill_null("")))
+        lp.scalar("franchise.plafond_annuel", pl.Int64()).alias("_fr_plafond_an"),
+        pl.when(lp.franchise("plafond_journalier_par_professionnel", False, pl.Boolean()))
         .then(pl.col("executant"))
         .otherwise(pl.lit(""))
         .alias("_fr_cle"),
@@ -465,7 +465,6 @@ def liquidate(
     today: dt.date | None = None,
     params: SanteParameters | None = None,
     explanations: bool = True,
-    feuille_repeats_lines: bool = True,
     carry: bool = True,
 ) -> tuple[pl.DataFrame, pl.DataFrame, Counters]:
     """Liquidate a batch of feuilles.
@@ -479,9 +478,10 @@ def liquidate(
     liquidated lines (none for a feuille rejected as a whole), and the counters updated with
     this batch (pass them to the next batch of the same flow).
 
-    ``explanations=False`` skips the French texts (faster, for tests); with
-    ``feuille_repeats_lines=False`` a décompte's ``explication`` holds only the feuille's own
-    sentences (the lines keep theirs), which is what the Parquet output uses. ``carry=False``
+    ``explanations=False`` skips the French texts (faster, for tests). A décompte's
+    ``explication`` holds the feuille's own sentences; each line holds its own (both
+    Categorical, see :mod:`explain`), and :func:`records.records_from_frames` writes them
+    together as the contract's décompte text. ``carry=False``
     returns the input counters unchanged (the last or only chunk of a batch needs no update).
     """
     params = params or load()
@@ -501,7 +501,10 @@ def liquidate(
         .sort("_ordre", "_lpos")
         .with_row_index("_lid")
     )
-    nomen = referentiel.nomenclature.select(
+    lp = line_parameters(params, referentiel.nomenclature.get_column("categorie"))
+    nomen = referentiel.nomenclature.with_row_index("_nomen_row").select(
+        pl.col("_nomen_row").cast(pl.Int64),
+        lp.category_index(pl.col("categorie")).alias("_cat"),
         "code",
         "categorie",
         "tarif_cts",
@@ -517,8 +520,9 @@ def liquidate(
     )
     if _has_overlaps(nomen):  # the last-loaded row wins where a référentiel overlaps a code's dates
         priced = priced.unique("_lid", keep="last", maintain_order=True)
-    priced = priced.select("_lid", "categorie", "tarif_cts", "_psychiatrie")
+    priced = priced.select("_lid", "_nomen_row", "_cat", "categorie", "tarif_cts", pl.col("debut").alias("_tarif_debut"), "_psychiatrie")
     lines = attach(lines, priced, "_lid")
+    lines = lines.with_columns(lp.keys(pl.col("date_soins"), pl.col("_cat").fill_null(len(lp.categories))))
     lines = _period_flags(lines, referentiel, params)
     lines = _step_line_controls(lines, params, counters, today)
 
@@ -541,20 +545,20 @@ def liquidate(
     lines = lines.with_columns((pl.col("_rejet_f").is_null() & pl.col("_rejet_l").is_null()).alias("_ok"))
 
     lines = _step_base(lines)
-    lines = _step_rate(lines, params)
-    lines = _step_forfait_actes_lourds(lines, params)
-    lines = _step_amo(lines, params)
-    lines = _step_participations(lines, params)
+    lines = _step_rate(lines, lp)
+    lines = _step_forfait_actes_lourds(lines, lp)
+    lines = _step_amo(lines, lp)
+    lines = _step_participations(lines, lp)
     lines, counters_daily_annual = caps.apply_caps(lines, counters)
     lines = caps.line_payments(lines)
 
     decomptes, debt = caps.feuille_payments(f, lines, counters, all_dup)
     if explanations:
         lines = explain.explain_lines(lines)
-        decomptes = explain.explain_feuilles(decomptes, lines, feuille_repeats_lines)
+        decomptes = explain.explain_feuilles(decomptes)
     else:
-        lines = lines.with_columns(pl.lit(None, dtype=pl.String()).alias("explication"))
-        decomptes = decomptes.with_columns(pl.lit(None, dtype=pl.String()).alias("explication"))
+        lines = lines.with_columns(pl.lit(None, dtype=pl.Categorical()).alias("explication"))
+        decomptes = decomptes.with_columns(pl.lit(None, dtype=pl.Categorical()).alias("explication"))
 
     new_counters = caps.update_counters(counters, counters_daily_annual, debt, f, lines) if carry else counters
     out_lines = (

@@ -1,15 +1,57 @@
-"""French explanations: one sentence per rule applied, with its value and legal reference.
+"""French explanations: one sentence per rule applied, with its parameter value and legal reference.
 
-The engine leaves on every line the facts each rule used (rate origin, exemptions, caps
-reached...); this module writes them as sentences, vectorised (``concat_str`` of optional
-pieces, a null piece being a rule that did not apply).
+The engine leaves on every line the facts each rule used (nomenclature row, rate origin,
+exemptions, caps reached...). A line's explanation names the rules and the *parameter values*
+they used (tariff and its date of effect, rate, flat charges, caps); the amounts the rules
+computed for the line are in the line's own columns (``base_remboursement_cts``,
+``depassement_cts``, ``part_c2s_cts``...), so the text does not repeat them.
+
+That choice makes explanations cheap at scale: a flow of millions of lines has only a few
+thousand distinct explanations. Each line gets an exact integer *signature* of everything its
+text depends on (three Int64 words); the sentences are written once per distinct signature and
+the result is a ``Categorical`` column (dictionary-encoded in Parquet). A line whose facts do
+not fit the signature's bit budget (an unusual quantity or coefficient) gets a signature of its
+own, so the text is always exact.
+
+The décompte's own sentences (rejection, debt recovered, who is paid) depend on a handful of
+flags and are looked up the same way. In NDJSON records (:func:`records.records_from_frames`)
+the décompte's ``explication`` starts with its lines' sentences, as the contract shows it.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from caisse.rules.claims.controls import MESSAGES
+from caisse.rules.claims.controls import FEUILLE_CODES, LINE_CODES, MESSAGES
+
+REJECT_IDS = {code: i + 1 for i, code in enumerate(dict.fromkeys((*LINE_CODES, *FEUILLE_CODES)))}
+
+# Facts a line's text depends on, packed as bits of the second signature word.
+LINE_FLAGS = (
+    "_depasse",
+    "_sous_tarif",
+    "_ame_exclu",
+    "_exo_atmp",
+    "_exo_maternite",
+    "_exo_ald",
+    "_exo_invalidite",
+    "_exo_nouveau_ne",
+    "_ame",
+    "_hors_parcours",
+    "_exonere",
+    "_fal",
+    "_hosp_31",
+    "_pf_plafond_jour_atteint",
+    "_pf_plafond_an_atteint",
+    "_fr_plafond_jour_atteint",
+    "_fr_plafond_an_atteint",
+    "_phrase_exoneration",
+    "tiers_payant",
+    "_c2s_paye",
+)
+# (column, bits) packed after the flags in word 2, then in word 3.
+WORD2 = (("participation_forfaitaire_cts", 13), ("franchise_cts", 13), ("forfait_actes_lourds_cts", 13))
+WORD3 = (("forfait_journalier_cts", 20), ("_dette_ligne", 14), ("_pf_plafond_an", 14), ("_fr_plafond_an", 14))
 
 
 def eur(cts: pl.Expr) -> pl.Expr:
@@ -25,10 +67,54 @@ def _when(cond: pl.Expr, text: pl.Expr) -> pl.Expr:
     return pl.when(cond).then(text).otherwise(pl.lit(None, dtype=pl.String()))
 
 
-def explain_lines(lines: pl.DataFrame) -> pl.DataFrame:
-    """Adds ``explication`` to each line."""
+def _fits(value: pl.Expr, bits: int) -> pl.Expr:
+    return ((value >= 0) & (value < (1 << bits))).fill_null(True)
+
+
+def _pack(fields: list[tuple[pl.Expr, int]]) -> tuple[pl.Expr, pl.Expr]:
+    """(word, all fields fit): fields packed low bits first, nulls as 0."""
+    word: pl.Expr = pl.lit(0, dtype=pl.Int64)
+    fits: pl.Expr = pl.lit(True)
+    shift = 0
+    for value, bits in fields:
+        word = word + (value.fill_null(0).cast(pl.Int64) * (1 << shift))
+        fits = fits & _fits(value, bits)
+        shift += bits
+    assert shift <= 63
+    return word, fits
+
+
+def line_signature(lines: pl.DataFrame) -> pl.DataFrame:
+    """The three signature words ``_sig1``.. ``_sig3`` of each line (see the module docstring)."""
     ok = pl.col("_ok")
-    d = pl.col("date_soins").dt.to_string("%d/%m/%Y")
+    coef100 = (pl.col("coefficient") * 100).round(0)
+    exact_coef = (coef100 == pl.col("coefficient") * 100).fill_null(True)
+    w1, fit1 = _pack(
+        [
+            (pl.col("_rejet_l").replace_strict(REJECT_IDS, default=0, return_dtype=pl.Int64), 5),
+            (pl.when(ok).then(pl.col("_nomen_row") + 1).otherwise(0), 20),
+            (pl.when(ok).then(pl.col("quantite")).otherwise(0), 9),
+            (pl.when(ok).then(coef100.cast(pl.Int64)).otherwise(0), 20),
+            (pl.when(ok).then(pl.col("taux")).otherwise(0), 8),
+        ]
+    )
+    w2, fit2 = _pack(
+        [(pl.col(f).fill_null(False) & ok, 1) for f in LINE_FLAGS]
+        + [(pl.when(ok).then(pl.col(c)).otherwise(0), b) for c, b in WORD2]
+    )
+    w3, fit3 = _pack([(pl.when(ok).then(pl.col(c)).otherwise(0), b) for c, b in WORD3])
+    fits = fit1 & fit2 & fit3 & exact_coef
+    own = -(pl.int_range(pl.len(), dtype=pl.Int64) + 1)  # a signature of its own
+    return lines.with_columns(
+        pl.when(fits).then(w1).otherwise(own).alias("_sig1"),
+        pl.when(fits).then(w2).otherwise(0).alias("_sig2"),
+        pl.when(fits).then(w3).otherwise(0).alias("_sig3"),
+    )
+
+
+def _line_texts(rep: pl.DataFrame) -> pl.Series:
+    """The explanation of each representative line (one per distinct signature)."""
+    ok = pl.col("_ok")
     taux = pl.col("taux").cast(pl.String)
     rejected = pl.format(
         "Ligne rejetée ({}) : {}.",
@@ -39,16 +125,19 @@ def explain_lines(lines: pl.DataFrame) -> pl.DataFrame:
         _when(
             ok,
             pl.format(
-                "Base de remboursement {} ({} : {} × {} × {} au {}, CSS art. L162-1-7).",
-                eur(pl.col("base_remboursement_cts")),
+                "Base de remboursement : {} au tarif de {} en vigueur depuis le {}, quantité {}, coefficient {}{} (CSS art. L162-1-7).",
                 pl.col("code"),
                 eur(pl.col("tarif_cts")),
+                pl.col("_tarif_debut").dt.to_string("%d/%m/%Y"),
                 pl.col("quantite").cast(pl.String),
                 pl.col("coefficient").cast(pl.String).str.replace(r"\.0$", ""),
-                d,
+                pl.when(pl.col("_sous_tarif")).then(pl.lit(", limitée au montant facturé")).otherwise(pl.lit("")),
             ),
         ),
-        _when(ok & (pl.col("depassement_cts") > 0), pl.format("Dépassement de {} non remboursable.", eur(pl.col("depassement_cts")))),
+        _when(
+            ok & pl.col("_depasse"),
+            pl.lit("Dépassement (montant facturé au-delà du tarif) non remboursable (CSS art. L162-1-7)."),
+        ),
         _when(
             ok & pl.col("_ame_exclu"),
             pl.lit("Catégorie exclue de l'aide médicale de l'État : taux 0 % (CASF art. L251-2)."),
@@ -84,17 +173,21 @@ def explain_lines(lines: pl.DataFrame) -> pl.DataFrame:
             pl.format("Participation forfaitaire de {} (CSS art. L160-13 II).", eur(pl.col("participation_forfaitaire_cts"))),
         ),
         _when(ok & pl.col("_pf_plafond_jour_atteint"), pl.lit("Participation forfaitaire limitée par le plafond journalier par professionnel (CSS art. D160-6).")),
-        _when(ok & pl.col("_pf_plafond_an_atteint"), pl.lit("Participation forfaitaire limitée par le plafond annuel de 50 € (CSS art. D160-6).")),
+        _when(
+            ok & pl.col("_pf_plafond_an_atteint"),
+            pl.format("Participation forfaitaire limitée par le plafond annuel de {} (CSS art. D160-6).", eur(pl.col("_pf_plafond_an"))),
+        ),
         _when(
             ok & (pl.col("franchise_cts") > 0),
             pl.format("Franchise médicale de {} (CSS art. L160-13 III).", eur(pl.col("franchise_cts"))),
         ),
         _when(ok & pl.col("_fr_plafond_jour_atteint"), pl.lit("Franchise limitée par le plafond journalier (CSS art. D160-9).")),
-        _when(ok & pl.col("_fr_plafond_an_atteint"), pl.lit("Franchise limitée par le plafond annuel de 50 € (CSS art. D160-9).")),
         _when(
-            ok & pl.col("_exempt_participations") & ((pl.col("_pf_brut") == 0) & (pl.col("_fr_brut") == 0)) & (
-                pl.col("_fr_kind").is_not_null() | (pl.col("categorie").is_in(["consultation_medecin", "acte_technique_medecin", "imagerie", "biologie"]))
-            ),
+            ok & pl.col("_fr_plafond_an_atteint"),
+            pl.format("Franchise limitée par le plafond annuel de {} (CSS art. D160-9).", eur(pl.col("_fr_plafond_an"))),
+        ),
+        _when(
+            ok & pl.col("_phrase_exoneration"),
             pl.lit("Exonération de la participation forfaitaire et des franchises (mineur, C2S, AME, maternité ou AT/MP ; CSS art. L160-13 IV)."),
         ),
         _when(
@@ -102,55 +195,85 @@ def explain_lines(lines: pl.DataFrame) -> pl.DataFrame:
             pl.format("Tiers payant : {} de participations mis à la charge de l'assuré, récupérables sur ses remboursements (CSS art. L160-13).", eur(pl.col("_dette_ligne"))),
         ),
         _when(
-            ok & pl.col("_c2s") & (pl.col("part_c2s_cts") > 0),
-            pl.format("Complémentaire santé solidaire : {} pris en charge au titre du ticket modérateur (CSS art. L861-3).", eur(pl.col("part_c2s_cts"))),
+            ok & pl.col("_c2s_paye"),
+            pl.lit("Complémentaire santé solidaire : le ticket modérateur est pris en charge (part C2S, CSS art. L861-3)."),
         ),
         _when(~ok & pl.col("_rejet_l").is_not_null(), rejected),
     ]
-    return lines.with_columns(pl.concat_str(pieces, separator=" ", ignore_nulls=True).alias("explication"))
+    return rep.select(pl.concat_str(pieces, separator=" ", ignore_nulls=True).alias("explication")).to_series()
 
 
-def explain_feuilles(decomptes: pl.DataFrame, lines: pl.DataFrame, with_lines: bool = True) -> pl.DataFrame:
-    """Adds ``explication`` to each décompte: the lines' sentences (unless ``with_lines`` is
-    false), then the feuille's own."""
-    if not with_lines:
-        lines = lines.filter(pl.lit(False))
-    per_feuille = (
-        lines.lazy()
-        .filter(pl.col("_rejet_f").is_null())
-        .sort("_fpos", "_lpos")
-        .group_by("_fpos", maintain_order=True)
-        .agg(
-            pl.format("Ligne {} ({}) : {}", (pl.col("_lpos") + 1).cast(pl.String), pl.col("code").fill_null("?"), pl.col("explication"))
-            .str.join(" ")
-            .alias("_expl_lignes")
-        )
-        .collect()
+def explain_lines(lines: pl.DataFrame) -> pl.DataFrame:
+    """Adds ``explication`` (Categorical) to each line."""
+    lines = lines.with_columns(
+        (pl.col("depassement_cts") > 0).alias("_depasse"),
+        (
+            pl.col("_exempt_participations")
+            & (pl.col("_pf_brut") == 0)
+            & (pl.col("_fr_brut") == 0)
+            & (pl.col("_fr_kind").is_not_null() | pl.col("_pf_categorie"))
+        ).alias("_phrase_exoneration"),
+        (pl.col("_c2s") & (pl.col("part_c2s_cts") > 0)).alias("_c2s_paye"),
     )
-    d = decomptes.join(per_feuille, left_on="_pos", right_on="_fpos", how="left")
-    feuille_rejet = pl.format(
-        "Feuille rejetée ({}) : {}.",
-        pl.col("_rejet_f"),
-        pl.col("_rejet_f").replace_strict(MESSAGES, default=pl.lit("rejet")),
-    )
-    pieces = [
-        _when(pl.col("_rejet_f").is_not_null(), feuille_rejet),
-        _when(pl.col("_rejet_f").is_null(), pl.col("_expl_lignes")),
-        _when(
-            pl.col("_rejet_f").is_null() & ~pl.col("_liquidee"),
-            pl.lit("Feuille rejetée : aucune ligne liquidable."),
-        ),
-        _when(
-            pl.col("dette_recuperee_cts") > 0,
-            pl.format("Dette de participations de {} récupérée sur ce remboursement (CSS art. L160-13).", eur(pl.col("dette_recuperee_cts"))),
-        ),
-        _when(
-            pl.col("_liquidee") & pl.col("tiers_payant").fill_null(False),
-            pl.format("Tiers payant : {} versés au professionnel de santé.", eur(pl.col("paiement_ps_cts"))),
-        ),
-        _when(
-            pl.col("_liquidee") & ~pl.col("tiers_payant").fill_null(False),
-            pl.format("Remboursement de {} versé à l'assuré.", eur(pl.col("paiement_assure_cts"))),
-        ),
+    lines = line_signature(lines)
+    keys = ["_sig1", "_sig2", "_sig3"]
+    needed = [
+        "_ok", "_rejet_l", "code", "tarif_cts", "_tarif_debut", "quantite", "coefficient", "taux", "categorie",
+        *LINE_FLAGS, *(c for c, _ in WORD2), *(c for c, _ in WORD3),
     ]
-    return d.with_columns(pl.concat_str(pieces, separator=" ", ignore_nulls=True).alias("explication")).drop("_expl_lignes")
+    rep = lines.select(*keys, *needed).unique(subset=keys, keep="any")
+    table = rep.select(keys).with_columns(_line_texts(rep).cast(pl.Categorical).alias("explication"))
+    texts = lines.select(keys).join(table, on=keys, how="left", maintain_order="left").get_column("explication")
+    return lines.drop(keys).with_columns(texts)
+
+
+def _feuille_text(rejet: str | None, liquidee: bool, recuperee: bool, tiers_payant: bool) -> str:
+    pieces = []
+    if rejet is not None:
+        pieces.append(f"Feuille rejetée ({rejet}) : {MESSAGES.get(rejet, 'rejet')}.")
+    elif not liquidee:
+        pieces.append("Feuille rejetée : aucune ligne liquidable.")
+    if recuperee:
+        pieces.append("Une dette de participations antérieure est récupérée sur ce remboursement (CSS art. L160-13).")
+    if liquidee and tiers_payant:
+        pieces.append("Tiers payant : le professionnel de santé est payé directement.")
+    elif liquidee:
+        pieces.append("Remboursement versé à l'assuré.")
+    return " ".join(pieces)
+
+
+_FEUILLE_CODES = [None, *REJECT_IDS]
+_FEUILLE_TEXTS = pl.Series(
+    "explication",
+    [
+        _feuille_text(code, bool(liq), bool(rec), bool(tp))
+        for code in _FEUILLE_CODES
+        for liq in (0, 1)
+        for rec in (0, 1)
+        for tp in (0, 1)
+    ],
+    dtype=pl.Categorical,
+)
+
+
+def explain_feuilles(decomptes: pl.DataFrame) -> pl.DataFrame:
+    """Adds the décompte's own sentences as ``explication`` (Categorical): rejection, debt
+    recovered, who is paid. The amounts are in the décompte's columns."""
+    code = pl.col("_rejet_f").replace_strict(REJECT_IDS, default=len(_FEUILLE_CODES) - 1, return_dtype=pl.Int64)
+    code = pl.when(pl.col("_rejet_f").is_null()).then(0).otherwise(code)
+    index = (
+        code * 8
+        + pl.col("_liquidee").fill_null(False).cast(pl.Int64) * 4
+        + (pl.col("dette_recuperee_cts") > 0).fill_null(False).cast(pl.Int64) * 2
+        + pl.col("tiers_payant").fill_null(False).cast(pl.Int64)
+    )
+    return decomptes.with_columns(pl.lit(_FEUILLE_TEXTS).gather(index).alias("explication"))
+
+
+def compose(feuille_text: str | None, lines: list[tuple[int, str | None, str | None]]) -> str:
+    """The décompte's explanation as the contract shows it: its lines' sentences (``(rank, code,
+    text)``), then its own."""
+    parts = [f"Ligne {rank + 1} ({code or '?'}) : {text}" for rank, code, text in lines if text]
+    if feuille_text:
+        parts.append(feuille_text)
+    return " ".join(parts)

@@ -70,3 +70,136 @@ class SanteParameters:
 
 def load(overlays: Mapping[str, Mapping[dt.date, Any]] | None = None) -> SanteParameters:
     return SanteParameters(load_parameters(overlays))
+
+
+# --------------------------------------------------------------------------------------------
+# Per-line look-ups by one gather: the parameters' dates cut time into periods where every
+# value is constant; a line's period index (one binary search on its date of care) and its
+# category index then address precomputed arrays. Same values as :func:`at` / :func:`at_map`,
+# at a fraction of the cost on millions of lines.
+# --------------------------------------------------------------------------------------------
+
+PERIOD = "_periode"  # index of the period of the date of care (0: before every parameter)
+CATEGORY_PERIOD = "_cat_periode"  # category index × number of periods + period index
+
+
+def _value_on(param: Parameter, when: dt.date) -> Any:
+    """The value in force on ``when`` or None (no value yet, or a null value)."""
+    value: Any = None
+    for start, v in param.breakpoints():
+        if start <= when:
+            value = v
+    return value
+
+
+class LineParameters:
+    """The claims parameters as arrays indexed by period, or by (category, period)."""
+
+    def __init__(self, params: SanteParameters, categories: list[str]) -> None:
+        self.params = params
+        self.categories = list(categories)
+        starts = sorted({start for p in params.tree if p.name.startswith(PREFIX) for start, _ in p.breakpoints()})
+        self.starts = starts
+        self.periods = len(starts) + 1
+        # The date each period starts on (None for the period before every parameter).
+        self._on: list[dt.date | None] = [None, *starts]
+
+    def category_index(self, categorie: pl.Expr) -> pl.Expr:
+        """Index of the category (an unknown or null category gets the last index)."""
+        mapping = {c: i for i, c in enumerate(self.categories)}
+        return categorie.replace_strict(mapping, default=len(self.categories), return_dtype=pl.Int64)
+
+    def keys(self, date: pl.Expr, category: pl.Expr) -> list[pl.Expr]:
+        """The two index columns (``_periode``, ``_cat_periode``) from a date and a category index."""
+        period = pl.lit(pl.Series(self.starts, dtype=pl.Date())).search_sorted(date, side="right").cast(pl.Int64)
+        period = pl.when(date.is_null()).then(0).otherwise(period)
+        return [period.alias(PERIOD), (category * self.periods + period).alias(CATEGORY_PERIOD)]
+
+    def _gather(self, values: list[Any], key: str, dtype: pl.DataType) -> pl.Expr:
+        return pl.lit(pl.Series(values, dtype=dtype)).gather(pl.col(key))
+
+    def scalar(self, name: str, dtype: pl.DataType) -> pl.Expr:
+        """A date-only parameter on the line's date (null before its first value)."""
+        param = self.params.p(name)
+        return self._gather([None if d is None else _value_on(param, d) for d in self._on], PERIOD, dtype)
+
+    def by_category(self, value: Any, dtype: pl.DataType) -> pl.Expr:
+        """``value(category, date)`` for the line's category and date (``date`` None before
+        every parameter; an unknown category is passed as None)."""
+        values = [
+            value(cat, d)
+            for cat in [*self.categories, None]
+            for d in self._on
+        ]
+        return self._gather(values, CATEGORY_PERIOD, dtype)
+
+    def in_set(self, name: str) -> pl.Expr:
+        """True when the category is a true entry of a bool-mapping parameter on the date."""
+        param = self.params.p(name)
+
+        def value(cat: str | None, d: dt.date | None) -> bool:
+            if cat is None or d is None:
+                return False
+            return bool((_value_on(param, d) or {}).get(cat, False))
+
+        return self.by_category(value, pl.Boolean())
+
+    def mapped(self, name: str, default: Any, dtype: pl.DataType) -> pl.Expr:
+        """The entry of the category in a mapping parameter on the date (``default`` if absent)."""
+        param = self.params.p(name)
+
+        def value(cat: str | None, d: dt.date | None) -> Any:
+            if cat is None or d is None:
+                return default
+            return (_value_on(param, d) or {}).get(cat, default)
+
+        return self.by_category(value, dtype)
+
+    def taux(self) -> pl.Expr:
+        """Base rate of the category (``sante.taux.<categorie>``) on the date."""
+
+        def value(cat: str | None, d: dt.date | None) -> int | None:
+            name = f"{PREFIX}taux.{cat}"
+            if cat is None or d is None or name not in self.params.tree:
+                return None
+            v = _value_on(self.params.tree.parameter(name), d)
+            return None if v is None else int(v)
+
+        return self.by_category(value, pl.Int64())
+
+    def franchise(self, field: str, default: Any, dtype: pl.DataType) -> pl.Expr:
+        """A franchise parameter keyed by the franchise kind of the category
+        (``franchise.categories`` gives the kind, then ``franchise.<field>`` its value)."""
+        kinds = self.params.p("franchise.categories")
+        param = self.params.p(f"franchise.{field}")
+
+        def value(cat: str | None, d: dt.date | None) -> Any:
+            if cat is None or d is None:
+                return default
+            kind = (_value_on(kinds, d) or {}).get(cat)
+            return (_value_on(param, d) or {}).get(kind if kind is not None else "", default)
+
+        return self.by_category(value, dtype)
+
+    def is_category(self, name: str) -> pl.Expr:
+        """True for the lines of one category (compared by index)."""
+        if name not in self.categories:
+            return pl.lit(False)
+        return pl.col("_cat") == self.categories.index(name)
+
+
+_TABLES: dict[tuple[int, tuple[str, ...]], tuple[Parameters, LineParameters]] = {}
+
+
+def line_parameters(params: SanteParameters, categories: pl.Series) -> LineParameters:
+    """The :class:`LineParameters` of a parameter tree and a nomenclature's categories, built
+    once per (tree, categories) and reused (the real-time path calls the engine per feuille)."""
+    cats = tuple(sorted(str(c) for c in categories.drop_nulls().unique()))
+    key = (id(params.tree), cats)
+    found = _TABLES.get(key)
+    if found is None or found[0] is not params.tree:
+        if len(_TABLES) > 16:
+            _TABLES.clear()
+        found = (params.tree, LineParameters(params, list(cats)))
+        _TABLES[key] = found
+    return found[1]

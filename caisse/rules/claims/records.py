@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 
+from caisse.rules.claims import explain
 from caisse.rules.claims.engine import FEUILLE_COLUMNS, LIGNE_COLUMNS
 
 _STR_FIELDS = ("id", "type", "nir", "executant", "prescripteur", "risque", "parcours", "carte_vitale")
@@ -131,17 +132,20 @@ FEUILLE_FIELDS = (
 
 def records_from_frames(decomptes: pl.DataFrame, lignes: pl.DataFrame) -> list[dict[str, Any]]:
     """Contract §2 output records, in input order (``destinataire`` is left out of a feuille
-    rejected as a whole: nobody is paid and no line was examined)."""
+    rejected as a whole: nobody is paid and no line was examined). The décompte's
+    ``explication`` is its lines' sentences followed by its own (:func:`explain.compose`)."""
     by_feuille: dict[int, list[dict[str, Any]]] = {}
-    for row in lignes.select("_fpos", *LINE_FIELDS).iter_rows(named=True):
+    for row in lignes.select("_fpos", "_lpos", *LINE_FIELDS).iter_rows(named=True):
         by_feuille.setdefault(row.pop("_fpos"), []).append(row)
     out: list[dict[str, Any]] = []
     for row in decomptes.select("_pos", *FEUILLE_FIELDS, "explication").iter_rows(named=True):
         pos = row.pop("_pos")
         if row["destinataire"] is None:
             del row["destinataire"]
-        explication = row.pop("explication")
-        row["lignes"] = by_feuille.get(pos, [])
-        row["explication"] = explication
+        own = row.pop("explication")
+        lines = by_feuille.get(pos, [])
+        texts = [(line.pop("_lpos"), line["code"], line["explication"]) for line in lines]
+        row["lignes"] = lines
+        row["explication"] = explain.compose(own, texts) if own is not None else None
         out.append(row)
     return out

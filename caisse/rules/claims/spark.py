@@ -103,18 +103,19 @@ def local_session(partitions: int = 4, cores: int = 2, app: str = "caisse-liquid
 
 def _output_tables(decomptes: pl.DataFrame, lignes: pl.DataFrame) -> pl.DataFrame:
     """One row per décompte (the batch's Parquet columns) with its lines nested in ``lignes``."""
-    d = batch._decomptes_table(decomptes)
-    lt = batch._lignes_table(lignes)
+    # Spark's Arrow exchange takes plain strings, not dictionaries.
+    d = batch._decomptes_table(decomptes).with_columns(pl.col("explication").cast(pl.String))
+    lt = batch._lignes_table(lignes).with_columns(pl.col("explication").cast(pl.String))
     nested = lt.group_by("feuille_position").agg(pl.struct(lt.columns).alias("lignes"))
     out = d.join(nested, on="feuille_position", how="left")
     empty = pl.lit([], dtype=nested.schema["lignes"])
     return out.with_columns(pl.col("lignes").fill_null(empty))
 
 
-def _output_arrow_schema(ref: Referentiel, explanations: bool, repeats: bool) -> pa.Schema:
+def _output_arrow_schema(ref: Referentiel, explanations: bool) -> pa.Schema:
     empty_f = pl.DataFrame(schema={"_pos": pl.Int64(), "id": pl.String()})
     empty_l = pl.DataFrame(schema={"_fpos": pl.Int64(), "_lpos": pl.Int64()})
-    d, lo, _ = liquidate(ref, empty_f, empty_l, None, None, load(), explanations, repeats, False)
+    d, lo, _ = liquidate(ref, empty_f, empty_l, None, None, load(), explanations, False)
     return _output_tables(d, lo).to_arrow().schema
 
 
@@ -123,7 +124,6 @@ def _partition_liquidator(
     nomenclature: pl.DataFrame,
     target: pa.Schema,
     explanations: bool,
-    repeats: bool,
     today: dt.date | None,
 ) -> Any:
     """The function run by ``mapInArrow`` on each partition (all its batches at once)."""
@@ -168,7 +168,6 @@ def _partition_liquidator(
             today,
             load(),
             explanations,
-            repeats,
             False,
         )
         table = _output_tables(d, lo).to_arrow().cast(target)
@@ -211,7 +210,6 @@ def liquidate_spark_frames(
     lignes: pl.DataFrame,
     partitions: int | None = None,
     explanations: bool = True,
-    feuille_repeats_lines: bool = False,
     today: dt.date | None = None,
     staging: Path | None = None,
 ) -> DataFrame:
@@ -246,7 +244,7 @@ def liquidate_spark_frames(
     persons = by_person.join(_person_referentiel(spark, ref, staging), on="nir_key", how="left")
     persons = persons.repartition(partitions, "nir_key")
 
-    target_arrow = _output_arrow_schema(ref, explanations, feuille_repeats_lines)
+    target_arrow = _output_arrow_schema(ref, explanations)
     schema = from_arrow_schema(target_arrow)
     target = to_arrow_schema(schema, prefers_large_types=False)
     target_large = to_arrow_schema(schema, prefers_large_types=True)
@@ -256,7 +254,6 @@ def liquidate_spark_frames(
         ref.nomenclature,
         target_large if large else target,
         explanations,
-        feuille_repeats_lines,
         today,
     )
     return _map_in_arrow(persons, function, schema)

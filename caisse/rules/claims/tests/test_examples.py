@@ -90,7 +90,7 @@ def test_example_parquet_in_and_out(tmp_path: Path) -> None:
     assert dec.height == 199
     got = records.records_from_frames(
         dec.rename({"feuille_position": "_pos"}),
-        lig.rename({"feuille_position": "_fpos"}),
+        lig.rename({"feuille_position": "_fpos", "ligne": "_lpos"}),
     )
     assert _differences(_read(EXAMPLE / "decomptes_attendus.ndjson"), got) == []
 

@@ -40,7 +40,7 @@ def _polars(ref_dir: Path, feuilles: Path, explanations: bool) -> tuple[pl.DataF
     ref = load_referentiel(ref_dir)
     f, lines = batch.read_feuilles(feuilles)
     d, lo, _ = batch.liquidate_in_chunks(
-        ref, f, lines, explanations=explanations, feuille_repeats_lines=False, carry=False
+        ref, f, lines, explanations=explanations, carry=False
     )
     return batch._decomptes_table(d), batch._lignes_table(lo)
 
