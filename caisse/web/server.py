@@ -26,16 +26,25 @@ class _Application(BaseApplication):  # type: ignore[misc]
 
 
 def serve(host: str, port: int) -> None:
-    workers = int(os.environ.get("CAISSE_WORKERS", 2 * multiprocessing.cpu_count() + 1))
-    print(f"Caisse sert sur http://{host}:{port}/ ({workers} processus) — Ctrl+C pour arrêter.", file=sys.stderr)
+    """One process per core, threads in each (gthread): the API's micro-batches (ADR 0008) gather
+    the concurrent liquidations of a process, and Polars releases the GIL while it computes, so
+    the other threads keep serving. Polars uses one thread per process unless told otherwise:
+    the real-time batches are small, and its pool costs more than it saves there."""
+    cores = multiprocessing.cpu_count()
+    workers = int(os.environ.get("CAISSE_WORKERS", cores))
+    threads = int(os.environ.get("CAISSE_THREADS", 8))
+    os.environ.setdefault("POLARS_MAX_THREADS", "1")  # read by Polars at import, in each worker
+    print(f"Caisse sert sur http://{host}:{port}/ ({workers} processus × {threads} fils) — Ctrl+C pour arrêter.",
+          file=sys.stderr)
     _Application({
         "bind": f"{host}:{port}",
         "workers": workers,
         "worker_class": "gthread",
-        "threads": int(os.environ.get("CAISSE_THREADS", 4)),
+        "threads": threads,
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "warning",
         "timeout": 120,
         "keepalive": 5,
+        "backlog": 2048,
     }).run()

@@ -178,20 +178,26 @@ def feuille_payments(
     f: pl.DataFrame, lines: pl.DataFrame, counters: Counters, all_dup: pl.Series
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One décompte per feuille (input order) and the debt per person after the batch."""
-    agg = lines.group_by("_fpos").agg(
-        pl.col("montant_rembourse_cts").sum().alias("montant_rembourse_cts"),
-        pl.col("part_c2s_cts").sum().alias("part_c2s_cts"),
-        pl.col("_dette_ligne").sum().alias("_c"),
-        pl.col("forfait_journalier_cts").sum().alias("forfait_journalier_cts"),
-        pl.col("_ok").sum().alias("_nb_ok"),
+    # Lines are contiguous per feuille (processing order): sums per feuille are differences of
+    # running sums taken at each feuille's last line (no hash grouping).
+    sums = {
+        "montant_rembourse_cts": "montant_rembourse_cts",
+        "part_c2s_cts": "part_c2s_cts",
+        "_dette_ligne": "_c",
+        "forfait_journalier_cts": "forfait_journalier_cts",
+        "_ok": "_nb_ok",
+    }
+    last = pl.col("_fpos").ne_missing(pl.col("_fpos").shift(-1))
+    agg = (
+        lines.select("_fpos", *(pl.col(c).cast(pl.Int64).cum_sum().alias(a) for c, a in sums.items()))
+        .filter(last)
+        .with_columns(pl.col(a) - pl.col(a).shift(1, fill_value=0) for a in sums.values())
     )
     codes = (
-        lines.lazy()
+        lines.select("_fpos", "_rejet_l")
         .filter(pl.col("_rejet_l").is_not_null())
-        .sort("_lid")
-        .group_by("_fpos")
+        .group_by("_fpos", maintain_order=True)
         .agg(pl.col("_rejet_l").unique(maintain_order=True).alias("_codes_lignes"))
-        .collect()
     )
     agg = agg.join(codes, on="_fpos", how="left").rename({"_fpos": "_pos"})
     d = f.select(
@@ -217,10 +223,13 @@ def feuille_payments(
         )
     else:
         d = d.with_columns(pl.lit(0, dtype=pl.Int64).alias("_b0"))
-    # Sorted by person then processing order; per-person running sums and minima without
-    # windows: groups are separated by an offset larger than any balance (2**40 cents).
+    # Sorted by person then processing order (only the integer columns travel); per-person
+    # running sums and minima without windows: groups are separated by an offset larger than
+    # any balance (2**40 cents).
     big = 1 << 40
-    d = d.sort("_nir_idx", "_ordre").with_columns(
+    order = d.select(pl.arg_sort_by("_nir_idx", "_ordre")).to_series()
+    full = d
+    d = d.select("_nir_idx", "_c", "_p", "_b0", "_liquidee")[order].with_columns(
         (pl.col("_c") - pl.col("_p")).alias("_x"), _starts("_nir_idx").alias("_start")
     )
     d = d.with_columns(
@@ -237,13 +246,13 @@ def feuille_payments(
         .otherwise(zero)
         .alias("dette_recuperee_cts")
     )
-    debt = (
-        d.filter(pl.col("_nir_idx").is_not_null())
-        .group_by("_nir_idx")
-        .agg(pl.col("nir").first(), pl.col("_b").last().alias("dette_cts"))
-        .select("nir", "dette_cts")
-        .cast(DEBT_SCHEMA)  # type: ignore[arg-type]
-    )
+    person_end = pl.col("_nir_idx").ne_missing(pl.col("_nir_idx").shift(-1)) & pl.col("_nir_idx").is_not_null()
+    ends = d.with_columns(order.alias("_row")).filter(person_end)
+    debt = pl.DataFrame(
+        {"nir": full.get_column("nir").gather(ends.get_column("_row")), "dette_cts": ends.get_column("_b")}
+    ).cast(DEBT_SCHEMA)  # type: ignore[arg-type]
+    recovered = pl.repeat(0, d.height, dtype=pl.Int64, eager=True).scatter(order, d.get_column("dette_recuperee_cts"))
+    d = full.with_columns(recovered.alias("dette_recuperee_cts"))
     rejets = (
         pl.when(pl.col("_rejet_f").is_not_null())
         .then(pl.concat_list(pl.col("_rejet_f")))

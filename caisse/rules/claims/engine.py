@@ -99,6 +99,19 @@ def attach(df: pl.DataFrame, small: pl.DataFrame, key: str) -> pl.DataFrame:
     return df.hstack(res)
 
 
+def attach_rows(df: pl.DataFrame, small: pl.DataFrame, key: str) -> pl.DataFrame:
+    """:func:`attach` where ``key`` is ``df``'s row number (``_lid``): the values of ``small``
+    are scattered to their rows (no hash join); rows absent from ``small`` get nulls."""
+    rows = small.get_column(key)
+    columns = []
+    for name in small.columns:
+        if name == key:
+            continue
+        values = small.get_column(name)
+        columns.append(pl.repeat(None, df.height, dtype=values.dtype, eager=True).alias(name).scatter(rows, values))
+    return df.hstack(columns)
+
+
 def _has_overlaps(nomenclature: pl.DataFrame) -> bool:
     """Whether two rows of a code cover a same day (then a date of care could match both)."""
     ordered = nomenclature.sort("code", "debut")
@@ -200,7 +213,7 @@ def _period_flags(lines: pl.DataFrame, ref: Referentiel, params: SanteParameters
         .group_by("_lid")
         .agg((pl.col("kind") == k).any().alias(f"_{k}") for k in ("droits", "ald", "c2s", "ame", "invalidite", "maternite"))
     )
-    out = attach(lines, hits, "_lid")
+    out = attach_rows(lines, hits, "_lid")
     return out.with_columns(
         pl.col(f"_{k}").fill_null(False) for k in ("droits", "ald", "c2s", "ame", "invalidite", "maternite")
     )
@@ -242,10 +255,18 @@ def _step_line_controls(
     ok = pl.col("_rejet_l").is_null() & pl.col("_rejet_f").is_null()
     day = (pl.col("date_soins") - pl.lit(dt.date(1970, 1, 1))).dt.total_days()
     k1 = pl.col("_nir_idx") * (1 << 38) + pl.col("_ps_idx") * (1 << 16) + day
-    keys = lines.lazy().filter(ok).select("_lid", "_ordre", *act, k1.alias("_k1")).sort("_k1", "code", "_ordre").collect()
+    # Integer keys only (the strings are needed only to look up the carried acts).
+    carried = act if counters.seen_acts.height else []
+    keys = (
+        lines.lazy()
+        .filter(ok)
+        .select("_lid", "_ordre", *carried, k1.alias("_k1"), "_code_id")
+        .sort("_k1", "_code_id", "_ordre")
+        .collect()
+    )
     group_start = (
         pl.col("_k1").ne_missing(pl.col("_k1").shift(1))
-        | pl.col("code").ne_missing(pl.col("code").shift(1))
+        | pl.col("_code_id").ne_missing(pl.col("_code_id").shift(1))
         | (pl.int_range(pl.len()) == 0)
     )
     found = keys.with_columns(
@@ -260,7 +281,7 @@ def _step_line_controls(
         found = found.join(seen, on=act, how="left")
     else:
         found = found.with_columns(pl.lit(None, dtype=pl.Boolean).alias("_deja_vu"))
-    lines = attach(lines, found.select("_lid", "_premier_ordre", "_deja_vu"), "_lid")
+    lines = attach_rows(lines, found.select("_lid", "_premier_ordre", "_deja_vu"), "_lid")
     dup = ok & ((pl.col("_ordre") > pl.col("_premier_ordre")) | pl.col("_deja_vu").fill_null(False))
     return lines.with_columns(
         pl.when(dup).then(pl.lit("DOUBLON")).otherwise(pl.col("_rejet_l")).alias("_rejet_l")
@@ -386,7 +407,7 @@ def _step_forfait_actes_lourds(lines: pl.DataFrame, lp: LineParameters) -> pl.Da
         .otherwise(0)
         .alias("forfait_actes_lourds_cts"),
     )
-    lines = attach(lines, sub, "_lid").with_columns(
+    lines = attach_rows(lines, sub, "_lid").with_columns(
         pl.col("_fal").fill_null(False), pl.col("forfait_actes_lourds_cts").fill_null(0)
     )
     return lines.with_columns(pl.when(pl.col("_fal")).then(100).otherwise(pl.col("taux")).alias("taux"))
@@ -505,6 +526,7 @@ def liquidate(
     nomen = referentiel.nomenclature.with_row_index("_nomen_row").select(
         pl.col("_nomen_row").cast(pl.Int64),
         lp.category_index(pl.col("categorie")).alias("_cat"),
+        pl.col("code").rank("dense").cast(pl.Int64).alias("_code_id"),
         "code",
         "categorie",
         "tarif_cts",
@@ -520,8 +542,8 @@ def liquidate(
     )
     if _has_overlaps(nomen):  # the last-loaded row wins where a référentiel overlaps a code's dates
         priced = priced.unique("_lid", keep="last", maintain_order=True)
-    priced = priced.select("_lid", "_nomen_row", "_cat", "categorie", "tarif_cts", pl.col("debut").alias("_tarif_debut"), "_psychiatrie")
-    lines = attach(lines, priced, "_lid")
+    priced = priced.select("_lid", "_nomen_row", "_cat", "_code_id", "categorie", "tarif_cts", pl.col("debut").alias("_tarif_debut"), "_psychiatrie")
+    lines = attach_rows(lines, priced, "_lid")
     lines = lines.with_columns(lp.keys(pl.col("date_soins"), pl.col("_cat").fill_null(len(lp.categories))))
     lines = _period_flags(lines, referentiel, params)
     lines = _step_line_controls(lines, params, counters, today)
@@ -561,10 +583,11 @@ def liquidate(
         decomptes = decomptes.with_columns(pl.lit(None, dtype=pl.Categorical()).alias("explication"))
 
     new_counters = caps.update_counters(counters, counters_daily_annual, debt, f, lines) if carry else counters
+    # Lines are in processing order; when that is the input order, no sort is needed.
+    in_input_order = f.get_column("_ordre").is_sorted() and f.get_column("_pos").is_sorted()
+    out = lines.lazy().filter(pl.col("_rejet_f").is_null())
     out_lines = (
-        lines.lazy()
-        .filter(pl.col("_rejet_f").is_null())
-        .sort("_fpos", "_lpos")
+        (out if in_input_order else out.sort("_fpos", "_lpos"))
         .select(
             "_fpos",
             "_lpos",

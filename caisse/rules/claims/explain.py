@@ -50,7 +50,7 @@ LINE_FLAGS = (
     "_c2s_paye",
 )
 # (column, bits) packed after the flags in word 2, then in word 3.
-WORD2 = (("participation_forfaitaire_cts", 13), ("franchise_cts", 13), ("forfait_actes_lourds_cts", 13))
+WORD2 = (("participation_forfaitaire_cts", 13), ("franchise_cts", 13), ("forfait_actes_lourds_cts", 13))  # + 20 flags
 WORD3 = (("forfait_journalier_cts", 20), ("_dette_ligne", 14), ("_pf_plafond_an", 14), ("_fr_plafond_an", 14))
 
 
@@ -67,48 +67,48 @@ def _when(cond: pl.Expr, text: pl.Expr) -> pl.Expr:
     return pl.when(cond).then(text).otherwise(pl.lit(None, dtype=pl.String()))
 
 
-def _fits(value: pl.Expr, bits: int) -> pl.Expr:
-    return ((value >= 0) & (value < (1 << bits))).fill_null(True)
-
-
 def _pack(fields: list[tuple[pl.Expr, int]]) -> tuple[pl.Expr, pl.Expr]:
-    """(word, all fields fit): fields packed low bits first, nulls as 0."""
-    word: pl.Expr = pl.lit(0, dtype=pl.Int64)
-    fits: pl.Expr = pl.lit(True)
+    """(word, all fields fit): non-negative integer fields packed low bits first."""
+    terms = []
+    fits = []
     shift = 0
     for value, bits in fields:
-        word = word + (value.fill_null(0).cast(pl.Int64) * (1 << shift))
-        fits = fits & _fits(value, bits)
+        terms.append(value * (1 << shift) if shift else value)
+        fits.append(value < (1 << bits))
         shift += bits
     assert shift <= 63
-    return word, fits
+    return pl.sum_horizontal(terms), pl.all_horizontal(fits)
+
+
+def _bits(flags: tuple[str, ...]) -> pl.Expr:
+    """The flags as bits of one integer (a null flag counts as false)."""
+    return pl.sum_horizontal(
+        pl.col(f).cast(pl.Int64) * (1 << i) if i else pl.col(f).cast(pl.Int64) for i, f in enumerate(flags)
+    )
 
 
 def line_signature(lines: pl.DataFrame) -> pl.DataFrame:
-    """The three signature words ``_sig1``.. ``_sig3`` of each line (see the module docstring)."""
+    """The three signature words ``_sig1``.. ``_sig3`` of each line (see the module docstring).
+    A rejected line's text depends only on its rejection code."""
     ok = pl.col("_ok")
     coef100 = (pl.col("coefficient") * 100).round(0)
-    exact_coef = (coef100 == pl.col("coefficient") * 100).fill_null(True)
     w1, fit1 = _pack(
         [
-            (pl.col("_rejet_l").replace_strict(REJECT_IDS, default=0, return_dtype=pl.Int64), 5),
-            (pl.when(ok).then(pl.col("_nomen_row") + 1).otherwise(0), 20),
-            (pl.when(ok).then(pl.col("quantite")).otherwise(0), 9),
-            (pl.when(ok).then(coef100.cast(pl.Int64)).otherwise(0), 20),
-            (pl.when(ok).then(pl.col("taux")).otherwise(0), 8),
+            (pl.col("_nomen_row") + 1, 20),
+            (pl.col("quantite"), 9),
+            (coef100.cast(pl.Int64), 20),
+            (pl.col("taux"), 8),
         ]
     )
-    w2, fit2 = _pack(
-        [(pl.col(f).fill_null(False) & ok, 1) for f in LINE_FLAGS]
-        + [(pl.when(ok).then(pl.col(c)).otherwise(0), b) for c, b in WORD2]
-    )
-    w3, fit3 = _pack([(pl.when(ok).then(pl.col(c)).otherwise(0), b) for c, b in WORD3])
-    fits = fit1 & fit2 & fit3 & exact_coef
+    w2, fit2 = _pack([(pl.col(c), b) for c, b in WORD2])
+    w3, fit3 = _pack([(pl.col(c).fill_null(0), b) for c, b in WORD3])
+    fits = fit1 & fit2 & fit3 & (coef100 == pl.col("coefficient") * 100)
     own = -(pl.int_range(pl.len(), dtype=pl.Int64) + 1)  # a signature of its own
+    rejet = pl.col("_rejet_l").replace_strict(REJECT_IDS, default=0, return_dtype=pl.Int64).fill_null(0)
     return lines.with_columns(
-        pl.when(fits).then(w1).otherwise(own).alias("_sig1"),
-        pl.when(fits).then(w2).otherwise(0).alias("_sig2"),
-        pl.when(fits).then(w3).otherwise(0).alias("_sig3"),
+        pl.when(~ok).then(rejet).when(fits).then(w1).otherwise(own).alias("_sig1"),
+        pl.when(ok & fits).then(w2 * (1 << len(LINE_FLAGS)) + _bits(LINE_FLAGS)).otherwise(0).alias("_sig2"),
+        pl.when(ok & fits).then(w3).otherwise(0).alias("_sig3"),
     )
 
 
