@@ -80,9 +80,21 @@ class Client:
     def __init__(self, port: int, token: str) -> None:
         self.port, self.token = port, token
         self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.batch_sizes: list[int] = []
 
     async def request(self, method: str, path: str, body: bytes = b"") -> int:
-        conn = self.idle.pop() if self.idle else await asyncio.open_connection("127.0.0.1", self.port)
+        """The status; a kept-alive connection the server closed meanwhile is retried once on a new one
+        (as every HTTP client does; the API's two operations write nothing)."""
+        if self.idle:
+            try:
+                return await self._send(self.idle.pop(), method, path, body)
+            except (ConnectionError, asyncio.IncompleteReadError) as exc:
+                if getattr(exc, "partial", b""):
+                    raise
+        return await self._send(await asyncio.open_connection("127.0.0.1", self.port), method, path, body)
+
+    async def _send(self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], method: str, path: str,
+                    body: bytes) -> int:
         reader, writer = conn
         try:
             head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {self.token}\r\n"
@@ -93,6 +105,8 @@ class Client:
             status = int(lines[0].split()[1])
             headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
             await reader.readexactly(int(headers.get("content-length", "0")))
+            if "x-caisse-lot" in headers:
+                self.batch_sizes.append(int(headers["x-caisse-lot"]))
         except BaseException:
             writer.close()
             raise
@@ -104,10 +118,11 @@ class Client:
 
 
 async def _load(client: Client, rps: int, seconds: float, people: list[str], feuilles: list[bytes],
-                seed: int) -> tuple[dict[str, list[float]], dict[str, int], float]:
+                seed: int) -> tuple[dict[str, list[float]], dict[str, int], dict[str, int], float]:
     rnd = random.Random(seed)
     latencies: dict[str, list[float]] = {"droits": [], "liquidation": []}
     errors: dict[str, int] = {"droits": 0, "liquidation": 0}
+    causes: dict[str, int] = {}
     loop = asyncio.get_running_loop()
 
     async def one(due: float, kind: str) -> None:
@@ -119,8 +134,12 @@ async def _load(client: Client, rps: int, seconds: float, people: list[str], feu
                 status = await asyncio.wait_for(client.request("POST", "/api/v1/liquidations", rnd.choice(feuilles)),
                                                 TIMEOUT_S)
             ok = status == 200
-        except (TimeoutError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, IndexError):
-            ok = False
+            cause = f"HTTP {status}"
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError,
+                IndexError) as exc:
+            ok, cause = False, type(exc).__name__
+        if not ok:
+            causes[cause] = causes.get(cause, 0) + 1
         latencies[kind].append((loop.time() - due) * 1000)
         errors[kind] += not ok
 
@@ -134,7 +153,7 @@ async def _load(client: Client, rps: int, seconds: float, people: list[str], feu
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(one(due, "droits" if rnd.random() < 0.5 else "liquidation")))
     await asyncio.gather(*tasks)
-    return latencies, errors, loop.time() - start
+    return latencies, errors, causes, loop.time() - start
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -178,14 +197,15 @@ def main() -> None:
         feuilles = [line.strip().encode() for line in (EXAMPLES / "feuilles.ndjson").open() if line.strip()]
         client = Client(args.port, token)
 
-        async def run() -> tuple[dict[str, list[float]], dict[str, int], float]:
+        async def run() -> tuple[dict[str, list[float]], dict[str, int], dict[str, int], float]:
             await _load(client, args.rps, args.warmup, people, feuilles, seed=1)
             return await _load(client, args.rps, args.seconds, people, feuilles, seed=2)
 
         load_before = os.getloadavg()
         busy0, steal0, total0 = _cpu_ticks()
         self0 = resource.getrusage(resource.RUSAGE_SELF)
-        latencies, errors, elapsed = asyncio.run(run())
+        latencies, errors, causes, elapsed = asyncio.run(run())
+        sizes = client.batch_sizes[-len(latencies["liquidation"]):] if latencies["liquidation"] else []
         self1 = resource.getrusage(resource.RUSAGE_SELF)
         busy1, steal1, total1 = _cpu_ticks()
         load_after = os.getloadavg()
@@ -202,7 +222,8 @@ def main() -> None:
     done = sum(len(v) for v in latencies.values())
     print(f"API temps réel — {backend}, charge en boucle ouverte : {args.rps} requêtes/s visées pendant "
           f"{args.seconds} s (après {args.warmup} s de chauffe) ; {done / elapsed:.0f} requêtes/s servies, "
-          f"{sum(errors.values())} erreur(s)")
+          f"{sum(errors.values())} erreur(s)"
+          + (f" ({', '.join(f'{k} : {v}' for k, v in sorted(causes.items()))})" if causes else ""))
     if banner:
         print(f"  serveur : caisse serve, {banner.split('(')[-1].split(')')[0]} (CAISSE_WORKERS, CAISSE_THREADS)")
     print(f"  machine : {cores} cœurs partagés par le serveur, PostgreSQL et le générateur (asyncio, 1 fil) ; "
@@ -210,7 +231,9 @@ def main() -> None:
           f"volé par l'hyperviseur {100 * cores * (steal1 - steal0) / ticks:.0f} %, dont générateur "
           f"{100 * (self1.ru_utime + self1.ru_stime - self0.ru_utime - self0.ru_stime) / elapsed:.0f} % ; "
           f"charge moyenne {load_before[0]:.2f} → {load_after[0]:.2f}")
-    print("  latence comptée depuis l'instant prévu de chaque requête")
+    print("  latence comptée depuis l'instant prévu de chaque requête"
+          + (f" ; liquidations par appel du moteur : {sum(sizes) / len(sizes):.1f} en moyenne (vu par feuille), "
+             f"{max(sizes)} au plus" if sizes else ""))
     for kind, values in latencies.items():
         if not values:
             continue

@@ -116,6 +116,7 @@ class _Pending:
     result: dict[str, Any] | None = None
     error: BaseException | None = None
     alone: bool = False
+    size: int = 1
 
 
 class MicroBatcher:
@@ -140,6 +141,10 @@ class MicroBatcher:
         self.items = 0
 
     def submit(self, feuille: dict[str, Any]) -> dict[str, Any]:
+        return self.submit_sized(feuille)[0]
+
+    def submit_sized(self, feuille: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        """The answer and the number of feuilles liquidated in the same engine call."""
         item = _Pending(feuille, self.keys(feuille))
         with self._lock:
             self._queue.append(item)
@@ -151,11 +156,11 @@ class MicroBatcher:
         if item.lead:
             self._lead(item, fresh)
         if item.alone:  # its batch failed: alone, it gets its own answer or its own error
-            return self.run([feuille])[0]
+            return self.run([feuille])[0], 1
         if item.error is not None:
             raise item.error
         assert item.result is not None
-        return item.result
+        return item.result, item.size
 
     def _take(self) -> list[_Pending]:
         batch: list[_Pending] = []
@@ -183,7 +188,7 @@ class MicroBatcher:
                 if len(results) != len(batch):
                     raise RuntimeError("le moteur n'a pas rendu un décompte par feuille")
                 for item, result in zip(batch, results, strict=True):
-                    item.result = result
+                    item.result, item.size = result, len(batch)
             except Exception as exc:
                 for item in batch:
                     item.alone, item.error = len(batch) > 1, exc
@@ -232,7 +237,10 @@ def liquidation(request: HttpRequest) -> JsonResponse:
         return problem(400, "Corps illisible", "Un objet JSON (une feuille de soins, contrat §2) est attendu.")
     if not isinstance(feuille, dict):
         return problem(400, "Corps illisible", "Un objet JSON (une feuille de soins, contrat §2) est attendu.")
-    return JsonResponse(BATCHER.submit(feuille), json_dumps_params=JSON)
+    decompte, size = BATCHER.submit_sized(feuille)
+    response = JsonResponse(decompte, json_dumps_params=JSON)
+    response["X-Caisse-Lot"] = str(size)  # feuilles liquidated in the same engine call (measurement)
+    return response
 
 
 openapi.register(

@@ -161,8 +161,26 @@ def _step_feuille_controls(
         ),
         "_pos",
     )
-    seen = counters.seen_ids.get_column("id").implode()
-    doublon = (pl.col("_ordre") > pl.col("_ordre").min().over("id")) | pl.col("id").is_in(seen)
+    # A repeated id: the occurrences after the first in processing order (the window runs only
+    # over the ids that repeat, usually none).
+    ids = f.get_column("id")
+    increasing = ids.null_count() == 0 and bool((ids.slice(1) > ids.slice(0, max(ids.len() - 1, 0))).all())
+    repeated = (f.clear() if increasing else f.filter(pl.col("id").is_duplicated())).select(
+        "_pos", (pl.col("_ordre") > pl.col("_ordre").min().over("id")).alias("_repete")
+    )
+    f = attach(f, repeated, "_pos")
+    doublon = pl.col("_repete").fill_null(False)
+    if counters.seen_ids.height:
+        doublon = doublon | pl.col("id").is_in(counters.seen_ids.get_column("id").implode())
+    # The NIR key is checked once per person of the référentiel, and on the flow only for the
+    # NIRs the référentiel does not hold.
+    unknown = f.filter(pl.col("_nir_idx").is_null()).select("_pos", controls.nir_valid(pl.col("nir")).alias("_nir_ok_inconnu"))
+    f = attach(f, unknown, "_pos")
+    nir_ok = (
+        pl.when(pl.col("_nir_idx").is_null())
+        .then(pl.col("_nir_ok_inconnu"))
+        .otherwise(pl.lit(ref.nir_valid()).gather(pl.col("_nir_idx")))
+    )
     invalid = (
         pl.col("_invalide").fill_null(False)
         | pl.col("id").is_null()
@@ -179,7 +197,7 @@ def _step_feuille_controls(
             [
                 ("DONNEE_INVALIDE", invalid),
                 ("DOUBLON", doublon.fill_null(False)),
-                ("NIR_INVALIDE", ~controls.nir_valid(pl.col("nir"))),
+                ("NIR_INVALIDE", ~nir_ok),
                 ("BENEFICIAIRE_INCONNU", pl.col("_nir_idx").is_null()),
                 ("PS_INCONNU", pl.col("_ps_idx").is_null()),
                 (
@@ -257,13 +275,13 @@ def _step_line_controls(
     k1 = pl.col("_nir_idx") * (1 << 38) + pl.col("_ps_idx") * (1 << 16) + day
     # Integer keys only (the strings are needed only to look up the carried acts).
     carried = act if counters.seen_acts.height else []
-    keys = (
-        lines.lazy()
-        .filter(ok)
-        .select("_lid", "_ordre", *carried, k1.alias("_k1"), "_code_id")
-        .sort("_k1", "_code_id", "_ordre")
-        .collect()
-    )
+    keys = lines.lazy().filter(ok).select("_lid", "_ordre", *carried, k1.alias("_k1"), "_code_id")
+    if not carried:
+        # Only acts whose key (hashed) occurs twice can repeat: the exact check below runs on
+        # those candidates (a hash collision only adds a candidate).
+        key_hash = pl.col("_k1").hash(1) ^ pl.col("_code_id").hash(2)
+        keys = keys.filter(key_hash.is_duplicated())
+    keys = keys.sort("_k1", "_code_id", "_ordre").collect()
     group_start = (
         pl.col("_k1").ne_missing(pl.col("_k1").shift(1))
         | pl.col("_code_id").ne_missing(pl.col("_code_id").shift(1))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,17 @@ class Referentiel:
     professionnels: pl.DataFrame
     nomenclature: pl.DataFrame
     compteurs: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=COUNTER_SCHEMA))
+
+    @cached_property
+    def _nir_valid(self) -> pl.Series:
+        from caisse.rules.claims.controls import nir_valid
+
+        return self.beneficiaires.select(nir_valid(pl.col("nir"))).to_series()
+
+    def nir_valid(self) -> pl.Series:
+        """Whether each beneficiary's NIR (in row order) has a valid format and key; computed
+        once per référentiel, not once per feuille."""
+        return self._nir_valid
 
     @classmethod
     def from_records(
