@@ -46,7 +46,7 @@ from caisse.rules.claims.engine import FEUILLE_COLUMNS, LIGNE_COLUMNS, liquidate
 from caisse.rules.claims.legal import load
 from caisse.rules.claims.referentiel import Referentiel, load_referentiel
 
-CHUNK_FEUILLES = 600_000
+CHUNK_FEUILLES = 2_000_000
 PROGRESS_MIN = 200_000
 
 

@@ -21,6 +21,7 @@ import datetime as dt
 import polars as pl
 
 from caisse.rules.claims.counters import ANNUAL_SCHEMA, DAILY_SCHEMA, DEBT_SCHEMA, Counters
+from caisse.rules.claims.frames import attach_rows
 
 EPOCH = dt.date(1970, 1, 1)
 NO_PS = (1 << 22) - 1  # caps per person and day (transport): no professional in the key
@@ -132,8 +133,7 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
     sub = _capped(sub, "_pf_jour", ["_k_an"], pl.col("_pf_reste_an"), "participation_forfaitaire_cts")
     sub = _capped(sub, "_fr_jour", ["_k_an"], pl.col("_fr_reste_an"), "franchise_cts")
     sub = sub.select("_lid", "_pf_jour", "_fr_jour", "participation_forfaitaire_cts", "franchise_cts")
-    res = lines.select("_lid").join(sub, on="_lid", how="left", maintain_order="left").drop("_lid")
-    lines = lines.hstack(res).with_columns(
+    lines = attach_rows(lines, sub, "_lid").with_columns(
         pl.col(c).fill_null(0) for c in ("_pf_jour", "_fr_jour", "participation_forfaitaire_cts", "franchise_cts")
     )
     lines = lines.with_columns(

@@ -39,6 +39,7 @@ import polars as pl
 
 from caisse.rules.claims import caps, controls, explain
 from caisse.rules.claims.counters import Counters
+from caisse.rules.claims.frames import attach, attach_rows
 from caisse.rules.claims.legal import PERIOD, LineParameters, SanteParameters, at, line_parameters, load
 from caisse.rules.claims.referentiel import FAR_FUTURE, Referentiel
 
@@ -90,26 +91,6 @@ def _conform(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
         else:
             exprs.append(pl.lit(None, dtype=dtype).alias(name))
     return df.select(exprs)
-
-
-def attach(df: pl.DataFrame, small: pl.DataFrame, key: str) -> pl.DataFrame:
-    """Add the columns of ``small`` (unique on ``key``) to ``df`` without copying ``df``'s own
-    columns: only the key is joined, the result is stacked beside the existing columns."""
-    res = df.select(key).join(small, on=key, how="left", maintain_order="left").drop(key)
-    return df.hstack(res)
-
-
-def attach_rows(df: pl.DataFrame, small: pl.DataFrame, key: str) -> pl.DataFrame:
-    """:func:`attach` where ``key`` is ``df``'s row number (``_lid``): the values of ``small``
-    are scattered to their rows (no hash join); rows absent from ``small`` get nulls."""
-    rows = small.get_column(key)
-    columns = []
-    for name in small.columns:
-        if name == key:
-            continue
-        values = small.get_column(name)
-        columns.append(pl.repeat(None, df.height, dtype=values.dtype, eager=True).alias(name).scatter(rows, values))
-    return df.hstack(columns)
 
 
 def _has_overlaps(nomenclature: pl.DataFrame) -> bool:
@@ -275,13 +256,13 @@ def _step_line_controls(
     k1 = pl.col("_nir_idx") * (1 << 38) + pl.col("_ps_idx") * (1 << 16) + day
     # Integer keys only (the strings are needed only to look up the carried acts).
     carried = act if counters.seen_acts.height else []
-    keys = lines.lazy().filter(ok).select("_lid", "_ordre", *carried, k1.alias("_k1"), "_code_id")
+    candidates = lines.lazy().filter(ok).select("_lid", "_ordre", *carried, k1.alias("_k1"), "_code_id")
     if not carried:
         # Only acts whose key (hashed) occurs twice can repeat: the exact check below runs on
         # those candidates (a hash collision only adds a candidate).
         key_hash = pl.col("_k1").hash(1) ^ pl.col("_code_id").hash(2)
-        keys = keys.filter(key_hash.is_duplicated())
-    keys = keys.sort("_k1", "_code_id", "_ordre").collect()
+        candidates = candidates.filter(key_hash.is_duplicated())
+    keys = candidates.sort("_k1", "_code_id", "_ordre").collect()
     group_start = (
         pl.col("_k1").ne_missing(pl.col("_k1").shift(1))
         | pl.col("_code_id").ne_missing(pl.col("_code_id").shift(1))
