@@ -25,7 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 import polars as pl
-from django.db.models import Count, Max
+from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -48,9 +48,12 @@ def _nomenclature(version: tuple[int, Any]) -> pl.DataFrame:
 
 
 def _nomenclature_version() -> tuple[int, Any]:
-    """Changes when an import adds or replaces codes, so that the cache never serves old tariffs."""
-    stats = ImportedNomenclature.objects.aggregate(n=Count("pk"), last=Max("pk"))
-    return stats["n"], stats["last"]
+    """Changes when an import adds or replaces codes, so that the cache never serves old tariffs
+    (read for every batch: plain SQL, no ORM compilation)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*), MAX(id) FROM {ImportedNomenclature._meta.db_table}")
+        n, last = cursor.fetchone()
+    return n, last
 
 
 def liquidate_one(feuille: dict[str, Any]) -> dict[str, Any]:
@@ -217,6 +220,15 @@ def _env_number(name: str, default: float) -> float:
         return default
 
 
+def _slots() -> threading.BoundedSemaphore | None:
+    limit = int(_env_number("CAISSE_API_LIQUIDATIONS_MAX", 0))
+    return threading.BoundedSemaphore(limit) if limit > 0 else None
+
+
+# Liquidations waiting or running in this process, at most (``caisse serve`` sets it to its threads
+# less two): beyond, a liquidation is refused at once (503) rather than taking the threads that the
+# rights lookups need; unset, no limit.
+SLOTS = _slots()
 BATCHER = MicroBatcher(
     liquidate_batch,
     window=_env_number("CAISSE_API_LOT_ATTENTE_MS", 2) / 1000,
@@ -237,7 +249,16 @@ def liquidation(request: HttpRequest) -> JsonResponse:
         return problem(400, "Corps illisible", "Un objet JSON (une feuille de soins, contrat §2) est attendu.")
     if not isinstance(feuille, dict):
         return problem(400, "Corps illisible", "Un objet JSON (une feuille de soins, contrat §2) est attendu.")
-    decompte, size = BATCHER.submit_sized(feuille)
+    if SLOTS is not None and not SLOTS.acquire(blocking=False):
+        response = problem(503, "Service momentanément surchargé",
+                           "Trop de liquidations en cours sur ce serveur : réessayez dans une seconde.")
+        response["Retry-After"] = "1"
+        return response
+    try:
+        decompte, size = BATCHER.submit_sized(feuille)
+    finally:
+        if SLOTS is not None:
+            SLOTS.release()
     response = JsonResponse(decompte, json_dumps_params=JSON)
     response["X-Caisse-Lot"] = str(size)  # feuilles liquidated in the same engine call (measurement)
     return response
@@ -257,7 +278,7 @@ openapi.register(
             "responses": {
                 "200": {"description": "Décompte (contrat §2)", "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/Decompte"}}}},
-                "400": openapi.PROBLEM, "401": openapi.PROBLEM, "403": openapi.PROBLEM,
+                "400": openapi.PROBLEM, "401": openapi.PROBLEM, "403": openapi.PROBLEM, "503": openapi.PROBLEM,
             },
         }
     },

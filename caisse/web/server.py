@@ -32,8 +32,10 @@ def serve(host: str, port: int) -> None:
     the real-time batches are small, and its pool costs more than it saves there."""
     cores = multiprocessing.cpu_count()
     workers = int(os.environ.get("CAISSE_WORKERS", cores))
-    threads = int(os.environ.get("CAISSE_THREADS", 8))
+    threads = int(os.environ.get("CAISSE_THREADS", 16))
     os.environ.setdefault("POLARS_MAX_THREADS", "1")  # read by Polars at import, in each worker
+    # Liquidations never take every thread: two stay for the other requests (rights lookups).
+    os.environ.setdefault("CAISSE_API_LIQUIDATIONS_MAX", str(max(1, threads - 2)))
     print(f"Caisse sert sur http://{host}:{port}/ ({workers} processus × {threads} fils) — Ctrl+C pour arrêter.",
           file=sys.stderr)
     _Application({

@@ -53,3 +53,22 @@ def test_a_body_that_is_not_a_feuille_is_a_french_problem(token: str) -> None:
 
 def test_the_operation_is_published() -> None:
     assert "/api/v1/liquidations" in Client().get("/api/openapi.json").json()["paths"]
+
+
+def test_beyond_the_liquidations_in_flight_it_answers_503_at_once(token: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from caisse.api import claims
+
+    full = threading.BoundedSemaphore(1)
+    full.acquire()
+    monkeypatch.setattr(claims, "SLOTS", full)
+    feuille = next(f for f in iter_ndjson(EXAMPLES / "feuilles.ndjson") if f)
+    response = Client().post("/api/v1/liquidations", json.dumps(feuille), content_type="application/json",
+                             HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 503 and response["Retry-After"] == "1"
+    assert "réessayez" in response.json()["detail"]
+    full.release()
+    response = Client().post("/api/v1/liquidations", json.dumps(feuille), content_type="application/json",
+                             HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200 and response["X-Caisse-Lot"] == "1"
