@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.json as pa_json
 
 from caisse.batch_io import UnreadableFile, iter_ndjson
 from caisse.rules.claims.nomenclature import load_nomenclature
@@ -204,9 +206,138 @@ def load_referentiel(folder: Path) -> Referentiel:
             raise UnreadableFile(f"Fichier du référentiel introuvable : {path}")
     nomen_path = folder / "nomenclature.ndjson"
     counters_path = folder / "compteurs.ndjson"
-    return Referentiel.from_records(
-        iter_ndjson(benef_path),
+    ref = Referentiel.from_records(
+        (),
         iter_ndjson(ps_path),
         load_nomenclature(nomen_path if nomen_path.exists() else None),
         iter_ndjson(counters_path) if counters_path.exists() else (),
     )
+    tables = _read_beneficiaires(benef_path)
+    if tables is None:  # not the regular shape: the record by record reader decides
+        return Referentiel.from_records(
+            iter_ndjson(benef_path), iter_ndjson(ps_path), ref.nomenclature,
+            iter_ndjson(counters_path) if counters_path.exists() else (),
+        )
+    ref.beneficiaires, ref.periods, ref.cartes, ref.medecins_traitants = tables
+    return ref
+
+
+_SPAN = pl.Struct({"debut": pl.String(), "fin": pl.String()})
+BENEF_FILE_SCHEMA: dict[str, pl.DataType] = {
+    "nir": pl.String(),
+    "date_naissance": pl.String(),
+    "deces": pl.String(),
+    "iban": pl.String(),
+    "droits": pl.List(_SPAN),
+    "ald": pl.List(_SPAN),
+    "c2s": pl.List(pl.Struct({"debut": pl.String(), "fin": pl.String(), "participation": pl.Boolean()})),
+    "ame": pl.List(_SPAN),
+    "invalidite": pl.List(_SPAN),
+    "maternite": pl.List(pl.Struct({"debut_6e_mois": pl.String(), "date_accouchement": pl.String()})),
+    "cartes_vitale": pl.List(pl.Struct({"numero": pl.String(), "opposition": pl.String()})),
+    "medecin_traitant": pl.List(pl.Struct({"ps": pl.String(), "debut": pl.String(), "fin": pl.String()})),
+}
+
+
+ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+def _dates(col: pl.Expr) -> pl.Expr:
+    """ISO dates (``YYYY-MM-DD``); anything else is null here, and :func:`_read_beneficiaires`
+    then hands the file to the record reader, whose :func:`_date` is more lenient."""
+    return col.str.to_date("%Y-%m-%d", strict=False)
+
+
+def _all_iso(frame: pl.DataFrame, columns: list[str]) -> bool:
+    """Whether every non-null value of these string columns is an ISO date."""
+    return not frame.select(
+        pl.any_horizontal(
+            (pl.col(c).is_not_null() & (_dates(pl.col(c)).is_null() | ~pl.col(c).str.contains(ISO_DATE))).any()
+            for c in columns
+        )
+    ).item()
+
+
+def _arrow_type(dtype: pl.DataType) -> pa.DataType:
+    """The Arrow type pyarrow's JSON reader accepts (regular, not large, strings and lists)."""
+    if isinstance(dtype, pl.List):
+        return pa.list_(_arrow_type(dtype.inner))
+    if isinstance(dtype, pl.Struct):
+        return pa.struct([(f.name, _arrow_type(f.dtype)) for f in dtype.fields])
+    return pa.bool_() if dtype == pl.Boolean() else pa.string()
+
+
+def _read_beneficiaires(
+    path: Path,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame] | None:
+    """``beneficiaires.ndjson`` read in one vectorised pass: (beneficiaries, periods, cards,
+    médecins traitants) as :meth:`Referentiel.from_records` builds them, or None when the file
+    has lines of another shape (not JSON objects, lists of the wrong type...)."""
+    # pyarrow's JSON reader with an explicit schema is strict (a value of another JSON type is
+    # an error, never coerced) and fast; Polars' NDJSON reader with nested schemas is slower.
+    schema = pa.schema([(name, _arrow_type(dtype)) for name, dtype in BENEF_FILE_SCHEMA.items()])
+    options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    try:
+        table = pa_json.read_json(path, parse_options=options)
+    except (pa.ArrowException, OSError, ValueError):
+        return None
+    raw = pl.from_arrow(table)
+    assert isinstance(raw, pl.DataFrame)
+    raw = raw.cast(BENEF_FILE_SCHEMA)  # type: ignore[arg-type]
+    raw = raw.filter(pl.col("nir").is_not_null()).with_row_index("_row")
+    if not _all_iso(raw, ["date_naissance", "deces"]):
+        return None
+    benef = raw.select(
+        "nir", _dates(pl.col("date_naissance")).alias("date_naissance"), _dates(pl.col("deces")).alias("deces"), "iban"
+    ).unique("nir", keep="first", maintain_order=True)
+    periods = []
+    for kind in PERIOD_KINDS:
+        items = raw.select("_row", "nir", pl.col(kind).alias("_p")).explode("_p").filter(pl.col("_p").is_not_null())
+        items = items.with_columns(pl.int_range(pl.len()).alias("_i")).unnest("_p")
+        if not _all_iso(items, ["debut_6e_mois", "date_accouchement"] if kind == "maternite" else ["debut", "fin"]):
+            return None
+        if kind == "maternite":
+            table = items.select(
+                "_row", "_i", "nir", pl.lit(kind).alias("kind"),
+                _dates(pl.col("debut_6e_mois")).alias("debut"), _dates(pl.col("date_accouchement")).alias("fin"),
+                pl.lit(False).alias("participation"),
+            ).filter(pl.col("debut").is_not_null() & pl.col("fin").is_not_null())
+        else:
+            participation = pl.col("participation").fill_null(False) if kind == "c2s" else pl.lit(False)
+            table = items.select(
+                "_row", "_i", "nir", pl.lit(kind).alias("kind"),
+                _dates(pl.col("debut")).alias("debut"),
+                _dates(pl.col("fin")).fill_null(FAR_FUTURE).alias("fin"),
+                participation.alias("participation"),
+            ).filter(pl.col("debut").is_not_null())
+        periods.append(table)
+    # Same row order as the record reader: person by person, kinds in order, items in order.
+    period_table = (
+        pl.concat(periods)
+        .with_columns(pl.col("kind").replace_strict({k: i for i, k in enumerate(PERIOD_KINDS)}, return_dtype=pl.Int64).alias("_k"))
+        .sort("_row", "_k", "_i")
+        .select(list(PERIOD_SCHEMA))
+        .cast(PERIOD_SCHEMA)  # type: ignore[arg-type]
+    )
+    cards = (
+        raw.select("nir", pl.col("cartes_vitale").alias("_c")).explode("_c").filter(pl.col("_c").is_not_null()).unnest("_c")
+        .filter(pl.col("numero").is_not_null())
+    )
+    mts = (
+        raw.select("nir", pl.col("medecin_traitant").alias("_m")).explode("_m").filter(pl.col("_m").is_not_null()).unnest("_m")
+        .filter(pl.col("ps").is_not_null())
+    )
+    if not (_all_iso(cards, ["opposition"]) and _all_iso(mts, ["debut", "fin"])):
+        return None
+    cards = (
+        cards.select("nir", "numero", _dates(pl.col("opposition")).alias("opposition"))
+        .cast(CARD_SCHEMA)  # type: ignore[arg-type]
+    )
+    mts = (
+        mts.select(
+            "nir", "ps", _dates(pl.col("debut")).fill_null(FAR_PAST).alias("debut"),
+            _dates(pl.col("fin")).fill_null(FAR_FUTURE).alias("fin"),
+        )
+        .cast(MT_SCHEMA)  # type: ignore[arg-type]
+    )
+    return benef.cast(BENEF_SCHEMA), period_table, cards, mts  # type: ignore[arg-type]

@@ -1,0 +1,57 @@
+"""The vectorised référentiel reader gives exactly the tables of the record-by-record reader."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from caisse.batch_io import iter_ndjson
+from caisse.rules.claims.referentiel import Referentiel, _read_beneficiaires, load_referentiel
+
+EXAMPLE = Path(__file__).resolve().parents[4].parent / "shared" / "spec" / "examples" / "liquider" / "referentiel"
+
+
+def _by_records(folder: Path) -> Referentiel:
+    return Referentiel.from_records(iter_ndjson(folder / "beneficiaires.ndjson"), iter_ndjson(folder / "professionnels.ndjson"))
+
+
+def _same(folder: Path) -> None:
+    fast, slow = load_referentiel(folder), _by_records(folder)
+    for name in ("beneficiaires", "periods", "cartes", "medecins_traitants", "professionnels"):
+        assert_frame_equal(getattr(fast, name), getattr(slow, name), check_dtypes=True)
+
+
+@pytest.mark.skipif(not EXAMPLE.is_dir(), reason="exemples du contrat absents")
+def test_example_referentiel_same_tables() -> None:
+    assert _read_beneficiaires(EXAMPLE / "beneficiaires.ndjson") is not None
+    _same(EXAMPLE)
+
+
+def test_odd_records_same_tables(tmp_path: Path) -> None:
+    people = [
+        {"nir": "185017512345678", "date_naissance": "1985-01-01", "droits": [{"debut": "2020-01-01", "fin": None}],
+         "c2s": [{"debut": "2025-01-01", "fin": "2025-12-31", "participation": True}, None],
+         "maternite": [{"debut_6e_mois": "2025-01-01", "date_accouchement": None}],
+         "cartes_vitale": [{"numero": "CV1", "opposition": "2025-03-01"}, {"numero": None}],
+         "medecin_traitant": [{"ps": "PS1", "debut": None, "fin": None}]},
+        {"nir": None, "droits": [{"debut": "2020-01-01"}]},
+        {"nir": "185017512345678", "date_naissance": "1990-01-01"},
+        {"nir": "285017512345679", "droits": [], "ald": [{"debut": None, "fin": "2026-01-01"}], "deces": "2025-06-01"},
+    ]
+    (tmp_path / "beneficiaires.ndjson").write_text("".join(json.dumps(p) + "\n" for p in people))
+    (tmp_path / "professionnels.ndjson").write_text(json.dumps({"id": "PS1", "profession": "medecin"}) + "\n")
+    assert _read_beneficiaires(tmp_path / "beneficiaires.ndjson") is not None
+    _same(tmp_path)
+
+
+@pytest.mark.parametrize("odd", ['{"nir": "1", "date_naissance": "20240101"}', "[1, 2]", '{"nir": "1", "droits": [{"debut": "2024-1-5"}]}'])
+def test_other_shapes_go_through_the_record_reader(tmp_path: Path, odd: str) -> None:
+    (tmp_path / "beneficiaires.ndjson").write_text('{"nir": "185017512345678"}\n' + odd + "\n")
+    (tmp_path / "professionnels.ndjson").write_text("")
+    assert _read_beneficiaires(tmp_path / "beneficiaires.ndjson") is None
+    _same(tmp_path)
+    assert isinstance(load_referentiel(tmp_path).beneficiaires, pl.DataFrame)
