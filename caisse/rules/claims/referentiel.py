@@ -258,7 +258,7 @@ def _all_iso(frame: pl.DataFrame, columns: list[str]) -> bool:
     ).item()
 
 
-def _arrow_type(dtype: pl.DataType) -> pa.DataType:
+def _arrow_type(dtype: Any) -> pa.DataType:
     """The Arrow type pyarrow's JSON reader accepts (regular, not large, strings and lists)."""
     if isinstance(dtype, pl.List):
         return pa.list_(_arrow_type(dtype.inner))
