@@ -74,6 +74,24 @@ def _cpu_ticks() -> tuple[int, int, int]:
     return sum(fields[:8]) - idle - steal, steal, sum(fields[:8])
 
 
+def _process_ticks(server_pid: int) -> tuple[int, int]:
+    """CPU jiffies used so far by the server (master and workers) and by PostgreSQL's processes."""
+    server = postgres = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_text()
+        except OSError:
+            continue
+        name = raw[raw.index("(") + 1:raw.rindex(")")]
+        rest = raw[raw.rindex(")") + 2:].split()
+        pid, ppid, ticks = int(stat.parent.name), int(rest[1]), int(rest[11]) + int(rest[12])
+        if pid == server_pid or ppid == server_pid:
+            server += ticks
+        elif name.startswith("postgres"):
+            postgres += ticks
+    return server, postgres
+
+
 class Client:
     """Minimal HTTP/1.1 keep-alive client over asyncio streams (one request per connection at a time)."""
 
@@ -118,7 +136,7 @@ class Client:
 
 
 async def _load(client: Client, rps: int, seconds: float, people: list[str], feuilles: list[bytes],
-                seed: int) -> tuple[dict[str, list[float]], dict[str, int], dict[str, int], float]:
+                seed: int, share: float = 0.5) -> tuple[dict[str, list[float]], dict[str, int], dict[str, int], float]:
     rnd = random.Random(seed)
     latencies: dict[str, list[float]] = {"droits": [], "liquidation": []}
     errors: dict[str, int] = {"droits": 0, "liquidation": 0}
@@ -151,7 +169,7 @@ async def _load(client: Client, rps: int, seconds: float, people: list[str], feu
         delay = due - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(due, "droits" if rnd.random() < 0.5 else "liquidation")))
+        tasks.append(asyncio.create_task(one(due, "droits" if rnd.random() < share else "liquidation")))
     await asyncio.gather(*tasks)
     return latencies, errors, causes, loop.time() - start
 
@@ -165,6 +183,8 @@ def main() -> None:
     parser.add_argument("--rps", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--part-droits", type=float, default=0.5,
+                        help="part des consultations de droits (le reste : liquidations)")
     parser.add_argument("--port", type=int, default=8799)
     parser.add_argument("--db", default="postgres://postgres@127.0.0.1:5432/caisse_bench_api")
     args, _ = parser.parse_known_args()  # make bench passes its own options to every bench
@@ -201,17 +221,19 @@ def main() -> None:
             # Cold processes first answer slowly (imports, first compilations): a few calls at a
             # gentle pace, then the warm-up at the full rate, then the measure.
             await _load(client, 20, 2, people, feuilles, seed=0)
-            await _load(client, args.rps, args.warmup, people, feuilles, seed=1)
-            marks.append((os.getloadavg()[0], _cpu_ticks(), resource.getrusage(resource.RUSAGE_SELF)))
-            return await _load(client, args.rps, args.seconds, people, feuilles, seed=2)
+            await _load(client, args.rps, args.warmup, people, feuilles, seed=1, share=args.part_droits)
+            marks.append((os.getloadavg()[0], _cpu_ticks(), resource.getrusage(resource.RUSAGE_SELF),
+                          _process_ticks(server.pid)))
+            return await _load(client, args.rps, args.seconds, people, feuilles, seed=2, share=args.part_droits)
 
-        marks: list[tuple[float, tuple[int, int, int], resource.struct_rusage]] = []
+        marks: list[tuple[float, tuple[int, int, int], resource.struct_rusage, tuple[int, int]]] = []
         latencies, errors, causes, elapsed = asyncio.run(run())
         sizes = client.batch_sizes[-len(latencies["liquidation"]):] if latencies["liquidation"] else []
         self1 = resource.getrusage(resource.RUSAGE_SELF)
         busy1, steal1, total1 = _cpu_ticks()
         load_after = os.getloadavg()
-        load_before, (busy0, steal0, total0), self0 = marks[0]
+        load_before, (busy0, steal0, total0), self0, (server0, pg0) = marks[0]
+        server1, pg1 = _process_ticks(server.pid)
     finally:
         server.terminate()
         try:
@@ -222,6 +244,10 @@ def main() -> None:
     banner = next((line for line in (workdir / "serve.log").read_text().splitlines() if "sert sur" in line), "")
     cores = os.cpu_count() or 1
     ticks = max(1, total1 - total0)
+    hz = os.sysconf("SC_CLK_TCK")
+    generator = 100 * (self1.ru_utime + self1.ru_stime - self0.ru_utime - self0.ru_stime) / elapsed
+    others = (100 * cores * (busy1 - busy0) / ticks - 100 * (server1 - server0) / hz / elapsed
+              - 100 * (pg1 - pg0) / hz / elapsed - generator)
     done = sum(len(v) for v in latencies.values()) - sum(errors.values())
     print(f"API temps réel — {backend}, charge en boucle ouverte : {args.rps} requêtes/s visées pendant "
           f"{args.seconds} s (après {args.warmup} s de chauffe) ; {done / elapsed:.0f} réponses 200 par seconde, "
@@ -231,8 +257,9 @@ def main() -> None:
         print(f"  serveur : caisse serve, {banner.split('(')[-1].split(')')[0]} (CAISSE_WORKERS, CAISSE_THREADS)")
     print(f"  machine : {cores} cœurs partagés par le serveur, PostgreSQL et le générateur (asyncio, 1 fil) ; "
           f"CPU occupé {100 * cores * (busy1 - busy0) / ticks:.0f} % sur {100 * cores} %, "
-          f"volé par l'hyperviseur {100 * cores * (steal1 - steal0) / ticks:.0f} %, dont générateur "
-          f"{100 * (self1.ru_utime + self1.ru_stime - self0.ru_utime - self0.ru_stime) / elapsed:.0f} % ; "
+          f"volé par l'hyperviseur {100 * cores * (steal1 - steal0) / ticks:.0f} % ; serveur "
+          f"{100 * (server1 - server0) / hz / elapsed:.0f} %, PostgreSQL {100 * (pg1 - pg0) / hz / elapsed:.0f} %, générateur "
+          f"{generator:.0f} %, autres processus {others:.0f} % ; "
           f"charge moyenne (1 min) {load_before:.2f} → {load_after[0]:.2f}")
     print("  latence comptée depuis l'instant prévu de chaque requête"
           + (f" ; liquidations par appel du moteur : {sum(sizes) / len(sizes):.1f} en moyenne (vu par feuille), "

@@ -14,12 +14,14 @@ counters of the database only, so each answer equals :func:`liquidate_one`'s.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -135,8 +137,9 @@ class MicroBatcher:
 
     def __init__(self, run: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
                  keys: Callable[[dict[str, Any]], tuple[tuple[str, str | None], ...]] = independence_keys,
-                 window: float = 0.002, max_size: int = 64) -> None:
-        self.run, self.keys, self.window, self.max_size = run, keys, window, max_size
+                 window: float = 0.002, max_size: int = 64,
+                 gate: Callable[[], AbstractContextManager[Any]] = nullcontext) -> None:
+        self.run, self.keys, self.window, self.max_size, self.gate = run, keys, window, max_size, gate
         self._lock = threading.Lock()
         self._queue: deque[_Pending] = deque()
         self._leading = False
@@ -185,16 +188,17 @@ class MicroBatcher:
         try:
             if fresh and self.window > 0:
                 time.sleep(self.window)
-            batch = self._take()  # the leader is the oldest item queued: it is always taken
-            try:
-                results = self.run([item.feuille for item in batch])
-                if len(results) != len(batch):
-                    raise RuntimeError("le moteur n'a pas rendu un décompte par feuille")
-                for item, result in zip(batch, results, strict=True):
-                    item.result, item.size = result, len(batch)
-            except Exception as exc:
-                for item in batch:
-                    item.alone, item.error = len(batch) > 1, exc
+            with self.gate():  # the batch is taken once through the gate: it holds all that queued meanwhile
+                batch = self._take()  # the leader is the oldest item queued: it is always taken
+                try:
+                    results = self.run([item.feuille for item in batch])
+                    if len(results) != len(batch):
+                        raise RuntimeError("le moteur n'a pas rendu un décompte par feuille")
+                    for item, result in zip(batch, results, strict=True):
+                        item.result, item.size = result, len(batch)
+                except Exception as exc:
+                    for item in batch:
+                        item.alone, item.error = len(batch) > 1, exc
             self.batches += 1
             self.items += len(batch)
         finally:
@@ -220,19 +224,51 @@ def _env_number(name: str, default: float) -> float:
         return default
 
 
+class FileGate:
+    """One batch at a time across the processes of a server: an exclusive ``flock`` on a shared file.
+
+    On a small machine, every process running its engine calls back to back would take every
+    core; through the gate, the batches of all processes take turns (each one grows meanwhile)
+    and one core at most computes, leaving the others to the requests and the database."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._pid = 0
+
+    def __enter__(self) -> FileGate:
+        if self._fd is None or self._pid != os.getpid():  # a lock of its own in every process
+            self._fd, self._pid = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._fd is not None
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+def _gate() -> Callable[[], AbstractContextManager[Any]]:
+    path = os.environ.get("CAISSE_API_VERROU_MOTEUR")
+    if not path:
+        return nullcontext
+    gate = FileGate(path)
+    return lambda: gate
+
+
 def _slots() -> threading.BoundedSemaphore | None:
     limit = int(_env_number("CAISSE_API_LIQUIDATIONS_MAX", 0))
     return threading.BoundedSemaphore(limit) if limit > 0 else None
 
 
-# Liquidations waiting or running in this process, at most (``caisse serve`` sets it to its threads
-# less two): beyond, a liquidation is refused at once (503) rather than taking the threads that the
+# Liquidations waiting or running in this process, at most (``caisse serve`` sets it to half its
+# threads): beyond, a liquidation is refused at once (503) rather than taking the threads that the
 # rights lookups need; unset, no limit.
 SLOTS = _slots()
 BATCHER = MicroBatcher(
     liquidate_batch,
     window=_env_number("CAISSE_API_LOT_ATTENTE_MS", 2) / 1000,
     max_size=max(1, int(_env_number("CAISSE_API_LOT_MAX", 64))),
+    gate=_gate(),
 )
 
 

@@ -8,13 +8,13 @@ Legal durations and thresholds come from the dated parameters, read at the date 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
-from django.db import models, router, transaction
+from django.db import connections, models, router, transaction
 
 from caisse.beneficiaries.models import Beneficiary, ParentLink
 from caisse.core.audit import save_to_file
@@ -454,40 +454,89 @@ class RightsOnDay:
         return self.droits_de_base is not None or self.ame is not None
 
 
+@dataclass
+class _Compiled:
+    sql: str
+    slots: list[tuple[str | None, Any]]  # (sentinel name, or None and the constant parameter)
+    attnames: list[str]  # the model's columns in the SELECT, in order
+    converters: list[tuple[int, list[Any], Any]]  # the backend's converters, by column position
+
+
 class PreparedQuery(Generic[M]):
     """An ORM query compiled once per database, then run with new values (no per-call compilation).
 
     ``build`` receives the sentinels given here and returns the query set; its SQL is compiled
     on first use and each later call only replaces the sentinels' parameters by the values it is
-    given. The rows come back as model instances through ``raw()`` (the backend's converters
-    apply), so the query keeps the ORM's semantics (filters, default ordering) exactly. Used by
-    the real-time paths, where compiling a dozen queries cost more than running them.
+    given. Rows become model instances as the ORM makes them (``from_db``, after the backend's
+    converters), so the query keeps the ORM's semantics (filters, default ordering) exactly.
+    :func:`run_together` sends several in one round trip. Used by the real-time paths, where
+    compiling a dozen queries cost more than running them.
     """
 
     def __init__(self, model: type[M], build: Callable[..., models.QuerySet[M]], **sentinels: Any) -> None:
         self.model, self.build, self.sentinels = model, build, sentinels
-        self._compiled: dict[str, tuple[str, list[tuple[str | None, Any]]]] = {}
+        self._compiled: dict[str, _Compiled] = {}
 
-    def _compile(self, alias: str) -> tuple[str, list[tuple[str | None, Any]]]:
+    def _compile(self, alias: str) -> _Compiled:
         compiled = self._compiled.get(alias)
         if compiled is None:
-            sql, params = self.build(**self.sentinels).query.get_compiler(using=alias).as_sql()
+            compiler = self.build(**self.sentinels).query.get_compiler(using=alias)
+            sql, params = compiler.as_sql()
             slots: list[tuple[str | None, Any]] = []
             for param in params:
                 slot = next((name for name, sentinel in self.sentinels.items() if _same(param, sentinel)), None)
                 slots.append((slot, type(param) if slot is not None else param))
-            compiled = self._compiled[alias] = (sql, slots)
+            first, last = compiler.klass_info["select_fields"][0], compiler.klass_info["select_fields"][-1]
+            columns = [column for column, _, _ in compiler.select[first:last + 1]]
+            converters = compiler.get_converters(columns)
+            compiled = self._compiled[alias] = _Compiled(
+                sql, slots, [column.target.attname for column in columns],
+                [(first + pos, funcs, expr) for pos, (funcs, expr) in sorted(converters.items())],
+            )
         return compiled
 
+    def _params(self, compiled: _Compiled, values: dict[str, Any]) -> list[Any]:
+        return [value if name is None else _as(values[name], value) for name, value in compiled.slots]
+
+    def _instances(self, compiled: _Compiled, rows: list[tuple[Any, ...]], alias: str) -> list[M]:
+        connection = connections[alias]
+        out = []
+        for row in rows:
+            if compiled.converters:
+                row = list(row)
+                for pos, funcs, expr in compiled.converters:
+                    for func in funcs:
+                        row[pos] = func(row[pos], expr, connection)
+            out.append(self.model.from_db(alias, compiled.attnames, row[:len(compiled.attnames)]))
+        return out
+
     def run(self, **values: Any) -> list[M]:
-        alias = router.db_for_read(self.model)
-        sql, slots = self._compile(alias)
-        params = [value if name is None else _as(values[name], value) for name, value in slots]
-        return list(self.model._default_manager.db_manager(alias).raw(sql, params))
+        return run_together([(self, values)])[0]
 
     def first(self, **values: Any) -> M | None:
         rows = self.run(**values)
         return rows[0] if rows else None
+
+
+def run_together(calls: Sequence[tuple[PreparedQuery[Any], dict[str, Any]]]) -> list[list[Any]]:
+    """Run prepared queries, in one round trip on PostgreSQL (one statement after the other elsewhere)."""
+    alias = router.db_for_read(calls[0][0].model)
+    connection = connections[alias]
+    compiled = [query._compile(alias) for query, _ in calls]
+    params = [query._params(c, values) for (query, values), c in zip(calls, compiled, strict=True)]
+    results: list[list[tuple[Any, ...]]] = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and len(calls) > 1:  # client-side binding: several statements
+            cursor.execute("; ".join(c.sql for c in compiled), [p for ps in params for p in ps])
+            results.append(cursor.fetchall())
+            while cursor.nextset():
+                results.append(cursor.fetchall())
+        else:
+            for c, ps in zip(compiled, params, strict=True):
+                cursor.execute(c.sql, ps)
+                results.append(cursor.fetchall())
+    return [query._instances(c, rows, alias)
+            for (query, _), c, rows in zip(calls, compiled, results, strict=True)]
 
 
 def _same(param: Any, sentinel: Any) -> bool:
@@ -512,43 +561,48 @@ def _periods(model: type[M], *, first: bool = True, **filters: Any) -> PreparedQ
     return PreparedQuery(model, build, pk=_PK, when=_DAY)
 
 
+def _medecin_traitant(pk: int, when: dt.date) -> models.QuerySet[HealthProfessional]:
+    declaration = MedecinTraitantDeclaration.objects.filter(beneficiary_id=pk).open_on(when)[:1]
+    return HealthProfessional.objects.filter(pk__in=models.Subquery(declaration.values("medecin_id")))
+
+
 _BASE = _periods(RightsPeriod)
 _C2S = _periods(C2SAttribution, statut=C2SStatus.OUVERTE)
 _AME = _periods(AMEAttribution, statut=AMEStatus.ACCORDEE)
 _ALD = _periods(ALDPeriod, first=False)
 _INVALIDITY = _periods(InvalidityPeriod)
-_MEDECIN_TRAITANT = _periods(MedecinTraitantDeclaration)
+_DECLARATION = _periods(MedecinTraitantDeclaration)
+_MEDECIN = PreparedQuery(HealthProfessional, _medecin_traitant, pk=_PK, when=_DAY)
 _MATERNITY = PreparedQuery(MaternityPeriod, lambda pk, when: MaternityPeriod.objects.filter(
     beneficiary_id=pk, debut_6e_mois__lte=when), pk=_PK, when=_DAY)
 _CARD = PreparedQuery(CarteVitale, lambda pk: CarteVitale.objects.filter(
     beneficiary_id=pk, statut=CardStatus.ACTIVE)[:1], pk=_PK)
-_PROFESSIONAL = PreparedQuery(HealthProfessional, lambda pk: HealthProfessional.objects.filter(pk=pk), pk=_PK)
 
 
 def rights_on(beneficiary: Beneficiary, when: dt.date, *, enfants: bool = True) -> RightsOnDay:
-    """The person's rights on a day: one query per kind of period, compiled once per process.
-
-    ``enfants=False`` skips the children attached (the API does not show them).
-    """
+    """The person's rights on a day: one query per kind of period, compiled once per process and sent
+    together (one round trip on PostgreSQL). ``enfants=False`` skips the children attached (the
+    API does not show them)."""
     alive = beneficiary.date_deces is None or beneficiary.date_deces >= when
-    pk = beneficiary.pk
-    base = _BASE.first(pk=pk, when=when) if alive else None
-    c2s = _C2S.first(pk=pk, when=when) if alive else None
-    ame = _AME.first(pk=pk, when=when) if alive else None
-    ald = [a for a in _ALD.run(pk=pk, when=when) if a.exonerante] if alive else []
+    day = {"pk": beneficiary.pk, "when": when}
+    kinds = [_BASE, _C2S, _AME, _ALD, _INVALIDITY] if alive else []
+    found = run_together([(q, day) for q in kinds] + [(_MATERNITY, day), (_DECLARATION, day), (_MEDECIN, day),
+                                                       (_CARD, {"pk": beneficiary.pk})])
+    base, c2s, ame, ald, invalidity = ([rows[:1] for rows in found[:3]] + [found[3]] + [found[4][:1]]
+                                       if alive else ([], [], [], [], []))
+    maternities, declaration, medecin, card = found[-4:]
     days_after = int(_param("droits.maternite.exoneration_apres_accouchement_jours", when))
-    maternity = next((m for m in _MATERNITY.run(pk=pk, when=when)
-                      if m.accouchement + dt.timedelta(days=days_after) >= when), None)
+    maternity = next((m for m in maternities if m.accouchement + dt.timedelta(days=days_after) >= when), None)
     children = [link.child for link in ParentLink.objects.filter(parent=beneficiary, debut__lte=when)
                 .filter(models.Q(fin__isnull=True) | models.Q(fin__gte=when)).select_related("child")] if enfants else []
-    medecin = _MEDECIN_TRAITANT.first(pk=pk, when=when)
-    if medecin is not None:
-        medecin.medecin = _PROFESSIONAL.run(pk=medecin.medecin_id)[0]
+    if declaration and medecin and medecin[0].pk == declaration[0].medecin_id:
+        declaration[0].medecin = medecin[0]
+    exonerating = [a for a in ald if a.exonerante]
     return RightsOnDay(
-        beneficiary=beneficiary, when=when, droits_de_base=base, c2s=c2s, ame=ame, exoneration_ald=bool(ald),
-        ald_periods=ald, maternite=maternity,
-        invalidite=_INVALIDITY.first(pk=pk, when=when) if alive else None,
-        medecin_traitant=medecin,
+        beneficiary=beneficiary, when=when, droits_de_base=next(iter(base), None), c2s=next(iter(c2s), None),
+        ame=next(iter(ame), None), exoneration_ald=bool(exonerating), ald_periods=exonerating, maternite=maternity,
+        invalidite=next(iter(invalidity), None),
+        medecin_traitant=next(iter(declaration), None),
         enfants=children,
-        carte=_CARD.first(pk=pk),
+        carte=next(iter(card), None),
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -32,10 +34,13 @@ def serve(host: str, port: int) -> None:
     the real-time batches are small, and its pool costs more than it saves there."""
     cores = multiprocessing.cpu_count()
     workers = int(os.environ.get("CAISSE_WORKERS", cores))
-    threads = int(os.environ.get("CAISSE_THREADS", 16))
+    threads = int(os.environ.get("CAISSE_THREADS", 32))
     os.environ.setdefault("POLARS_MAX_THREADS", "1")  # read by Polars at import, in each worker
-    # Liquidations never take every thread: two stay for the other requests (rights lookups).
-    os.environ.setdefault("CAISSE_API_LIQUIDATIONS_MAX", str(max(1, threads - 2)))
+    # Liquidations never take more than half the threads: the others stay for the other requests.
+    os.environ.setdefault("CAISSE_API_LIQUIDATIONS_MAX", str(max(1, threads // 2)))
+    # The processes' liquidation batches take turns (ADR 0008): one engine computing at a time.
+    if workers > 1 and "CAISSE_API_VERROU_MOTEUR" not in os.environ:
+        os.environ["CAISSE_API_VERROU_MOTEUR"] = str(Path(tempfile.mkdtemp(prefix="caisse-serve-")) / "moteur.lock")
     print(f"Caisse sert sur http://{host}:{port}/ ({workers} processus × {threads} fils) — Ctrl+C pour arrêter.",
           file=sys.stderr)
     _Application({

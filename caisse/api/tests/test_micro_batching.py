@@ -110,3 +110,35 @@ def test_a_lone_call_waits_only_the_window() -> None:
     assert batcher.submit({"id": "x", "nir": "1"}) == {"id": "x", "n": 1}
     assert time.perf_counter() - start < 0.5
     assert not batcher._leading and not batcher._queue
+
+
+def test_through_a_file_gate_two_processes_batches_take_turns(tmp_path: Path) -> None:
+    """Two batchers (as two server processes) with a gate on one file never compute at once."""
+    from caisse.api.claims import FileGate
+
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def run(feuilles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.01)
+        with lock:
+            running[0] -= 1
+        return [{"id": f["id"]} for f in feuilles]
+
+    gates = [FileGate(str(tmp_path / "moteur.lock")) for _ in range(2)]
+    batchers = [MicroBatcher(run, window=0.001, gate=lambda g=g: g) for g in gates]  # type: ignore[misc]
+    out: list[Any] = []
+
+    def both(i: int) -> None:
+        out.append(_concurrently(batchers[i], [{"id": f"{i}-{k}", "nir": str(k)} for k in range(15)]))
+
+    threads = [threading.Thread(target=both, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert most[0] == 1 and sorted(len(o) for o in out) == [15, 15]
+    assert all(isinstance(d, dict) for o in out for d in o)

@@ -26,6 +26,9 @@ from caisse.rules.claims.frames import attach_rows
 EPOCH = dt.date(1970, 1, 1)
 NO_PS = (1 << 22) - 1  # caps per person and day (transport): no professional in the key
 KIND_CODES = {"transport": 0, "medicament": 1, "acte_paramedical": 2}
+# Key of a franchise daily cap in the carried counters: the professional, or "" when the cap is
+# per person and day (transport).
+FR_CLE = pl.when(pl.col("_fr_par_ps")).then(pl.col("executant")).otherwise(pl.lit("")).alias("_fr_cle")
 
 
 def _starts(*keys: str) -> pl.Expr:
@@ -52,12 +55,13 @@ def _greedy_sorted(raw: str, start: str, rest: pl.Expr) -> pl.Expr:
     return pl.when(rest.is_null()).then(pl.col(raw)).otherwise(capped)
 
 
-def _capped(df: pl.DataFrame, raw: str, keys: list[str], rest: pl.Expr, out: str) -> pl.DataFrame:
-    """Greedy cap of ``raw`` per group ``keys``, consumed in ``_lid`` order."""
+def _capped(df: pl.DataFrame, keys: list[str], caps: list[tuple[str, pl.Expr, str]]) -> pl.DataFrame:
+    """Greedy caps per group ``keys``, consumed in ``_lid`` order: for each ``(raw, rest, out)``
+    the amount ``raw`` within what is left of the cap, ``rest`` (one sort for all of them)."""
     return (
         df.sort([*keys, "_lid"])
         .with_columns(_starts(*keys).alias("_start"))
-        .with_columns(_greedy_sorted(raw, "_start", rest).alias(out))
+        .with_columns(_greedy_sorted(raw, "_start", rest).alias(out) for raw, rest, out in caps)
         .drop("_start")
     )
 
@@ -73,13 +77,14 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
     # Exact integer group keys (person, professional, day), cheaper to hash than strings.
     day = (pl.col("date_soins") - pl.lit(EPOCH)).dt.total_days()
     person = pl.col("_nir_idx") * (1 << 38)
+    carried = ["nir", "executant", "date_soins", FR_CLE, "_fr_kind"] if counters.daily.height or counters.annual.height else []
     sub = lines.lazy().filter((pl.col("_pf_brut") > 0) | (pl.col("_fr_brut") > 0)).select(
-        "_lid", "nir", "executant", "date_soins", "_annee", "_fr_cle", "_fr_kind", "_pf_brut", "_fr_brut",
+        "_lid", *carried, "_annee", "_pf_brut", "_fr_brut",
         "_pf_plafond_jour", "_fr_plafond_jour", "_pf_plafond_an", "_fr_plafond_an",
         (person + pl.col("_ps_idx") * (1 << 16) + day).alias("_k_pf"),
         (
             person
-            + pl.when(pl.col("_fr_cle") == "")
+            + pl.when(~pl.col("_fr_par_ps"))
             .then(NO_PS - pl.col("_fr_kind").replace_strict(KIND_CODES, default=len(KIND_CODES), return_dtype=pl.Int64))
             .otherwise(pl.col("_ps_idx"))
             * (1 << 16)
@@ -128,10 +133,16 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
         (pl.col("_pf_plafond_an") - pl.col("_pf_pre_an").fill_null(0)).alias("_pf_reste_an"),
         (pl.col("_fr_plafond_an") - pl.col("_fr_pre_an").fill_null(0)).alias("_fr_reste_an"),
     )
-    sub = _capped(sub, "_pf_brut", ["_k_pf"], pl.col("_pf_reste_jour"), "_pf_jour")
-    sub = _capped(sub, "_fr_brut", ["_k_fr"], pl.col("_fr_reste_jour"), "_fr_jour")
-    sub = _capped(sub, "_pf_jour", ["_k_an"], pl.col("_pf_reste_an"), "participation_forfaitaire_cts")
-    sub = _capped(sub, "_fr_jour", ["_k_an"], pl.col("_fr_reste_an"), "franchise_cts")
+    sub = _capped(sub, ["_k_pf"], [("_pf_brut", pl.col("_pf_reste_jour"), "_pf_jour")])
+    sub = _capped(sub, ["_k_fr"], [("_fr_brut", pl.col("_fr_reste_jour"), "_fr_jour")])
+    sub = _capped(
+        sub,
+        ["_k_an"],
+        [
+            ("_pf_jour", pl.col("_pf_reste_an"), "participation_forfaitaire_cts"),
+            ("_fr_jour", pl.col("_fr_reste_an"), "franchise_cts"),
+        ],
+    )
     sub = sub.select("_lid", "_pf_jour", "_fr_jour", "participation_forfaitaire_cts", "franchise_cts")
     lines = attach_rows(lines, sub, "_lid").with_columns(
         pl.col(c).fill_null(0) for c in ("_pf_jour", "_fr_jour", "participation_forfaitaire_cts", "franchise_cts")
@@ -150,6 +161,7 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
                 pl.col("participation_forfaitaire_cts").sum().alias("cts")
             ).select("nir", pl.col("executant").alias("cle"), "date_soins", pl.lit("pf").alias("kind"), "cts"),
             ok.filter((pl.col("franchise_cts") > 0) & pl.col("_fr_plafond_jour").is_not_null())
+            .with_columns(FR_CLE)
             .group_by("nir", "_fr_cle", "date_soins", "_fr_kind")
             .agg(pl.col("franchise_cts").sum().alias("cts"))
             .select("nir", pl.col("_fr_cle").alias("cle"), "date_soins", pl.col("_fr_kind").alias("kind"), "cts"),

@@ -465,10 +465,7 @@ def _step_participations(lines: pl.DataFrame, lp: LineParameters) -> pl.DataFram
         pl.when(pl.col("_ok") & kind.is_not_null() & ~exempt).then(fr_unit * pl.col("quantite")).otherwise(0).alias("_fr_brut"),
         fr_daily.alias("_fr_plafond_jour"),
         lp.scalar("franchise.plafond_annuel", pl.Int64()).alias("_fr_plafond_an"),
-        pl.when(lp.franchise("plafond_journalier_par_professionnel", False, pl.Boolean()))
-        .then(pl.col("executant"))
-        .otherwise(pl.lit(""))
-        .alias("_fr_cle"),
+        lp.franchise("plafond_journalier_par_professionnel", False, pl.Boolean()).alias("_fr_par_ps"),
     )
 
 
