@@ -76,14 +76,12 @@ def _date_column(df: pl.DataFrame, name: str) -> tuple[pl.Expr, pl.Expr]:
     return parsed, col.is_not_null() & parsed.is_null()
 
 
-def read_parquet_feuilles(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(feuilles, lignes) engine frames from ``feuilles.parquet`` and ``lignes.parquet``."""
-    f = _read_parquet(folder / "feuilles.parquet")
-    lines = _read_parquet(folder / "lignes.parquet")
-    if "id" not in f.columns or "feuille_id" not in lines.columns:
-        raise UnreadableFile(f"{folder} : colonnes « id » ou « feuille_id » absentes des fichiers Parquet.")
+def feuille_frame(f: pl.DataFrame) -> pl.DataFrame:
+    """The contract's conversions of ``feuilles.parquet`` rows (with their ``_pos``): id as text,
+    ``date_reception`` as a date (``_invalide`` where present but not a date), default
+    ``risque`` and ``parcours``; only the engine's columns are kept."""
     reception, bad_reception = _date_column(f, "date_reception")
-    f = f.with_row_index("_pos").with_columns(
+    f = f.with_columns(
         pl.col("_pos").cast(pl.Int64),
         pl.col("id").cast(pl.String),
         reception.alias("date_reception"),
@@ -93,8 +91,15 @@ def read_parquet_feuilles(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
         f = f.with_columns(pl.lit("maladie").alias("risque"))
     if "parcours" not in f.columns:
         f = f.with_columns(pl.lit("medecin_traitant").alias("parcours"))
+    return f.select(c for c in FEUILLE_COLUMNS if c in f.columns)
+
+
+def ligne_frame(lines: pl.DataFrame) -> pl.DataFrame:
+    """The contract's conversions of ``lignes.parquet`` rows (with their file row ``_row``):
+    ``feuille_id`` as text, ``date_soins`` as a date (``_invalide`` where present but not a
+    date), default ``coefficient`` and ``quantite``."""
     soins, bad_soins = _date_column(lines, "date_soins")
-    lines = lines.with_row_index("_row").with_columns(
+    lines = lines.with_columns(
         pl.col("feuille_id").cast(pl.String),
         soins.alias("date_soins"),
         bad_soins.alias("_invalide"),
@@ -103,6 +108,34 @@ def read_parquet_feuilles(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
         lines = lines.with_columns(pl.lit(1.0).alias("coefficient"))
     if "quantite" not in lines.columns:
         lines = lines.with_columns(pl.lit(1).alias("quantite"))
+    return lines
+
+
+def rank_lines(lines: pl.DataFrame) -> pl.DataFrame:
+    """Lines with their feuille's ``_fpos`` and file row ``_row``: sorted by feuille, with
+    ``_lpos`` (rank of the line in its feuille, in file order) and only the engine's columns."""
+    # A sort on integers, no string window.
+    lines = lines.sort("_fpos", "_row")
+    start = pl.col("_fpos").ne_missing(pl.col("_fpos").shift(1)) | (pl.int_range(pl.len()) == 0)
+    index = pl.int_range(pl.len(), dtype=pl.Int64)
+    lines = lines.with_columns(
+        (index - pl.when(start).then(index).otherwise(None).forward_fill()).alias("_lpos")
+    )
+    return lines.select(c for c in LIGNE_COLUMNS if c in lines.columns)
+
+
+def _check_id_columns(folder: Path, f_columns: list[str], line_columns: list[str]) -> None:
+    if "id" not in f_columns or "feuille_id" not in line_columns:
+        raise UnreadableFile(f"{folder} : colonnes « id » ou « feuille_id » absentes des fichiers Parquet.")
+
+
+def read_parquet_feuilles(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(feuilles, lignes) engine frames from ``feuilles.parquet`` and ``lignes.parquet``."""
+    f = _read_parquet(folder / "feuilles.parquet")
+    lines = _read_parquet(folder / "lignes.parquet")
+    _check_id_columns(folder, f.columns, lines.columns)
+    f = feuille_frame(f.with_row_index("_pos"))
+    lines = ligne_frame(lines.with_row_index("_row"))
     if f.get_column("id").n_unique() == f.height:
         lines = lines.join(
             f.select(pl.col("id").alias("feuille_id"), pl.col("_pos").alias("_fpos")), on="feuille_id", how="inner"
@@ -124,16 +157,7 @@ def read_parquet_feuilles(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
         lines = lines.join(
             occurrences.rename({"_pos": "_fpos"}), left_on=["feuille_id", "_occ"], right_on=["id", "_occ"], how="inner"
         )
-    # Rank of each line in its feuille, in file order (a sort on integers, no string window).
-    lines = lines.sort("_fpos", "_row")
-    start = pl.col("_fpos").ne_missing(pl.col("_fpos").shift(1)) | (pl.int_range(pl.len()) == 0)
-    index = pl.int_range(pl.len(), dtype=pl.Int64)
-    lines = lines.with_columns(
-        (index - pl.when(start).then(index).otherwise(None).forward_fill()).alias("_lpos")
-    )
-    keep_f = [c for c in FEUILLE_COLUMNS if c in f.columns]
-    keep_l = [c for c in LIGNE_COLUMNS if c in lines.columns]
-    return f.select(keep_f), lines.select(keep_l)
+    return f, rank_lines(lines)
 
 
 def read_feuilles(path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
