@@ -19,7 +19,9 @@ Outputs:
   repeat. Each line carries its own ``explication``; a décompte's ``explication`` then holds
   only the feuille's sentences (rejection, debt, payment), not a copy of its lines'.
 
-Large flows are processed in chunks of feuilles taken in the contract's order (date_reception,
+A Parquet flow of more than ``CHUNK_FEUILLES`` feuilles, output as Parquet, is streamed and
+partitioned by person instead (:mod:`caisse.rules.claims.partitioned`, same output). Other large
+flows are processed in chunks of feuilles taken in the contract's order (date_reception,
 id) with carried :class:`~caisse.rules.claims.counters.Counters`, so the result does not depend on
 the chunk size. When the flow is already in that order (a daily reception file is), each chunk's
 output is written as soon as it is computed (streaming, memory bounded by a chunk plus the
@@ -324,6 +326,14 @@ class StreamWriter:
 
 def run(referentiel: Path, feuilles: Path, out: str, fmt: str) -> None:
     """Entry point of ``caisse liquider`` (see the module docstring)."""
+    source = Path(feuilles)
+    if fmt == "parquet" and str(feuilles) != "-" and (source.suffix == ".parquet" or source.is_dir()):
+        # A large Parquet flow is streamed, partitioned by person (unless its ids repeat).
+        from caisse.rules.claims import partitioned
+
+        folder = source if source.is_dir() else source.parent
+        if partitioned.flow_size(folder) > CHUNK_FEUILLES and partitioned.run(referentiel, folder, out):
+            return
     started = time.perf_counter()
     ref = load_referentiel(referentiel)
     f, lines = read_feuilles(feuilles)

@@ -1,0 +1,396 @@
+"""Streaming ``caisse liquider`` for large Parquet flows: partitioned by person, in three passes.
+
+Why it is exact
+---------------
+Everything the engine carries from one feuille to the next is per person (``nir``) and consumed
+in the contract's order (``date_reception``, ``id``): the annual and daily caps, the duplicate
+acts, the assuré's debt (see :mod:`caisse.rules.claims.spark`, which partitions the same way).
+Feuilles are spread over K buckets by a hash of their ``nir`` (a null ``nir`` goes to bucket 0),
+so a person's feuilles are all in one bucket and each bucket, liquidated alone by the unchanged
+engine with its persons' compteurs, gives exactly its rows of one run on the whole flow: the
+engine's ranks (``_ordre``) are computed inside the bucket from (``date_reception``, ``id``,
+``_pos``), a sub-sequence of the global order. The one check that is not per person, a feuille
+id repeated under two persons, cannot happen: this path runs only when the ids are unique and
+not null (checked on a 64-bit hash of the ids: distinct hashes mean distinct ids; any equal
+pair, a repeat or a collision, sends the flow to the in-memory reader and its DOUBLON logic).
+
+Passes (:func:`run`)
+--------------------
+1. Partition, in bounded memory: ``feuilles.parquet`` is streamed in batches
+   (``ParquetFile.iter_batches``); each feuille gets its input position ``_pos`` and its
+   bucket, goes through the in-memory reader's conversions (:func:`batch.feuille_frame`) and
+   is spilled to its bucket's folder. Then ``lignes.parquet`` is streamed: each line keeps its
+   file row ``_row``, goes through :func:`batch.ligne_frame`, finds its feuille's ``_pos`` and
+   bucket by a binary search of its ``feuille_id``'s hash among the sorted hashes of the feuille
+   ids (the line is checked against the feuille's real id in pass 2; a line naming no feuille is
+   dropped, as the contract says) and is spilled to that bucket. The référentiel's person
+   tables (every table with a ``nir``: beneficiaries, periods, cards, médecins traitants,
+   compteurs) are split by the same hash; professionals and nomenclature are kept whole.
+2. Liquidate, one bucket at a time (in ``workers`` processes): the bucket's feuilles and lines
+   (ranked in their feuille by :func:`batch.rank_lines`, as the in-memory reader does), the
+   référentiel restricted to its persons and :class:`Counters` from their compteurs go to
+   :func:`engine.liquidate`; the décomptes and lines (the columns of :func:`batch.write_parquet`)
+   are spilled per range of input positions.
+3. Output in input order: for each range of positions, the buckets' parts are read, put in
+   order (``feuille_position``, ``ligne``) and appended as row groups to ``decomptes.parquet``
+   and ``lignes_decomptes.parquet``; ``explication`` stays dictionary-encoded.
+
+The spill folder (``.liquider-*``, next to the output) is removed at the end, even on error.
+Memory is bounded by one batch plus the hashes of the feuille ids in pass 1 (20 bytes a
+feuille), by a bucket per worker in pass 2 and by a range of positions in pass 3.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import multiprocessing
+import os
+import pickle
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from caisse.batch_io import UnreadableFile
+from caisse.rules.claims import batch
+from caisse.rules.claims.counters import Counters
+from caisse.rules.claims.engine import FEUILLE_COLUMNS, LIGNE_COLUMNS, liquidate
+from caisse.rules.claims.legal import load
+from caisse.rules.claims.referentiel import Referentiel, load_referentiel
+
+BUCKET_FEUILLES = 2_000_000
+"""Feuilles per bucket (K = ceil(feuilles / BUCKET_FEUILLES))."""
+BATCH_ROWS = 1_000_000
+"""Rows per streamed batch of the input files."""
+RANGE_FEUILLES = 4_000_000
+"""Input positions per range of the output pass."""
+ID_SEED = 0x5EED
+NIR_SEED = 0xCA155E
+
+
+def _progress(message: str) -> None:
+    print(f"liquider : {message}", file=sys.stderr, flush=True)
+
+
+def _spaced(n: int) -> str:
+    return f"{n:,}".replace(",", " ")
+
+
+def _parquet_file(path: Path) -> pq.ParquetFile:
+    try:
+        return pq.ParquetFile(path)
+    except FileNotFoundError:
+        raise UnreadableFile(f"Fichier introuvable : {path}") from None
+    except (OSError, pa.ArrowException) as exc:
+        raise UnreadableFile(f"Fichier Parquet illisible : {path} ({type(exc).__name__}).") from None
+
+
+def _batches(path: Path, pf: pq.ParquetFile, columns: list[str] | None = None) -> Iterator[pl.DataFrame]:
+    try:
+        for record_batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=columns):
+            frame = pl.from_arrow(record_batch)
+            assert isinstance(frame, pl.DataFrame)
+            yield frame
+    except (OSError, pa.ArrowException) as exc:
+        raise UnreadableFile(f"Fichier Parquet illisible : {path} ({type(exc).__name__}).") from None
+
+
+def flow_size(folder: Path) -> int:
+    """Number of feuilles in ``folder/feuilles.parquet``, from the file's metadata only."""
+    return int(_parquet_file(folder / "feuilles.parquet").metadata.num_rows)
+
+
+def bucket_of(nir: pl.Expr, buckets: int) -> pl.Expr:
+    """The bucket of a person (a stable hash of the NIR within one process; null: bucket 0)."""
+    return (
+        pl.when(nir.is_null()).then(pl.lit(0, dtype=pl.UInt64)).otherwise(nir.hash(NIR_SEED) % buckets)
+    ).cast(pl.Int32)
+
+
+def _typed(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """The engine's types (the engine casts the same way, so this changes nothing but makes
+    every spilled part share one schema)."""
+    return frame.cast({c: schema[c] for c in frame.columns if c in schema}, strict=False)
+
+
+@dataclasses.dataclass
+class _IdIndex:
+    """The feuille ids' hashes, sorted, with each feuille's position and bucket."""
+
+    hashes: np.ndarray[Any, np.dtype[np.uint64]]
+    positions: np.ndarray[Any, np.dtype[np.int64]]
+    buckets: np.ndarray[Any, np.dtype[np.int32]]
+
+    def lookup(self, feuille_id: pl.Series) -> pl.DataFrame:
+        """(_fpos, _bucket, _found) for each line's feuille_id (found: the hash is a feuille's)."""
+        h = feuille_id.hash(ID_SEED).to_numpy()
+        if self.hashes.size == 0:
+            idx = np.zeros(h.size, dtype=np.int64)
+            found = np.zeros(h.size, dtype=bool)
+        else:
+            # Sorted needles keep the binary searches in cache.
+            order = np.argsort(h, kind="stable")
+            idx = np.empty(h.size, dtype=np.int64)
+            idx[order] = np.searchsorted(self.hashes, h[order])
+            np.minimum(idx, self.hashes.size - 1, out=idx)
+            found = (self.hashes[idx] == h) & feuille_id.is_not_null().to_numpy()
+        return pl.DataFrame(
+            {
+                "_fpos": self.positions[idx] if self.hashes.size else idx,
+                "_bucket": self.buckets[idx] if self.hashes.size else idx.astype(np.int32),
+                "_found": found,
+            }
+        )
+
+
+def _spill_feuilles(folder: Path, tmp: Path, buckets: int) -> tuple[int, _IdIndex] | None:
+    """Pass 1a; ``None`` when an id is null or repeated (the in-memory path decides)."""
+    path = folder / "feuilles.parquet"
+    pf = _parquet_file(path)
+    batch._check_id_columns(folder, pf.schema_arrow.names, _parquet_file(folder / "lignes.parquet").schema_arrow.names)
+    hashes: list[np.ndarray[Any, Any]] = []
+    buckets_of: list[np.ndarray[Any, Any]] = []
+    offset = 0
+    for i, raw in enumerate(_batches(path, pf)):
+        f = _typed(batch.feuille_frame(raw.with_row_index("_pos", offset=offset)), FEUILLE_COLUMNS)
+        offset += f.height
+        ids = f.get_column("id")
+        if ids.null_count():
+            return None
+        f = f.with_columns(bucket_of(pl.col("nir"), buckets).alias("_bucket"))
+        hashes.append(ids.hash(ID_SEED).to_numpy())
+        buckets_of.append(f.get_column("_bucket").to_numpy())
+        for (b,), part in f.partition_by("_bucket", as_dict=True, include_key=False).items():
+            part.write_parquet(tmp / f"f{b}" / f"{i:06d}.parquet", compression="lz4", statistics=False)
+    all_hashes = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64)
+    index = (
+        pl.DataFrame(
+            {
+                "h": all_hashes,
+                "p": np.arange(all_hashes.size, dtype=np.int64),
+                "b": np.concatenate(buckets_of) if buckets_of else np.zeros(0, dtype=np.int32),
+            }
+        )
+        .sort("h")
+    )
+    sorted_hashes = index.get_column("h").to_numpy()
+    if sorted_hashes.size > 1 and bool(np.any(sorted_hashes[1:] == sorted_hashes[:-1])):
+        return None
+    return offset, _IdIndex(
+        sorted_hashes, index.get_column("p").to_numpy(), index.get_column("b").to_numpy().astype(np.int32)
+    )
+
+
+def _spill_lignes(folder: Path, tmp: Path, index: _IdIndex) -> int:
+    """Pass 1b: each line to its feuille's bucket, with ``_fpos`` and its file row ``_row``."""
+    path = folder / "lignes.parquet"
+    pf = _parquet_file(path)
+    keep = [*LIGNE_COLUMNS, "feuille_id", "_row", "_bucket"]
+    offset = 0
+    kept = 0
+    for i, raw in enumerate(_batches(path, pf)):
+        lines = batch.ligne_frame(raw.with_row_index("_row", offset=offset))
+        offset += lines.height
+        lines = pl.concat([lines, index.lookup(lines.get_column("feuille_id"))], how="horizontal")
+        lines = _typed(lines.filter("_found").select(c for c in keep if c in lines.columns), LIGNE_COLUMNS)
+        lines = lines.with_columns(pl.col("_row").cast(pl.Int64))
+        kept += lines.height
+        for (b,), part in lines.partition_by("_bucket", as_dict=True, include_key=False).items():
+            part.write_parquet(tmp / f"l{b}" / f"{i:06d}.parquet", compression="lz4", statistics=False)
+    return kept
+
+
+def _spill_referentiel(ref: Referentiel, tmp: Path, buckets: int) -> None:
+    """The person tables split by bucket; the other fields (professionals, nomenclature) whole."""
+    shared: dict[str, Any] = {}
+    for field in dataclasses.fields(ref):
+        value = getattr(ref, field.name)
+        if not (isinstance(value, pl.DataFrame) and "nir" in value.columns):
+            shared[field.name] = value
+            continue
+        parts = value.with_columns(bucket_of(pl.col("nir"), buckets).alias("_bucket")).partition_by(
+            "_bucket", as_dict=True, include_key=False
+        )
+        for b in range(buckets):
+            parts.get((b,), value.clear()).write_parquet(tmp / "ref" / f"{field.name}_{b}.parquet")
+    with open(tmp / "ref" / "commun.pickle", "wb") as out:
+        pickle.dump(shared, out)
+
+
+def _read_parts(folder: Path) -> pl.DataFrame | None:
+    files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+    return pl.read_parquet(files) if files else None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Job:
+    tmp: str
+    bucket: int
+    range_feuilles: int
+
+
+def _bucket_referentiel(tmp: Path, bucket: int) -> Referentiel:
+    with open(tmp / "ref" / "commun.pickle", "rb") as src:
+        values: dict[str, Any] = pickle.load(src)  # noqa: S301 (our own spill file)
+    for field in dataclasses.fields(Referentiel):
+        if field.name not in values:
+            values[field.name] = pl.read_parquet(tmp / "ref" / f"{field.name}_{bucket}.parquet")
+    return Referentiel(**values)
+
+
+def _liquidate_bucket(job: _Job) -> tuple[int, int, float]:
+    """Pass 2 for one bucket: (feuilles, lines out, seconds)."""
+    started = time.perf_counter()
+    tmp = Path(job.tmp)
+    f = _read_parts(tmp / f"f{job.bucket}")
+    if f is None:
+        return 0, 0, 0.0
+    lines = _read_parts(tmp / f"l{job.bucket}")
+    if lines is None:
+        lines = pl.DataFrame(schema={**LIGNE_COLUMNS, "feuille_id": pl.String(), "_row": pl.Int64()}).drop("_lpos")
+    # A line whose hash matched a feuille's but whose id differs names no feuille: dropped.
+    ids = f.select(pl.col("_pos").alias("_fpos"), pl.col("id").alias("_id"))
+    lines = lines.join(ids, on="_fpos", how="inner").filter(pl.col("feuille_id") == pl.col("_id"))
+    lines = batch.rank_lines(lines)
+    ref = _bucket_referentiel(tmp, job.bucket)
+    decomptes, out_lines, _ = liquidate(
+        ref, f, lines, Counters.from_compteurs(ref.compteurs), None, load(), True, False
+    )
+    dec = batch._decomptes_table(decomptes).with_columns(
+        (pl.col("feuille_position") // job.range_feuilles).alias("_range")
+    )
+    lig = batch._lignes_table(out_lines).with_columns(
+        (pl.col("feuille_position") // job.range_feuilles).alias("_range")
+    )
+    line_parts = lig.partition_by("_range", as_dict=True, include_key=False)
+    for (r,), part in dec.partition_by("_range", as_dict=True, include_key=False).items():
+        part.write_parquet(tmp / "out" / f"d{r}_{job.bucket}.parquet", compression="lz4", statistics=False)
+        line_parts.get((r,), lig.clear().drop("_range")).write_parquet(
+            tmp / "out" / f"l{r}_{job.bucket}.parquet", compression="lz4", statistics=False
+        )
+    return f.height, out_lines.height, time.perf_counter() - started
+
+
+def _liquidate_all(tmp: Path, buckets: int, workers: int, range_feuilles: int) -> int:
+    jobs = [_Job(str(tmp), b, range_feuilles) for b in range(buckets)]
+    out_lines = 0
+    done = 0
+
+    def report(feuilles: int, lines: int, seconds: float) -> None:
+        nonlocal out_lines, done
+        out_lines += lines
+        done += 1
+        _progress(f"paquet {done}/{buckets} : {_spaced(feuilles)} feuilles liquidées en {seconds:.1f} s")
+
+    if workers <= 1 or buckets == 1:
+        for job in jobs:
+            report(*_liquidate_bucket(job))
+        return out_lines
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures: list[Future[tuple[int, int, float]]] = [pool.submit(_liquidate_bucket, job) for job in jobs]
+        try:
+            for future in as_completed(futures):
+                report(*future.result())
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return out_lines
+
+
+def _arrow(frame: pl.DataFrame) -> pa.Table:
+    # One chunk per column: one dictionary per row group for ``explication``.
+    return frame.rechunk().to_arrow()
+
+
+def _write_output(tmp: Path, out: str, ranges: int) -> None:
+    """Pass 3: the buckets' parts range by range, in input order, appended to the two files."""
+    paths = batch._parquet_targets(out)
+    writers: list[pq.ParquetWriter | None] = [None, None]
+    try:
+        for r in range(ranges):
+            for k, (prefix, keys) in enumerate((("d", ["feuille_position"]), ("l", ["feuille_position", "ligne"]))):
+                files = sorted((tmp / "out").glob(f"{prefix}{r}_*.parquet"))
+                if not files:
+                    continue
+                table = _arrow(pl.read_parquet(files).sort(keys))
+                writer = writers[k]
+                if writer is None:
+                    writer = writers[k] = pq.ParquetWriter(
+                        paths[k], table.schema, compression="lz4", write_statistics=False
+                    )
+                writer.write_table(table.cast(writer.schema))
+    finally:
+        for writer in writers:
+            if writer is not None:
+                writer.close()
+
+
+def default_workers() -> int:
+    """Buckets liquidated at once: one per core, at most two (memory: a bucket each)."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def run(
+    referentiel: Path,
+    folder: Path,
+    out: str,
+    buckets: int | None = None,
+    workers: int | None = None,
+    range_feuilles: int = RANGE_FEUILLES,
+) -> bool:
+    """Liquidate ``folder``'s Parquet flow into ``out`` (``--format parquet``) in three passes.
+
+    Returns ``False``, having written nothing, when the flow's feuille ids are not all unique
+    and not null: the caller then uses the in-memory path (:func:`batch.run`).
+    """
+    started = time.perf_counter()
+    total = flow_size(folder)
+    buckets = buckets or max(1, math.ceil(total / BUCKET_FEUILLES))
+    workers = workers or default_workers()
+    dec_path, _ = batch._parquet_targets(out)
+    dec_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".liquider-", dir=dec_path.parent))
+    try:
+        for b in range(buckets):
+            (tmp / f"f{b}").mkdir()
+            (tmp / f"l{b}").mkdir()
+        (tmp / "ref").mkdir()
+        (tmp / "out").mkdir()
+        spilled = _spill_feuilles(folder, tmp, buckets)
+        if spilled is None:
+            _progress("identifiants de feuilles répétés ou absents : lecture en mémoire")
+            return False
+        n_feuilles, index = spilled
+        if n_feuilles == 0:
+            return False
+        n_lines = _spill_lignes(folder, tmp, index)
+        del index
+        ref = load_referentiel(referentiel)
+        _spill_referentiel(ref, tmp, buckets)
+        del ref
+        pass1 = time.perf_counter() - started
+        _progress(
+            f"{_spaced(n_feuilles)} feuilles, {_spaced(n_lines)} lignes réparties en {buckets} paquets "
+            f"en {pass1:.1f} s"
+        )
+        out_lines = _liquidate_all(tmp, buckets, workers, range_feuilles)
+        pass2 = time.perf_counter() - started - pass1
+        _progress(f"liquidation en {pass2:.1f} s ({workers} processus)")
+        _write_output(tmp, out, max(1, math.ceil(n_feuilles / range_feuilles)))
+        elapsed = time.perf_counter() - started
+        _progress(f"écriture en {elapsed - pass1 - pass2:.1f} s ({_spaced(out_lines)} lignes de décompte)")
+        _progress(f"total {elapsed:.1f} s ({_spaced(round(n_lines / max(elapsed, 1e-9)))} lignes/s)")
+        return True
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
