@@ -16,17 +16,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import resource
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pyarrow.parquet as pq
 
-from caisse.rules.claims import batch
+from caisse.rules.claims import batch, partitioned
+
+GRAND = 2_200_000
 
 # (code, profession of the executant, weight in the flow)
 CODES = [
@@ -58,11 +63,25 @@ def _nir_keys(numbers: np.ndarray) -> np.ndarray:
     return 97 - numbers % 97
 
 
-def generate(folder: Path, n: int, seed: int = 2025) -> tuple[int, int]:
-    """Write the référentiel and the Parquet flow; return (feuilles, lines)."""
-    rng = np.random.default_rng(seed)
-    ref = folder / "referentiel"
-    ref.mkdir(parents=True, exist_ok=True)
+SLICE = 2_000_000
+"""Rows generated and written at once (the files are written slice by slice)."""
+
+_STATUS_JSON = [
+    # (droits, ame, ald, c2s, invalidite, maternite) by status class, as JSON fragments.
+    '"droits":[],"ame":[{"debut":"2024-06-01","fin":"2026-05-31"}],"ald":[],"c2s":[],"invalidite":[]',
+    '"droits":[{"debut":"2015-01-01","fin":null}],"ame":[],"ald":[{"debut":"2020-01-01","fin":null}],'
+    '"c2s":[],"invalidite":[]',
+    '"droits":[{"debut":"2015-01-01","fin":null}],"ame":[],"ald":[],'
+    '"c2s":[{"debut":"2025-01-01","fin":"2025-12-31","participation":false}],"invalidite":[]',
+    '"droits":[{"debut":"2015-01-01","fin":null}],"ame":[],"ald":[],"c2s":[],'
+    '"invalidite":[{"debut":"2022-01-01","fin":null}]',
+    '"droits":[{"debut":"2015-01-01","fin":null}],"ame":[],"ald":[],"c2s":[],"invalidite":[]',
+]
+_MATERNITE = '"maternite":[{"debut_6e_mois":"2025-04-01","date_accouchement":"2025-07-10"}]'
+
+
+def _write_beneficiaires(path: Path, rng: np.random.Generator, n: int) -> pl.Series:
+    """Write ``beneficiaires.ndjson`` slice by slice (JSON lines built by Polars); return the NIRs."""
     sexe = rng.integers(1, 3, n)
     year = rng.integers(1930, 2025, n)
     month = rng.integers(1, 13, n)
@@ -72,34 +91,69 @@ def generate(folder: Path, n: int, seed: int = 2025) -> tuple[int, int]:
     base = (
         sexe * 10**12 + (year % 100) * 10**10 + month * 10**8 + 75 * 10**6 + commune * 10**3 + order
     ).astype(np.int64)
-    nirs = [f"{b:013d}{k:02d}" for b, k in zip(base.tolist(), _nir_keys(base).tolist(), strict=True)]
-    birth = [
-        f"{y:04d}-{m:02d}-{d:02d}"
-        for y, m, d in zip(year.tolist(), month.tolist(), day.tolist(), strict=True)
-    ]
     status = rng.random(n)
-    with open(ref / "beneficiaires.ndjson", "w", encoding="utf-8") as out:
-        for i in range(n):
-            s = status[i]
-            rec = {
-                "nir": nirs[i],
-                "date_naissance": birth[i],
-                "sexe": "M" if sexe[i] == 1 else "F",
-                "droits": [] if s < 0.01 else [{"debut": "2015-01-01", "fin": None}],
-                "ame": [{"debut": "2024-06-01", "fin": "2026-05-31"}] if s < 0.01 else [],
-                "ald": [{"debut": "2020-01-01", "fin": None}] if 0.01 <= s < 0.12 else [],
-                "c2s": [{"debut": "2025-01-01", "fin": "2025-12-31", "participation": False}]
-                if 0.12 <= s < 0.18
-                else [],
-                "invalidite": [{"debut": "2022-01-01", "fin": None}] if 0.18 <= s < 0.20 else [],
-                "maternite": [{"debut_6e_mois": "2025-04-01", "date_accouchement": "2025-07-10"}]
-                if 0.20 <= s < 0.21 and sexe[i] == 2
-                else [],
-                "medecin_traitant": [],
-                "cartes_vitale": [{"numero": f"CV{i:08d}", "opposition": None}],
-                "deces": None,
-            }
-            out.write(json.dumps(rec) + "\n")
+    # 0: AME without droits, 1: ALD, 2: C2S, 3: invalidité, 4: droits only (+ maternité).
+    kind = np.select(
+        [status < 0.01, status < 0.12, status < 0.18, status < 0.20], [0, 1, 2, 3], default=4
+    )
+    maternity = (status >= 0.20) & (status < 0.21) & (sexe == 2)
+    nirs = pl.select(
+        pl.concat_str(
+            pl.Series(base).cast(pl.String).str.zfill(13), pl.Series(_nir_keys(base)).cast(pl.String).str.zfill(2)
+        )
+    ).to_series().alias("nir")
+    with open(path, "w", encoding="utf-8") as out:
+        for lo in range(0, n, SLICE):
+            hi = min(lo + SLICE, n)
+            frame = pl.DataFrame(
+                {
+                    "nir": nirs.slice(lo, hi - lo),
+                    "y": year[lo:hi],
+                    "m": month[lo:hi],
+                    "d": day[lo:hi],
+                    "sexe": np.where(sexe[lo:hi] == 1, "M", "F"),
+                    "statut": np.array(_STATUS_JSON)[kind[lo:hi]],
+                    "maternite": np.where(maternity[lo:hi], _MATERNITE, '"maternite":[]'),
+                    "i": np.arange(lo, hi),
+                }
+            )
+            text = frame.select(
+                pl.concat_str(
+                    pl.lit('{"nir":"'),
+                    "nir",
+                    pl.lit('","date_naissance":"'),
+                    pl.col("y").cast(pl.String).str.zfill(4),
+                    pl.lit("-"),
+                    pl.col("m").cast(pl.String).str.zfill(2),
+                    pl.lit("-"),
+                    pl.col("d").cast(pl.String).str.zfill(2),
+                    pl.lit('","sexe":"'),
+                    "sexe",
+                    pl.lit('",'),
+                    "statut",
+                    pl.lit(","),
+                    "maternite",
+                    pl.lit(',"medecin_traitant":[],"cartes_vitale":[{"numero":"CV'),
+                    pl.col("i").cast(pl.String).str.zfill(8),
+                    pl.lit('","opposition":null}],"deces":null}'),
+                )
+            ).to_series()
+            out.write("\n".join(text.to_list()))
+            out.write("\n")
+    return nirs
+
+
+def _ids(prefix: str, numbers: np.ndarray, width: int) -> pl.Series:
+    return pl.select(pl.lit(prefix) + pl.Series(numbers).cast(pl.String).str.zfill(width)).to_series()
+
+
+def generate(folder: Path, n: int, seed: int = 2025) -> tuple[int, int]:
+    """Write the référentiel and the Parquet flow; return (feuilles, lines). Memory: a few
+    integer arrays per feuille, the files are written in slices of ``SLICE`` rows."""
+    rng = np.random.default_rng(seed)
+    ref = folder / "referentiel"
+    ref.mkdir(parents=True, exist_ok=True)
+    nirs = _write_beneficiaires(ref / "beneficiaires.ndjson", rng, n)
     n_ps = max(len(PROFESSIONS) * 10, n // 20)
     ps_prof = np.array(PROFESSIONS)[np.arange(n_ps) % len(PROFESSIONS)]
     with open(ref / "professionnels.ndjson", "w", encoding="utf-8") as out:
@@ -120,99 +174,182 @@ def generate(folder: Path, n: int, seed: int = 2025) -> tuple[int, int]:
     # Feuilles: ~17 per person per year, 1 to 3 lines each (~25 lines per person per year).
     per_person = rng.poisson(17, n)
     n_f = int(per_person.sum())
-    person = np.repeat(np.arange(n), per_person)
-    care_day = rng.integers(0, 365, n_f)
+    person = np.repeat(np.arange(n, dtype=np.int32), per_person)
+    care_day = rng.integers(0, 365, n_f, dtype=np.int16)
     weights = np.array([w for _, _, w in CODES], dtype=float)
-    code_idx = rng.choice(len(CODES), n_f, p=weights / weights.sum())
+    code_idx = rng.choice(len(CODES), n_f, p=weights / weights.sum()).astype(np.int8)
     prof_of_code = np.array([PROFESSIONS.index(p) for _, p, _ in CODES])
-    ps_idx = rng.integers(0, n_ps // len(PROFESSIONS), n_f) * len(PROFESSIONS) + prof_of_code[code_idx]
-    n_lines = rng.choice([1, 1, 1, 2, 2, 3], n_f)
-    reception_day = care_day + rng.integers(0, 12, n_f)
+    ps_idx = (
+        rng.integers(0, n_ps // len(PROFESSIONS), n_f, dtype=np.int32) * len(PROFESSIONS) + prof_of_code[code_idx]
+    ).astype(np.int32)
+    n_lines = rng.choice(np.array([1, 1, 1, 2, 2, 3], dtype=np.int8), n_f)
+    reception_day = care_day + rng.integers(0, 12, n_f, dtype=np.int16)
     # A reception flow is in reception order: sort the feuilles by reception day.
     order = np.argsort(reception_day, kind="stable")
     person, care_day, code_idx, ps_idx, n_lines, reception_day = (
         a[order] for a in (person, care_day, code_idx, ps_idx, n_lines, reception_day)
     )
+    del order
     start = np.datetime64("2025-01-01")
-    f = pl.DataFrame(
-        {
-            "id": [f"F{i:09d}" for i in range(n_f)],
-            "type": np.where(rng.random(n_f) < 0.9, "FSE", "FSP"),
-            "date_reception": start + reception_day.astype("timedelta64[D]"),
-            "nir": np.array(nirs)[person],
-            "executant": [f"PS{i:07d}" for i in ps_idx.tolist()],
-            "prescripteur": None,
-            "tiers_payant": rng.random(n_f) < 0.6,
-            "risque": np.where(rng.random(n_f) < 0.03, "atmp", "maladie"),
-            "parcours": np.where(rng.random(n_f) < 0.05, "hors_parcours", "medecin_traitant"),
-            "en_rapport_ald": rng.random(n_f) < 0.15,
-            "carte_vitale": None,
-        }
-    ).with_columns(pl.col("date_reception").cast(pl.Date))
-    f.write_parquet(folder / "feuilles.parquet")
-    line_f = np.repeat(np.arange(n_f), n_lines)
-    n_l = len(line_f)
     # Lines of a feuille share the executant's profession: pick codes of the same profession.
     same_prof_codes = {p: [i for i, (_, q, _) in enumerate(CODES) if q == p] for p in PROFESSIONS}
-    prof_line = prof_of_code[code_idx][line_f]
     alt = np.array([rng.choice(same_prof_codes[PROFESSIONS[p]]) for p in range(len(PROFESSIONS))])
-    line_code = np.where(rng.random(n_l) < 0.7, code_idx[line_f], alt[prof_line])
-    codes = np.array([c for c, _, _ in CODES])[line_code]
-    coef = np.where(
-        np.isin(codes, ["AMS"]),
-        7.5,
-        np.where(np.isin(codes, ["AMI"]), 2.0, np.where(codes == "B", 40.0, 1.0)),
-    )
-    lines = pl.DataFrame(
-        {
-            "feuille_id": f.get_column("id").to_numpy()[line_f],
-            "code": codes,
-            "date_soins": (start + care_day[line_f].astype("timedelta64[D]")),
-            "quantite": rng.choice([1, 1, 1, 2], n_l),
-            "coefficient": coef,
-            "montant_facture_cts": rng.integers(0, 20000, n_l),
-        }
-    ).with_columns(pl.col("date_soins").cast(pl.Date))
-    lines.write_parquet(folder / "lignes.parquet")
+    code_names = np.array([c for c, _, _ in CODES])
+    f_writer: pq.ParquetWriter | None = None
+    l_writer: pq.ParquetWriter | None = None
+    n_l = 0
+    try:
+        for lo in range(0, n_f, SLICE):
+            hi = min(lo + SLICE, n_f)
+            size = hi - lo
+            ids = _ids("F", np.arange(lo, hi), 9)
+            f = pl.DataFrame(
+                {
+                    "id": ids,
+                    "type": np.where(rng.random(size) < 0.9, "FSE", "FSP"),
+                    "date_reception": start + reception_day[lo:hi].astype("timedelta64[D]"),
+                    "nir": nirs.gather(person[lo:hi]),
+                    "executant": _ids("PS", ps_idx[lo:hi], 7),
+                    "prescripteur": pl.Series([None] * size, dtype=pl.String),
+                    "tiers_payant": rng.random(size) < 0.6,
+                    "risque": np.where(rng.random(size) < 0.03, "atmp", "maladie"),
+                    "parcours": np.where(rng.random(size) < 0.05, "hors_parcours", "medecin_traitant"),
+                    "en_rapport_ald": rng.random(size) < 0.15,
+                    "carte_vitale": pl.Series([None] * size, dtype=pl.String),
+                }
+            ).with_columns(pl.col("date_reception").cast(pl.Date))
+            table = f.to_arrow()
+            f_writer = f_writer or pq.ParquetWriter(folder / "feuilles.parquet", table.schema)
+            f_writer.write_table(table)
+            line_f = np.repeat(np.arange(size), n_lines[lo:hi])
+            size_l = line_f.size
+            n_l += size_l
+            codes_f = code_idx[lo:hi]
+            prof_line = prof_of_code[codes_f][line_f]
+            line_code = np.where(rng.random(size_l) < 0.7, codes_f[line_f], alt[prof_line])
+            codes = code_names[line_code]
+            coef = np.where(
+                codes == "AMS", 7.5, np.where(codes == "AMI", 2.0, np.where(codes == "B", 40.0, 1.0))
+            )
+            lines = pl.DataFrame(
+                {
+                    "feuille_id": ids.gather(line_f),
+                    "code": codes,
+                    "date_soins": start + care_day[lo:hi][line_f].astype("timedelta64[D]"),
+                    "quantite": rng.choice([1, 1, 1, 2], size_l),
+                    "coefficient": coef,
+                    "montant_facture_cts": rng.integers(0, 20000, size_l),
+                }
+            ).with_columns(pl.col("date_soins").cast(pl.Date))
+            table = lines.to_arrow()
+            l_writer = l_writer or pq.ParquetWriter(folder / "lignes.parquet", table.schema)
+            l_writer.write_table(table)
+    finally:
+        for writer in (f_writer, l_writer):
+            if writer is not None:
+                writer.close()
     return n_f, n_l
+
+
+def _tree_rss_kib(root: int) -> int:
+    """Resident memory of a process and all its descendants (from /proc), in KiB."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        for line in status.splitlines():
+            if line.startswith("PPid:"):
+                parents[pid] = int(line.split()[1])
+            elif line.startswith("VmRSS:"):
+                rss[pid] = int(line.split()[1])
+    total = 0
+    for pid, kib in rss.items():
+        p = pid
+        while p and p != root:
+            p = parents.get(p, 0)
+        if p == root:
+            total += kib
+    return total
+
+
+class MemorySampler(threading.Thread):
+    """Peak of the summed resident memory of this process and its workers (sampled)."""
+
+    def __init__(self, period: float = 0.25) -> None:
+        super().__init__(daemon=True)
+        self.period = period
+        self.peak_kib = 0
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self.period):
+            self.peak_kib = max(self.peak_kib, _tree_rss_kib(os.getpid()))
+
+    def stop(self) -> int:
+        self._stop_event.set()
+        self.join()
+        return self.peak_kib
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--beneficiaires", type=int, default=100_000)
+    parser.add_argument(
+        "--grand", action="store_true", help="Paris' size: 2 200 000 beneficiaries (minutes, ~10 GiB of disk)."
+    )
     parser.add_argument("--chunk", type=int, default=batch.CHUNK_FEUILLES)
     parser.add_argument("--dossier", type=Path, default=None, help="Keep the generated files here.")
     args = parser.parse_args()
+    n = GRAND if args.grand else args.beneficiaires
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.dossier or Path(tmp)
         t0 = time.perf_counter()
-        n_f, n_l = generate(folder, args.beneficiaires)
+        # Generated in a child process, so that the peak memory below is the liquidation's.
+        child = multiprocessing.get_context("spawn").Process(target=generate, args=(folder, n))
+        child.start()
+        child.join()
+        if child.exitcode != 0:
+            raise SystemExit(f"génération en échec ({child.exitcode})")
+        n_f = pq.ParquetFile(folder / "feuilles.parquet").metadata.num_rows
+        n_l = pq.ParquetFile(folder / "lignes.parquet").metadata.num_rows
         gen = time.perf_counter() - t0
-        print(
-            f"généré : {args.beneficiaires} bénéficiaires, {n_f} feuilles, {n_l} lignes en {gen:.1f} s",
-            file=sys.stderr,
-        )
+        print(f"généré : {n} bénéficiaires, {n_f} feuilles, {n_l} lignes en {gen:.1f} s", file=sys.stderr)
         batch.CHUNK_FEUILLES = args.chunk
+        partitioned.last_timings.clear()
+        sampler = MemorySampler()
+        sampler.start()
         t1 = time.perf_counter()
         cpu0 = resource.getrusage(resource.RUSAGE_SELF)
-        load0 = os.getloadavg()[0]
+        load0 = os.getloadavg()
         batch.run(folder / "referentiel", folder / "feuilles.parquet", str(folder / "sortie"), "parquet")
         elapsed = time.perf_counter() - t1
+        load1 = os.getloadavg()
+        tree_peak_kib = sampler.stop()
         usage = resource.getrusage(resource.RUSAGE_SELF)
+        workers = resource.getrusage(resource.RUSAGE_CHILDREN)
         peak_kib = usage.ru_maxrss
         cpu = (usage.ru_utime - cpu0.ru_utime) + (usage.ru_stime - cpu0.ru_stime)
         dec = pl.read_parquet(folder / "sortie" / "decomptes.parquet", columns=["statut"])
         print(
             json.dumps(
                 {
-                    "beneficiaires": args.beneficiaires,
+                    "beneficiaires": n,
                     "feuilles": n_f,
                     "lignes": n_l,
                     "secondes": round(elapsed, 2),
                     "lignes_par_seconde": round(n_l / elapsed),
+                    "passes_secondes": {k: round(v, 1) for k, v in partitioned.last_timings.items()},
                     "memoire_max_mib": round(peak_kib / 1024),
-                    "cpu_secondes": round(cpu, 2),
-                    "charge_machine_au_debut": round(load0, 2),
+                    "memoire_max_processus_et_fils_mib": round(tree_peak_kib / 1024),
+                    "cpu_secondes": round(cpu + workers.ru_utime + workers.ru_stime, 2),
+                    "charge_machine_au_debut": round(load0[0], 2),
+                    "charge_machine_a_la_fin": round(load1[0], 2),
                     "liquidees": int((dec.get_column("statut") == "liquidee").sum()),
                 }
             )

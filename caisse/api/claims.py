@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import threading
 import time
@@ -36,12 +37,14 @@ from caisse.accounts.models import Role
 from caisse.accounts.perms import Capability, has
 from caisse.api import openapi
 from caisse.api.auth import authenticated, problem
+from caisse.api.engine_process import EngineClient
 from caisse.claims.models import ImportedNomenclature
 from caisse.claims.services import load_counters, referentiel_for, stored_nomenclature
 from caisse.rules.claims import records
 from caisse.rules.claims.engine import liquidate, liquidate_records
 
 JSON = {"ensure_ascii": False}
+logger = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=2)
@@ -272,6 +275,25 @@ BATCHER = MicroBatcher(
 )
 
 
+def _remote() -> EngineClient | None:
+    address, key = os.environ.get("CAISSE_API_MOTEUR"), os.environ.get("CAISSE_API_MOTEUR_CLE")
+    return EngineClient(address, bytes.fromhex(key)) if address and key else None
+
+
+# ``caisse serve`` runs the batches in a process of their own (engine_process); elsewhere (tests,
+# development server) and if that process cannot be reached, they run in this process.
+REMOTE = _remote()
+
+
+def liquidate_sized(feuille: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    if REMOTE is not None:
+        try:
+            return REMOTE.submit_sized(feuille)
+        except (OSError, EOFError):
+            logger.warning("Processus de liquidation injoignable : liquidation dans le processus web.")
+    return BATCHER.submit_sized(feuille)
+
+
 @csrf_exempt
 @require_POST
 @authenticated
@@ -291,7 +313,7 @@ def liquidation(request: HttpRequest) -> JsonResponse:
         response["Retry-After"] = "1"
         return response
     try:
-        decompte, size = BATCHER.submit_sized(feuille)
+        decompte, size = liquidate_sized(feuille)
     finally:
         if SLOTS is not None:
             SLOTS.release()

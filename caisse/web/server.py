@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import secrets
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +31,8 @@ class _Application(BaseApplication):  # type: ignore[misc]
 
 
 def serve(host: str, port: int) -> None:
-    """One process per core, threads in each (gthread): the API's micro-batches (ADR 0008) gather
-    the concurrent liquidations of a process, and Polars releases the GIL while it computes, so
-    the other threads keep serving. Polars uses one thread per process unless told otherwise:
+    """One web process per core, threads in each (gthread), and one liquidation process where the
+    API's micro-batches run (ADR 0008). Polars uses one thread per process unless told otherwise:
     the real-time batches are small, and its pool costs more than it saves there."""
     cores = multiprocessing.cpu_count()
     workers = int(os.environ.get("CAISSE_WORKERS", cores))
@@ -38,20 +40,46 @@ def serve(host: str, port: int) -> None:
     os.environ.setdefault("POLARS_MAX_THREADS", "1")  # read by Polars at import, in each worker
     # Liquidations never take more than half the threads: the others stay for the other requests.
     os.environ.setdefault("CAISSE_API_LIQUIDATIONS_MAX", str(max(1, threads // 2)))
-    # The processes' liquidation batches take turns (ADR 0008): one engine computing at a time.
-    if workers > 1 and "CAISSE_API_VERROU_MOTEUR" not in os.environ:
-        os.environ["CAISSE_API_VERROU_MOTEUR"] = str(Path(tempfile.mkdtemp(prefix="caisse-serve-")) / "moteur.lock")
-    print(f"Caisse sert sur http://{host}:{port}/ ({workers} processus × {threads} fils) — Ctrl+C pour arrêter.",
-          file=sys.stderr)
-    _Application({
-        "bind": f"{host}:{port}",
-        "workers": workers,
-        "worker_class": "gthread",
-        "threads": threads,
-        "accesslog": None,
-        "errorlog": "-",
-        "loglevel": "warning",
-        "timeout": 120,
-        "keepalive": 5,
-        "backlog": 2048,
-    }).run()
+    private = Path(tempfile.mkdtemp(prefix="caisse-serve-"))  # 0700: the socket and the lock
+    # Should the liquidation process fail, the workers' own batches take turns (one engine at a time).
+    os.environ.setdefault("CAISSE_API_VERROU_MOTEUR", str(private / "moteur.lock"))
+    engine = _start_engine(private / "moteur.sock")
+    print(f"Caisse sert sur http://{host}:{port}/ ({workers} processus × {threads} fils, "
+          f"{'un processus de liquidation' if 'CAISSE_API_MOTEUR' in os.environ else 'liquidation dans chacun'})"
+          " — Ctrl+C pour arrêter.", file=sys.stderr)
+    try:
+        _run({
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "worker_class": "gthread",
+            "threads": threads,
+            "accesslog": None,
+            "errorlog": "-",
+            "loglevel": "warning",
+            "timeout": 120,
+            "keepalive": 5,
+            "backlog": 2048,
+        })
+    finally:
+        engine.terminate()
+
+
+def _run(options: dict[str, Any]) -> None:
+    _Application(options).run()
+
+
+def _start_engine(socket: Path) -> subprocess.Popen[bytes]:
+    """The liquidation process (ADR 0008): every micro-batch of the API runs there, away from the
+    web threads' GIL. The workers find it through two environment variables."""
+    key = secrets.token_bytes(32).hex()
+    engine = subprocess.Popen([sys.executable, "-m", "caisse.api.engine_process", str(socket)],
+                              env=dict(os.environ, CAISSE_API_MOTEUR_CLE=key))
+    for _ in range(600):  # its Django set-up takes a few seconds
+        if socket.exists() or engine.poll() is not None:
+            break
+        time.sleep(0.05)
+    if socket.exists():
+        os.environ["CAISSE_API_MOTEUR"], os.environ["CAISSE_API_MOTEUR_CLE"] = str(socket), key
+    else:
+        print("Processus de liquidation indisponible : les processus web liquident eux-mêmes.", file=sys.stderr)
+    return engine

@@ -21,7 +21,7 @@ import datetime as dt
 import polars as pl
 
 from caisse.rules.claims.counters import ANNUAL_SCHEMA, DAILY_SCHEMA, DEBT_SCHEMA, Counters
-from caisse.rules.claims.frames import attach_rows
+from caisse.rules.claims.frames import attach, attach_rows
 
 EPOCH = dt.date(1970, 1, 1)
 NO_PS = (1 << 22) - 1  # caps per person and day (transport): no professional in the key
@@ -55,9 +55,31 @@ def _greedy_sorted(raw: str, start: str, rest: pl.Expr) -> pl.Expr:
     return pl.when(rest.is_null()).then(pl.col(raw)).otherwise(capped)
 
 
-def _capped(df: pl.DataFrame, keys: list[str], caps: list[tuple[str, pl.Expr, str]]) -> pl.DataFrame:
+def _capped(
+    df: pl.DataFrame, keys: list[str], caps: list[tuple[str, pl.Expr, str]], few_groups: bool = False
+) -> pl.DataFrame:
     """Greedy caps per group ``keys``, consumed in ``_lid`` order: for each ``(raw, rest, out)``
-    the amount ``raw`` within what is left of the cap, ``rest`` (one sort for all of them)."""
+    the amount ``raw`` within what is left of the cap, ``rest``.
+
+    With ``few_groups`` (many lines per group, e.g. a person's year), a group whose total fits
+    under its smallest ``rest`` is taken whole (no order needed) and only the groups where a cap
+    binds are sorted and consumed line by line; otherwise (groups of one or two lines, where
+    hashing costs more than sorting) everything is sorted. Rows come back in any order (the
+    caller attaches them by ``_lid``)."""
+    if not few_groups:
+        return _consumed_in_order(df, keys, caps)
+    totals = df.group_by(keys).agg(
+        expr
+        for i, (raw, rest, _) in enumerate(caps)
+        for expr in (pl.col(raw).sum().alias(f"_total{i}"), rest.min().alias(f"_rest{i}"))
+    )
+    binds = pl.any_horizontal((pl.col(f"_total{i}") > pl.col(f"_rest{i}")).fill_null(False) for i in range(len(caps)))
+    binding = totals.filter(binds).select(keys)
+    free = df.join(binding, on=keys, how="anti").with_columns(pl.col(raw).alias(out) for raw, _, out in caps)
+    return pl.concat([free, _consumed_in_order(df.join(binding, on=keys, how="semi"), keys, caps)])
+
+
+def _consumed_in_order(df: pl.DataFrame, keys: list[str], caps: list[tuple[str, pl.Expr, str]]) -> pl.DataFrame:
     return (
         df.sort([*keys, "_lid"])
         .with_columns(_starts(*keys).alias("_start"))
@@ -142,6 +164,7 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
             ("_pf_jour", pl.col("_pf_reste_an"), "participation_forfaitaire_cts"),
             ("_fr_jour", pl.col("_fr_reste_an"), "franchise_cts"),
         ],
+        few_groups=True,
     )
     sub = sub.select("_lid", "_pf_jour", "_fr_jour", "participation_forfaitaire_cts", "franchise_cts")
     lines = attach_rows(lines, sub, "_lid").with_columns(
@@ -212,9 +235,7 @@ def feuille_payments(
         .agg(pl.col("_rejet_l").unique(maintain_order=True).alias("_codes_lignes"))
     )
     agg = agg.join(codes, on="_fpos", how="left").rename({"_fpos": "_pos"})
-    d = f.select(
-        "_pos", "_ordre", "_rejet_f", "id", "nir", "_nir_idx", "tiers_payant"
-    ).join(agg, on="_pos", how="left").with_columns(
+    d = attach(f.select("_pos", "_ordre", "_rejet_f", "id", "nir", "_nir_idx", "tiers_payant"), agg, "_pos").with_columns(
         pl.when(pl.col("_pos").is_in(all_dup.implode())).then(pl.lit("DOUBLON")).otherwise(pl.col("_rejet_f")).alias(
             "_rejet_f"
         )

@@ -82,9 +82,11 @@ def _pack(fields: list[tuple[pl.Expr, int]]) -> tuple[pl.Expr, pl.Expr]:
 
 def _bits(flags: tuple[str, ...]) -> pl.Expr:
     """The flags as bits of one integer (a null flag counts as false)."""
+    assert len(flags) <= 32
     return pl.sum_horizontal(
-        pl.col(f).cast(pl.Int64) * (1 << i) if i else pl.col(f).cast(pl.Int64) for i, f in enumerate(flags)
-    )
+        pl.col(f).cast(pl.UInt32) * pl.lit(1 << i, dtype=pl.UInt32) if i else pl.col(f).cast(pl.UInt32)
+        for i, f in enumerate(flags)
+    ).cast(pl.Int64)
 
 
 def line_signature(lines: pl.DataFrame) -> pl.DataFrame:

@@ -5,21 +5,44 @@ from __future__ import annotations
 import polars as pl
 
 
+def _contiguous_start(column: pl.Series) -> int | None:
+    """The first value when ``column`` is ``start, start + 1, ...`` (a row number), else None."""
+    if column.len() == 0 or not column.dtype.is_integer() or column.null_count():
+        return None
+    start = int(column[0])
+    if int(column[-1]) - start != column.len() - 1 or not bool((column.diff().slice(1) == 1).all()):
+        return None
+    return start
+
+
 def attach(df: pl.DataFrame, small: pl.DataFrame, key: str) -> pl.DataFrame:
     """Add the columns of ``small`` (unique on ``key``) to ``df`` without copying ``df``'s own
-    columns: only the key is joined, the result is stacked beside the existing columns."""
-    res = df.select(key).join(small, on=key, how="left", maintain_order="left").drop(key)
-    return df.hstack(res)
+    columns; rows of ``df`` absent from ``small`` get nulls. When ``df[key]`` numbers the rows
+    (``start, start + 1, ...``) the values are scattered to their rows, otherwise only the key
+    is joined and the result stacked beside the existing columns."""
+    start = _contiguous_start(df.get_column(key))
+    if start is None:
+        res = df.select(key).join(small, on=key, how="left", maintain_order="left").drop(key)
+        return df.hstack(res)
+    rows = small.get_column(key).cast(pl.Int64) - start
+    inside = (rows >= 0) & (rows < df.height)
+    if not bool(inside.all()):
+        small, rows = small.filter(inside), rows.filter(inside)
+    return _scatter(df, small, key, rows)
 
 
 def attach_rows(df: pl.DataFrame, small: pl.DataFrame, key: str) -> pl.DataFrame:
     """:func:`attach` where ``key`` is ``df``'s row number (``_lid``): the values of ``small``
     are scattered to their rows (no hash join); rows absent from ``small`` get nulls."""
-    rows = small.get_column(key)
-    columns = []
-    for name in small.columns:
-        if name == key:
-            continue
-        values = small.get_column(name)
-        columns.append(pl.repeat(None, df.height, dtype=values.dtype, eager=True).alias(name).scatter(rows, values))
-    return df.hstack(columns)
+    return _scatter(df, small, key, small.get_column(key))
+
+
+def _scatter(df: pl.DataFrame, small: pl.DataFrame, key: str, rows: pl.Series) -> pl.DataFrame:
+    """``small``'s columns placed at ``rows`` of a frame of ``df``'s height: one scatter of the
+    row numbers, then a gather per column (works for every dtype, lists included)."""
+    index = pl.repeat(None, df.height, dtype=pl.Int64, eager=True).scatter(
+        rows, pl.int_range(small.height, dtype=pl.Int64, eager=True)
+    )
+    return df.hstack([
+        small.get_column(name).gather(index) for name in small.columns if name != key
+    ])

@@ -77,6 +77,9 @@ RANGE_FEUILLES = 4_000_000
 ID_SEED = 0x5EED
 NIR_SEED = 0xCA155E
 
+last_timings: dict[str, float] = {}
+"""Seconds of each pass of the latest :func:`run` (read by the benchmark)."""
+
 
 def _progress(message: str) -> None:
     print(f"liquider : {message}", file=sys.stderr, flush=True)
@@ -390,6 +393,9 @@ def run(
         _write_output(tmp, out, max(1, math.ceil(n_feuilles / range_feuilles)))
         elapsed = time.perf_counter() - started
         _progress(f"écriture en {elapsed - pass1 - pass2:.1f} s ({_spaced(out_lines)} lignes de décompte)")
+        last_timings.update(
+            repartition=pass1, liquidation=pass2, ecriture=elapsed - pass1 - pass2, total=elapsed
+        )
         _progress(f"total {elapsed:.1f} s ({_spaced(round(n_lines / max(elapsed, 1e-9)))} lignes/s)")
         return True
     finally:
