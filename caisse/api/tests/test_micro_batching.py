@@ -64,12 +64,12 @@ class _Recorder:
         return [{"id": f["id"], "n": len(feuilles)} for f in feuilles]
 
 
-def _concurrently(batcher: MicroBatcher, feuilles: list[dict[str, Any]]) -> list[Any]:
+def _concurrently(batcher: Any, feuilles: list[dict[str, Any]]) -> list[Any]:
     out: list[Any] = [None] * len(feuilles)
 
     def call(i: int) -> None:
         try:
-            out[i] = batcher.submit(feuilles[i])
+            out[i] = batcher.submit_sized(feuilles[i])[0]
         except Exception as exc:  # noqa: BLE001 - the test looks at it
             out[i] = exc
 
@@ -142,3 +142,28 @@ def test_through_a_file_gate_two_processes_batches_take_turns(tmp_path: Path) ->
         t.join(20)
     assert most[0] == 1 and sorted(len(o) for o in out) == [15, 15]
     assert all(isinstance(d, dict) for o in out for d in o)
+
+
+def test_web_threads_reach_the_liquidation_process_over_a_socket(tmp_path: Path) -> None:
+    """The web side (EngineClient) and the liquidation process's side (serve_forever), with a
+    stand-in engine: answers, errors and a broken connection reopened."""
+    from multiprocessing.connection import Listener
+
+    from caisse.api.engine_process import EngineClient, serve_forever
+
+    run = _Recorder(delay=0.01, fail_on="bad")
+    batcher = MicroBatcher(run, window=0.005)
+    address, key = str(tmp_path / "moteur.sock"), b"k" * 32
+    listener = Listener(address, family="AF_UNIX", authkey=key)
+    threading.Thread(target=serve_forever, args=(listener, batcher), daemon=True).start()
+    client = EngineClient(address, key)
+    out = _concurrently(client, [{"id": f"f{i}", "nir": str(i)} for i in range(12)])
+    assert [o["id"] for o in out] == [f"f{i}" for i in range(12)]
+    assert max(len(b) for b in run.batches) > 1
+    with pytest.raises(RuntimeError, match="illisible"):
+        client.submit_sized({"id": "bad", "nir": "x"})
+    client._local.conn.close()  # the process restarted, say: the next call reconnects
+    assert client.submit_sized({"id": "again", "nir": "y"})[0]["id"] == "again"
+    listener.close()
+    with pytest.raises(OSError):
+        EngineClient(address, key).submit_sized({"id": "z", "nir": "z"})

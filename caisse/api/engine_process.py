@@ -1,0 +1,124 @@
+"""The liquidation process of ``caisse serve``: one process runs every micro-batch (ADR 0008).
+
+The claims engine is made of many short Polars calls, each of which gives the GIL back and
+takes it again. In a web worker, every request thread that runs Python takes the GIL for up to
+the switch interval each time, and an engine call then lasts ten to twenty times as long. So
+the web workers do not liquidate: they send the feuille over a Unix socket to this process,
+whose only busy thread is the batch leader, and wait for the décompte. All the workers'
+liquidations meet in one queue, which also makes the batches larger.
+
+Each connection (one per web thread) is served by a thread that hands its feuilles to the
+process's :class:`~caisse.api.claims.MicroBatcher`; the leader among them reads the database
+and calls the engine. Nothing is written: a feuille sent twice gets the same answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+import time
+from multiprocessing.connection import Client, Connection, Listener
+from typing import Any, Protocol
+
+
+class _Batcher(Protocol):
+    def submit_sized(self, feuille: dict[str, Any]) -> tuple[dict[str, Any], int]: ...
+
+
+def serve_connection(conn: Connection, batcher: _Batcher) -> None:
+    """Answer one web thread's feuilles until it hangs up: ``("ok", décompte, taille du lot)`` or
+    ``("erreur", message, 0)``."""
+    from django.db import close_old_connections
+
+    with conn:
+        while True:
+            try:
+                feuille = conn.recv()
+            except (EOFError, OSError):
+                return
+            try:
+                close_old_connections()  # this thread may lead a batch: a usable database connection
+                decompte, size = batcher.submit_sized(feuille)
+                reply: tuple[str, Any, int] = ("ok", decompte, size)
+            except Exception as exc:  # the web worker turns it into an error response
+                reply = ("erreur", f"{type(exc).__name__} : {exc}", 0)
+            try:
+                conn.send(reply)
+            except OSError:
+                return
+
+
+def serve_forever(listener: Listener, batcher: _Batcher) -> None:
+    while True:
+        try:
+            conn = listener.accept()
+        except OSError:  # a client that failed the handshake, or the listener closed
+            if getattr(listener, "_listener", None) is None:
+                return
+            continue
+        threading.Thread(target=serve_connection, args=(conn, batcher), daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    """Leave when ``caisse serve`` is gone, even killed without notice."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
+
+
+def main(address: str) -> None:
+    """Entry point of the process (``python -m caisse.api.engine_process SOCKET``, started by
+    ``caisse serve`` before its web workers; the key comes in ``CAISSE_API_MOTEUR_CLE``)."""
+    key = bytes.fromhex(os.environ.pop("CAISSE_API_MOTEUR_CLE"))
+    os.environ.pop("CAISSE_API_MOTEUR", None)  # this process liquidates itself
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caisse.config.settings")
+    threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True).start()
+    import django
+
+    django.setup()
+    from caisse.api import claims
+
+    listener = Listener(address, family="AF_UNIX", authkey=key)
+    serve_forever(listener, claims.BATCHER)
+
+
+class EngineClient:
+    """The web side: one connection per web thread, opened on first use, reopened once if broken."""
+
+    def __init__(self, address: str, key: bytes) -> None:
+        self.address, self.key = address, key
+        self._local = threading.local()
+
+    def _connection(self) -> Connection:
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = Client(self.address, family="AF_UNIX", authkey=self.key)
+        return conn
+
+    def _drop(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            with contextlib.suppress(OSError):
+                conn.close()
+
+    def submit_sized(self, feuille: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        for attempt in range(2):
+            try:
+                conn = self._connection()
+                conn.send(feuille)
+                status, payload, size = conn.recv()
+                break
+            except (OSError, EOFError):
+                self._drop()
+                if attempt:
+                    raise
+        if status != "ok":
+            raise RuntimeError(payload)
+        return payload, size
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
