@@ -99,7 +99,9 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
     # Exact integer group keys (person, professional, day), cheaper to hash than strings.
     day = (pl.col("date_soins") - pl.lit(EPOCH)).dt.total_days()
     person = pl.col("_nir_idx") * (1 << 38)
-    carried = ["nir", "executant", "date_soins", FR_CLE, "_fr_kind"] if counters.daily.height or counters.annual.height else []
+    carried: list[str | pl.Expr] = (
+        ["nir", "executant", "date_soins", FR_CLE, "_fr_kind"] if counters.daily.height or counters.annual.height else []
+    )
     sub = lines.lazy().filter((pl.col("_pf_brut") > 0) | (pl.col("_fr_brut") > 0)).select(
         "_lid", *carried, "_annee", "_pf_brut", "_fr_brut",
         "_pf_plafond_jour", "_fr_plafond_jour", "_pf_plafond_an", "_fr_plafond_an",

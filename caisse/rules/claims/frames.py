@@ -43,6 +43,4 @@ def _scatter(df: pl.DataFrame, small: pl.DataFrame, key: str, rows: pl.Series) -
     index = pl.repeat(None, df.height, dtype=pl.Int64, eager=True).scatter(
         rows, pl.int_range(small.height, dtype=pl.Int64, eager=True)
     )
-    return df.hstack([
-        small.get_column(name).gather(index) for name in small.columns if name != key
-    ])
+    return df.hstack([small.get_column(name).gather(index) for name in small.columns if name != key])
