@@ -8,8 +8,8 @@ whose only busy thread is the batch leader, and wait for the décompte. All the 
 liquidations meet in one queue, which also makes the batches larger.
 
 Each connection (one per web thread) is served by a thread that hands its feuilles to the
-process's :class:`~caisse.api.claims.MicroBatcher`; the leader among them reads the database
-and calls the engine. Nothing is written: a feuille sent twice gets the same answer.
+process's :class:`~caisse.api.claims.MicroBatcher`; the batches run in one thread, which reads
+the database (one connection) and calls the engine. Nothing is written: a feuille sent twice gets the same answer.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import os
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Client, Connection, Listener
 from typing import Any, Protocol
 
@@ -30,8 +31,6 @@ class _Batcher(Protocol):
 def serve_connection(conn: Connection, batcher: _Batcher) -> None:
     """Answer one web thread's feuilles until it hangs up: ``("ok", décompte, taille du lot)`` or
     ``("erreur", message, 0)``."""
-    from django.db import close_old_connections
-
     with conn:
         while True:
             try:
@@ -39,7 +38,6 @@ def serve_connection(conn: Connection, batcher: _Batcher) -> None:
             except (EOFError, OSError):
                 return
             try:
-                close_old_connections()  # this thread may lead a batch: a usable database connection
                 decompte, size = batcher.submit_sized(feuille)
                 reply: tuple[str, Any, int] = ("ok", decompte, size)
             except Exception as exc:  # the web worker turns it into an error response
@@ -78,10 +76,25 @@ def main(address: str) -> None:
     import django
 
     django.setup()
+    listener = Listener(address, family="AF_UNIX", authkey=key)
+    serve_forever(listener, one_thread_batcher())
+
+
+def one_thread_batcher() -> Any:
+    """The process's batcher, whose batches all run in one thread (one database connection,
+    whichever connection thread leads)."""
+    from django.db import close_old_connections
+
     from caisse.api import claims
 
-    listener = Listener(address, family="AF_UNIX", authkey=key)
-    serve_forever(listener, claims.BATCHER)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="liquidation")
+
+    def work(feuilles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        close_old_connections()  # a broken or too old connection is replaced
+        return claims.liquidate_batch(feuilles)
+
+    return claims.MicroBatcher(lambda feuilles: pool.submit(work, feuilles).result(),
+                               window=claims.BATCHER.window, max_size=claims.BATCHER.max_size)
 
 
 class EngineClient:

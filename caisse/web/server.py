@@ -36,7 +36,7 @@ def serve(host: str, port: int) -> None:
     the real-time batches are small, and its pool costs more than it saves there."""
     cores = multiprocessing.cpu_count()
     workers = int(os.environ.get("CAISSE_WORKERS", cores))
-    threads = int(os.environ.get("CAISSE_THREADS", 32))
+    threads = int(os.environ.get("CAISSE_THREADS", 16))  # each thread holds a database connection
     os.environ.setdefault("POLARS_MAX_THREADS", "1")  # read by Polars at import, in each worker
     # Liquidations never take more than half the threads: the others stay for the other requests.
     os.environ.setdefault("CAISSE_API_LIQUIDATIONS_MAX", str(max(1, threads // 2)))

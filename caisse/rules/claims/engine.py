@@ -259,9 +259,15 @@ def _step_line_controls(
     candidates = lines.lazy().filter(ok).select("_lid", "_ordre", *carried, k1.alias("_k1"), "_code_id")
     if not carried:
         # Only acts whose key (hashed) occurs twice can repeat: the exact check below runs on
-        # those candidates (a hash collision only adds a candidate).
-        key_hash = pl.col("_k1").hash(1) ^ pl.col("_code_id").hash(2)
-        candidates = candidates.filter(key_hash.is_duplicated())
+        # those candidates (a hash collision only adds a candidate). Repeated hashes are found
+        # as equal neighbours once sorted (cheaper than a hash table of every act).
+        hashed = (
+            candidates.select("_lid", (pl.col("_k1").hash(1) ^ pl.col("_code_id").hash(2)).alias("_h"))
+            .sort("_h")
+            .filter((pl.col("_h") == pl.col("_h").shift(1)) | (pl.col("_h") == pl.col("_h").shift(-1)))
+            .select("_lid")
+        )
+        candidates = candidates.join(hashed, on="_lid", how="semi")
     keys = candidates.sort("_k1", "_code_id", "_ordre").collect()
     group_start = (
         pl.col("_k1").ne_missing(pl.col("_k1").shift(1))
