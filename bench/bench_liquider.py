@@ -1,15 +1,23 @@
 """Benchmark of ``caisse liquider``: a year of claims for N beneficiaries, end to end in Parquet.
 
-Generates (deterministically, with numpy) a référentiel of N beneficiaries and their feuilles
-for one year (about 25 claim lines per person per year), writes ``feuilles.parquet`` and
-``lignes.parquet``, then runs the batch runner (:func:`caisse.rules.claims.batch.run`) with
-``--format parquet`` and prints the throughput in claim lines per second and the peak memory
-(``resource.getrusage``). The generation time is not counted.
+Generates (deterministically, with numpy and Polars, in slices: memory stays a few integer
+arrays per feuille) a référentiel of N beneficiaries and their feuilles for one year (about 17
+feuilles and 28 claim lines per person per year), writes ``feuilles.parquet`` and
+``lignes.parquet`` (in a child process, not counted), then runs the batch runner
+(:func:`caisse.rules.claims.batch.run`) with ``--format parquet`` and prints the throughput in
+claim lines per second, the seconds of each pass of the partitioned runner (flows of more than
+``batch.CHUNK_FEUILLES`` feuilles, :mod:`caisse.rules.claims.partitioned`), the peak memory of the
+process (``resource.getrusage``) and of the process with its workers (sampled from /proc), and
+the load average of the machine before and after.
 
     .venv/bin/python bench/bench_liquider.py --beneficiaires 100000 [--chunk 500000]
 
-``--chunk`` sets the number of feuilles per chunk (processed in the contract's order with
-carried counters), which bounds the memory for very large caisses.
+Paris' size (opt-in, several minutes, ~5 GiB of temporary files):
+
+    .venv/bin/python bench/bench_liquider.py --grand      # 2 200 000 beneficiaries
+
+``--chunk`` sets ``batch.CHUNK_FEUILLES``: flows up to that size are liquidated in memory (in
+chunks of that many feuilles), larger ones by the partitioned runner.
 """
 
 from __future__ import annotations

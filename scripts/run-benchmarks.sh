@@ -6,3 +6,5 @@ for bench in bench/bench_*.py; do
   echo "== $bench"
   .venv/bin/python "$bench" "$@"
 done
+# Opt-in, not run by `make bench` (several minutes): a caisse of Paris' size,
+#   .venv/bin/python bench/bench_liquider.py --grand

@@ -322,11 +322,13 @@ def _write_output(tmp: Path, out: str, ranges: int) -> None:
     writers: list[pq.ParquetWriter | None] = [None, None]
     try:
         for r in range(ranges):
-            for k, (prefix, keys) in enumerate((("d", ["feuille_position"]), ("l", ["feuille_position", "ligne"]))):
+            for k, prefix in enumerate(("d", "l")):
                 files = sorted((tmp / "out").glob(f"{prefix}{r}_*.parquet"))
                 if not files:
                     continue
-                table = _arrow(pl.read_parquet(files).sort(keys))
+                # Each part is in (feuille_position, ligne) order and holds whole feuilles: a
+                # stable sort on the position alone keeps the lines' order.
+                table = _arrow(pl.read_parquet(files).sort("feuille_position", maintain_order=True))
                 writer = writers[k]
                 if writer is None:
                     writer = writers[k] = pq.ParquetWriter(
