@@ -39,7 +39,7 @@ import polars as pl
 
 from caisse.rules.claims import caps, controls, explain
 from caisse.rules.claims.counters import Counters
-from caisse.rules.claims.frames import attach, attach_rows
+from caisse.rules.claims.frames import attach, attach_rows, contiguous_start
 from caisse.rules.claims.legal import PERIOD, LineParameters, SanteParameters, at, line_parameters, load
 from caisse.rules.claims.referentiel import FAR_FUTURE, Referentiel
 
@@ -91,6 +91,21 @@ def _conform(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
         else:
             exprs.append(pl.lit(None, dtype=dtype).alias(name))
     return df.select(exprs)
+
+
+def _lines_with_feuilles(lines: pl.DataFrame, fcols: pl.DataFrame) -> pl.DataFrame:
+    """Each line with its feuille's columns, in processing order (``_ordre`` then ``_lpos``);
+    lines of no feuille are dropped. A flow already in processing order, its lines grouped in
+    feuille order (a reception file is), takes the feuille columns by row number: no join, no
+    sort."""
+    start = contiguous_start(fcols.get_column("_fpos"))
+    ordered = start is not None and contiguous_start(fcols.get_column("_ordre")) == 0
+    if ordered and lines.height and lines.get_column("_lpos").max() < (1 << 20):  # type: ignore[operator]
+        rank = lines.select(pl.col("_fpos") * (1 << 20) + pl.col("_lpos")).to_series()
+        index = lines.get_column("_fpos") - start
+        if rank.is_sorted() and int(index.min()) >= 0 and int(index.max()) < fcols.height:  # type: ignore[arg-type]
+            return lines.hstack(fcols.drop("_fpos")[index].get_columns())
+    return lines.join(fcols, on="_fpos", how="inner").sort("_ordre", "_lpos")
 
 
 def _has_overlaps(nomenclature: pl.DataFrame) -> bool:
@@ -519,11 +534,7 @@ def liquidate(
         pl.col("_pos").alias("_fpos"), "_ordre", "_rejet_f", "id", "date_reception", "nir", "executant",
         "tiers_payant", "risque", "parcours", "en_rapport_ald", "_nir_idx", "_ps_idx", "date_naissance", "deces",
     )
-    lines = (
-        lines.join(fcols, on="_fpos", how="inner")
-        .sort("_ordre", "_lpos")
-        .with_row_index("_lid")
-    )
+    lines = _lines_with_feuilles(lines, fcols).with_row_index("_lid")
     lp = line_parameters(params, referentiel.nomenclature.get_column("categorie"))
     nomen = referentiel.nomenclature.with_row_index("_nomen_row").select(
         pl.col("_nomen_row").cast(pl.Int64),

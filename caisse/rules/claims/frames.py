@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 
-def _contiguous_start(column: pl.Series) -> int | None:
+def contiguous_start(column: pl.Series) -> int | None:
     """The first value when ``column`` is ``start, start + 1, ...`` (a row number), else None."""
     if column.len() == 0 or not column.dtype.is_integer() or column.null_count():
         return None
@@ -20,7 +20,7 @@ def attach(df: pl.DataFrame, small: pl.DataFrame, key: str) -> pl.DataFrame:
     columns; rows of ``df`` absent from ``small`` get nulls. When ``df[key]`` numbers the rows
     (``start, start + 1, ...``) the values are scattered to their rows, otherwise only the key
     is joined and the result stacked beside the existing columns."""
-    start = _contiguous_start(df.get_column(key))
+    start = contiguous_start(df.get_column(key))
     if start is None:
         res = df.select(key).join(small, on=key, how="left", maintain_order="left").drop(key)
         return df.hstack(res)

@@ -135,3 +135,16 @@ def test_nir_check_agrees_with_python_stdnum(nirs: list[str]) -> None:
 
     got = pl.DataFrame({"nir": nirs}).select(nir_valid(pl.col("nir"))).to_series().to_list()
     assert got == [bool(stdnum_nir.is_valid(n)) for n in nirs]
+
+
+@SETTINGS
+@given(flows)
+def test_a_flow_in_processing_order_gives_the_same_result_by_its_fast_path(feuilles: list[dict[str, Any]]) -> None:
+    """A flow already in the contract's order is read without join nor sort (row numbers);
+    the same flow shuffled goes through the join: same décomptes, feuille by feuille."""
+    unique = list({r["id"]: r for r in feuilles}.values())  # repeated ids: their order is the input's
+    ordered = sorted(unique, key=lambda r: (r.get("date_reception") or "9999", r.get("id") or ""))
+    shuffled = list(reversed(ordered))
+    a, _ = liquidate_records(REF, ordered)
+    b, _ = liquidate_records(REF, shuffled)
+    assert a == list(reversed(b))

@@ -1,0 +1,197 @@
+"""The streaming runner partitioned by person gives exactly the in-memory path's output."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import polars as pl
+import pytest
+
+from caisse.batch_io import UnreadableFile
+from caisse.rules.claims import batch, partitioned
+from caisse.rules.claims.tests.test_examples import EXAMPLE, _to_parquet
+
+BENCH = Path(__file__).resolve().parents[4] / "bench" / "bench_liquider.py"
+OUTPUTS = ("decomptes.parquet", "lignes_decomptes.parquet")
+
+
+def _bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_liquider", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_liquider", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _example_unique_ids(folder: Path) -> Path:
+    """The contract's example as Parquet, its one repeated id renamed (ids unique)."""
+    _to_parquet(folder)
+    f = pl.read_parquet(folder / "feuilles.parquet")
+    second = pl.col("id").is_duplicated() & (pl.int_range(pl.len()).over("id") == 1)
+    f.with_columns(pl.when(second).then(pl.col("id") + "bis").otherwise("id").alias("id")).write_parquet(
+        folder / "feuilles.parquet"
+    )
+    return EXAMPLE / "referentiel"
+
+
+def _in_memory(ref: Path, folder: Path, out: Path) -> None:
+    assert partitioned.flow_size(folder) <= batch.CHUNK_FEUILLES
+    batch.run(ref, folder / "feuilles.parquet", str(out), "parquet")
+
+
+def _assert_same(expected: Path, got: Path) -> None:
+    for name in OUTPUTS:
+        a, b = pl.read_parquet(expected / name), pl.read_parquet(got / name)
+        assert a.schema == b.schema, name
+        assert a.height == b.height, name
+        assert a.equals(b), name
+    assert not list(got.glob(".liquider-*"))
+
+
+@pytest.mark.parametrize(("buckets", "range_feuilles"), [(1, 1000), (3, 50), (4, 7), (7, 64)])
+def test_example_same_output_as_in_memory(tmp_path: Path, buckets: int, range_feuilles: int) -> None:
+    ref = _example_unique_ids(tmp_path)
+    _in_memory(ref, tmp_path, tmp_path / "memoire")
+    out = tmp_path / "partitionne"
+    assert partitioned.run(ref, tmp_path, str(out), buckets=buckets, workers=1, range_feuilles=range_feuilles)
+    _assert_same(tmp_path / "memoire", out)
+
+
+def test_example_in_worker_processes(tmp_path: Path) -> None:
+    ref = _example_unique_ids(tmp_path)
+    _in_memory(ref, tmp_path, tmp_path / "memoire")
+    out = tmp_path / "partitionne"
+    assert partitioned.run(ref, tmp_path, str(out), buckets=3, workers=2, range_feuilles=80)
+    _assert_same(tmp_path / "memoire", out)
+
+
+def _generated_flow(folder: Path) -> Path:
+    """The bench's flow for 2 000 persons, plus the cases the partitioning must keep exact."""
+    bench = _bench()
+    bench.generate(folder, 2_000, seed=7)
+    f = pl.read_parquet(folder / "feuilles.parquet")
+    lines = pl.read_parquet(folder / "lignes.parquet")
+    nirs = f.get_column("nir").unique(maintain_order=True)
+    heavy = nirs.head(5)
+    # Persons with many feuilles (caps reached): 300 consultations each in the year.
+    n_heavy = 300 * heavy.len()
+    extra = pl.DataFrame(
+        {
+            "id": [f"H{i:06d}" for i in range(n_heavy)],
+            "nir": heavy.gather([i % heavy.len() for i in range(n_heavy)]),
+            "date_reception": pl.date_range(pl.date(2025, 1, 2), pl.date(2025, 12, 30), eager=True)
+            .sample(n_heavy, with_replacement=True, seed=1)
+            .sort(),
+        }
+    ).with_columns(
+        pl.lit("FSE").alias("type"),
+        pl.lit("PS0000004").alias("executant"),
+        pl.lit(None, dtype=pl.String).alias("prescripteur"),
+        (pl.int_range(pl.len()) % 2 == 0).alias("tiers_payant"),
+        pl.lit("maladie").alias("risque"),
+        pl.lit("medecin_traitant").alias("parcours"),
+        pl.lit(False).alias("en_rapport_ald"),
+        pl.lit(None, dtype=pl.String).alias("carte_vitale"),
+    )
+    extra_lines = extra.select(
+        pl.col("id").alias("feuille_id"),
+        pl.lit("G").alias("code"),
+        (pl.col("date_reception") - pl.duration(days=1)).alias("date_soins"),
+        pl.lit(1, dtype=pl.Int64).alias("quantite"),
+        pl.lit(1.0).alias("coefficient"),
+        pl.lit(3000, dtype=pl.Int64).alias("montant_facture_cts"),
+    )
+    # Duplicate acts: 200 feuilles sent again under new ids; a null and an unknown NIR.
+    copies = f.slice(1000, 200)
+    copy_lines = lines.join(copies.select(pl.col("id").alias("feuille_id")), on="feuille_id")
+    copies = copies.with_columns(("D" + pl.col("id")).alias("id"))
+    copy_lines = copy_lines.with_columns(("D" + pl.col("feuille_id")).alias("feuille_id"))
+    f = pl.concat([f, extra.select(f.columns), copies], how="vertical_relaxed").with_columns(
+        pl.when(pl.int_range(pl.len()) == 17).then(None).otherwise("nir").alias("nir")
+    ).with_columns(pl.when(pl.int_range(pl.len()) == 18).then(pl.lit("299999999999999")).otherwise("nir").alias("nir"))
+    lines = pl.concat([lines, extra_lines, copy_lines], how="vertical_relaxed")
+    # Rejected lines (unknown code, invalid date), orphan lines, lines not in feuille order.
+    lines = lines.with_columns(
+        pl.when(pl.int_range(pl.len()) % 997 == 5).then(pl.lit("XXXX")).otherwise("code").alias("code"),
+        pl.col("date_soins").cast(pl.String),
+    ).with_columns(
+        pl.when(pl.int_range(pl.len()) % 1499 == 3).then(pl.lit("2025-02-30")).otherwise("date_soins").alias("date_soins")
+    )
+    orphans = lines.head(50).with_columns(("ORPHELINE" + pl.col("feuille_id")).alias("feuille_id"))
+    lines = pl.concat([lines, orphans]).sample(fraction=1.0, shuffle=True, seed=3)
+    f.write_parquet(folder / "feuilles.parquet")
+    lines.write_parquet(folder / "lignes.parquet", row_group_size=10_000)
+    return folder / "referentiel"
+
+
+def test_generated_flow_same_output_as_in_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ref = _generated_flow(tmp_path)
+    _in_memory(ref, tmp_path, tmp_path / "memoire")
+    monkeypatch.setattr(partitioned, "BATCH_ROWS", 7_000)
+    out = tmp_path / "partitionne"
+    assert partitioned.run(ref, tmp_path, str(out), buckets=5, workers=1, range_feuilles=9_000)
+    _assert_same(tmp_path / "memoire", out)
+    dec = pl.read_parquet(out / "decomptes.parquet")
+    lig = pl.read_parquet(out / "lignes_decomptes.parquet")
+    # The fixture holds what the partitioning must keep exact.
+    assert dec.filter(pl.col("dette_creee_cts") > 0).height and dec.filter(pl.col("dette_recuperee_cts") > 0).height
+    rejets = set(lig.get_column("rejets").explode().drop_nulls().to_list())
+    assert {"DOUBLON", "CODE_INCONNU"} <= rejets
+    assert {"DONNEE_INVALIDE", "BENEFICIAIRE_INCONNU"} <= set(dec.get_column("rejets").explode().drop_nulls().to_list())
+    heavy = dec.filter(pl.col("id").str.starts_with("H")).get_column("feuille_position")
+    pf = lig.filter(pl.col("feuille_position").is_in(heavy.implode())).get_column("participation_forfaitaire_cts")
+    assert (pf > 0).any() and (pf == 0).any()  # the annual cap of the participation forfaitaire
+    assert lig.height < pl.read_parquet(tmp_path / "lignes.parquet").height  # orphans dropped
+
+
+def test_hook_in_batch_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ref = _example_unique_ids(tmp_path)
+    _in_memory(ref, tmp_path, tmp_path / "memoire")
+    calls: list[Path] = []
+    original = partitioned.run
+
+    def spy(*args: object, **kwargs: object) -> bool:
+        calls.append(Path(str(args[1])))
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(partitioned, "run", spy)
+    monkeypatch.setattr(batch, "CHUNK_FEUILLES", 50)
+    batch.run(ref, tmp_path / "feuilles.parquet", str(tmp_path / "sortie" / "decomptes.parquet"), "parquet")
+    assert calls == [tmp_path]
+    _assert_same(tmp_path / "memoire", tmp_path / "sortie")
+
+
+def test_repeated_ids_fall_back_to_in_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _to_parquet(tmp_path)  # the example repeats one feuille id
+    ref = EXAMPLE / "referentiel"
+    _in_memory(ref, tmp_path, tmp_path / "memoire")
+    assert not partitioned.run(ref, tmp_path, str(tmp_path / "direct"), buckets=3, workers=1)
+    assert not (tmp_path / "direct" / "decomptes.parquet").exists()
+    monkeypatch.setattr(batch, "CHUNK_FEUILLES", 50)
+    batch.run(ref, tmp_path, str(tmp_path / "sortie"), "parquet")
+    _assert_same(tmp_path / "memoire", tmp_path / "sortie")
+    assert not list((tmp_path / "direct").glob(".liquider-*"))
+
+
+def test_spill_folder_removed_on_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ref = _example_unique_ids(tmp_path)
+
+    def fail(job: object) -> tuple[int, int, float]:
+        raise RuntimeError("panne")
+
+    monkeypatch.setattr(partitioned, "_liquidate_bucket", fail)
+    with pytest.raises(RuntimeError):
+        partitioned.run(ref, tmp_path, str(tmp_path / "sortie"), buckets=2, workers=1)
+    assert not list((tmp_path / "sortie").glob(".liquider-*"))
+
+
+def test_unreadable_lines_file(tmp_path: Path) -> None:
+    ref = _example_unique_ids(tmp_path)
+    (tmp_path / "lignes.parquet").write_bytes(b"pas du parquet")
+    with pytest.raises(UnreadableFile, match="illisible"):
+        partitioned.run(ref, tmp_path, str(tmp_path / "sortie"), buckets=2, workers=1)
+    assert not list((tmp_path / "sortie").glob(".liquider-*"))
