@@ -112,7 +112,7 @@ def _generated_flow(folder: Path) -> Path:
     copy_lines = copy_lines.with_columns(("D" + pl.col("feuille_id")).alias("feuille_id"))
     f = pl.concat([f, extra.select(f.columns), copies], how="vertical_relaxed").with_columns(
         pl.when(pl.int_range(pl.len()) == 17).then(None).otherwise("nir").alias("nir")
-    ).with_columns(pl.when(pl.int_range(pl.len()) == 18).then(pl.lit("299999999999999")).otherwise("nir").alias("nir"))
+    ).with_columns(pl.when(pl.int_range(pl.len()) == 18).then(pl.lit("101017500000125")).otherwise("nir").alias("nir"))
     lines = pl.concat([lines, extra_lines, copy_lines], how="vertical_relaxed")
     # Rejected lines (unknown code, invalid date), orphan lines, lines not in feuille order.
     lines = lines.with_columns(
