@@ -222,15 +222,18 @@ def _period_flags(lines: pl.DataFrame, ref: Referentiel, params: SanteParameters
         pl.col("date_soins").is_not_null() & pl.col("_nir_idx").is_not_null()
     )
     hits = (
-        keys.join(periods, on="_nir_idx", how="inner")
+        keys.join(periods.with_columns(pl.col("kind").cast(pl.Categorical)), on="_nir_idx", how="inner")
         .filter((pl.col("debut") <= pl.col("date_soins")) & (pl.col("date_soins") <= pl.col("fin")))
-        .group_by("_lid")
-        .agg((pl.col("kind") == k).any().alias(f"_{k}") for k in ("droits", "ald", "c2s", "ame", "invalidite", "maternite"))
+        .select("_lid", "kind")
     )
-    out = attach_rows(lines, hits, "_lid")
-    return out.with_columns(
-        pl.col(f"_{k}").fill_null(False) for k in ("droits", "ald", "c2s", "ame", "invalidite", "maternite")
-    )
+    # One flag per kind: true at the lines with an open period of that kind (a scatter, no
+    # grouping by line).
+    flags = []
+    for k in ("droits", "ald", "c2s", "ame", "invalidite", "maternite"):
+        rows = hits.filter(pl.col("kind") == k).get_column("_lid")
+        flag = pl.repeat(False, lines.height, dtype=pl.Boolean, eager=True).alias(f"_{k}")
+        flags.append(flag.scatter(rows, True) if rows.len() else flag)
+    return lines.hstack(flags)
 
 
 def _step_line_controls(
