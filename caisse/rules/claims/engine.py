@@ -274,7 +274,7 @@ def _step_line_controls(
     k1 = pl.col("_nir_idx") * (1 << 38) + pl.col("_ps_idx") * (1 << 16) + day
     # Integer keys only (the strings are needed only to look up the carried acts).
     carried = act if counters.seen_acts.height else []
-    candidates = lines.lazy().filter(ok).select("_lid", "_ordre", *carried, k1.alias("_k1"), "_code_id")
+    candidates = lines.lazy().filter(ok).select("_lid", "_ordre", *carried, k1.alias("_k1"), "_code_id").collect().lazy()
     if not carried:
         # Only acts whose key (hashed) occurs twice can repeat: the exact check below runs on
         # those candidates (a hash collision only adds a candidate). Repeated hashes are found
@@ -558,7 +558,7 @@ def liquidate(
     )
     if _has_overlaps(nomen):  # the last-loaded row wins where a référentiel overlaps a code's dates
         priced = priced.unique("_lid", keep="last", maintain_order=True)
-    priced = priced.select("_lid", "_nomen_row", "_cat", "_code_id", "categorie", "tarif_cts", pl.col("debut").alias("_tarif_debut"), "_psychiatrie")
+    priced = priced.select("_lid", "_nomen_row", "_cat", "_code_id", pl.col("categorie").cast(pl.Categorical), "tarif_cts", pl.col("debut").alias("_tarif_debut"), "_psychiatrie")
     lines = attach_rows(lines, priced, "_lid")
     lines = lines.with_columns(lp.keys(pl.col("date_soins"), pl.col("_cat").fill_null(len(lp.categories))))
     lines = _period_flags(lines, referentiel, params)
