@@ -108,6 +108,11 @@ def _lines_with_feuilles(lines: pl.DataFrame, fcols: pl.DataFrame) -> pl.DataFra
     return lines.join(fcols, on="_fpos", how="inner").sort("_ordre", "_lpos")
 
 
+def _ymd(date: pl.Expr) -> pl.Expr:
+    """A date as the integer YYYYMMDD."""
+    return date.dt.year().cast(pl.Int64) * 10000 + date.dt.month().cast(pl.Int64) * 100 + date.dt.day().cast(pl.Int64)
+
+
 def _has_overlaps(nomenclature: pl.DataFrame) -> bool:
     """Whether two rows of a code cover a same day (then a date of care could match both)."""
     ordered = nomenclature.sort("code", "debut")
@@ -139,7 +144,7 @@ def _step_feuille_controls(
     )
     f = attach(f, nb_lines.rename({"_fpos": "_pos"}), "_pos")
     benef = ref.beneficiaires.with_row_index("_nir_idx").select(
-        "nir", pl.col("_nir_idx").cast(pl.Int64), "date_naissance", "deces"
+        "nir", pl.col("_nir_idx").cast(pl.Int64), "date_naissance", _ymd(pl.col("date_naissance")).alias("_naissance_ymd"), "deces"
     )
     f = attach(f, f.select("_pos", "nir").join(benef, on="nir", how="inner").drop("nir"), "_pos")
     ps = ref.professionnels.with_row_index("_ps_idx").select(
@@ -336,11 +341,9 @@ def _step_base(lines: pl.DataFrame) -> pl.DataFrame:
 def _step_rate(lines: pl.DataFrame, lp: LineParameters) -> pl.DataFrame:
     """Rate by category, hors-parcours, exonerations (see the module docstring)."""
     d = pl.col("date_soins")
-    age = (
-        d.dt.year().cast(pl.Int64)
-        - pl.col("date_naissance").dt.year()
-        - ((d.dt.month() * 100 + d.dt.day()) < (pl.col("date_naissance").dt.month() * 100 + pl.col("date_naissance").dt.day())).cast(pl.Int64)
-    )
+    # Ages from YYYYMMDD integers: full years = (care - birth) // 10000.
+    lines = lines.with_columns(_ymd(d).alias("_soins_ymd"))
+    age = (pl.col("_soins_ymd") - pl.col("_naissance_ymd")) // 10000
     lines = lines.with_columns(
         (pl.col("risque") == "atmp").alias("_exo_atmp"),
         ((pl.col("risque") == "maternite") | pl.col("_maternite")).alias("_exo_maternite"),
@@ -349,8 +352,8 @@ def _step_rate(lines: pl.DataFrame, lp: LineParameters) -> pl.DataFrame:
         (pl.col("_ame") & lp.in_set("ame.categories_exclues")).alias("_ame_exclu"),
         (age >= lp.scalar("parcours.age_minimum", pl.Int64())).fill_null(True).alias("_age_parcours"),
         (
-            d.dt.year().cast(pl.Int64)
-            <= pl.col("date_naissance").dt.year() + lp.scalar("exoneration.age_mineur", pl.Int64())
+            pl.col("_soins_ymd") // 10000
+            <= pl.col("_naissance_ymd") // 10000 + lp.scalar("exoneration.age_mineur", pl.Int64())
         )
         .fill_null(False)
         .alias("_mineur"),
@@ -535,7 +538,8 @@ def liquidate(
 
     fcols = f.select(
         pl.col("_pos").alias("_fpos"), "_ordre", "_rejet_f", "id", "date_reception", "nir", "executant",
-        "tiers_payant", "risque", "parcours", "en_rapport_ald", "_nir_idx", "_ps_idx", "date_naissance", "deces",
+        "tiers_payant", "risque", "parcours", "en_rapport_ald", "_nir_idx", "_ps_idx", "date_naissance", "_naissance_ymd",
+        "deces",
     )
     lines = _lines_with_feuilles(lines, fcols).with_row_index("_lid")
     lp = line_parameters(params, referentiel.nomenclature.get_column("categorie"))

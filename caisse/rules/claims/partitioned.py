@@ -136,13 +136,14 @@ class _IdIndex:
 
     def lookup(self, feuille_id: pl.Series) -> pl.DataFrame:
         """(_fpos, _bucket, _found) for each line's feuille_id (found: the hash is a feuille's)."""
-        h = feuille_id.hash(ID_SEED).to_numpy()
+        hashed = feuille_id.hash(ID_SEED)
+        h = hashed.to_numpy()
         if self.hashes.size == 0:
             idx = np.zeros(h.size, dtype=np.int64)
             found = np.zeros(h.size, dtype=bool)
         else:
             # Sorted needles keep the binary searches in cache.
-            order = np.argsort(h, kind="stable")
+            order = hashed.arg_sort().to_numpy()
             idx = np.empty(h.size, dtype=np.int64)
             idx[order] = np.searchsorted(self.hashes, h[order])
             np.minimum(idx, self.hashes.size - 1, out=idx)
