@@ -103,6 +103,15 @@ class LineParameters:
         self.periods = len(starts) + 1
         # The date each period starts on (None for the period before every parameter).
         self._on: list[dt.date | None] = [None, *starts]
+        # Built expressions, by method and arguments: the arrays are computed once per table
+        # (the real-time path calls the engine for one feuille at a time).
+        self._memo: dict[tuple[Any, ...], pl.Expr] = {}
+
+    def _cached(self, key: tuple[Any, ...], build: Any) -> pl.Expr:
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = build()
+        return found
 
     def category_index(self, categorie: pl.Expr) -> pl.Expr:
         """Index of the category (an unknown or null category gets the last index)."""
@@ -121,7 +130,10 @@ class LineParameters:
     def scalar(self, name: str, dtype: pl.DataType) -> pl.Expr:
         """A date-only parameter on the line's date (null before its first value)."""
         param = self.params.p(name)
-        return self._gather([None if d is None else _value_on(param, d) for d in self._on], PERIOD, dtype)
+        return self._cached(
+            ("scalar", name, dtype),
+            lambda: self._gather([None if d is None else _value_on(param, d) for d in self._on], PERIOD, dtype),
+        )
 
     def by_category(self, value: Any, dtype: pl.DataType) -> pl.Expr:
         """``value(category, date)`` for the line's category and date (``date`` None before
@@ -142,7 +154,7 @@ class LineParameters:
                 return False
             return bool((_value_on(param, d) or {}).get(cat, False))
 
-        return self.by_category(value, pl.Boolean())
+        return self._cached(("in_set", name), lambda: self.by_category(value, pl.Boolean()))
 
     def mapped(self, name: str, default: Any, dtype: pl.DataType) -> pl.Expr:
         """The entry of the category in a mapping parameter on the date (``default`` if absent)."""
@@ -153,7 +165,7 @@ class LineParameters:
                 return default
             return (_value_on(param, d) or {}).get(cat, default)
 
-        return self.by_category(value, dtype)
+        return self._cached(("mapped", name, default, dtype), lambda: self.by_category(value, dtype))
 
     def taux(self) -> pl.Expr:
         """Base rate of the category (``sante.taux.<categorie>``) on the date."""
@@ -165,7 +177,7 @@ class LineParameters:
             v = _value_on(self.params.tree.parameter(name), d)
             return None if v is None else int(v)
 
-        return self.by_category(value, pl.Int64())
+        return self._cached(("taux",), lambda: self.by_category(value, pl.Int64()))
 
     def franchise(self, field: str, default: Any, dtype: pl.DataType) -> pl.Expr:
         """A franchise parameter keyed by the franchise kind of the category
@@ -179,7 +191,7 @@ class LineParameters:
             kind = (_value_on(kinds, d) or {}).get(cat)
             return (_value_on(param, d) or {}).get(kind if kind is not None else "", default)
 
-        return self.by_category(value, dtype)
+        return self._cached(("franchise", field, default, dtype), lambda: self.by_category(value, dtype))
 
     def is_category(self, name: str) -> pl.Expr:
         """True for the lines of one category (compared by index)."""
