@@ -158,7 +158,8 @@ async def _load(client: Client, rps: int, seconds: float, people: list[str], feu
             ok, cause = False, type(exc).__name__
         if not ok:
             causes[cause] = causes.get(cause, 0) + 1
-        latencies[kind].append((loop.time() - due) * 1000)
+        if ok:  # the percentiles are those of the answers; errors are counted apart
+            latencies[kind].append((loop.time() - due) * 1000)
         errors[kind] += not ok
 
     start = loop.time() + 0.05
@@ -248,7 +249,7 @@ def main() -> None:
     generator = 100 * (self1.ru_utime + self1.ru_stime - self0.ru_utime - self0.ru_stime) / elapsed
     others = (100 * cores * (busy1 - busy0) / ticks - 100 * (server1 - server0) / hz / elapsed
               - 100 * (pg1 - pg0) / hz / elapsed - generator)
-    done = sum(len(v) for v in latencies.values()) - sum(errors.values())
+    done = sum(len(v) for v in latencies.values())
     print(f"API temps réel — {backend}, charge en boucle ouverte : {args.rps} requêtes/s visées pendant "
           f"{args.seconds} s (après {args.warmup} s de chauffe) ; {done / elapsed:.0f} réponses 200 par seconde, "
           f"{sum(errors.values())} erreur(s)"
@@ -261,17 +262,18 @@ def main() -> None:
           f"{100 * (server1 - server0) / hz / elapsed:.0f} %, PostgreSQL {100 * (pg1 - pg0) / hz / elapsed:.0f} %, générateur "
           f"{generator:.0f} %, autres processus {others:.0f} % ; "
           f"charge moyenne (1 min) {load_before:.2f} → {load_after[0]:.2f}")
-    print("  latence comptée depuis l'instant prévu de chaque requête"
+    print("  latence des réponses 200, comptée depuis l'instant prévu de chaque requête"
           + (f" ; liquidations par appel du moteur : {sum(sizes) / len(sizes):.1f} en moyenne (vu par feuille), "
              f"{max(sizes)} au plus" if sizes else ""))
     for kind, values in latencies.items():
         if not values:
+            print(f"  {kind:<12} aucune réponse 200, erreurs={errors[kind]}")
             continue
         values.sort()
         p99 = _pct(values, 0.99)
-        print(f"  {kind:<12} n={len(values):>6}  p50={_pct(values, 0.50):7.1f} ms  p95={_pct(values, 0.95):7.1f} ms"
+        print(f"  {kind:<12} réponses={len(values):>5}  p50={_pct(values, 0.50):7.1f} ms  p95={_pct(values, 0.95):7.1f} ms"
               f"  p99={p99:7.1f} ms  max={values[-1]:7.1f} ms  erreurs={errors[kind]}"
-              f"  {'OK' if p99 < TARGET_MS else f'au-dessus de la cible de {TARGET_MS:.0f} ms'}")
+              f"  {'OK' if p99 < TARGET_MS and not errors[kind] else f'cible non tenue (p99 < {TARGET_MS:.0f} ms, sans erreur)'}")
     sys.exit(0)
 
 
