@@ -312,18 +312,21 @@ def main() -> None:
         "--grand", action="store_true", help="Paris' size: 2 200 000 beneficiaries (minutes, ~10 GiB of disk)."
     )
     parser.add_argument("--chunk", type=int, default=batch.CHUNK_FEUILLES)
-    parser.add_argument("--dossier", type=Path, default=None, help="Keep the generated files here.")
+    parser.add_argument("--dossier", type=Path, default=None, help="Keep the generated files here (reused by a later run of the same size).")
     args = parser.parse_args()
     n = GRAND if args.grand else args.beneficiaires
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.dossier or Path(tmp)
         t0 = time.perf_counter()
-        # Generated in a child process, so that the peak memory below is the liquidation's.
-        child = multiprocessing.get_context("spawn").Process(target=generate, args=(folder, n))
-        child.start()
-        child.join()
-        if child.exitcode != 0:
-            raise SystemExit(f"génération en échec ({child.exitcode})")
+        stamp = folder / "generation.json"
+        if not (args.dossier and stamp.exists() and json.loads(stamp.read_text()) == {"beneficiaires": n}):
+            # Generated in a child process, so that the peak memory below is the liquidation's.
+            child = multiprocessing.get_context("spawn").Process(target=generate, args=(folder, n))
+            child.start()
+            child.join()
+            if child.exitcode != 0:
+                raise SystemExit(f"génération en échec ({child.exitcode})")
+            stamp.write_text(json.dumps({"beneficiaires": n}))
         n_f = pq.ParquetFile(folder / "feuilles.parquet").metadata.num_rows
         n_l = pq.ParquetFile(folder / "lignes.parquet").metadata.num_rows
         gen = time.perf_counter() - t0

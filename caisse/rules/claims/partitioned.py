@@ -17,7 +17,7 @@ pair, a repeat or a collision, sends the flow to the in-memory reader and its DO
 Passes (:func:`run`)
 --------------------
 1. Partition, in bounded memory: ``feuilles.parquet`` is streamed in batches
-   (``ParquetFile.iter_batches``); each feuille gets its input position ``_pos`` and its
+   (Polars' streaming reader); each feuille gets its input position ``_pos`` and its
    bucket, goes through the in-memory reader's conversions (:func:`batch.feuille_frame`) and
    is spilled to its bucket's folder. Then ``lignes.parquet`` is streamed: each line keeps its
    file row ``_row``, goes through :func:`batch.ligne_frame`, finds its feuille's ``_pos`` and
@@ -54,7 +54,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import polars as pl
@@ -70,10 +70,12 @@ from caisse.rules.claims.referentiel import Referentiel, load_referentiel
 
 BUCKET_FEUILLES = 2_000_000
 """Feuilles per bucket (K = ceil(feuilles / BUCKET_FEUILLES))."""
-BATCH_ROWS = 1_000_000
+BATCH_ROWS = 4_000_000
 """Rows per streamed batch of the input files."""
 RANGE_FEUILLES = 4_000_000
 """Input positions per range of the output pass."""
+SPILL_COMPRESSION: Final = "uncompressed"
+"""The spill files are read once, soon after: writing them plain is the cheapest."""
 ID_SEED = 0x5EED
 NIR_SEED = 0xCA155E
 
@@ -98,13 +100,14 @@ def _parquet_file(path: Path) -> pq.ParquetFile:
         raise UnreadableFile(f"Fichier Parquet illisible : {path} ({type(exc).__name__}).") from None
 
 
-def _batches(path: Path, pf: pq.ParquetFile, columns: list[str] | None = None) -> Iterator[pl.DataFrame]:
+def _batches(path: Path) -> Iterator[pl.DataFrame]:
+    """The file's rows in order, by batches of about ``BATCH_ROWS`` (Polars' streaming reader:
+    the same column types as ``pl.read_parquet``, which the in-memory path uses)."""
     try:
-        for record_batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=columns):
-            frame = pl.from_arrow(record_batch)
-            assert isinstance(frame, pl.DataFrame)
-            yield frame
-    except (OSError, pa.ArrowException) as exc:
+        yield from pl.scan_parquet(path).collect_batches(chunk_size=BATCH_ROWS)
+    except FileNotFoundError:
+        raise UnreadableFile(f"Fichier introuvable : {path}") from None
+    except (OSError, pl.exceptions.PolarsError) as exc:
         raise UnreadableFile(f"Fichier Parquet illisible : {path} ({type(exc).__name__}).") from None
 
 
@@ -160,12 +163,15 @@ class _IdIndex:
 def _spill_feuilles(folder: Path, tmp: Path, buckets: int) -> tuple[int, _IdIndex] | None:
     """Pass 1a; ``None`` when an id is null or repeated (the in-memory path decides)."""
     path = folder / "feuilles.parquet"
-    pf = _parquet_file(path)
-    batch._check_id_columns(folder, pf.schema_arrow.names, _parquet_file(folder / "lignes.parquet").schema_arrow.names)
+    batch._check_id_columns(
+        folder,
+        _parquet_file(path).schema_arrow.names,
+        _parquet_file(folder / "lignes.parquet").schema_arrow.names,
+    )
     hashes: list[np.ndarray[Any, Any]] = []
     buckets_of: list[np.ndarray[Any, Any]] = []
     offset = 0
-    for i, raw in enumerate(_batches(path, pf)):
+    for i, raw in enumerate(_batches(path)):
         f = _typed(batch.feuille_frame(raw.with_row_index("_pos", offset=offset)), FEUILLE_COLUMNS)
         offset += f.height
         ids = f.get_column("id")
@@ -175,7 +181,7 @@ def _spill_feuilles(folder: Path, tmp: Path, buckets: int) -> tuple[int, _IdInde
         hashes.append(ids.hash(ID_SEED).to_numpy())
         buckets_of.append(f.get_column("_bucket").to_numpy())
         for (b,), part in f.partition_by("_bucket", as_dict=True, include_key=False).items():
-            part.write_parquet(tmp / f"f{b}" / f"{i:06d}.parquet", compression="lz4", statistics=False)
+            part.write_parquet(tmp / f"f{b}" / f"{i:06d}.parquet", compression=SPILL_COMPRESSION, statistics=False)
     all_hashes = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64)
     index = (
         pl.DataFrame(
@@ -198,11 +204,10 @@ def _spill_feuilles(folder: Path, tmp: Path, buckets: int) -> tuple[int, _IdInde
 def _spill_lignes(folder: Path, tmp: Path, index: _IdIndex) -> int:
     """Pass 1b: each line to its feuille's bucket, with ``_fpos`` and its file row ``_row``."""
     path = folder / "lignes.parquet"
-    pf = _parquet_file(path)
     keep = [*LIGNE_COLUMNS, "feuille_id", "_row", "_bucket"]
     offset = 0
     kept = 0
-    for i, raw in enumerate(_batches(path, pf)):
+    for i, raw in enumerate(_batches(path)):
         lines = batch.ligne_frame(raw.with_row_index("_row", offset=offset))
         offset += lines.height
         lines = pl.concat([lines, index.lookup(lines.get_column("feuille_id"))], how="horizontal")
@@ -210,7 +215,7 @@ def _spill_lignes(folder: Path, tmp: Path, index: _IdIndex) -> int:
         lines = lines.with_columns(pl.col("_row").cast(pl.Int64))
         kept += lines.height
         for (b,), part in lines.partition_by("_bucket", as_dict=True, include_key=False).items():
-            part.write_parquet(tmp / f"l{b}" / f"{i:06d}.parquet", compression="lz4", statistics=False)
+            part.write_parquet(tmp / f"l{b}" / f"{i:06d}.parquet", compression=SPILL_COMPRESSION, statistics=False)
     return kept
 
 
@@ -278,7 +283,7 @@ def _liquidate_bucket(job: _Job) -> tuple[int, int, float]:
     )
     line_parts = lig.partition_by("_range", as_dict=True, include_key=False)
     for (r,), part in dec.partition_by("_range", as_dict=True, include_key=False).items():
-        part.write_parquet(tmp / "out" / f"d{r}_{job.bucket}.parquet", compression="lz4", statistics=False)
+        part.write_parquet(tmp / "out" / f"d{r}_{job.bucket}.parquet", compression=SPILL_COMPRESSION, statistics=False)
         line_parts.get((r,), lig.clear().drop("_range")).write_parquet(
             tmp / "out" / f"l{r}_{job.bucket}.parquet", compression="lz4", statistics=False
         )
