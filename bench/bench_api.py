@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import http.client
 import json
 import os
@@ -74,9 +75,10 @@ def _cpu_ticks() -> tuple[int, int, int]:
     return sum(fields[:8]) - idle - steal, steal, sum(fields[:8])
 
 
-def _process_ticks(server_pid: int) -> tuple[int, int]:
-    """CPU jiffies used so far by the server (master and workers) and by PostgreSQL's processes."""
-    server = postgres = 0
+def _process_ticks(server_pid: int) -> tuple[int, int, int]:
+    """CPU jiffies used so far by the server (master, web workers and liquidation process), by its
+    liquidation process alone and by PostgreSQL's processes."""
+    server = engine = postgres = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             raw = stat.read_text()
@@ -87,9 +89,12 @@ def _process_ticks(server_pid: int) -> tuple[int, int]:
         pid, ppid, ticks = int(stat.parent.name), int(rest[1]), int(rest[11]) + int(rest[12])
         if pid == server_pid or ppid == server_pid:
             server += ticks
+            with contextlib.suppress(OSError):
+                if b"engine_process" in (stat.parent / "cmdline").read_bytes():
+                    engine += ticks
         elif name.startswith("postgres"):
             postgres += ticks
-    return server, postgres
+    return server, engine, postgres
 
 
 class Client:
@@ -227,14 +232,14 @@ def main() -> None:
                           _process_ticks(server.pid)))
             return await _load(client, args.rps, args.seconds, people, feuilles, seed=2, share=args.part_droits)
 
-        marks: list[tuple[float, tuple[int, int, int], resource.struct_rusage, tuple[int, int]]] = []
+        marks: list[tuple[float, tuple[int, int, int], resource.struct_rusage, tuple[int, int, int]]] = []
         latencies, errors, causes, elapsed = asyncio.run(run())
         sizes = client.batch_sizes[-len(latencies["liquidation"]):] if latencies["liquidation"] else []
         self1 = resource.getrusage(resource.RUSAGE_SELF)
         busy1, steal1, total1 = _cpu_ticks()
         load_after = os.getloadavg()
-        load_before, (busy0, steal0, total0), self0, (server0, pg0) = marks[0]
-        server1, pg1 = _process_ticks(server.pid)
+        load_before, (busy0, steal0, total0), self0, (server0, engine0, pg0) = marks[0]
+        server1, engine1, pg1 = _process_ticks(server.pid)
     finally:
         server.terminate()
         try:
@@ -259,7 +264,8 @@ def main() -> None:
     print(f"  machine : {cores} cœurs partagés par le serveur, PostgreSQL et le générateur (asyncio, 1 fil) ; "
           f"CPU occupé {100 * cores * (busy1 - busy0) / ticks:.0f} % sur {100 * cores} %, "
           f"volé par l'hyperviseur {100 * cores * (steal1 - steal0) / ticks:.0f} % ; serveur "
-          f"{100 * (server1 - server0) / hz / elapsed:.0f} %, PostgreSQL {100 * (pg1 - pg0) / hz / elapsed:.0f} %, générateur "
+          f"{100 * (server1 - server0) / hz / elapsed:.0f} % (dont processus de liquidation "
+          f"{100 * (engine1 - engine0) / hz / elapsed:.0f} %), PostgreSQL {100 * (pg1 - pg0) / hz / elapsed:.0f} %, générateur "
           f"{generator:.0f} %, autres processus {others:.0f} % ; "
           f"charge moyenne (1 min) {load_before:.2f} → {load_after[0]:.2f}")
     print("  latence des réponses 200, comptée depuis l'instant prévu de chaque requête"
