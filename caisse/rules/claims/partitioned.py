@@ -52,7 +52,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Final
 
@@ -322,29 +322,33 @@ def _arrow(frame: pl.DataFrame) -> pa.Table:
     return frame.rechunk().to_arrow()
 
 
-def _write_output(tmp: Path, out: str, ranges: int) -> None:
-    """Pass 3: the buckets' parts range by range, in input order, appended to the two files."""
-    paths = batch._parquet_targets(out)
-    writers: list[pq.ParquetWriter | None] = [None, None]
+def _write_file(tmp: Path, prefix: str, path: Path, ranges: int) -> None:
+    """One output file: the buckets' parts range by range, in input order, as row groups."""
+    writer: pq.ParquetWriter | None = None
     try:
         for r in range(ranges):
-            for k, prefix in enumerate(("d", "l")):
-                files = sorted((tmp / "out").glob(f"{prefix}{r}_*.parquet"))
-                if not files:
-                    continue
-                # Each part is in (feuille_position, ligne) order and holds whole feuilles: a
-                # stable sort on the position alone keeps the lines' order.
-                table = _arrow(pl.read_parquet(files).sort("feuille_position", maintain_order=True))
-                writer = writers[k]
-                if writer is None:
-                    writer = writers[k] = pq.ParquetWriter(
-                        paths[k], table.schema, compression="lz4", write_statistics=False
-                    )
-                writer.write_table(table.cast(writer.schema))
+            files = sorted((tmp / "out").glob(f"{prefix}{r}_*.parquet"))
+            if not files:
+                continue
+            # Each part is in (feuille_position, ligne) order and holds whole feuilles: a stable
+            # sort on the position alone keeps the lines' order.
+            table = _arrow(pl.read_parquet(files).sort("feuille_position", maintain_order=True))
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema, compression="lz4", write_statistics=False)
+            writer.write_table(table.cast(writer.schema))
     finally:
-        for writer in writers:
-            if writer is not None:
-                writer.close()
+        if writer is not None:
+            writer.close()
+
+
+def _write_output(tmp: Path, out: str, ranges: int) -> None:
+    """Pass 3: ``decomptes.parquet`` and ``lignes_decomptes.parquet`` written side by side
+    (two threads: Polars and the Parquet writer release the GIL)."""
+    dec_path, lig_path = batch._parquet_targets(out)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        jobs = [pool.submit(_write_file, tmp, "d", dec_path, ranges), pool.submit(_write_file, tmp, "l", lig_path, ranges)]
+        for job in jobs:
+            job.result()
 
 
 def default_workers() -> int:
