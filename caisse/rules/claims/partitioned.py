@@ -36,6 +36,9 @@ Passes (:func:`run`)
    and ``lignes_decomptes.parquet``; ``explication`` stays dictionary-encoded.
 
 The spill folder (``.liquider-*``, next to the output) is removed at the end, even on error.
+The workers are spawned processes (no fork under Polars' thread pool): a script that calls
+:func:`run` or :func:`batch.run` on a large flow must guard its entry point with
+``if __name__ == "__main__":`` (the ``caisse`` command does).
 Memory is bounded by one batch plus the hashes of the feuille ids in pass 1 (20 bytes a
 feuille), by a bucket per worker in pass 2 and by a range of positions in pass 3.
 """
