@@ -131,6 +131,28 @@ def _check_id_columns(folder: Path, f_columns: list[str], line_columns: list[str
         raise UnreadableFile(f"{folder} : colonnes « id » ou « feuille_id » absentes des fichiers Parquet.")
 
 
+def _grouped_lines(f: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame | None:
+    """The lines ranked in their feuilles without a join, when the file is laid out the usual
+    way: feuille ids strictly increasing (hence unique) and the lines grouped by feuille in the
+    feuilles' order, every feuille with at least one line. None otherwise (the join decides)."""
+    ids = f.get_column("id")
+    if f.height == 0 or ids.null_count() or lines.get_column("feuille_id").null_count():
+        return None
+    if not bool((ids.slice(1) > ids.slice(0, f.height - 1)).all()):
+        return None
+    runs = lines.select(pl.col("feuille_id").rle()).unnest("feuille_id")
+    if runs.height != f.height or not bool((runs.get_column("value") == ids).all()):
+        return None
+    lengths = runs.get_column("len")
+    fpos = f.get_column("_pos").cast(pl.Int64).gather(pl.int_range(f.height, eager=True).repeat_by(lengths).explode())
+    starts = (lengths.cum_sum() - lengths).cast(pl.Int64).gather(
+        pl.int_range(f.height, eager=True).repeat_by(lengths).explode()
+    )
+    row = pl.int_range(lines.height, dtype=pl.Int64, eager=True)
+    lines = lines.with_columns(fpos.alias("_fpos"), (row - starts).alias("_lpos"))
+    return lines.select(c for c in LIGNE_COLUMNS if c in lines.columns)
+
+
 def read_parquet_feuilles(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(feuilles, lignes) engine frames from ``feuilles.parquet`` and ``lignes.parquet``."""
     f = _read_parquet(folder / "feuilles.parquet")
@@ -138,6 +160,9 @@ def read_parquet_feuilles(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     _check_id_columns(folder, f.columns, lines.columns)
     f = feuille_frame(f.with_row_index("_pos"))
     lines = ligne_frame(lines.with_row_index("_row"))
+    grouped = _grouped_lines(f, lines)
+    if grouped is not None:
+        return f, grouped
     if f.get_column("id").n_unique() == f.height:
         lines = lines.join(
             f.select(pl.col("id").alias("feuille_id"), pl.col("_pos").alias("_fpos")), on="feuille_id", how="inner"

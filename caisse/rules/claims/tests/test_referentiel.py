@@ -55,3 +55,25 @@ def test_other_shapes_go_through_the_record_reader(tmp_path: Path, odd: str) -> 
     assert _read_beneficiaires(tmp_path / "beneficiaires.ndjson") is None
     _same(tmp_path)
     assert isinstance(load_referentiel(tmp_path).beneficiaires, pl.DataFrame)
+
+
+@pytest.mark.parametrize("layout", ["grouped", "shuffled", "missing_lines"])
+def test_grouped_parquet_lines_are_ranked_like_the_join(tmp_path: Path, layout: str) -> None:
+    """The usual layout (increasing ids, lines grouped in feuille order) is read without a join,
+    with the same frames as the join path."""
+    from caisse.rules.claims import batch
+
+    feuilles = pl.DataFrame({"id": [f"F{i:03d}" for i in range(6)], "nir": ["1"] * 6})
+    counts = [1, 3, 2, 1, 0 if layout == "missing_lines" else 2, 1]
+    lines = pl.DataFrame(
+        {"feuille_id": [f"F{i:03d}" for i, n in enumerate(counts) for _ in range(n)]}
+    ).with_columns(pl.int_range(pl.len()).alias("montant_facture_cts"), pl.lit("G").alias("code"))
+    if layout == "shuffled":
+        lines = lines.reverse()
+    feuilles.write_parquet(tmp_path / "feuilles.parquet")
+    lines.write_parquet(tmp_path / "lignes.parquet")
+    f, got = batch.read_parquet_feuilles(tmp_path)
+    raw = batch.ligne_frame(pl.read_parquet(tmp_path / "lignes.parquet").with_row_index("_row"))
+    assert (batch._grouped_lines(f, raw) is not None) == (layout == "grouped")
+    joined = raw.join(f.select(pl.col("id").alias("feuille_id"), pl.col("_pos").alias("_fpos")), on="feuille_id")
+    assert_frame_equal(got, batch.rank_lines(joined), check_dtypes=False)
