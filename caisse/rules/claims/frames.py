@@ -40,6 +40,8 @@ def attach_rows(df: pl.DataFrame, small: pl.DataFrame, key: str) -> pl.DataFrame
 def _scatter(df: pl.DataFrame, small: pl.DataFrame, key: str, rows: pl.Series) -> pl.DataFrame:
     """``small``'s columns placed at ``rows`` of a frame of ``df``'s height: one scatter of the
     row numbers, then a gather per column (works for every dtype, lists included)."""
+    small = small.rechunk()  # gathers from one contiguous chunk (a concatenation is slow to gather from)
+    rows = rows.rechunk()
     index = pl.repeat(None, df.height, dtype=pl.Int64, eager=True).scatter(
         rows, pl.int_range(small.height, dtype=pl.Int64, eager=True)
     )
