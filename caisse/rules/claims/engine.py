@@ -39,7 +39,7 @@ import polars as pl
 
 from caisse.rules.claims import caps, controls, explain
 from caisse.rules.claims.counters import Counters
-from caisse.rules.claims.frames import attach, attach_rows, contiguous_start
+from caisse.rules.claims.frames import attach, attach_rows, contiguous_start, packed_key
 from caisse.rules.claims.legal import PERIOD, LineParameters, SanteParameters, at, line_parameters, load
 from caisse.rules.claims.referentiel import FAR_FUTURE, Referentiel
 
@@ -276,27 +276,20 @@ def _step_line_controls(
     act = ["nir", "executant", "code", "date_soins"]
     ok = pl.col("_rejet_l").is_null() & pl.col("_rejet_f").is_null()
     day = (pl.col("date_soins") - pl.lit(dt.date(1970, 1, 1))).dt.total_days()
-    k1 = pl.col("_nir_idx") * (1 << 38) + pl.col("_ps_idx") * (1 << 16) + day
-    # Integer keys only (the strings are needed only to look up the carried acts).
+    # Integer keys only (the strings are needed only to look up the carried acts). Lines are in
+    # processing order, so a stable sort on the act keeps that order within an act.
     carried = act if counters.seen_acts.height else []
-    candidates = lines.lazy().filter(ok).select("_lid", "_ordre", *carried, k1.alias("_k1"), "_code_id").collect().lazy()
-    if not carried:
-        # Only acts whose key (hashed) occurs twice can repeat: the exact check below runs on
-        # those candidates (a hash collision only adds a candidate). Repeated hashes are found
-        # as equal neighbours once sorted (cheaper than a hash table of every act).
-        hashed = (
-            candidates.select("_lid", (pl.col("_k1").hash(1) ^ pl.col("_code_id").hash(2)).alias("_h"))
-            .sort("_h")
-            .filter((pl.col("_h") == pl.col("_h").shift(1)) | (pl.col("_h") == pl.col("_h").shift(-1)))
-            .select("_lid")
+    act_keys = ["_nir_idx", "_ps_idx", "_jour", "_code_id"]
+    acts = lines.lazy().filter(ok).select("_lid", "_ordre", *carried, *act_keys[:2], day.alias("_jour"), "_code_id").collect()
+    packed = packed_key(acts, act_keys)
+    if packed is not None:  # one exact Int64 key: a single-column stable sort
+        keys = acts.with_columns(packed.alias("_k")).sort("_k", maintain_order=True)
+        group_start = pl.col("_k").ne_missing(pl.col("_k").shift(1)) | (pl.int_range(pl.len()) == 0)
+    else:
+        keys = acts.sort(*act_keys, "_ordre")
+        group_start = pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in act_keys) | (
+            pl.int_range(pl.len()) == 0
         )
-        candidates = candidates.join(hashed, on="_lid", how="semi")
-    keys = candidates.sort("_k1", "_code_id", "_ordre").collect()
-    group_start = (
-        pl.col("_k1").ne_missing(pl.col("_k1").shift(1))
-        | pl.col("_code_id").ne_missing(pl.col("_code_id").shift(1))
-        | (pl.int_range(pl.len()) == 0)
-    )
     found = keys.with_columns(
         pl.when(group_start).then(pl.col("_ordre")).otherwise(None).forward_fill().alias("_premier_ordre")
     )

@@ -46,3 +46,28 @@ def _scatter(df: pl.DataFrame, small: pl.DataFrame, key: str, rows: pl.Series) -
         rows, pl.int_range(small.height, dtype=pl.Int64, eager=True)
     )
     return df.hstack([small.get_column(name).gather(index) for name in small.columns if name != key])
+
+
+def packed_key(df: pl.DataFrame, columns: list[str]) -> pl.Expr | None:
+    """One exact Int64 key for non-null integer ``columns`` (in that sort order), each shifted
+    by its minimum and given just the bits its range needs; None when they need more than 62
+    bits together (then sort on the columns themselves)."""
+    if df.height == 0:
+        return None
+    bounds = df.select(
+        *(pl.col(c).min().alias(f"{c}_min") for c in columns), *(pl.col(c).max().alias(f"{c}_max") for c in columns)
+    ).row(0, named=True)
+    widths = []
+    for c in columns:
+        low, high = bounds[f"{c}_min"], bounds[f"{c}_max"]
+        if low is None or high is None:
+            return None
+        widths.append(int(high - low).bit_length())
+    if sum(widths) > 62:
+        return None
+    key: pl.Expr = pl.lit(0, dtype=pl.Int64)
+    shift = sum(widths)
+    for c, width in zip(columns, widths, strict=True):
+        shift -= width
+        key = key + ((pl.col(c).cast(pl.Int64) - int(bounds[f"{c}_min"])) * (1 << shift))
+    return key

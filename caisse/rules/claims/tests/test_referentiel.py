@@ -7,6 +7,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from caisse.batch_io import iter_ndjson
@@ -77,3 +79,22 @@ def test_grouped_parquet_lines_are_ranked_like_the_join(tmp_path: Path, layout: 
     assert (batch._grouped_lines(f, raw) is not None) == (layout == "grouped")
     joined = raw.join(f.select(pl.col("id").alias("feuille_id"), pl.col("_pos").alias("_fpos")), on="feuille_id")
     assert_frame_equal(got, batch.rank_lines(joined), check_dtypes=False)
+
+
+@given(st.lists(st.tuples(st.integers(0, 5000), st.integers(-3, 3), st.integers(0, 2**20)), min_size=1, max_size=40))
+def test_packed_key_orders_like_the_columns(rows: list[tuple[int, int, int]]) -> None:
+    from caisse.rules.claims.frames import packed_key
+
+    df = pl.DataFrame(rows, schema=["a", "b", "c"], orient="row")
+    key = packed_key(df, ["a", "b", "c"])
+    assert key is not None
+    packed = df.with_columns(key.alias("k")).sort("k", "a", "b", "c").select("a", "b", "c")
+    assert packed.equals(df.sort("a", "b", "c"))
+    assert df.select(key).to_series().n_unique() == df.unique().height
+
+
+def test_packed_key_gives_up_beyond_62_bits() -> None:
+    from caisse.rules.claims.frames import packed_key
+
+    df = pl.DataFrame({"a": [0, 2**40], "b": [0, 2**30]})
+    assert packed_key(df, ["a", "b"]) is None
