@@ -21,7 +21,7 @@ import datetime as dt
 import polars as pl
 
 from caisse.rules.claims.counters import ANNUAL_SCHEMA, DAILY_SCHEMA, DEBT_SCHEMA, Counters
-from caisse.rules.claims.frames import attach, attach_rows
+from caisse.rules.claims.frames import attach, attach_rows, packed_key
 
 EPOCH = dt.date(1970, 1, 1)
 NO_PS = (1 << 22) - 1  # caps per person and day (transport): no professional in the key
@@ -80,8 +80,10 @@ def _capped(
 
 
 def _consumed_in_order(df: pl.DataFrame, keys: list[str], caps: list[tuple[str, pl.Expr, str]]) -> pl.DataFrame:
+    order = packed_key(df, [*keys, "_lid"])  # one exact Int64 sort key when the ranges allow
+    ordered = df.with_columns(order.alias("_ordre_cap")).sort("_ordre_cap").drop("_ordre_cap") if order is not None else df.sort([*keys, "_lid"])
     return (
-        df.sort([*keys, "_lid"])
+        ordered
         .with_columns(_starts(*keys).alias("_start"))
         .with_columns(_greedy_sorted(raw, "_start", rest).alias(out) for raw, rest, out in caps)
         .drop("_start")
@@ -102,20 +104,26 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
     carried: list[str | pl.Expr] = (
         ["nir", "executant", "date_soins", FR_CLE, "_fr_kind"] if counters.daily.height or counters.annual.height else []
     )
+    fr_cle = (
+        pl.when(~pl.col("_fr_par_ps"))
+        .then(NO_PS - pl.col("_fr_kind").replace_strict(KIND_CODES, default=len(KIND_CODES), return_dtype=pl.Int64))
+        .otherwise(pl.col("_ps_idx"))
+    )
     sub = lines.lazy().filter((pl.col("_pf_brut") > 0) | (pl.col("_fr_brut") > 0)).select(
         "_lid", *carried, "_annee", "_pf_brut", "_fr_brut",
         "_pf_plafond_jour", "_fr_plafond_jour", "_pf_plafond_an", "_fr_plafond_an",
-        (person + pl.col("_ps_idx") * (1 << 16) + day).alias("_k_pf"),
-        (
-            person
-            + pl.when(~pl.col("_fr_par_ps"))
-            .then(NO_PS - pl.col("_fr_kind").replace_strict(KIND_CODES, default=len(KIND_CODES), return_dtype=pl.Int64))
-            .otherwise(pl.col("_ps_idx"))
-            * (1 << 16)
-            + day
-        ).alias("_k_fr"),
-        (pl.col("_nir_idx") * (1 << 16) + pl.col("_annee")).alias("_k_an"),
+        "_nir_idx", "_ps_idx", fr_cle.alias("_cle_fr"), day.alias("_jour"),
     ).collect()
+    # Compact exact keys from the measured ranges (so that the key and the line number fit in
+    # one sort column), else the wide fixed layout.
+    k_pf = packed_key(sub, ["_nir_idx", "_ps_idx", "_jour"])
+    k_fr = packed_key(sub, ["_nir_idx", "_cle_fr", "_jour"])
+    k_an = packed_key(sub, ["_nir_idx", "_annee"])
+    sub = sub.with_columns(
+        (k_pf if k_pf is not None else person + pl.col("_ps_idx") * (1 << 16) + pl.col("_jour")).alias("_k_pf"),
+        (k_fr if k_fr is not None else person + pl.col("_cle_fr") * (1 << 16) + pl.col("_jour")).alias("_k_fr"),
+        (k_an if k_an is not None else pl.col("_nir_idx") * (1 << 16) + pl.col("_annee")).alias("_k_an"),
+    ).drop("_nir_idx", "_ps_idx", "_cle_fr", "_jour")
     daily = counters.daily
     if daily.height:
         pf_keys = ["nir", "executant", "date_soins"]
