@@ -176,16 +176,31 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
         ],
         few_groups=True,
     )
-    sub = sub.select("_lid", "_pf_jour", "_fr_jour", "participation_forfaitaire_cts", "franchise_cts")
-    lines = attach_rows(lines, sub, "_lid").with_columns(
-        pl.col(c).fill_null(0) for c in ("_pf_jour", "_fr_jour", "participation_forfaitaire_cts", "franchise_cts")
+    # Back to the lines: two columns only (their order is random with respect to the lines',
+    # so each column costs a cache miss per line), the "cap reached" flags in the high bits.
+    flags = 1 << 40
+    sub = sub.select(
+        "_lid",
+        (
+            pl.col("participation_forfaitaire_cts")
+            + (pl.col("_pf_jour") < pl.col("_pf_brut")).cast(pl.Int64) * flags
+            + (pl.col("participation_forfaitaire_cts") < pl.col("_pf_jour")).cast(pl.Int64) * (2 * flags)
+        ).alias("_pf_cap"),
+        (
+            pl.col("franchise_cts")
+            + (pl.col("_fr_jour") < pl.col("_fr_brut")).cast(pl.Int64) * flags
+            + (pl.col("franchise_cts") < pl.col("_fr_jour")).cast(pl.Int64) * (2 * flags)
+        ).alias("_fr_cap"),
     )
+    lines = attach_rows(lines, sub, "_lid").with_columns(pl.col("_pf_cap").fill_null(0), pl.col("_fr_cap").fill_null(0))
     lines = lines.with_columns(
-        (pl.col("_pf_jour") < pl.col("_pf_brut")).alias("_pf_plafond_jour_atteint"),
-        (pl.col("participation_forfaitaire_cts") < pl.col("_pf_jour")).alias("_pf_plafond_an_atteint"),
-        (pl.col("_fr_jour") < pl.col("_fr_brut")).alias("_fr_plafond_jour_atteint"),
-        (pl.col("franchise_cts") < pl.col("_fr_jour")).alias("_fr_plafond_an_atteint"),
-    )
+        (pl.col("_pf_cap") % flags).alias("participation_forfaitaire_cts"),
+        (pl.col("_fr_cap") % flags).alias("franchise_cts"),
+        ((pl.col("_pf_cap") // flags) % 2 == 1).alias("_pf_plafond_jour_atteint"),
+        (pl.col("_pf_cap") // (2 * flags) == 1).alias("_pf_plafond_an_atteint"),
+        ((pl.col("_fr_cap") // flags) % 2 == 1).alias("_fr_plafond_jour_atteint"),
+        (pl.col("_fr_cap") // (2 * flags) == 1).alias("_fr_plafond_an_atteint"),
+    ).drop("_pf_cap", "_fr_cap")
     # New consumption, for the carried counters (lazy: only computed when carried).
     ok = lines.lazy().filter(pl.col("_ok"))
     new_daily = pl.concat(
