@@ -108,6 +108,23 @@ def _lines_with_feuilles(lines: pl.DataFrame, fcols: pl.DataFrame) -> pl.DataFra
     return lines.join(fcols, on="_fpos", how="inner").sort("_ordre", "_lpos")
 
 
+def _processing_rank(f: pl.DataFrame) -> pl.Series:
+    """Each feuille's rank in the contract's order (``date_reception``, ``id``, then input
+    position); a flow already in that order (a reception file) is ranked without sorting."""
+    d, ids = f.get_column("date_reception"), f.get_column("id")
+    if f.height and not d.null_count() and not ids.null_count():
+        earlier_d, later_d = d.slice(0, f.height - 1), d.slice(1)
+        earlier_i, later_i = ids.slice(0, f.height - 1), ids.slice(1)
+        in_order = ((earlier_d < later_d) | ((earlier_d == later_d) & (earlier_i <= later_i))).all()
+        if in_order and f.get_column("_pos").is_sorted():
+            return pl.int_range(f.height, dtype=pl.Int64, eager=True)
+    return f.select(
+        pl.arg_sort_by(pl.col("date_reception").fill_null(FAR_FUTURE), pl.col("id").fill_null(""), "_pos")
+        .arg_sort()
+        .cast(pl.Int64)
+    ).to_series()
+
+
 def _ymd(date: pl.Expr) -> pl.Expr:
     """A date as the integer YYYYMMDD."""
     return date.dt.year().cast(pl.Int64) * 10000 + date.dt.month().cast(pl.Int64) * 100 + date.dt.day().cast(pl.Int64)
@@ -133,16 +150,13 @@ def _step_feuille_controls(
     f: pl.DataFrame, lines: pl.DataFrame, ref: Referentiel, counters: Counters
 ) -> pl.DataFrame:
     """Feuille-level controls: adds ``_ordre`` (processing rank) and ``_rejet_f`` (code or null)."""
-    f = f.with_columns(
-        pl.arg_sort_by(pl.col("date_reception").fill_null(FAR_FUTURE), pl.col("id").fill_null(""), "_pos")
-        .arg_sort()
-        .cast(pl.Int64)
-        .alias("_ordre")
-    )
-    nb_lines = lines.group_by("_fpos").agg(
-        pl.len().alias("_nb_lignes"), pl.col("date_soins").min().alias("_premier_soin")
-    )
-    f = attach(f, nb_lines.rename({"_fpos": "_pos"}), "_pos")
+    f = f.with_columns(_processing_rank(f).alias("_ordre"))
+    if lines.get_column("_fpos").is_sorted():  # lines grouped by feuille: counted by run lengths
+        runs = lines.select(pl.col("_fpos").rle()).unnest("_fpos")
+        nb_lines = runs.select(pl.col("value").alias("_pos"), pl.col("len").alias("_nb_lignes"))
+    else:
+        nb_lines = lines.group_by("_fpos").agg(pl.len().alias("_nb_lignes")).rename({"_fpos": "_pos"})
+    f = attach(f, nb_lines, "_pos")
     benef = ref.beneficiaires.with_row_index("_nir_idx").select(
         "nir", pl.col("_nir_idx").cast(pl.Int64), "date_naissance", _ymd(pl.col("date_naissance")).alias("_naissance_ymd"), "deces"
     )
@@ -155,13 +169,17 @@ def _step_feuille_controls(
         pl.col("opposition").min().alias("_opposition")
     )
     with_card = f.filter(pl.col("carte_vitale").is_not_null()).select("_pos", "nir", "carte_vitale")
-    f = attach(
-        f,
-        with_card.join(cards, left_on=["nir", "carte_vitale"], right_on=["nir", "numero"], how="inner").select(
-            "_pos", "_opposition"
-        ),
-        "_pos",
+    opposed = with_card.join(cards, left_on=["nir", "carte_vitale"], right_on=["nir", "numero"], how="inner").select(
+        "_pos", "_opposition"
     )
+    # The first date of care, needed only for the feuilles read with a card in opposition.
+    first_care = (
+        lines.join(opposed.select(pl.col("_pos").alias("_fpos")), on="_fpos", how="semi")
+        .group_by("_fpos")
+        .agg(pl.col("date_soins").min().alias("_premier_soin"))
+        .rename({"_fpos": "_pos"})
+    )
+    f = attach(f, opposed.join(first_care, on="_pos", how="left"), "_pos")
     # A repeated id: the occurrences after the first in processing order (the window runs only
     # over the ids that repeat, usually none).
     ids = f.get_column("id")
