@@ -285,7 +285,13 @@ def feuille_payments(
     # running sums and minima without windows: groups are separated by an offset larger than
     # any balance (2**40 cents).
     big = 1 << 40
-    order = d.select(pl.arg_sort_by("_nir_idx", "_ordre")).to_series()
+    by_person = d.select(pl.col("_nir_idx").fill_null(-1), "_ordre")
+    packed = packed_key(by_person, ["_nir_idx", "_ordre"])
+    order = (
+        by_person.select(packed.arg_sort())
+        if packed is not None
+        else by_person.select(pl.arg_sort_by("_nir_idx", "_ordre"))
+    ).to_series()
     full = d
     d = d.select("_nir_idx", "_c", "_p", "_b0", "_liquidee")[order].with_columns(
         (pl.col("_c") - pl.col("_p")).alias("_x"), _starts("_nir_idx").alias("_start")
