@@ -2,9 +2,10 @@
 
 Every amount, rate, cap and delay of the engine comes from the YAML parameters under
 ``caisse/rules/parameters/sante/`` (see :mod:`caisse.rules.parameters`). A parameter has a few
-dated breakpoints; :func:`at` turns it into a ``when(date >= start) ... otherwise`` chain over
-the date-of-care column, which is exact and costs a handful of comparisons per row. There is
-never an ``if`` on a date in the engine: a rule change is a new dated value in YAML.
+dated breakpoints. On the lines, :class:`LineParameters` reads every parameter by one gather
+per (category, period of the date of care) (ADR 0009); :func:`at` turns a parameter into a
+``when(date >= start) ... otherwise`` chain over any other date column. There is never an
+``if`` on a date in the engine: a rule change is a new dated value in YAML.
 """
 
 from __future__ import annotations
@@ -29,23 +30,6 @@ def at(param: Parameter, date: pl.Expr, dtype: pl.DataType | None = None) -> pl.
     return expr
 
 
-def at_map(
-    param: Parameter, date: pl.Expr, key: pl.Expr, default: Any, dtype: pl.DataType
-) -> pl.Expr:
-    """The entry ``key`` of a mapping-valued parameter in force on ``date`` (``default`` if absent)."""
-    expr: pl.Expr = pl.lit(default, dtype=dtype)
-    for start, value in param.breakpoints():
-        mapping: Mapping[str, Any] = value or {}
-        looked_up = key.replace_strict(dict(mapping), default=pl.lit(default, dtype=dtype), return_dtype=dtype)
-        expr = pl.when(date >= pl.lit(start)).then(looked_up).otherwise(expr)
-    return expr
-
-
-def in_set(param: Parameter, date: pl.Expr, key: pl.Expr) -> pl.Expr:
-    """True when ``key`` is a true entry of a bool-mapping parameter on ``date``."""
-    return at_map(param, date, key, False, pl.Boolean())
-
-
 @dataclass(frozen=True)
 class SanteParameters:
     """The parameters the claims engine reads, resolved once per run."""
@@ -54,15 +38,6 @@ class SanteParameters:
 
     def p(self, name: str) -> Parameter:
         return self.tree.parameter(PREFIX + name)
-
-    def taux_categorie(self, date: pl.Expr, categorie: pl.Expr) -> pl.Expr:
-        """Base rate (percent) of the category on the date of care."""
-        expr: pl.Expr = pl.lit(None, dtype=pl.Int64())
-        for param in self.tree:
-            if param.name.startswith(PREFIX + "taux.") and param.name.count(".") == 2:
-                cat = param.name.rsplit(".", 1)[1]
-                expr = pl.when(categorie == cat).then(at(param, date, pl.Int64())).otherwise(expr)
-        return expr
 
     def value(self, name: str, when: dt.date) -> Any:
         return self.p(name).at(when)
@@ -75,7 +50,7 @@ def load(overlays: Mapping[str, Mapping[dt.date, Any]] | None = None) -> SantePa
 # --------------------------------------------------------------------------------------------
 # Per-line look-ups by one gather: the parameters' dates cut time into periods where every
 # value is constant; a line's period index (one binary search on its date of care) and its
-# category index then address precomputed arrays. Same values as :func:`at` / :func:`at_map`,
+# category index then address precomputed arrays. Same values as :func:`at`,
 # at a fraction of the cost on millions of lines.
 # --------------------------------------------------------------------------------------------
 
