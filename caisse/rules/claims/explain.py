@@ -261,7 +261,7 @@ _FEUILLE_TEXTS = pl.Series(
 def explain_feuilles(decomptes: pl.DataFrame) -> pl.DataFrame:
     """Adds the décompte's own sentences as ``explication`` (Categorical): rejection, debt
     recovered, who is paid. The amounts are in the décompte's columns."""
-    code = pl.col("_rejet_f").replace_strict(REJECT_IDS, default=len(_FEUILLE_CODES) - 1, return_dtype=pl.Int64)
+    code = pl.col("_rejet_f").replace_strict(REJECT_IDS, return_dtype=pl.Int64)  # every code is known: an unknown one raises
     code = pl.when(pl.col("_rejet_f").is_null()).then(0).otherwise(code)
     index = (
         code * 8
