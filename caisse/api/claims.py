@@ -28,7 +28,6 @@ from functools import lru_cache
 from typing import Any
 
 import polars as pl
-from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -38,8 +37,13 @@ from caisse.accounts.perms import Capability, has
 from caisse.api import openapi
 from caisse.api.auth import authenticated, problem
 from caisse.api.engine_process import EngineClient
-from caisse.claims.models import ImportedNomenclature
-from caisse.claims.services import load_counters, referentiel_for, stored_nomenclature
+from caisse.claims.services import (
+    batch_inputs,
+    load_counters,
+    nomenclature_version,
+    referentiel_for,
+    stored_nomenclature,
+)
 from caisse.rules.claims import records
 from caisse.rules.claims.engine import liquidate, liquidate_records
 
@@ -52,19 +56,10 @@ def _nomenclature(version: tuple[int, Any]) -> pl.DataFrame:
     return stored_nomenclature()
 
 
-def _nomenclature_version() -> tuple[int, Any]:
-    """Changes when an import adds or replaces codes, so that the cache never serves old tariffs
-    (read for every batch: plain SQL, no ORM compilation)."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*), MAX(id) FROM {ImportedNomenclature._meta.db_table}")
-        n, last = cursor.fetchone()
-    return n, last
-
-
 def liquidate_one(feuille: dict[str, Any]) -> dict[str, Any]:
     """One feuille alone, one engine call: the reference the batched path must equal."""
     nir, executant = str(feuille.get("nir") or ""), str(feuille.get("executant") or "")
-    referentiel = referentiel_for([nir], [executant], _nomenclature(_nomenclature_version()))
+    referentiel = referentiel_for([nir], [executant], _nomenclature(nomenclature_version()))
     decomptes, _ = liquidate_records(referentiel, [feuille], load_counters([nir]))
     return decomptes[0]
 
@@ -98,14 +93,14 @@ def independent_rounds(feuilles: Sequence[dict[str, Any]]) -> list[list[int]]:
 
 
 def liquidate_batch(feuilles: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each feuille as :func:`liquidate_one` would answer it, with one référentiel and one counters
-    read for all, and one engine call per group of independent feuilles (usually one)."""
+    """Each feuille as :func:`liquidate_one` would answer it, with one read of the database for all
+    (référentiel, counters and nomenclature version in one round trip, by queries compiled once per
+    process), and one engine call per group of independent feuilles (usually one)."""
     if not feuilles:
         return []
-    nirs = [str(f.get("nir") or "") for f in feuilles]
-    referentiel = referentiel_for(nirs, [str(f.get("executant") or "") for f in feuilles],
-                                  _nomenclature(_nomenclature_version()))
-    counters = load_counters(nirs)
+    inputs = batch_inputs([str(f.get("nir") or "") for f in feuilles], [str(f.get("executant") or "") for f in feuilles])
+    referentiel = inputs.referentiel(_nomenclature(inputs.nomenclature_version))
+    counters = inputs.counters
     out: list[dict[str, Any] | None] = [None] * len(feuilles)
     for members in independent_rounds(feuilles):
         f, lines = records.frames_from_records([feuilles[i] for i in members])

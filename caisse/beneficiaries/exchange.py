@@ -45,6 +45,7 @@ from caisse.rights.models import (
     ProtocolStatus,
     RightsPeriod,
 )
+from caisse.rights.services import Prepared, PreparedRows, run_together
 from caisse.rules import identifiers
 
 BATCH_SIZE = 2000
@@ -390,56 +391,94 @@ def _iso(d: dt.date | None) -> str | None:
     return d.isoformat() if d and d != OPEN_END else None
 
 
+_NIRS = ["\x00nir"]  # sentinel of the NIR list (no real NIR has it)
+
+
+def _by_person(model: Any, build: Any) -> PreparedRows:
+    """Rows of ``model`` for the people of a NIR list, the person's id first."""
+    return PreparedRows(model, lambda nirs: build(model.objects.filter(beneficiary__nir__in=nirs)), nirs=_NIRS)
+
+
+def _span(r: list[Any]) -> dict[str, Any]:
+    return {"debut": _iso(r[1]), "fin": _iso(r[2])}
+
+
+# The people, then each list of the record: (key, query, row → item). Compiled once per process, run
+# together (one round trip on PostgreSQL): the real-time API reads them for every micro-batch.
+_PEOPLE = PreparedRows(Beneficiary, lambda nirs: Beneficiary.objects.filter(nir__in=nirs).values_list(
+    "pk", "nir", "date_naissance", "sexe", "date_deces", "iban"), nirs=_NIRS)
+_LISTS: list[tuple[str, PreparedRows, Any]] = [
+    ("droits", _by_person(RightsPeriod, lambda qs: qs.order_by("debut", "pk").values_list(
+        "beneficiary_id", "debut", "fin")), _span),
+    ("ald", _by_person(ALDPeriod, lambda qs: qs.filter(statut_protocole=ProtocolStatus.VALIDE)
+                       .exclude(kind=ALDKind.NON_EXONERANTE).order_by("debut", "pk")
+                       .values_list("beneficiary_id", "debut", "fin")), _span),
+    ("c2s", _by_person(C2SAttribution, lambda qs: qs.exclude(statut=C2SStatus.SUSPENDUE).order_by("debut", "pk")
+                       .values_list("beneficiary_id", "debut", "fin", "participation")),
+     lambda r: {"debut": _iso(r[1]), "fin": _iso(r[2]), "participation": r[3]}),
+    ("ame", _by_person(AMEAttribution, lambda qs: qs.filter(statut=AMEStatus.ACCORDEE).order_by("debut", "pk")
+                       .values_list("beneficiary_id", "debut", "fin")), _span),
+    ("maternite", _by_person(MaternityPeriod, lambda qs: qs.order_by("debut_6e_mois", "pk").values_list(
+        "beneficiary_id", "debut_6e_mois", "date_accouchement", "date_accouchement_prevue")),
+     lambda r: {"debut_6e_mois": _iso(r[1]), "date_accouchement": _iso(r[2] or r[3])}),
+    ("invalidite", _by_person(InvalidityPeriod, lambda qs: qs.order_by("debut", "pk").values_list(
+        "beneficiary_id", "debut", "fin")), _span),
+    ("medecin_traitant", _by_person(MedecinTraitantDeclaration, lambda qs: qs.order_by("debut", "pk").values_list(
+        "beneficiary_id", "medecin__identifiant", "debut", "fin")),
+     lambda r: {"ps": r[1], "debut": _iso(r[2]), "fin": _iso(r[3])}),
+    ("cartes_vitale", _by_person(CarteVitale, lambda qs: qs.order_by("pk").values_list(
+        "beneficiary_id", "numero", "date_opposition")),
+     lambda r: {"numero": r[1], "opposition": _iso(r[2])}),
+]
+RECORD_SLICE = 500  # people per statement (SQLite limits the number of parameters)
+
+
+def beneficiary_queries(nirs: list[str]) -> list[tuple[Prepared, dict[str, Any]]]:
+    """The statements that read these people's records (at most ``RECORD_SLICE``), for
+    :func:`~caisse.rights.services.run_together`; :func:`records_from_rows` builds the records."""
+    values = {"nirs": nirs}
+    return [(_PEOPLE, values), *((query, values) for _, query, _ in _LISTS)]
+
+
+def records_from_rows(results: list[list[Any]]) -> list[dict[str, Any]]:
+    """Contract §1 records from the rows of :func:`beneficiary_queries` (in the people's order)."""
+    people, *rows = results
+    lists = {}
+    for (key, _, make), found in zip(_LISTS, rows, strict=True):
+        bucket: dict[int, list[dict[str, Any]]] = {}
+        for row in found:
+            bucket.setdefault(row[0], []).append(make(row))
+        lists[key] = bucket
+    out = []
+    for pk, nir, naissance, sexe, deces, iban in people:
+        rec: dict[str, Any] = {"nir": nir, "date_naissance": naissance.isoformat(), "sexe": sexe}
+        for key, _, _ in _LISTS:
+            rec[key] = lists[key].get(pk, [])
+        rec["deces"] = _iso(deces)
+        rec["iban"] = iban or None
+        out.append(rec)
+    return out
+
+
 def beneficiary_records(nirs: Iterable[str]) -> list[dict[str, Any]]:
-    """Contract §1 records of these people (in NIR order), built with a few queries per slice of
-    people: the claims engine reads them in the persistent path and the real-time API."""
+    """Contract §1 records of these people, by slices of people (each in one round trip on
+    PostgreSQL, with queries compiled once per process): the claims engine reads them in the
+    persistent path and the real-time API."""
     out: list[dict[str, Any]] = []
     nir_list = sorted({n for n in nirs if n})
-    for start in range(0, len(nir_list), 500):
-        part = nir_list[start:start + 500]
-        people = list(
-            Beneficiary.objects.filter(nir__in=part).values_list("pk", "nir", "date_naissance", "sexe", "date_deces", "iban")
-        )
-        if not people:
-            continue
-        pks = [p[0] for p in people]
-        lists: dict[str, dict[int, list[dict[str, Any]]]] = {}
+    for start in range(0, len(nir_list), RECORD_SLICE):
+        out.extend(records_from_rows(run_together(beneficiary_queries(nir_list[start:start + RECORD_SLICE]))))
+    return out
 
-        def collect(key: str, qs: Any, make: Any, lists: dict[str, dict[int, list[dict[str, Any]]]] = lists) -> None:
-            bucket: dict[int, list[dict[str, Any]]] = {}
-            for row in qs:
-                bucket.setdefault(row[0], []).append(make(row))
-            lists[key] = bucket
 
-        collect("droits", RightsPeriod.objects.filter(beneficiary_id__in=pks).order_by("debut", "pk")
-                .values_list("beneficiary_id", "debut", "fin"), lambda r: {"debut": _iso(r[1]), "fin": _iso(r[2])})
-        collect("ald", ALDPeriod.objects.filter(beneficiary_id__in=pks, statut_protocole=ProtocolStatus.VALIDE)
-                .exclude(kind=ALDKind.NON_EXONERANTE).order_by("debut", "pk")
-                .values_list("beneficiary_id", "debut", "fin"), lambda r: {"debut": _iso(r[1]), "fin": _iso(r[2])})
-        collect("c2s", C2SAttribution.objects.filter(beneficiary_id__in=pks).exclude(statut=C2SStatus.SUSPENDUE)
-                .order_by("debut", "pk").values_list("beneficiary_id", "debut", "fin", "participation"),
-                lambda r: {"debut": _iso(r[1]), "fin": _iso(r[2]), "participation": r[3]})
-        collect("ame", AMEAttribution.objects.filter(beneficiary_id__in=pks, statut=AMEStatus.ACCORDEE)
-                .order_by("debut", "pk").values_list("beneficiary_id", "debut", "fin"),
-                lambda r: {"debut": _iso(r[1]), "fin": _iso(r[2])})
-        collect("maternite", MaternityPeriod.objects.filter(beneficiary_id__in=pks).order_by("debut_6e_mois", "pk")
-                .values_list("beneficiary_id", "debut_6e_mois", "date_accouchement", "date_accouchement_prevue"),
-                lambda r: {"debut_6e_mois": _iso(r[1]), "date_accouchement": _iso(r[2] or r[3])})
-        collect("invalidite", InvalidityPeriod.objects.filter(beneficiary_id__in=pks).order_by("debut", "pk")
-                .values_list("beneficiary_id", "debut", "fin"), lambda r: {"debut": _iso(r[1]), "fin": _iso(r[2])})
-        collect("medecin_traitant", MedecinTraitantDeclaration.objects.filter(beneficiary_id__in=pks)
-                .order_by("debut", "pk").values_list("beneficiary_id", "medecin__identifiant", "debut", "fin"),
-                lambda r: {"ps": r[1], "debut": _iso(r[2]), "fin": _iso(r[3])})
-        collect("cartes_vitale", CarteVitale.objects.filter(beneficiary_id__in=pks).order_by("pk")
-                .values_list("beneficiary_id", "numero", "date_opposition"),
-                lambda r: {"numero": r[1], "opposition": _iso(r[2])})
-        for pk, nir, naissance, sexe, deces, iban in people:
-            rec: dict[str, Any] = {"nir": nir, "date_naissance": naissance.isoformat(), "sexe": sexe}
-            for key in ("droits", "ald", "c2s", "ame", "maternite", "invalidite", "medecin_traitant", "cartes_vitale"):
-                rec[key] = lists[key].get(pk, [])
-            rec["deces"] = _iso(deces)
-            rec["iban"] = iban or None
-            out.append(rec)
+def beneficiary_records_orm(nirs: Iterable[str]) -> list[dict[str, Any]]:
+    """The same records through the ORM, compiled at each call: the reference of the tests."""
+    out: list[dict[str, Any]] = []
+    nir_list = sorted({n for n in nirs if n})
+    for start in range(0, len(nir_list), RECORD_SLICE):
+        part = nir_list[start:start + RECORD_SLICE]
+        results = [list(query.build(nirs=part)) for query in (_PEOPLE, *(q for _, q, _ in _LISTS))]
+        out.extend(records_from_rows(results))
     return out
 
 

@@ -44,7 +44,7 @@ from django.db.models.functions import Collate
 from django.utils import timezone
 
 from caisse.batch_io import UnreadableFile, iter_ndjson, write_ndjson
-from caisse.beneficiaries.exchange import beneficiary_records
+from caisse.beneficiaries.exchange import beneficiary_queries, beneficiary_records, records_from_rows
 from caisse.beneficiaries.models import Beneficiary
 from caisse.claims import delays
 from caisse.claims.models import (
@@ -68,6 +68,7 @@ from caisse.claims.models import (
 from caisse.core import audit
 from caisse.core.models import AuditAction
 from caisse.professionals.models import HealthProfessional
+from caisse.rights.services import Prepared, PreparedRows, RawRows, run_together
 from caisse.rules.claims import batch, records
 from caisse.rules.claims.counters import (
     ACTS_SCHEMA,
@@ -415,18 +416,23 @@ def stored_nomenclature() -> pl.DataFrame:
 # ================================================================================================
 
 
+_PROFESSIONALS = PreparedRows(HealthProfessional, lambda ids: HealthProfessional.objects.filter(identifiant__in=ids)
+                              .values_list("identifiant", "profession", "specialite", "secteur", "optam",
+                                           "conventionne", "iban"), ids=["\x00ps"])
+
+
+def _professional(row: Sequence[Any]) -> dict[str, Any]:
+    ident, profession, specialite, secteur, optam, conventionne, iban = row
+    return {"id": ident, "profession": profession, "specialite": specialite or None, "secteur": secteur,
+            "optam": optam, "conventionne": conventionne, "iban": iban or None}
+
+
 def professional_records(identifiants: Iterable[str]) -> list[dict[str, Any]]:
+    """Contract §1 records of these professionals (query compiled once per process)."""
     out: list[dict[str, Any]] = []
     ids = sorted({i for i in identifiants if i})
     for part in _slices(ids):
-        for row in HealthProfessional.objects.filter(identifiant__in=part).values(
-            "identifiant", "profession", "specialite", "secteur", "optam", "conventionne", "iban"
-        ):
-            out.append({
-                "id": row["identifiant"], "profession": row["profession"], "specialite": row["specialite"] or None,
-                "secteur": row["secteur"], "optam": row["optam"], "conventionne": row["conventionne"],
-                "iban": row["iban"] or None,
-            })
+        out.extend(_professional(row) for row in _PROFESSIONALS.run(ids=list(part)))
     return out
 
 
@@ -483,31 +489,96 @@ def _day(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)  # SQLite gives text
 
 
+def _counters_statement(nirs: Sequence[str]) -> tuple[str, list[Any]]:
+    return _counters_sql(len(nirs)), list(nirs) * 4
+
+
+_COUNTERS = RawRows(AnnualCounter, _counters_statement)
+
+
+def _counters_from_rows(rows: Iterable[Sequence[Any]]) -> Counters:
+    annual: list[tuple[Any, ...]] = []
+    debt: list[tuple[Any, ...]] = []
+    daily: list[tuple[Any, ...]] = []
+    acts: list[tuple[Any, ...]] = []
+    for tag, nir, s1, s2, d, i1, i2, i3 in rows:
+        if tag == 0:
+            annual.append((nir, i1, i2, i3))
+        elif tag == 1:
+            debt.append((nir, i1))
+        elif tag == 2:
+            daily.append((nir, s1, _day(d), s2, i1))
+        else:
+            acts.append((nir, s1, s2, _day(d)))
+    return Counters(
+        annual=_frame(annual, ANNUAL_SCHEMA), debt=_frame(debt, DEBT_SCHEMA), daily=_frame(daily, DAILY_SCHEMA),
+        seen_ids=pl.DataFrame(schema=IDS_SCHEMA), seen_acts=_frame(acts, ACTS_SCHEMA),
+    )
+
+
 def load_counters(nirs: Iterable[str]) -> Counters:
     """The carried counters of these people (``seen_ids`` stays empty: ids are unique in the database).
 
     One query per slice of people for the four tables (the real-time API reads them for every
     micro-batch, the daily run for every chunk)."""
-    annual: list[tuple[Any, ...]] = []
-    debt: list[tuple[Any, ...]] = []
-    daily: list[tuple[Any, ...]] = []
-    acts: list[tuple[Any, ...]] = []
+    rows: list[Sequence[Any]] = []
     for part in _slices(sorted({n for n in nirs if n})):
         with connection.cursor() as cursor:
-            cursor.execute(_counters_sql(len(part)), list(part) * 4)
-            rows = cursor.fetchall()
-        for tag, nir, s1, s2, d, i1, i2, i3 in rows:
-            if tag == 0:
-                annual.append((nir, i1, i2, i3))
-            elif tag == 1:
-                debt.append((nir, i1))
-            elif tag == 2:
-                daily.append((nir, s1, _day(d), s2, i1))
-            else:
-                acts.append((nir, s1, s2, _day(d)))
-    return Counters(
-        annual=_frame(annual, ANNUAL_SCHEMA), debt=_frame(debt, DEBT_SCHEMA), daily=_frame(daily, DAILY_SCHEMA),
-        seen_ids=pl.DataFrame(schema=IDS_SCHEMA), seen_acts=_frame(acts, ACTS_SCHEMA),
+            cursor.execute(*_counters_statement(part))
+            rows.extend(cursor.fetchall())
+    return _counters_from_rows(rows)
+
+
+def _nomenclature_version_statement() -> tuple[str, list[Any]]:
+    return f"SELECT COUNT(*), MAX(id) FROM {ImportedNomenclature._meta.db_table}", []
+
+
+_NOMENCLATURE_VERSION = RawRows(ImportedNomenclature, _nomenclature_version_statement)
+
+
+def nomenclature_version() -> tuple[int, Any]:
+    """Changes when an import adds or replaces codes (so that a cached nomenclature is never stale)."""
+    (n, last), = run_together([(_NOMENCLATURE_VERSION, {})])[0]
+    return n, last
+
+
+@dataclass
+class BatchInputs:
+    """What one real-time micro-batch reads from the database."""
+
+    beneficiaires: list[dict[str, Any]]
+    professionnels: list[dict[str, Any]]
+    counters: Counters
+    nomenclature_version: tuple[int, Any]
+
+    def referentiel(self, nomenclature: pl.DataFrame) -> Referentiel:
+        """The référentiel as :func:`referentiel_for` builds it (people and professionals in id order)."""
+        return Referentiel.from_records(sorted(self.beneficiaires, key=lambda r: r["nir"]),
+                                        sorted(self.professionnels, key=lambda r: r["id"]), nomenclature)
+
+
+def batch_inputs(nirs: Iterable[str], executants: Iterable[str]) -> BatchInputs:
+    """The people's records, the professionals', the counters and the nomenclature version, read
+    by queries compiled once per process and sent together: one round trip on PostgreSQL, one
+    snapshot (the real-time API's micro-batches; the same values as :func:`referentiel_for`,
+    :func:`load_counters` and :func:`nomenclature_version`)."""
+    people = sorted({n for n in nirs if n})
+    ids = sorted({e for e in executants if e})
+    if len(people) > IN_SLICE or len(ids) > IN_SLICE:  # beyond a micro-batch: slice by slice
+        return BatchInputs(beneficiary_records(people), professional_records(ids), load_counters(people),
+                           nomenclature_version())
+    people_calls = beneficiary_queries(people)
+    calls: list[tuple[Prepared, dict[str, Any]]] = [(_NOMENCLATURE_VERSION, {}), (_PROFESSIONALS, {"ids": ids}),
+                                                     *people_calls]
+    if people:  # ``IN ()`` is no SQL
+        calls.append((_COUNTERS, {"nirs": people}))
+    version, professionals, *rest = run_together(calls)
+    (n, last), = version
+    return BatchInputs(
+        beneficiaires=records_from_rows(rest[:len(people_calls)]),
+        professionnels=[_professional(row) for row in professionals],
+        counters=_counters_from_rows(rest[len(people_calls)] if people else []),
+        nomenclature_version=(n, last),
     )
 
 

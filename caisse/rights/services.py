@@ -8,6 +8,7 @@ Legal durations and thresholds come from the dated parameters, read at the date 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -460,6 +461,76 @@ class _Compiled:
     slots: list[tuple[str | None, Any]]  # (sentinel name, or None and the constant parameter)
     attnames: list[str]  # the model's columns in the SELECT, in order
     converters: list[tuple[int, list[Any], Any]]  # the backend's converters, by column position
+    pieces: list[str] = field(default_factory=list)  # the SQL split at its placeholders (lists only)
+    lists: frozenset[str] = frozenset()  # sentinels that are ``IN`` lists
+
+
+_PLACEHOLDER = re.compile(r"(%%|%s)")
+
+
+def _compile_query(query: models.QuerySet[Any], sentinels: dict[str, Any], alias: str,
+                   model_columns: bool) -> _Compiled:
+    """Compile once with the sentinels and note where each lands among the parameters. A sentinel
+    given as a one-item list is an ``IN`` list: its one placeholder becomes as many as the values."""
+    compiler = query.query.get_compiler(using=alias)
+    sql, params = compiler.as_sql()
+    lists = frozenset(name for name, sentinel in sentinels.items() if isinstance(sentinel, list))
+    singles = {name: sentinel[0] if name in lists else sentinel for name, sentinel in sentinels.items()}
+    slots: list[tuple[str | None, Any]] = []
+    for param in params:
+        slot = next((name for name, sentinel in singles.items() if _same(param, sentinel)), None)
+        slots.append((slot, type(param) if slot is not None else param))
+    if lists and sum(1 for name, _ in slots if name in lists) != len(lists):
+        raise ValueError("une liste sentinelle doit apparaître une fois dans la requête")
+    if model_columns:  # model instances: the model's own columns, then ``from_db``
+        first, last = compiler.klass_info["select_fields"][0], compiler.klass_info["select_fields"][-1]
+        columns = [column for column, _, _ in compiler.select[first:last + 1]]
+        attnames, offset = [column.target.attname for column in columns], first
+    else:  # plain rows, as ``values_list`` gives them
+        columns = [s[0] for s in compiler.select[:compiler.col_count]]
+        attnames, offset = [], 0
+    converters = compiler.get_converters(columns)
+    return _Compiled(sql, slots, attnames,
+                     [(offset + pos, funcs, expr) for pos, (funcs, expr) in sorted(converters.items())],
+                     _PLACEHOLDER.split(sql) if lists else [], lists)
+
+
+def _statement(compiled: _Compiled, values: dict[str, Any]) -> tuple[str, list[Any]]:
+    """The compiled SQL and its parameters for these values (``IN`` lists spread out)."""
+    if not compiled.lists:
+        return compiled.sql, [value if name is None else _as(values[name], value) for name, value in compiled.slots]
+    params: list[Any] = []
+    parts: list[str] = []
+    slots = iter(compiled.slots)
+    for piece in compiled.pieces:
+        if piece != "%s":
+            parts.append(piece)
+            continue
+        name, value = next(slots)
+        if name in compiled.lists:
+            items = [_as(v, value) for v in values[name]]
+            if not items:  # ``IN ()`` is no SQL: a list that matches nothing
+                items = [None]
+            parts.append(", ".join(["%s"] * len(items)))
+            params.extend(items)
+        else:
+            parts.append(piece)
+            params.append(value if name is None else _as(values[name], value))
+    return "".join(parts), params
+
+
+def _converted(compiled: _Compiled, rows: list[tuple[Any, ...]], alias: str) -> list[Any]:
+    if not compiled.converters:
+        return rows
+    connection = connections[alias]
+    out: list[Any] = []
+    for row in rows:
+        items = list(row)
+        for pos, funcs, expr in compiled.converters:
+            for func in funcs:
+                items[pos] = func(items[pos], expr, connection)
+        out.append(tuple(items))
+    return out
 
 
 class PreparedQuery(Generic[M]):
@@ -480,35 +551,13 @@ class PreparedQuery(Generic[M]):
     def _compile(self, alias: str) -> _Compiled:
         compiled = self._compiled.get(alias)
         if compiled is None:
-            compiler = self.build(**self.sentinels).query.get_compiler(using=alias)
-            sql, params = compiler.as_sql()
-            slots: list[tuple[str | None, Any]] = []
-            for param in params:
-                slot = next((name for name, sentinel in self.sentinels.items() if _same(param, sentinel)), None)
-                slots.append((slot, type(param) if slot is not None else param))
-            first, last = compiler.klass_info["select_fields"][0], compiler.klass_info["select_fields"][-1]
-            columns = [column for column, _, _ in compiler.select[first:last + 1]]
-            converters = compiler.get_converters(columns)
-            compiled = self._compiled[alias] = _Compiled(
-                sql, slots, [column.target.attname for column in columns],
-                [(first + pos, funcs, expr) for pos, (funcs, expr) in sorted(converters.items())],
-            )
+            compiled = self._compiled[alias] = _compile_query(self.build(**self.sentinels), self.sentinels, alias,
+                                                              model_columns=True)
         return compiled
 
-    def _params(self, compiled: _Compiled, values: dict[str, Any]) -> list[Any]:
-        return [value if name is None else _as(values[name], value) for name, value in compiled.slots]
-
-    def _instances(self, compiled: _Compiled, rows: list[tuple[Any, ...]], alias: str) -> list[M]:
-        connection = connections[alias]
-        out = []
-        for row in rows:
-            if compiled.converters:
-                row = list(row)
-                for pos, funcs, expr in compiled.converters:
-                    for func in funcs:
-                        row[pos] = func(row[pos], expr, connection)
-            out.append(self.model.from_db(alias, compiled.attnames, row[:len(compiled.attnames)]))
-        return out
+    def _result(self, compiled: _Compiled, rows: list[tuple[Any, ...]], alias: str) -> list[M]:
+        width = len(compiled.attnames)
+        return [self.model.from_db(alias, compiled.attnames, row[:width]) for row in _converted(compiled, rows, alias)]
 
     def run(self, **values: Any) -> list[M]:
         return run_together([(self, values)])[0]
@@ -518,24 +567,67 @@ class PreparedQuery(Generic[M]):
         return rows[0] if rows else None
 
 
-def run_together(calls: Sequence[tuple[PreparedQuery[Any], dict[str, Any]]]) -> list[list[Any]]:
-    """Run prepared queries, in one round trip on PostgreSQL (one statement after the other elsewhere)."""
+class PreparedRows:
+    """A ``values_list`` query compiled once, like :class:`PreparedQuery`: rows come back as the
+    ORM gives them (tuples, after the backend's converters). A sentinel given as a
+    one-item list stands for an ``IN`` list of any length (``beneficiary_id__in=[_PK]``)."""
+
+    def __init__(self, model: type[models.Model], build: Callable[..., models.QuerySet[Any]], **sentinels: Any) -> None:
+        self.model, self.build, self.sentinels = model, build, sentinels
+        self._compiled: dict[str, _Compiled] = {}
+
+    def _compile(self, alias: str) -> _Compiled:
+        compiled = self._compiled.get(alias)
+        if compiled is None:
+            compiled = self._compiled[alias] = _compile_query(self.build(**self.sentinels), self.sentinels, alias,
+                                                              model_columns=False)
+        return compiled
+
+    def _result(self, compiled: _Compiled, rows: list[tuple[Any, ...]], alias: str) -> list[Any]:
+        return _converted(compiled, rows, alias)
+
+    def run(self, **values: Any) -> list[Any]:
+        return run_together([(self, values)])[0]
+
+
+class RawRows:
+    """A plain SQL statement (``statement(**values)`` gives the SQL and its parameters) that can
+    travel in :func:`run_together` with the prepared queries; its rows come back untouched."""
+
+    def __init__(self, model: type[models.Model], statement: Callable[..., tuple[str, list[Any]]]) -> None:
+        self.model, self.statement = model, statement
+
+    def _compile(self, alias: str) -> None:
+        return None
+
+    def _result(self, compiled: None, rows: list[tuple[Any, ...]], alias: str) -> list[tuple[Any, ...]]:
+        return rows
+
+
+Prepared = PreparedQuery[Any] | PreparedRows | RawRows
+
+
+def run_together(calls: Sequence[tuple[Prepared, dict[str, Any]]]) -> list[list[Any]]:
+    """Run prepared queries, in one round trip on PostgreSQL (one statement after the other elsewhere).
+
+    On PostgreSQL the statements form one implicit transaction: they read one snapshot."""
     alias = router.db_for_read(calls[0][0].model)
     connection = connections[alias]
     compiled = [query._compile(alias) for query, _ in calls]
-    params = [query._params(c, values) for (query, values), c in zip(calls, compiled, strict=True)]
+    statements = [query.statement(**values) if isinstance(query, RawRows) else _statement(c, values)  # type: ignore[arg-type]
+                  for (query, values), c in zip(calls, compiled, strict=True)]
     results: list[list[tuple[Any, ...]]] = []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and len(calls) > 1:  # client-side binding: several statements
-            cursor.execute("; ".join(c.sql for c in compiled), [p for ps in params for p in ps])
+            cursor.execute("; ".join(sql for sql, _ in statements), [p for _, ps in statements for p in ps])
             results.append(cursor.fetchall())
             while cursor.nextset():
                 results.append(cursor.fetchall())
         else:
-            for c, ps in zip(compiled, params, strict=True):
-                cursor.execute(c.sql, ps)
+            for sql, ps in statements:
+                cursor.execute(sql, ps)
                 results.append(cursor.fetchall())
-    return [query._instances(c, rows, alias)
+    return [query._result(c, rows, alias)  # type: ignore[arg-type]
             for (query, _), c, rows in zip(calls, compiled, results, strict=True)]
 
 
