@@ -293,11 +293,26 @@ class MemorySampler(threading.Thread):
         super().__init__(daemon=True)
         self.period = period
         self.peak_kib = 0
+        self.samples: list[tuple[float, int]] = []
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         while not self._stop_event.wait(self.period):
-            self.peak_kib = max(self.peak_kib, _tree_rss_kib(os.getpid()))
+            kib = _tree_rss_kib(os.getpid())
+            self.samples.append((time.perf_counter(), kib))
+            self.peak_kib = max(self.peak_kib, kib)
+
+    def peaks_by_pass(self, start: float, timings: dict[str, float]) -> dict[str, int]:
+        """Peak MiB of each pass of the partitioned runner (passes timed from ``start``)."""
+        peaks: dict[str, int] = {}
+        lo = start
+        for name in ("repartition", "liquidation", "ecriture"):
+            if name not in timings:
+                return peaks
+            hi = lo + timings[name]
+            peaks[name] = round(max((kib for t, kib in self.samples if lo <= t < hi), default=0) / 1024)
+            lo = hi
+        return peaks
 
     def stop(self) -> int:
         self._stop_event.set()
@@ -351,6 +366,7 @@ def main() -> None:
             json.dumps(
                 {
                     "beneficiaires": n,
+                    "coeurs": os.cpu_count(),
                     "feuilles": n_f,
                     "lignes": n_l,
                     "secondes": round(elapsed, 2),
@@ -358,6 +374,7 @@ def main() -> None:
                     "passes_secondes": {k: round(v, 1) for k, v in partitioned.last_timings.items()},
                     "memoire_max_mib": round(peak_kib / 1024),
                     "memoire_max_processus_et_fils_mib": round(tree_peak_kib / 1024),
+                    "memoire_max_par_passe_mib": sampler.peaks_by_pass(t1, partitioned.last_timings),
                     "cpu_secondes": round(cpu + workers.ru_utime + workers.ru_stime, 2),
                     "charge_machine_au_debut": round(load0[0], 2),
                     "charge_machine_a_la_fin": round(load1[0], 2),

@@ -17,7 +17,8 @@ pair, a repeat or a collision, sends the flow to the in-memory reader and its DO
 Passes (:func:`run`)
 --------------------
 1. Partition, in bounded memory: ``feuilles.parquet`` is streamed in batches
-   (Polars' streaming reader); each feuille gets its input position ``_pos`` and its
+   (slices of ``BATCH_ROWS`` rows, several at once on a machine of many cores, see
+   :func:`reader_threads`); each feuille gets its input position ``_pos`` and its
    bucket, goes through the in-memory reader's conversions (:func:`batch.feuille_frame`) and
    is spilled to its bucket's folder. Then ``lignes.parquet`` is streamed: each line keeps its
    file row ``_row``, goes through :func:`batch.ligne_frame`, finds its feuille's ``_pos`` and
@@ -54,10 +55,10 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import numpy as np
 import polars as pl
@@ -72,7 +73,12 @@ from caisse.rules.claims.legal import load
 from caisse.rules.claims.referentiel import Referentiel, load_referentiel
 
 BUCKET_FEUILLES = 2_000_000
-"""Feuilles per bucket (K = ceil(feuilles / BUCKET_FEUILLES))."""
+"""Feuilles per bucket at most (K = ceil(feuilles / bucket size), see :func:`bucket_feuilles`)."""
+FEUILLES_IN_FLIGHT = 4_000_000
+"""Feuilles liquidated at once by all the workers together (measured: two buckets of 2 million
+feuilles peak at 8 GiB with the parent): more workers take smaller buckets, so that memory stays
+under the 16 GiB the issue sets whatever the number of cores."""
+MAX_WORKERS = 16
 BATCH_ROWS = 4_000_000
 """Rows per streamed batch of the input files."""
 RANGE_FEUILLES = 4_000_000
@@ -81,6 +87,8 @@ SPILL_COMPRESSION: Final = "uncompressed"
 """The spill files are read once, soon after: writing them plain is the cheapest."""
 ID_SEED = 0x5EED
 NIR_SEED = 0xCA155E
+
+_T = TypeVar("_T")
 
 last_timings: dict[str, float] = {}
 """Seconds of each pass of the latest :func:`run` (read by the benchmark)."""
@@ -103,15 +111,43 @@ def _parquet_file(path: Path) -> pq.ParquetFile:
         raise UnreadableFile(f"Fichier Parquet illisible : {path} ({type(exc).__name__}).") from None
 
 
-def _batches(path: Path) -> Iterator[pl.DataFrame]:
-    """The file's rows in order, by batches of about ``BATCH_ROWS`` (Polars' streaming reader:
-    the same column types as ``pl.read_parquet``, which the in-memory path uses)."""
+def _read_slice(path: Path, offset: int, length: int) -> pl.DataFrame:
+    """Rows ``offset`` to ``offset + length`` of a Parquet file (Polars' reader, which reads only
+    the row groups of the slice: the same column types as ``pl.read_parquet``, which the
+    in-memory path uses)."""
     try:
-        yield from pl.scan_parquet(path).collect_batches(chunk_size=BATCH_ROWS)
+        return pl.scan_parquet(path).slice(offset, length).collect()
     except FileNotFoundError:
         raise UnreadableFile(f"Fichier introuvable : {path}") from None
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise UnreadableFile(f"Fichier Parquet illisible : {path} ({type(exc).__name__}).") from None
+
+
+def reader_threads() -> int:
+    """Batches of the input read and spilled at once in pass 1 (and ranges prepared at once in
+    pass 3): half the cores, at most 8 (memory: a batch each); one on a small machine, where
+    Polars' own threads already keep the cores busy."""
+    return max(1, min(8, (os.cpu_count() or 1) // 2))
+
+
+def _map_batches(path: Path, work: Callable[[int, int, pl.DataFrame], _T]) -> list[_T]:
+    """``work(i, offset, rows)`` for each batch of about ``BATCH_ROWS`` rows of the file, several
+    batches at once (:func:`reader_threads`; Polars and NumPy release the GIL); the results in
+    file order."""
+    total = int(_parquet_file(path).metadata.num_rows)
+    threads = reader_threads()
+    # Several batches at once share the rows in flight of one batch (memory as with one thread).
+    rows = BATCH_ROWS if threads <= 1 else max(BATCH_ROWS // threads, min(BATCH_ROWS, 500_000))
+    slices = [(i, offset, min(rows, total - offset)) for i, offset in enumerate(range(0, total, rows))]
+
+    def one(item: tuple[int, int, int]) -> _T:
+        i, offset, length = item
+        return work(i, offset, _read_slice(path, offset, length))
+
+    if threads <= 1 or len(slices) <= 1:
+        return [one(item) for item in slices]
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return list(pool.map(one, slices))
 
 
 def flow_size(folder: Path) -> int:
@@ -171,20 +207,23 @@ def _spill_feuilles(folder: Path, tmp: Path, buckets: int) -> tuple[int, _IdInde
         _parquet_file(path).schema_arrow.names,
         _parquet_file(folder / "lignes.parquet").schema_arrow.names,
     )
-    hashes: list[np.ndarray[Any, Any]] = []
-    buckets_of: list[np.ndarray[Any, Any]] = []
-    offset = 0
-    for i, raw in enumerate(_batches(path)):
+
+    def spill(i: int, offset: int, raw: pl.DataFrame) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]] | None:
         f = _typed(batch.feuille_frame(raw.with_row_index("_pos", offset=offset)), FEUILLE_COLUMNS)
-        offset += f.height
         ids = f.get_column("id")
         if ids.null_count():
             return None
         f = f.with_columns(bucket_of(pl.col("nir"), buckets).alias("_bucket"))
-        hashes.append(ids.hash(ID_SEED).to_numpy())
-        buckets_of.append(f.get_column("_bucket").to_numpy())
         for (b,), part in f.partition_by("_bucket", as_dict=True, include_key=False).items():
             part.write_parquet(tmp / f"f{b}" / f"{i:06d}.parquet", compression=SPILL_COMPRESSION, statistics=False)
+        return ids.hash(ID_SEED).to_numpy(), f.get_column("_bucket").to_numpy()
+
+    spilled = _map_batches(path, spill)
+    if any(part is None for part in spilled):
+        return None
+    hashes = [part[0] for part in spilled if part is not None]
+    buckets_of = [part[1] for part in spilled if part is not None]
+    offset = sum(h.size for h in hashes)
     all_hashes = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64)
     index = (
         pl.DataFrame(
@@ -208,18 +247,17 @@ def _spill_lignes(folder: Path, tmp: Path, index: _IdIndex) -> int:
     """Pass 1b: each line to its feuille's bucket, with ``_fpos`` and its file row ``_row``."""
     path = folder / "lignes.parquet"
     keep = [*LIGNE_COLUMNS, "feuille_id", "_row", "_bucket"]
-    offset = 0
-    kept = 0
-    for i, raw in enumerate(_batches(path)):
+
+    def spill(i: int, offset: int, raw: pl.DataFrame) -> int:
         lines = batch.ligne_frame(raw.with_row_index("_row", offset=offset))
-        offset += lines.height
         lines = pl.concat([lines, index.lookup(lines.get_column("feuille_id"))], how="horizontal")
         lines = _typed(lines.filter("_found").select(c for c in keep if c in lines.columns), LIGNE_COLUMNS)
         lines = lines.with_columns(pl.col("_row").cast(pl.Int64))
-        kept += lines.height
         for (b,), part in lines.partition_by("_bucket", as_dict=True, include_key=False).items():
             part.write_parquet(tmp / f"l{b}" / f"{i:06d}.parquet", compression=SPILL_COMPRESSION, statistics=False)
-    return kept
+        return lines.height
+
+    return sum(_map_batches(path, spill))
 
 
 def _spill_referentiel(ref: Referentiel, tmp: Path, buckets: int) -> None:
@@ -308,7 +346,9 @@ def _liquidate_all(tmp: Path, buckets: int, workers: int, range_feuilles: int) -
         for job in jobs:
             report(*_liquidate_bucket(job))
         return out_lines
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with _WorkerThreads(workers), ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+    ) as pool:
         futures: list[Future[tuple[int, int, float]]] = [pool.submit(_liquidate_bucket, job) for job in jobs]
         try:
             for future in as_completed(futures):
@@ -326,19 +366,40 @@ def _arrow(frame: pl.DataFrame) -> pa.Table:
 
 
 def _write_file(tmp: Path, prefix: str, path: Path, ranges: int) -> None:
-    """One output file: the buckets' parts range by range, in input order, as row groups."""
+    """One output file: the buckets' parts range by range, in input order, as row groups. The
+    next range is read and put in order while one is written, on a machine of many cores
+    (memory: a range more per file)."""
+
+    def prepared(r: int) -> pa.Table | None:
+        files = sorted((tmp / "out").glob(f"{prefix}{r}_*.parquet"))
+        if not files:
+            return None
+        # Each part is in (feuille_position, ligne) order and holds whole feuilles: a stable
+        # sort on the position alone keeps the lines' order.
+        return _arrow(pl.read_parquet(files).sort("feuille_position", maintain_order=True))
+
+    def write(table: pa.Table | None, writer: pq.ParquetWriter | None) -> pq.ParquetWriter | None:
+        if table is None:
+            return writer
+        if writer is None:
+            writer = pq.ParquetWriter(path, table.schema, compression="lz4", write_statistics=False)
+        writer.write_table(table.cast(writer.schema))
+        return writer
+
     writer: pq.ParquetWriter | None = None
     try:
-        for r in range(ranges):
-            files = sorted((tmp / "out").glob(f"{prefix}{r}_*.parquet"))
-            if not files:
-                continue
-            # Each part is in (feuille_position, ligne) order and holds whole feuilles: a stable
-            # sort on the position alone keeps the lines' order.
-            table = _arrow(pl.read_parquet(files).sort("feuille_position", maintain_order=True))
-            if writer is None:
-                writer = pq.ParquetWriter(path, table.schema, compression="lz4", write_statistics=False)
-            writer.write_table(table.cast(writer.schema))
+        if reader_threads() <= 1:
+            for r in range(ranges):
+                writer = write(prepared(r), writer)
+            return
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            following = pool.submit(prepared, 0)
+            for r in range(ranges):
+                current = following.result()
+                if r + 1 < ranges:
+                    following = pool.submit(prepared, r + 1)
+                writer = write(current, writer)
+                del current
     finally:
         if writer is not None:
             writer.close()
@@ -355,8 +416,39 @@ def _write_output(tmp: Path, out: str, ranges: int) -> None:
 
 
 def default_workers() -> int:
-    """Buckets liquidated at once: one per core, at most two (memory: a bucket each)."""
-    return max(1, min(2, os.cpu_count() or 1))
+    """Buckets liquidated at once: ``CAISSE_LIQUIDER_PROCESSUS`` if set, else one per core (at
+    most ``MAX_WORKERS``); memory does not grow with it (:func:`bucket_feuilles`)."""
+    wanted = os.environ.get("CAISSE_LIQUIDER_PROCESSUS")
+    if wanted and wanted.isdigit() and int(wanted) > 0:
+        return int(wanted)
+    return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
+
+
+def bucket_feuilles(workers: int) -> int:
+    """Feuilles per bucket: ``BUCKET_FEUILLES``, smaller when more workers run at once."""
+    return max(100_000, min(BUCKET_FEUILLES, FEUILLES_IN_FLIGHT // max(1, workers)))
+
+
+class _WorkerThreads:
+    """Polars' thread pool of each spawned worker sized to its share of the cores, two at least
+    (Polars reads ``POLARS_MAX_THREADS`` at import, in the child): W workers × all the cores each
+    would only oversubscribe the machine, while two threads each fill the moments a worker runs
+    Python between Polars calls."""
+
+    def __init__(self, workers: int) -> None:
+        cores = os.cpu_count() or 1
+        self.threads = str(min(cores, max(2, cores // max(1, workers))))
+        self.saved: str | None = None
+
+    def __enter__(self) -> None:
+        self.saved = os.environ.get("POLARS_MAX_THREADS")
+        os.environ["POLARS_MAX_THREADS"] = self.threads
+
+    def __exit__(self, *exc: object) -> None:
+        if self.saved is None:
+            os.environ.pop("POLARS_MAX_THREADS", None)
+        else:
+            os.environ["POLARS_MAX_THREADS"] = self.saved
 
 
 def run(
@@ -374,8 +466,8 @@ def run(
     """
     started = time.perf_counter()
     total = flow_size(folder)
-    buckets = buckets or max(1, math.ceil(total / BUCKET_FEUILLES))
     workers = workers or default_workers()
+    buckets = buckets or max(1, math.ceil(total / bucket_feuilles(workers)))
     dec_path, _ = batch._parquet_targets(out)
     dec_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".liquider-", dir=dec_path.parent))

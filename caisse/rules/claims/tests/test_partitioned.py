@@ -128,10 +128,14 @@ def _generated_flow(folder: Path) -> Path:
     return folder / "referentiel"
 
 
-def test_generated_flow_same_output_as_in_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("threads", [1, 3], ids=["un-fil", "trois-fils"])
+def test_generated_flow_same_output_as_in_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threads: int) -> None:
+    """Same output whether the input batches and output ranges are handled one at a time or
+    several at once (a machine of many cores)."""
     ref = _generated_flow(tmp_path)
     _in_memory(ref, tmp_path, tmp_path / "memoire")
     monkeypatch.setattr(partitioned, "BATCH_ROWS", 7_000)
+    monkeypatch.setattr(partitioned, "reader_threads", lambda: threads)
     out = tmp_path / "partitionne"
     assert partitioned.run(ref, tmp_path, str(out), buckets=5, workers=1, range_feuilles=9_000)
     _assert_same(tmp_path / "memoire", out)
@@ -195,3 +199,13 @@ def test_unreadable_lines_file(tmp_path: Path) -> None:
     with pytest.raises(UnreadableFile, match="illisible"):
         partitioned.run(ref, tmp_path, str(tmp_path / "sortie"), buckets=2, workers=1)
     assert not list((tmp_path / "sortie").glob(".liquider-*"))
+
+
+def test_more_workers_take_smaller_buckets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Memory stays bounded whatever the cores: the feuilles in flight are shared by the workers."""
+    assert partitioned.bucket_feuilles(2) == partitioned.BUCKET_FEUILLES
+    assert partitioned.bucket_feuilles(16) * 16 <= partitioned.FEUILLES_IN_FLIGHT
+    monkeypatch.setenv("CAISSE_LIQUIDER_PROCESSUS", "3")
+    assert partitioned.default_workers() == 3
+    monkeypatch.setenv("CAISSE_LIQUIDER_PROCESSUS", "zéro")
+    assert 1 <= partitioned.default_workers() <= partitioned.MAX_WORKERS
