@@ -555,6 +555,9 @@ class PreparedQuery(Generic[M]):
                                                               model_columns=True)
         return compiled
 
+    def _sql(self, compiled: _Compiled, values: dict[str, Any]) -> tuple[str, list[Any]]:
+        return _statement(compiled, values)
+
     def _result(self, compiled: _Compiled, rows: list[tuple[Any, ...]], alias: str) -> list[M]:
         width = len(compiled.attnames)
         return [self.model.from_db(alias, compiled.attnames, row[:width]) for row in _converted(compiled, rows, alias)]
@@ -583,6 +586,9 @@ class PreparedRows:
                                                               model_columns=False)
         return compiled
 
+    def _sql(self, compiled: _Compiled, values: dict[str, Any]) -> tuple[str, list[Any]]:
+        return _statement(compiled, values)
+
     def _result(self, compiled: _Compiled, rows: list[tuple[Any, ...]], alias: str) -> list[Any]:
         return _converted(compiled, rows, alias)
 
@@ -600,33 +606,79 @@ class RawRows:
     def _compile(self, alias: str) -> None:
         return None
 
+    def _sql(self, compiled: None, values: dict[str, Any]) -> tuple[str, list[Any]]:
+        return self.statement(**values)
+
     def _result(self, compiled: None, rows: list[tuple[Any, ...]], alias: str) -> list[tuple[Any, ...]]:
         return rows
 
 
-Prepared = PreparedQuery[Any] | PreparedRows | RawRows
+class PreparedInsert:
+    """``model(**values).save()`` of a new row as one ``INSERT`` compiled once per database: the
+    fields named in ``values`` get their value (through the field's ``get_db_prep_save``, as the
+    ORM saves it), the others the value of ``template`` (defaults included, ``auto_now_add``
+    fields must be given). It can lead a :func:`run_together` round trip, whose statements then
+    commit or fail together on PostgreSQL (the real-time API records a read with the read)."""
+
+    def __init__(self, model: type[models.Model], template: Callable[[], models.Model]) -> None:
+        self.model, self.template = model, template
+        self._compiled: dict[str, tuple[str, list[Any], dict[str, tuple[int, Any]], Any]] = {}
+
+    def _compile(self, alias: str) -> tuple[str, list[Any], dict[str, tuple[int, Any]], Any]:
+        compiled = self._compiled.get(alias)
+        if compiled is None:
+            from django.db.models.sql import InsertQuery
+
+            meta = self.model._meta
+            fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field and not f.generated]
+            query = InsertQuery(self.model)
+            query.insert_values(fields, [self.template()])
+            (sql, params), = query.get_compiler(using=alias).as_sql()
+            if len(params) != len(fields):
+                raise ValueError("un paramètre par champ était attendu")
+            compiled = self._compiled[alias] = (sql, list(params), {f.attname: (pos, f) for pos, f in enumerate(fields)},
+                                                connections[alias])
+        return compiled
+
+    def _sql(self, compiled: tuple[str, list[Any], dict[str, tuple[int, Any]], Any],
+             values: dict[str, Any]) -> tuple[str, list[Any]]:
+        sql, params, fields, connection = compiled
+        params = list(params)
+        for name, value in values.items():
+            pos, field = fields[name]
+            params[pos] = field.get_db_prep_save(value, connection)
+        return sql, params
+
+    def _result(self, compiled: Any, rows: list[tuple[Any, ...]], alias: str) -> list[tuple[Any, ...]]:
+        return rows
+
+
+Prepared = PreparedQuery[Any] | PreparedRows | RawRows | PreparedInsert
 
 
 def run_together(calls: Sequence[tuple[Prepared, dict[str, Any]]]) -> list[list[Any]]:
     """Run prepared queries, in one round trip on PostgreSQL (one statement after the other elsewhere).
 
-    On PostgreSQL the statements form one implicit transaction: they read one snapshot."""
-    alias = router.db_for_read(calls[0][0].model)
+    On PostgreSQL the statements form one implicit transaction: they read one snapshot, and a
+    write among them is committed with them or not at all (an error then reaches the caller, who
+    gets no rows). A statement without rows (an ``INSERT``) gives an empty list."""
+    alias = router.db_for_write(calls[0][0].model) if any(isinstance(q, PreparedInsert) for q, _ in calls) \
+        else router.db_for_read(calls[0][0].model)
     connection = connections[alias]
     compiled = [query._compile(alias) for query, _ in calls]
-    statements = [query.statement(**values) if isinstance(query, RawRows) else _statement(c, values)  # type: ignore[arg-type]
+    statements = [query._sql(c, values)  # type: ignore[arg-type]
                   for (query, values), c in zip(calls, compiled, strict=True)]
     results: list[list[tuple[Any, ...]]] = []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and len(calls) > 1:  # client-side binding: several statements
             cursor.execute("; ".join(sql for sql, _ in statements), [p for _, ps in statements for p in ps])
-            results.append(cursor.fetchall())
+            results.append(cursor.fetchall() if cursor.description is not None else [])
             while cursor.nextset():
-                results.append(cursor.fetchall())
+                results.append(cursor.fetchall() if cursor.description is not None else [])
         else:
             for sql, ps in statements:
                 cursor.execute(sql, ps)
-                results.append(cursor.fetchall())
+                results.append(cursor.fetchall() if cursor.description is not None else [])
     return [query._result(c, rows, alias)  # type: ignore[arg-type]
             for (query, _), c, rows in zip(calls, compiled, results, strict=True)]
 
@@ -671,15 +723,17 @@ _CARD = PreparedQuery(CarteVitale, lambda pk: CarteVitale.objects.filter(
     beneficiary_id=pk, statut=CardStatus.ACTIVE)[:1], pk=_PK)
 
 
-def rights_on(beneficiary: Beneficiary, when: dt.date, *, enfants: bool = True) -> RightsOnDay:
+def rights_on(beneficiary: Beneficiary, when: dt.date, *, enfants: bool = True,
+              first: Sequence[tuple[Prepared, dict[str, Any]]] = ()) -> RightsOnDay:
     """The person's rights on a day: one query per kind of period, compiled once per process and sent
     together (one round trip on PostgreSQL). ``enfants=False`` skips the children attached (the
-    API does not show them)."""
+    API does not show them). ``first``: statements sent ahead in the same round trip (the API's
+    audit line: on PostgreSQL the rights are read only if it is written)."""
     alive = beneficiary.date_deces is None or beneficiary.date_deces >= when
     day = {"pk": beneficiary.pk, "when": when}
     kinds = [_BASE, _C2S, _AME, _ALD, _INVALIDITY] if alive else []
-    found = run_together([(q, day) for q in kinds] + [(_MATERNITY, day), (_DECLARATION, day), (_MEDECIN, day),
-                                                       (_CARD, {"pk": beneficiary.pk})])
+    found = run_together([*first] + [(q, day) for q in kinds] + [
+        (_MATERNITY, day), (_DECLARATION, day), (_MEDECIN, day), (_CARD, {"pk": beneficiary.pk})])[len(first):]
     base, c2s, ame, ald, invalidity = ([rows[:1] for rows in found[:3]] + [found[3]] + [found[4][:1]]
                                        if alive else ([], [], [], [], []))
     maternities, declaration, medecin, card = found[-4:]

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from caisse.accounts.models import ApiToken, Role
 from caisse.beneficiaries.tests.factories import BeneficiaryFactory
@@ -91,8 +92,41 @@ def test_a_lookup_is_a_few_precompiled_queries_and_one_audit_insert(  # type: ig
     assert body["droits_de_base"] == {"debut": "2020-01-01", "fin": None}
     writes = [q["sql"] for q in queries.captured_queries if not q["sql"].lstrip().upper().startswith("SELECT")]
     assert len(writes) == 1 and "core_auditevent" in writes[0]
-    if connection.vendor == "postgresql":  # token, person, audit, then every kind of right in one round trip
-        assert len(queries.captured_queries) == 4
+    if connection.vendor == "postgresql":  # token and person, then the audit line with every kind of right
+        assert len(queries.captured_queries) == 2
+        assert queries.captured_queries[1]["sql"].lstrip().startswith("INSERT INTO \"core_auditevent\"")
+
+
+def test_the_lookup_writes_the_audit_line_record_writes(professional_token: str, covered, make_user) -> None:  # type: ignore[no-untyped-def]
+    from caisse.core.audit import record
+    from caisse.core.models import AuditAction, AuditEvent
+
+    columns = [f.attname for f in AuditEvent._meta.concrete_fields if f.attname not in ("id", "at")]
+    for token in (professional_token, ApiToken.issue(make_user(Role.GESTIONNAIRE_DROITS, username="agent"), "x")[1]):
+        before = timezone.now()
+        assert _get(f"/api/v1/droits/{covered.nir}?date=2026-03-01", token).status_code == 200  # type: ignore[attr-defined]
+        line = AuditEvent.objects.order_by("-id").first()
+        assert line is not None and before <= line.at <= timezone.now()
+        user = ApiToken.objects.get(digest=ApiToken.hash(token)).user
+        reference = record(by=user, action=AuditAction.READ, summary="Consultation des droits par l'API",
+                           beneficiary=covered, obj=covered)
+        reference.refresh_from_db()
+        assert {c: getattr(line, c) for c in columns} == {c: getattr(reference, c) for c in columns}
+
+
+def test_no_rights_are_read_when_the_audit_line_cannot_be_written(covered) -> None:  # type: ignore[no-untyped-def]
+    from django.db import DataError, transaction
+
+    from caisse.api.rights import _AUDIT_READ
+    from caisse.core.models import AuditEvent
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite ne borne pas la longueur des textes")
+    lines = AuditEvent.objects.count()
+    with pytest.raises(DataError), transaction.atomic():  # objet trop long : l'INSERT échoue, la lecture aussi
+        services.rights_on(covered, dt.date(2026, 3, 1), enfants=False, first=[(_AUDIT_READ, {
+            "at": timezone.now(), "actor_label": "x", "beneficiary_id": covered.pk, "object_id": "9" * 100})])
+    assert AuditEvent.objects.count() == lines
 
 
 def test_the_precompiled_rights_equal_the_orm_on_every_day(gestionnaire) -> None:  # type: ignore[no-untyped-def]
