@@ -140,15 +140,22 @@ class Client:
         return status
 
 
+Result = tuple[dict[str, list[float]], dict[str, int], dict[str, int], float, list[float]]
+
+
 async def _load(client: Client, rps: int, seconds: float, people: list[str], feuilles: list[bytes],
-                seed: int, share: float = 0.5) -> tuple[dict[str, list[float]], dict[str, int], dict[str, int], float]:
+                seed: int, share: float = 0.5) -> Result:
+    """Latencies of the 200 answers by kind, errors by kind and by cause, the duration, and how late
+    the generator itself started each request (its own lag, already counted in the latencies)."""
     rnd = random.Random(seed)
     latencies: dict[str, list[float]] = {"droits": [], "liquidation": []}
     errors: dict[str, int] = {"droits": 0, "liquidation": 0}
     causes: dict[str, int] = {}
+    lags: list[float] = []
     loop = asyncio.get_running_loop()
 
     async def one(due: float, kind: str) -> None:
+        lags.append((loop.time() - due) * 1000)
         try:
             if kind == "droits":
                 path = f"/api/v1/droits/{rnd.choice(people)}?date=2025-06-01"
@@ -177,7 +184,7 @@ async def _load(client: Client, rps: int, seconds: float, people: list[str], feu
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(one(due, "droits" if rnd.random() < share else "liquidation")))
     await asyncio.gather(*tasks)
-    return latencies, errors, causes, loop.time() - start
+    return latencies, errors, causes, loop.time() - start, lags
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -223,7 +230,7 @@ def main() -> None:
         feuilles = [line.strip().encode() for line in (EXAMPLES / "feuilles.ndjson").open() if line.strip()]
         client = Client(args.port, token)
 
-        async def run() -> tuple[dict[str, list[float]], dict[str, int], dict[str, int], float]:
+        async def run() -> Result:
             # Cold processes first answer slowly (imports, first compilations): a few calls at a
             # gentle pace, then the warm-up at the full rate, then the measure.
             await _load(client, 20, 2, people, feuilles, seed=0)
@@ -233,7 +240,7 @@ def main() -> None:
             return await _load(client, args.rps, args.seconds, people, feuilles, seed=2, share=args.part_droits)
 
         marks: list[tuple[float, tuple[int, int, int], resource.struct_rusage, tuple[int, int, int]]] = []
-        latencies, errors, causes, elapsed = asyncio.run(run())
+        latencies, errors, causes, elapsed, lags = asyncio.run(run())
         sizes = client.batch_sizes[-len(latencies["liquidation"]):] if latencies["liquidation"] else []
         self1 = resource.getrusage(resource.RUSAGE_SELF)
         busy1, steal1, total1 = _cpu_ticks()
@@ -255,6 +262,8 @@ def main() -> None:
     others = (100 * cores * (busy1 - busy0) / ticks - 100 * (server1 - server0) / hz / elapsed
               - 100 * (pg1 - pg0) / hz / elapsed - generator)
     done = sum(len(v) for v in latencies.values())
+    sent = max(1, len(lags))
+    lags.sort()
     print(f"API temps réel — {backend}, charge en boucle ouverte : {args.rps} requêtes/s visées pendant "
           f"{args.seconds} s (après {args.warmup} s de chauffe) ; {done / elapsed:.0f} réponses 200 par seconde, "
           f"{sum(errors.values())} erreur(s)"
@@ -268,6 +277,14 @@ def main() -> None:
           f"{100 * (engine1 - engine0) / hz / elapsed:.0f} %), PostgreSQL {100 * (pg1 - pg0) / hz / elapsed:.0f} %, générateur "
           f"{generator:.0f} %, autres processus {others:.0f} % ; "
           f"charge moyenne (1 min) {load_before:.2f} → {load_after[0]:.2f}")
+    web = (server1 - server0) - (engine1 - engine0)
+    calls = sum(1 / s for s in sizes)  # engine calls of the answered liquidations
+    print(f"  CPU par requête envoyée : processus web {1000 * web / hz / sent:.2f} ms, PostgreSQL "
+          f"{1000 * (pg1 - pg0) / hz / sent:.2f} ms, générateur {10 * generator * elapsed / sent:.2f} ms ; "
+          f"processus de liquidation {1000 * (engine1 - engine0) / hz / max(1, len(sizes)):.1f} ms par liquidation"
+          + (f" ({1000 * (engine1 - engine0) / hz / calls:.1f} ms par appel du moteur)" if calls else "")
+          + f" ; retard d'envoi du générateur p99 {_pct(lags, 0.99):.1f} ms, max {lags[-1]:.1f} ms "
+          "(compté dans les latences)")
     print("  latence des réponses 200, comptée depuis l'instant prévu de chaque requête"
           + (f" ; liquidations par appel du moteur : {sum(sizes) / len(sizes):.1f} en moyenne (vu par feuille), "
              f"{max(sizes)} au plus" if sizes else ""))
