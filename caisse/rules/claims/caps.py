@@ -17,6 +17,7 @@ carried debt. The amount recovered on feuille ``t`` is ``B_{t-1} + c_t - B_t``.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypeVar
 
 import polars as pl
 
@@ -218,8 +219,12 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
     return lines, new_daily
 
 
-def line_payments(lines: pl.DataFrame) -> pl.DataFrame:
-    """What the caisse pays for each line, the debt it creates and the C2S part."""
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
+
+
+def line_payments(lines: Frame) -> Frame:
+    """What the caisse pays for each line, the debt it creates and the C2S part (column
+    expressions only: chained lazily by the engine)."""
     owed = pl.col("participation_forfaitaire_cts") + pl.col("franchise_cts")
     amo = pl.col("montant_amo_cts")
     tp = pl.col("tiers_payant")

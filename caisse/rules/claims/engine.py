@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -68,6 +68,20 @@ LIGNE_COLUMNS: dict[str, pl.DataType] = {
     "montant_facture_cts": pl.Int64(),
     "_invalide": pl.Boolean(),
 }
+
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
+"""The steps made of column expressions only take either: the engine chains them lazily and
+collects once (:func:`collect`)."""
+
+STREAMING_ROWS = 50_000
+"""From this many lines, a chain of steps runs on Polars' streaming engine (morsels that stay
+in cache, every core); below, the in-memory engine (less set-up)."""
+
+
+def collect(lf: pl.LazyFrame, rows: int) -> pl.DataFrame:
+    """Run a chain of steps over ``rows`` lines (row order kept by both engines)."""
+    return lf.collect(engine="streaming" if rows >= STREAMING_ROWS else "in-memory")
+
 
 MONEY_OUT = (
     "base_remboursement_cts",
@@ -332,7 +346,7 @@ def _step_line_controls(
 # --------------------------------------------------------------------------------------------
 
 
-def _step_base(lines: pl.DataFrame) -> pl.DataFrame:
+def _step_base(lines: Frame) -> Frame:
     """Base de remboursement = tariff × quantité × coefficient, within the amount billed."""
     raw = pl.col("tarif_cts").cast(pl.Float64) * pl.col("quantite") * pl.col("coefficient")
     tarif_br = (raw + 0.5 + 1e-9).floor().cast(pl.Int64)
@@ -349,7 +363,7 @@ def _step_base(lines: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _step_rate(lines: pl.DataFrame, lp: LineParameters) -> pl.DataFrame:
+def _step_rate(lines: Frame, lp: LineParameters) -> Frame:
     """Rate by category, hors-parcours, exonerations (see the module docstring)."""
     d = pl.col("date_soins")
     # Ages from YYYYMMDD integers: full years = (care - birth) // 10000.
@@ -450,7 +464,7 @@ def _step_forfait_actes_lourds(lines: pl.DataFrame, lp: LineParameters) -> pl.Da
     return lines.with_columns(pl.when(pl.col("_fal")).then(100).otherwise(pl.col("taux")).alias("taux"))
 
 
-def _step_amo(lines: pl.DataFrame, lp: LineParameters) -> pl.DataFrame:
+def _step_amo(lines: Frame, lp: LineParameters) -> Frame:
     """AMO part = BR × taux; hospital days from the 31st at 100 %; forfait journalier."""
     br = pl.col("base_remboursement_cts")
     hosp = pl.col("_ok") & lp.is_category("hospitalisation")
@@ -478,7 +492,7 @@ def _step_amo(lines: pl.DataFrame, lp: LineParameters) -> pl.DataFrame:
     )
 
 
-def _step_participations(lines: pl.DataFrame, lp: LineParameters) -> pl.DataFrame:
+def _step_participations(lines: Frame, lp: LineParameters) -> Frame:
     """Raw participation forfaitaire and franchise per line, before caps, with exemptions."""
     exempt = (
         pl.col("_mineur")
@@ -595,15 +609,14 @@ def liquidate(
         .otherwise(pl.col("_rejet_f"))
         .alias("_rejet_f")
     )
-    lines = lines.with_columns((pl.col("_rejet_f").is_null() & pl.col("_rejet_l").is_null()).alias("_ok"))
-
-    lines = _step_base(lines)
-    lines = _step_rate(lines, lp)
+    rows = lines.height
+    ok = (pl.col("_rejet_f").is_null() & pl.col("_rejet_l").is_null()).alias("_ok")
+    lines = collect(_step_rate(_step_base(lines.lazy().with_columns(ok)), lp), rows)
     lines = _step_forfait_actes_lourds(lines, lp)
-    lines = _step_amo(lines, lp)
-    lines = _step_participations(lines, lp)
+    lines = collect(_step_participations(_step_amo(lines.lazy(), lp), lp), rows)
     lines, counters_daily_annual = caps.apply_caps(lines, counters)
-    lines = caps.line_payments(lines)
+    paid = caps.line_payments(lines.lazy())
+    lines = collect(explain.line_signature(paid) if explanations else paid, rows)
 
     decomptes, debt = caps.feuille_payments(f, lines, counters, all_dup)
     if explanations:

@@ -20,6 +20,8 @@ the décompte's ``explication`` starts with its lines' sentences, as the contrac
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import polars as pl
 
 from caisse.rules.claims.controls import FEUILLE_CODES, LINE_CODES, MESSAGES
@@ -89,9 +91,23 @@ def _bits(flags: tuple[str, ...]) -> pl.Expr:
     ).cast(pl.Int64)
 
 
-def line_signature(lines: pl.DataFrame) -> pl.DataFrame:
-    """The three signature words ``_sig1``.. ``_sig3`` of each line (see the module docstring).
-    A rejected line's text depends only on its rejection code."""
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
+
+
+def line_signature(lines: Frame) -> Frame:
+    """The three signature words ``_sig1``.. ``_sig3`` of each line (see the module docstring),
+    and the flags they read. A rejected line's text depends only on its rejection code. Column
+    expressions only: the engine chains this step lazily with the payments."""
+    lines = lines.with_columns(
+        (pl.col("depassement_cts") > 0).alias("_depasse"),
+        (
+            pl.col("_exempt_participations")
+            & (pl.col("_pf_brut") == 0)
+            & (pl.col("_fr_brut") == 0)
+            & (pl.col("_fr_kind").is_not_null() | pl.col("_pf_categorie"))
+        ).alias("_phrase_exoneration"),
+        (pl.col("_c2s") & (pl.col("part_c2s_cts") > 0)).alias("_c2s_paye"),
+    )
     ok = pl.col("_ok")
     coef100 = (pl.col("coefficient") * 100).round(0)
     w1, fit1 = _pack(
@@ -206,18 +222,8 @@ def _line_texts(rep: pl.DataFrame) -> pl.Series:
 
 
 def explain_lines(lines: pl.DataFrame) -> pl.DataFrame:
-    """Adds ``explication`` (Categorical) to each line."""
-    lines = lines.with_columns(
-        (pl.col("depassement_cts") > 0).alias("_depasse"),
-        (
-            pl.col("_exempt_participations")
-            & (pl.col("_pf_brut") == 0)
-            & (pl.col("_fr_brut") == 0)
-            & (pl.col("_fr_kind").is_not_null() | pl.col("_pf_categorie"))
-        ).alias("_phrase_exoneration"),
-        (pl.col("_c2s") & (pl.col("part_c2s_cts") > 0)).alias("_c2s_paye"),
-    )
-    lines = line_signature(lines)
+    """Adds ``explication`` (Categorical) to each line, from its signature
+    (:func:`line_signature`, computed before)."""
     keys = ["_sig1", "_sig2", "_sig3"]
     needed = [
         "_ok", "_rejet_l", "code", "tarif_cts", "_tarif_debut", "quantite", "coefficient", "taux", "categorie",

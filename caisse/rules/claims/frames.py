@@ -7,12 +7,13 @@ import polars as pl
 
 def contiguous_start(column: pl.Series) -> int | None:
     """The first value when ``column`` is ``start, start + 1, ...`` (a row number), else None."""
-    if column.len() == 0 or not column.dtype.is_integer() or column.null_count():
+    if column.len() == 0 or not column.dtype.is_integer():
         return None
-    start = int(column[0])
-    if int(column[-1]) - start != column.len() - 1 or not bool((column.diff().slice(1) == 1).all()):
-        return None
-    return start
+    c = pl.col(column.name)
+    first, steps_of_one = column.to_frame().select(
+        c.first(), ((c.diff().slice(1) == 1).all() & (c.null_count() == 0)).alias("ok")
+    ).row(0)
+    return int(first) if steps_of_one else None
 
 
 def attach(df: pl.DataFrame, small: pl.DataFrame, key: str) -> pl.DataFrame:
@@ -45,7 +46,7 @@ def _scatter(df: pl.DataFrame, small: pl.DataFrame, key: str, rows: pl.Series) -
     index = pl.repeat(None, df.height, dtype=pl.Int64, eager=True).scatter(
         rows, pl.int_range(small.height, dtype=pl.Int64, eager=True)
     )
-    return df.hstack([small.get_column(name).gather(index) for name in small.columns if name != key])
+    return df.hstack(small.drop(key).select(pl.all().gather(index)).get_columns())
 
 
 def packed_key(df: pl.DataFrame, columns: list[str]) -> pl.Expr | None:

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from caisse.batch_io import UnreadableFile
-from caisse.rules.claims import batch, partitioned
+from caisse.rules.claims import batch, engine, partitioned
 from caisse.rules.claims.tests.test_examples import EXAMPLE, _to_parquet
 
 BENCH = Path(__file__).resolve().parents[4] / "bench" / "bench_liquider.py"
@@ -209,3 +209,14 @@ def test_more_workers_take_smaller_buckets(monkeypatch: pytest.MonkeyPatch) -> N
     assert partitioned.default_workers() == 3
     monkeypatch.setenv("CAISSE_LIQUIDER_PROCESSUS", "zéro")
     assert 1 <= partitioned.default_workers() <= partitioned.MAX_WORKERS
+
+
+def test_streaming_engine_same_output_as_in_memory_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chains of steps give the same lines on Polars' streaming engine (large batches) as on
+    its in-memory engine (small ones): row order and values."""
+    ref = _generated_flow(tmp_path)
+    monkeypatch.setattr(engine, "STREAMING_ROWS", 10**12)
+    _in_memory(ref, tmp_path, tmp_path / "memoire")
+    monkeypatch.setattr(engine, "STREAMING_ROWS", 0)
+    _in_memory(ref, tmp_path, tmp_path / "flux")
+    _assert_same(tmp_path / "memoire", tmp_path / "flux")
