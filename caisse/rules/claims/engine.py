@@ -71,16 +71,23 @@ LIGNE_COLUMNS: dict[str, pl.DataType] = {
 
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 """The steps made of column expressions only take either: the engine chains them lazily and
-collects once (:func:`collect`)."""
+collects once (:func:`chain`)."""
 
 STREAMING_ROWS = 50_000
 """From this many lines, a chain of steps runs on Polars' streaming engine (morsels that stay
 in cache, every core); below, the in-memory engine (less set-up)."""
 
 
-def collect(lf: pl.LazyFrame, rows: int) -> pl.DataFrame:
-    """Run a chain of steps over ``rows`` lines (row order kept by both engines)."""
-    return lf.collect(engine="streaming" if rows >= STREAMING_ROWS else "in-memory")
+def chain(base: pl.DataFrame, steps: pl.LazyFrame) -> pl.DataFrame:
+    """``base`` with the columns that ``steps`` adds: a lazy chain of column-only steps started
+    from ``base.lazy()``, which only add columns (a step that changes an existing column, as the
+    forfait actes lourds does for ``taux``, runs eagerly). Only the new columns are computed and
+    gathered; on the streaming engine they come out in morsels and are made contiguous (later
+    sorts and gathers read them), while ``base``'s own columns stay as they are."""
+    new = [n for n in steps.collect_schema().names() if n not in base.columns]
+    if base.height < STREAMING_ROWS:
+        return base.hstack(steps.select(new).collect(engine="in-memory").get_columns())
+    return base.hstack(steps.select(new).collect(engine="streaming").rechunk().get_columns())
 
 
 MONEY_OUT = (
@@ -609,14 +616,13 @@ def liquidate(
         .otherwise(pl.col("_rejet_f"))
         .alias("_rejet_f")
     )
-    rows = lines.height
     ok = (pl.col("_rejet_f").is_null() & pl.col("_rejet_l").is_null()).alias("_ok")
-    lines = collect(_step_rate(_step_base(lines.lazy().with_columns(ok)), lp), rows)
+    lines = chain(lines, _step_rate(_step_base(lines.lazy().with_columns(ok)), lp))
     lines = _step_forfait_actes_lourds(lines, lp)
-    lines = collect(_step_participations(_step_amo(lines.lazy(), lp), lp), rows)
+    lines = chain(lines, _step_participations(_step_amo(lines.lazy(), lp), lp))
     lines, counters_daily_annual = caps.apply_caps(lines, counters)
     paid = caps.line_payments(lines.lazy())
-    lines = collect(explain.line_signature(paid) if explanations else paid, rows)
+    lines = chain(lines, explain.line_signature(paid) if explanations else paid)
 
     decomptes, debt = caps.feuille_payments(f, lines, counters, all_dup)
     if explanations:
