@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 
+SMALL_ROWS = 5_000
+"""Below this many rows, a frame is attached by one join: for a real-time batch of a few
+feuilles, each Polars call costs more than the data it moves, so fewer calls win."""
+
 
 def contiguous_start(column: pl.Series) -> int | None:
     """The first value when ``column`` is ``start, start + 1, ...`` (a row number), else None."""
@@ -21,7 +25,7 @@ def attach(df: pl.DataFrame, small: pl.DataFrame, key: str) -> pl.DataFrame:
     columns; rows of ``df`` absent from ``small`` get nulls. When ``df[key]`` numbers the rows
     (``start, start + 1, ...``) the values are scattered to their rows, otherwise only the key
     is joined and the result stacked beside the existing columns."""
-    start = contiguous_start(df.get_column(key))
+    start = contiguous_start(df.get_column(key)) if df.height >= SMALL_ROWS else None
     if start is None:
         res = df.select(key).join(small, on=key, how="left", maintain_order="left").drop(key)
         return df.hstack(res)
@@ -35,6 +39,8 @@ def attach(df: pl.DataFrame, small: pl.DataFrame, key: str) -> pl.DataFrame:
 def attach_rows(df: pl.DataFrame, small: pl.DataFrame, key: str) -> pl.DataFrame:
     """:func:`attach` where ``key`` is ``df``'s row number (``_lid``): the values of ``small``
     are scattered to their rows (no hash join); rows absent from ``small`` get nulls."""
+    if df.height < SMALL_ROWS:
+        return df.hstack(df.select(key).join(small, on=key, how="left", maintain_order="left").drop(key).get_columns())
     return _scatter(df, small, key, small.get_column(key))
 
 
