@@ -564,8 +564,10 @@ def liquidate(
     counters = counters or Counters.from_compteurs(referentiel.compteurs)
     if "_pos" not in feuilles.columns:
         feuilles = feuilles.with_row_index("_pos").with_columns(pl.col("_pos").cast(pl.Int64))
-    f = _conform(feuilles, FEUILLE_COLUMNS)
-    lines = _conform(lignes, LIGNE_COLUMNS)
+    # One chunk per column (a Parquet file comes in row groups): columns added later are single
+    # chunks, and a frame whose columns are cut differently is copied whole by each Polars call.
+    f = _conform(feuilles, FEUILLE_COLUMNS).rechunk()
+    lines = _conform(lignes, LIGNE_COLUMNS).rechunk()
     f = _step_feuille_controls(f, lines, referentiel, counters)
 
     fcols = f.select(
