@@ -258,8 +258,8 @@ def _slots() -> threading.BoundedSemaphore | None:
     return threading.BoundedSemaphore(limit) if limit > 0 else None
 
 
-# Liquidations waiting or running in this process, at most (``caisse serve`` sets it to half its
-# threads): beyond, a liquidation is refused at once (503) rather than taking the threads that the
+# Liquidations waiting or running in this process, at most (``caisse serve`` sets it to three quarters
+# of its threads): beyond, a liquidation is refused at once (503) rather than taking the threads that the
 # rights lookups need; unset, no limit.
 SLOTS = _slots()
 BATCHER = MicroBatcher(

@@ -38,8 +38,11 @@ def serve(host: str, port: int) -> None:
     workers = int(os.environ.get("CAISSE_WORKERS", cores))
     threads = int(os.environ.get("CAISSE_THREADS", 16))  # each thread holds a database connection
     os.environ.setdefault("POLARS_MAX_THREADS", "1")  # read by Polars at import, in each worker
-    # Liquidations never take more than half the threads: the others stay for the other requests.
-    os.environ.setdefault("CAISSE_API_LIQUIDATIONS_MAX", str(max(1, threads // 2)))
+    # Liquidations never take every thread: a quarter (4 at least) stays for the other requests, which
+    # are short (a rights lookup holds a thread a few milliseconds, a liquidation a batch cycle or two:
+    # measured at 200 requests/s, 12 of 16 threads for liquidations leave the lookups' p99 unchanged
+    # where 8 of 16 refused one liquidation in seven).
+    os.environ.setdefault("CAISSE_API_LIQUIDATIONS_MAX", str(max(1, threads - max(4, threads // 4))))
     private = Path(tempfile.mkdtemp(prefix="caisse-serve-"))  # 0700: the socket and the lock
     # Should the liquidation process fail, the workers' own batches take turns (one engine at a time).
     os.environ.setdefault("CAISSE_API_VERROU_MOTEUR", str(private / "moteur.lock"))
