@@ -430,14 +430,13 @@ def bucket_feuilles(workers: int) -> int:
 
 
 class _WorkerThreads:
-    """Polars' thread pool of each spawned worker sized to its share of the cores, two at least
-    (Polars reads ``POLARS_MAX_THREADS`` at import, in the child): W workers × all the cores each
-    would only oversubscribe the machine, while two threads each fill the moments a worker runs
-    Python between Polars calls."""
+    """Polars' thread pool of each spawned worker sized to its share of the cores (Polars reads
+    ``POLARS_MAX_THREADS`` at import, in the child): W workers × all the cores each would only
+    oversubscribe the machine (measured on 16 cores: 16 workers of one thread liquidate the
+    2.2 M beneficiaries in 25 s, of two threads in 29 s)."""
 
     def __init__(self, workers: int) -> None:
-        cores = os.cpu_count() or 1
-        self.threads = str(min(cores, max(2, cores // max(1, workers))))
+        self.threads = str(max(1, (os.cpu_count() or 1) // max(1, workers)))
         self.saved: str | None = None
 
     def __enter__(self) -> None:
