@@ -377,8 +377,8 @@ def _step_rate(lines: Frame, lp: LineParameters) -> Frame:
     lines = lines.with_columns(_ymd(d).alias("_soins_ymd"))
     age = (pl.col("_soins_ymd") - pl.col("_naissance_ymd")) // 10000
     lines = lines.with_columns(
-        (pl.col("risque") == "atmp").alias("_exo_atmp"),
-        ((pl.col("risque") == "maternite") | pl.col("_maternite")).alias("_exo_maternite"),
+        pl.col("_risque_atmp").fill_null(False).alias("_exo_atmp"),
+        (pl.col("_risque_maternite").fill_null(False) | pl.col("_maternite")).alias("_exo_maternite"),
         (pl.col("en_rapport_ald").fill_null(False) & pl.col("_ald")).alias("_exo_ald"),
         (pl.col("_invalidite") & ~lp.in_set("invalidite.categories_exclues")).alias("_exo_invalidite"),
         (pl.col("_ame") & lp.in_set("ame.categories_exclues")).alias("_ame_exclu"),
@@ -407,7 +407,7 @@ def _step_rate(lines: Frame, lp: LineParameters) -> Frame:
             | (pl.col("_ame") & ~pl.col("_ame_exclu"))
         ).alias("_exonere"),
         (
-            (pl.col("parcours") == "hors_parcours")
+            pl.col("_parcours_hors").fill_null(False)
             & lp.in_set("parcours.categories")
             & pl.col("_age_parcours")
             & ~pl.col("_ame")
@@ -572,7 +572,11 @@ def liquidate(
 
     fcols = f.select(
         pl.col("_pos").alias("_fpos"), "_ordre", "_rejet_f", "id", "date_reception", "nir", "executant",
-        "tiers_payant", "risque", "parcours", "en_rapport_ald", "_nir_idx", "_ps_idx", "date_naissance", "_naissance_ymd",
+        "tiers_payant", "en_rapport_ald", "_nir_idx", "_ps_idx", "date_naissance", "_naissance_ymd",
+        # The feuille's risk and parcours as the flags the lines read (cheaper to copy than text).
+        (pl.col("risque") == "atmp").alias("_risque_atmp"),
+        (pl.col("risque") == "maternite").alias("_risque_maternite"),
+        (pl.col("parcours") == "hors_parcours").alias("_parcours_hors"),
         "deces",
     )
     lines = _lines_with_feuilles(lines, fcols).with_row_index("_lid")
