@@ -595,7 +595,7 @@ def liquidate(
     priced = (
         lines.select("_lid", "code", "date_soins")
         .filter(pl.col("date_soins").is_not_null())
-        .join(nomen, on="code", how="inner")
+        .join(nomen, on="code", how="inner", maintain_order="left")  # in line order: attached without a gather
         .filter((pl.col("debut") <= pl.col("date_soins")) & (pl.col("date_soins") <= pl.col("fin")))
     )
     if _has_overlaps(nomen):  # the last-loaded row wins where a référentiel overlaps a code's dates

@@ -41,6 +41,8 @@ def attach_rows(df: pl.DataFrame, small: pl.DataFrame, key: str) -> pl.DataFrame
     are scattered to their rows (no hash join); rows absent from ``small`` get nulls."""
     if df.height < SMALL_ROWS:
         return df.hstack(df.select(key).join(small, on=key, how="left", maintain_order="left").drop(key).get_columns())
+    if small.height == df.height and contiguous_start(small.get_column(key)) == 0:  # every row, in order
+        return df.hstack(small.drop(key).get_columns())
     return _scatter(df, small, key, small.get_column(key))
 
 
