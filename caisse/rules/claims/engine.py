@@ -32,7 +32,7 @@ Order of the steps (CSS articles in brackets):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import polars as pl
@@ -78,16 +78,20 @@ STREAMING_ROWS = 50_000
 in cache, every core); below, the in-memory engine (less set-up)."""
 
 
-def chain(base: pl.DataFrame, steps: pl.LazyFrame) -> pl.DataFrame:
-    """``base`` with the columns that ``steps`` adds: a lazy chain of column-only steps started
-    from ``base.lazy()``, which only add columns (a step that changes an existing column, as the
-    forfait actes lourds does for ``taux``, runs eagerly). Only the new columns are computed and
-    gathered; on the streaming engine they come out in morsels and are made contiguous (later
-    sorts and gathers read them), while ``base``'s own columns stay as they are."""
-    new = [n for n in steps.collect_schema().names() if n not in base.columns]
+def chain(base: pl.DataFrame, steps: Callable[[Any], Any]) -> pl.DataFrame:
+    """``base`` with the columns that ``steps`` adds: ``steps`` applies column-only steps (which
+    only add columns; a step that changes an existing column, as the forfait actes lourds does for
+    ``taux``, runs on its own) to a ``DataFrame`` or a ``LazyFrame``. A small batch runs them
+    directly (planning would cost more than running). A large one chains them lazily on Polars'
+    streaming engine, computing only the new columns; they come out in morsels and are made
+    contiguous (later sorts and gathers read them), while ``base``'s own columns stay as they
+    are."""
     if base.height < STREAMING_ROWS:
-        return base.hstack(steps.select(new).collect(engine="in-memory").get_columns())
-    return base.hstack(steps.select(new).collect(engine="streaming").rechunk().get_columns())
+        result: pl.DataFrame = steps(base)
+        return result
+    lazy: pl.LazyFrame = steps(base.lazy())
+    new = [n for n in lazy.collect_schema().names() if n not in base.columns]
+    return base.hstack(lazy.select(new).collect(engine="streaming").rechunk().get_columns())
 
 
 MONEY_OUT = (
@@ -623,12 +627,14 @@ def liquidate(
         .alias("_rejet_f")
     )
     ok = (pl.col("_rejet_f").is_null() & pl.col("_rejet_l").is_null()).alias("_ok")
-    lines = chain(lines, _step_rate(_step_base(lines.lazy().with_columns(ok)), lp))
+    lines = chain(lines, lambda frame: _step_rate(_step_base(frame.with_columns(ok)), lp))
     lines = _step_forfait_actes_lourds(lines, lp)
-    lines = chain(lines, _step_participations(_step_amo(lines.lazy(), lp), lp))
+    lines = chain(lines, lambda frame: _step_participations(_step_amo(frame, lp), lp))
     lines, counters_daily_annual = caps.apply_caps(lines, counters)
-    paid = caps.line_payments(lines.lazy())
-    lines = chain(lines, explain.line_signature(paid) if explanations else paid)
+    if explanations:
+        lines = chain(lines, lambda frame: explain.line_signature(caps.line_payments(frame)))
+    else:
+        lines = chain(lines, caps.line_payments)
 
     decomptes, debt = caps.feuille_payments(f, lines, counters, all_dup)
     if explanations:
