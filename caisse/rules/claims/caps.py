@@ -22,7 +22,7 @@ from typing import TypeVar
 import polars as pl
 
 from caisse.rules.claims.counters import ANNUAL_SCHEMA, DAILY_SCHEMA, DEBT_SCHEMA, Counters
-from caisse.rules.claims.frames import attach, attach_rows, packed_key
+from caisse.rules.claims.frames import attach, attach_rows, collect, packed_key
 
 EPOCH = dt.date(1970, 1, 1)
 NO_PS = (1 << 22) - 1  # caps per person and day (transport): no professional in the key
@@ -110,11 +110,14 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
         .then(NO_PS - pl.col("_fr_kind").replace_strict(KIND_CODES, default=len(KIND_CODES), return_dtype=pl.Int64))
         .otherwise(pl.col("_ps_idx"))
     )
-    sub = lines.lazy().filter((pl.col("_pf_brut") > 0) | (pl.col("_fr_brut") > 0)).select(
-        "_lid", *carried, "_annee", "_pf_brut", "_fr_brut",
-        "_pf_plafond_jour", "_fr_plafond_jour", "_pf_plafond_an", "_fr_plafond_an",
-        "_nir_idx", "_ps_idx", fr_cle.alias("_cle_fr"), day.alias("_jour"),
-    ).collect()
+    sub = collect(
+        lines.lazy().filter((pl.col("_pf_brut") > 0) | (pl.col("_fr_brut") > 0)).select(
+            "_lid", *carried, "_annee", "_pf_brut", "_fr_brut",
+            "_pf_plafond_jour", "_fr_plafond_jour", "_pf_plafond_an", "_fr_plafond_an",
+            "_nir_idx", "_ps_idx", fr_cle.alias("_cle_fr"), day.alias("_jour"),
+        ),
+        lines.height,
+    )
     # Compact exact keys from the measured ranges (so that the key and the line number fit in
     # one sort column), else the wide fixed layout.
     k_pf = packed_key(sub, ["_nir_idx", "_ps_idx", "_jour"])

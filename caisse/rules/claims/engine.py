@@ -39,7 +39,7 @@ import polars as pl
 
 from caisse.rules.claims import caps, controls, explain
 from caisse.rules.claims.counters import Counters
-from caisse.rules.claims.frames import attach, attach_rows, contiguous_start, packed_key
+from caisse.rules.claims.frames import attach, attach_rows, collect, contiguous_start, packed_key
 from caisse.rules.claims.legal import PERIOD, LineParameters, SanteParameters, at, line_parameters, load
 from caisse.rules.claims.referentiel import FAR_FUTURE, Referentiel
 
@@ -323,7 +323,9 @@ def _step_line_controls(
     # processing order, so a stable sort on the act keeps that order within an act.
     carried = act if counters.seen_acts.height else []
     act_keys = ["_nir_idx", "_ps_idx", "_jour", "_code_id"]
-    acts = lines.lazy().filter(ok).select("_lid", "_ordre", *carried, *act_keys[:2], day.alias("_jour"), "_code_id").collect()
+    acts = collect(
+        lines.lazy().filter(ok).select("_lid", "_ordre", *carried, *act_keys[:2], day.alias("_jour"), "_code_id"), lines.height
+    )
     packed = packed_key(acts, act_keys)
     if packed is not None:  # one exact Int64 key: a single-column stable sort
         keys = acts.with_columns(packed.alias("_k")).sort("_k", maintain_order=True)
@@ -446,11 +448,11 @@ def _step_forfait_actes_lourds(lines: pl.DataFrame, lp: LineParameters) -> pl.Da
     lines = lines.with_columns(elig.alias("_fal_elig"))
     # Only the eligible lines (technical acts) are grouped by session: a small subset.
     grp = ["_fpos", "date_soins"]
-    sub = (
+    sub = collect(
         lines.lazy()
         .filter(pl.col("_fal_elig"))
-        .select("_lid", "_fpos", "_lpos", "date_soins", PERIOD, "base_remboursement_cts", "coefficient")
-        .collect()
+        .select("_lid", "_fpos", "_lpos", "date_soins", PERIOD, "base_remboursement_cts", "coefficient"),
+        lines.height,
     )
     total = pl.col("base_remboursement_cts").sum().over(grp)
     coef = pl.col("coefficient").max().over(grp)
@@ -611,15 +613,14 @@ def liquidate(
     lines = _step_line_controls(lines, params, counters, today)
 
     # A feuille whose lines are all duplicate acts is a duplicate feuille.
-    all_dup = (
+    all_dup = collect(
         lines.lazy()
         .filter(pl.col("_rejet_f").is_null())
         .group_by("_fpos")
         .agg((pl.col("_rejet_l") == "DOUBLON").fill_null(False).all().alias("_tout_doublon"))
-        .filter(pl.col("_tout_doublon"))
-        .collect()
-        .get_column("_fpos")
-    )
+        .filter(pl.col("_tout_doublon")),
+        lines.height,
+    ).get_column("_fpos")
     lines = lines.with_columns(
         pl.when(pl.col("_fpos").is_in(all_dup.implode()))
         .then(pl.lit("DOUBLON"))
@@ -648,7 +649,7 @@ def liquidate(
     # Lines are in processing order; when that is the input order, no sort is needed.
     in_input_order = f.get_column("_ordre").is_sorted() and f.get_column("_pos").is_sorted()
     out = lines.lazy().filter(pl.col("_rejet_f").is_null())
-    out_lines = (
+    out_lines = collect(
         (out if in_input_order else out.sort("_fpos", "_lpos"))
         .select(
             "_fpos",
@@ -661,8 +662,8 @@ def liquidate(
                 pl.concat_list(pl.col("_rejet_l"))
             ).alias("rejets"),
             "explication",
-        )
-        .collect()
+        ),
+        lines.height,
     )
     return decomptes, out_lines, new_counters
 

@@ -9,6 +9,12 @@ SMALL_ROWS = 5_000
 feuilles, each Polars call costs more than the data it moves, so fewer calls win."""
 
 
+def collect(lf: pl.LazyFrame, rows: int) -> pl.DataFrame:
+    """A lazy query over ``rows`` lines: on a small batch the in-memory engine is named (choosing
+    an engine costs a real-time call more than running the query), else Polars chooses."""
+    return lf.collect(engine="in-memory") if rows < SMALL_ROWS else lf.collect()
+
+
 def contiguous_start(column: pl.Series) -> int | None:
     """The first value when ``column`` is ``start, start + 1, ...`` (a row number), else None."""
     if column.len() == 0 or not column.dtype.is_integer():
