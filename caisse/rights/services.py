@@ -533,7 +533,28 @@ def _converted(compiled: _Compiled, rows: list[tuple[Any, ...]], alias: str) -> 
     return out
 
 
-class PreparedQuery(Generic[M]):
+class _Prepared:
+    """An ORM query compiled once per database alias (see :class:`PreparedQuery`)."""
+
+    model_columns = True
+
+    def __init__(self, model: type[models.Model], build: Callable[..., models.QuerySet[Any]], **sentinels: Any) -> None:
+        self.model, self.build, self.sentinels = model, build, sentinels
+        self._compiled: dict[str, _Compiled] = {}
+
+    def _compile(self, alias: str) -> _Compiled:
+        compiled = self._compiled.get(alias)
+        if compiled is None:
+            compiled = self._compiled[alias] = _compile_query(
+                self.build(**self.sentinels), self.sentinels, alias, model_columns=self.model_columns
+            )
+        return compiled
+
+    def _sql(self, compiled: _Compiled, values: dict[str, Any]) -> tuple[str, list[Any]]:
+        return _statement(compiled, values)
+
+
+class PreparedQuery(_Prepared, Generic[M]):
     """An ORM query compiled once per database, then run with new values (no per-call compilation).
 
     ``build`` receives the sentinels given here and returns the query set; its SQL is compiled
@@ -544,19 +565,10 @@ class PreparedQuery(Generic[M]):
     compiling a dozen queries cost more than running them.
     """
 
+    model: type[M]
+
     def __init__(self, model: type[M], build: Callable[..., models.QuerySet[M]], **sentinels: Any) -> None:
-        self.model, self.build, self.sentinels = model, build, sentinels
-        self._compiled: dict[str, _Compiled] = {}
-
-    def _compile(self, alias: str) -> _Compiled:
-        compiled = self._compiled.get(alias)
-        if compiled is None:
-            compiled = self._compiled[alias] = _compile_query(self.build(**self.sentinels), self.sentinels, alias,
-                                                              model_columns=True)
-        return compiled
-
-    def _sql(self, compiled: _Compiled, values: dict[str, Any]) -> tuple[str, list[Any]]:
-        return _statement(compiled, values)
+        super().__init__(model, build, **sentinels)
 
     def _result(self, compiled: _Compiled, rows: list[tuple[Any, ...]], alias: str) -> list[M]:
         width = len(compiled.attnames)
@@ -570,24 +582,12 @@ class PreparedQuery(Generic[M]):
         return rows[0] if rows else None
 
 
-class PreparedRows:
+class PreparedRows(_Prepared):
     """A ``values_list`` query compiled once, like :class:`PreparedQuery`: rows come back as the
     ORM gives them (tuples, after the backend's converters). A sentinel given as a
     one-item list stands for an ``IN`` list of any length (``beneficiary_id__in=[_PK]``)."""
 
-    def __init__(self, model: type[models.Model], build: Callable[..., models.QuerySet[Any]], **sentinels: Any) -> None:
-        self.model, self.build, self.sentinels = model, build, sentinels
-        self._compiled: dict[str, _Compiled] = {}
-
-    def _compile(self, alias: str) -> _Compiled:
-        compiled = self._compiled.get(alias)
-        if compiled is None:
-            compiled = self._compiled[alias] = _compile_query(self.build(**self.sentinels), self.sentinels, alias,
-                                                              model_columns=False)
-        return compiled
-
-    def _sql(self, compiled: _Compiled, values: dict[str, Any]) -> tuple[str, list[Any]]:
-        return _statement(compiled, values)
+    model_columns = False
 
     def _result(self, compiled: _Compiled, rows: list[tuple[Any, ...]], alias: str) -> list[Any]:
         return _converted(compiled, rows, alias)
