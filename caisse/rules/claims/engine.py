@@ -74,8 +74,8 @@ Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 collects once (:func:`chain`)."""
 
 STREAMING_ROWS = 50_000
-"""From this many lines, a chain of steps runs on Polars' streaming engine (morsels that stay
-in cache, every core); below, the in-memory engine (less set-up)."""
+"""From this many lines, a chain of steps runs lazily on Polars' streaming engine (morsels that
+stay in cache, every core); below, the steps run directly, one call each (no planning)."""
 
 
 def chain(base: pl.DataFrame, steps: Callable[[Any], Any]) -> pl.DataFrame:
