@@ -76,6 +76,8 @@ def _capped(
     )
     binds = pl.any_horizontal((pl.col(f"_total{i}") > pl.col(f"_rest{i}")).fill_null(False) for i in range(len(caps)))
     binding = totals.filter(binds).select(keys)
+    if binding.height == 0:  # no cap binds: every group is taken whole
+        return df.with_columns(pl.col(raw).alias(out) for raw, _, out in caps)
     free = df.join(binding, on=keys, how="anti").with_columns(pl.col(raw).alias(out) for raw, _, out in caps)
     return pl.concat([free, _consumed_in_order(df.join(binding, on=keys, how="semi"), keys, caps)])
 
@@ -267,7 +269,7 @@ def feuille_payments(
         .group_by("_fpos", maintain_order=True)
         .agg(pl.col("_rejet_l").unique(maintain_order=True).alias("_codes_lignes"))
     )
-    agg = agg.join(codes, on="_fpos", how="left").rename({"_fpos": "_pos"})
+    agg = attach(agg.rename({"_fpos": "_pos"}), codes.rename({"_fpos": "_pos"}), "_pos")
     d = attach(f.select("_pos", "_ordre", "_rejet_f", "id", "nir", "_nir_idx", "tiers_payant"), agg, "_pos").with_columns(
         pl.when(pl.col("_pos").is_in(all_dup.implode())).then(pl.lit("DOUBLON")).otherwise(pl.col("_rejet_f")).alias(
             "_rejet_f"

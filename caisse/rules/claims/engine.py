@@ -193,18 +193,21 @@ def _step_feuille_controls(
     cards = ref.cartes.filter(pl.col("opposition").is_not_null()).group_by("nir", "numero").agg(
         pl.col("opposition").min().alias("_opposition")
     )
-    with_card = f.filter(pl.col("carte_vitale").is_not_null()).select("_pos", "nir", "carte_vitale")
-    opposed = with_card.join(cards, left_on=["nir", "carte_vitale"], right_on=["nir", "numero"], how="inner").select(
-        "_pos", "_opposition"
-    )
-    # The first date of care, needed only for the feuilles read with a card in opposition.
-    first_care = (
-        lines.join(opposed.select(pl.col("_pos").alias("_fpos")), on="_fpos", how="semi")
-        .group_by("_fpos")
-        .agg(pl.col("date_soins").min().alias("_premier_soin"))
-        .rename({"_fpos": "_pos"})
-    )
-    f = attach(f, opposed.join(first_care, on="_pos", how="left"), "_pos")
+    opposed = pl.DataFrame(schema={"_pos": pl.Int64(), "_opposition": pl.Date(), "_premier_soin": pl.Date()})
+    if cards.height:  # usually no card of the batch's persons is in opposition
+        with_card = f.filter(pl.col("carte_vitale").is_not_null()).select("_pos", "nir", "carte_vitale")
+        opposed = with_card.join(cards, left_on=["nir", "carte_vitale"], right_on=["nir", "numero"], how="inner").select(
+            "_pos", "_opposition"
+        )
+        # The first date of care, needed only for the feuilles read with a card in opposition.
+        first_care = (
+            lines.join(opposed.select(pl.col("_pos").alias("_fpos")), on="_fpos", how="semi")
+            .group_by("_fpos")
+            .agg(pl.col("date_soins").min().alias("_premier_soin"))
+            .rename({"_fpos": "_pos"})
+        )
+        opposed = opposed.join(first_care, on="_pos", how="left")
+    f = attach(f, opposed, "_pos")
     # A repeated id: the occurrences after the first in processing order (the window runs only
     # over the ids that repeat, usually none).
     ids = f.get_column("id")

@@ -31,6 +31,8 @@ def attach(df: pl.DataFrame, small: pl.DataFrame, key: str) -> pl.DataFrame:
     columns; rows of ``df`` absent from ``small`` get nulls. When ``df[key]`` numbers the rows
     (``start, start + 1, ...``) the values are scattered to their rows, otherwise only the key
     is joined and the result stacked beside the existing columns."""
+    if small.height == 0:
+        return _nulls(df, small, key)
     start = contiguous_start(df.get_column(key)) if df.height >= SMALL_ROWS else None
     if start is None:
         res = df.select(key).join(small, on=key, how="left", maintain_order="left").drop(key)
@@ -45,11 +47,20 @@ def attach(df: pl.DataFrame, small: pl.DataFrame, key: str) -> pl.DataFrame:
 def attach_rows(df: pl.DataFrame, small: pl.DataFrame, key: str) -> pl.DataFrame:
     """:func:`attach` where ``key`` is ``df``'s row number (``_lid``): the values of ``small``
     are scattered to their rows (no hash join); rows absent from ``small`` get nulls."""
+    if small.height == 0:
+        return _nulls(df, small, key)
     if df.height < SMALL_ROWS:
         return df.hstack(df.select(key).join(small, on=key, how="left", maintain_order="left").drop(key).get_columns())
     if small.height == df.height and contiguous_start(small.get_column(key)) == 0:  # every row, in order
         return df.hstack(small.drop(key).get_columns())
     return _scatter(df, small, key, small.get_column(key))
+
+
+def _nulls(df: pl.DataFrame, small: pl.DataFrame, key: str) -> pl.DataFrame:
+    """``small``'s columns, all null, beside ``df``'s (nothing to attach: no join, no scatter)."""
+    return df.hstack(
+        [pl.Series(name, [None] * df.height, dtype=dtype) for name, dtype in small.schema.items() if name != key]
+    )
 
 
 def _scatter(df: pl.DataFrame, small: pl.DataFrame, key: str, rows: pl.Series) -> pl.DataFrame:
