@@ -22,7 +22,7 @@ from typing import TypeVar
 import polars as pl
 
 from caisse.rules.claims.counters import ANNUAL_SCHEMA, DAILY_SCHEMA, DEBT_SCHEMA, Counters
-from caisse.rules.claims.frames import attach, attach_rows, collect, packed_key
+from caisse.rules.claims.frames import attach, attach_rows, collect, sort_key
 
 EPOCH = dt.date(1970, 1, 1)
 NO_PS = (1 << 22) - 1  # caps per person and day (transport): no professional in the key
@@ -83,7 +83,7 @@ def _capped(
 
 
 def _consumed_in_order(df: pl.DataFrame, keys: list[str], caps: list[tuple[str, pl.Expr, str]]) -> pl.DataFrame:
-    order = packed_key(df, [*keys, "_lid"])  # one exact Int64 sort key when the ranges allow
+    order = sort_key(df, [*keys, "_lid"])  # one exact Int64 sort key when the ranges allow
     ordered = df.with_columns(order.alias("_ordre_cap")).sort("_ordre_cap").drop("_ordre_cap") if order is not None else df.sort([*keys, "_lid"])
     return (
         ordered
@@ -122,9 +122,9 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
     )
     # Compact exact keys from the measured ranges (so that the key and the line number fit in
     # one sort column), else the wide fixed layout.
-    k_pf = packed_key(sub, ["_nir_idx", "_ps_idx", "_jour"])
-    k_fr = packed_key(sub, ["_nir_idx", "_cle_fr", "_jour"])
-    k_an = packed_key(sub, ["_nir_idx", "_annee"])
+    k_pf = sort_key(sub, ["_nir_idx", "_ps_idx", "_jour"])
+    k_fr = sort_key(sub, ["_nir_idx", "_cle_fr", "_jour"])
+    k_an = sort_key(sub, ["_nir_idx", "_annee"])
     sub = sub.with_columns(
         (k_pf if k_pf is not None else person + pl.col("_ps_idx") * (1 << 16) + pl.col("_jour")).alias("_k_pf"),
         (k_fr if k_fr is not None else person + pl.col("_cle_fr") * (1 << 16) + pl.col("_jour")).alias("_k_fr"),
@@ -296,7 +296,7 @@ def feuille_payments(
     # any balance (2**40 cents).
     big = 1 << 40
     by_person = d.select(pl.col("_nir_idx").fill_null(-1), "_ordre")
-    packed = packed_key(by_person, ["_nir_idx", "_ordre"])
+    packed = sort_key(by_person, ["_nir_idx", "_ordre"])
     order = (
         by_person.select(packed.arg_sort())
         if packed is not None

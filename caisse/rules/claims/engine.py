@@ -39,7 +39,7 @@ import polars as pl
 
 from caisse.rules.claims import caps, controls, explain
 from caisse.rules.claims.counters import Counters
-from caisse.rules.claims.frames import attach, attach_rows, collect, contiguous_start, packed_key
+from caisse.rules.claims.frames import attach, attach_rows, collect, contiguous_start, sort_key
 from caisse.rules.claims.legal import PERIOD, LineParameters, SanteParameters, at, line_parameters, load
 from caisse.rules.claims.referentiel import FAR_FUTURE, Referentiel
 
@@ -329,7 +329,7 @@ def _step_line_controls(
     acts = collect(
         lines.lazy().filter(ok).select("_lid", "_ordre", *carried, *act_keys[:2], day.alias("_jour"), "_code_id"), lines.height
     )
-    packed = packed_key(acts, act_keys)
+    packed = sort_key(acts, act_keys)
     if packed is not None:  # one exact Int64 key: a single-column stable sort
         keys = acts.with_columns(packed.alias("_k")).sort("_k", maintain_order=True)
         group_start = pl.col("_k").ne_missing(pl.col("_k").shift(1)) | (pl.int_range(pl.len()) == 0)

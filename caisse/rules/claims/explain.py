@@ -20,11 +20,13 @@ the décompte's ``explication`` starts with its lines' sentences, as the contrac
 
 from __future__ import annotations
 
+import functools
 from typing import TypeVar
 
 import polars as pl
 
 from caisse.rules.claims.controls import FEUILLE_CODES, LINE_CODES, MESSAGES
+from caisse.rules.claims.frames import SMALL_ROWS
 
 REJECT_IDS = {code: i + 1 for i, code in enumerate(dict.fromkeys((*LINE_CODES, *FEUILLE_CODES)))}
 
@@ -132,6 +134,12 @@ def line_signature(lines: Frame) -> Frame:
 
 def _line_texts(rep: pl.DataFrame) -> pl.Series:
     """The explanation of each representative line (one per distinct signature)."""
+    return rep.select(_line_text_expression()).to_series()
+
+
+@functools.cache
+def _line_text_expression() -> pl.Expr:
+    """The sentences of a line, as one expression built once (it reads only the line's columns)."""
     ok = pl.col("_ok")
     taux = pl.col("taux").cast(pl.String)
     rejected = pl.format(
@@ -218,7 +226,7 @@ def _line_texts(rep: pl.DataFrame) -> pl.Series:
         ),
         _when(~ok & pl.col("_rejet_l").is_not_null(), rejected),
     ]
-    return rep.select(pl.concat_str(pieces, separator=" ", ignore_nulls=True).alias("explication")).to_series()
+    return pl.concat_str(pieces, separator=" ", ignore_nulls=True).alias("explication")
 
 
 def explain_lines(lines: pl.DataFrame) -> pl.DataFrame:
@@ -229,6 +237,8 @@ def explain_lines(lines: pl.DataFrame) -> pl.DataFrame:
         "_ok", "_rejet_l", "code", "tarif_cts", "_tarif_debut", "quantite", "coefficient", "taux", "categorie",
         *LINE_FLAGS, *(c for c, _ in WORD2), *(c for c, _ in WORD3),
     ]
+    if lines.height < SMALL_ROWS:  # a real-time batch: each line's text directly (same text, fewer calls)
+        return lines.drop(keys).with_columns(_line_texts(lines).cast(pl.Categorical))
     rep = lines.select(*keys, *needed).unique(subset=keys, keep="any")
     table = rep.select(keys).with_columns(_line_texts(rep).cast(pl.Categorical).alias("explication"))
     texts = lines.select(keys).join(table, on=keys, how="left", maintain_order="left").get_column("explication")

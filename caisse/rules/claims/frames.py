@@ -74,6 +74,12 @@ def _scatter(df: pl.DataFrame, small: pl.DataFrame, key: str, rows: pl.Series) -
     return df.hstack(small.drop(key).select(pl.all().gather(index)).get_columns())
 
 
+def sort_key(df: pl.DataFrame, columns: list[str]) -> pl.Expr | None:
+    """:func:`packed_key` for a large frame; None for a small one, where measuring the ranges
+    costs more than sorting on several columns (the callers then do)."""
+    return None if df.height < SMALL_ROWS else packed_key(df, columns)
+
+
 def packed_key(df: pl.DataFrame, columns: list[str]) -> pl.Expr | None:
     """One exact Int64 key for non-null integer ``columns`` (in that sort order), each shifted
     by its minimum and given just the bits its range needs; None when they need more than 62
