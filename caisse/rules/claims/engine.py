@@ -39,7 +39,7 @@ import polars as pl
 
 from caisse.rules.claims import caps, controls, explain
 from caisse.rules.claims.counters import Counters
-from caisse.rules.claims.frames import attach, attach_rows, collect, contiguous_start, sort_key
+from caisse.rules.claims.frames import attach, attach_rows, collect, contiguous_start, is_small, sort_key
 from caisse.rules.claims.legal import PERIOD, LineParameters, SanteParameters, at, line_parameters, load
 from caisse.rules.claims.referentiel import FAR_FUTURE, Referentiel
 
@@ -636,7 +636,8 @@ def liquidate(
     lines = chain(lines, lambda frame: _step_participations(_step_amo(frame, lp), lp))
     lines, counters_daily_annual = caps.apply_caps(lines, counters)
     if explanations:
-        lines = chain(lines, lambda frame: explain.line_signature(caps.line_payments(frame)))
+        words = not is_small(lines.height)  # a small batch's texts are written line by line
+        lines = chain(lines, lambda frame: explain.line_signature(caps.line_payments(frame), words))
     else:
         lines = chain(lines, caps.line_payments)
 

@@ -26,7 +26,7 @@ from typing import TypeVar
 import polars as pl
 
 from caisse.rules.claims.controls import FEUILLE_CODES, LINE_CODES, MESSAGES
-from caisse.rules.claims.frames import SMALL_ROWS
+from caisse.rules.claims.frames import is_small
 
 REJECT_IDS = {code: i + 1 for i, code in enumerate(dict.fromkeys((*LINE_CODES, *FEUILLE_CODES)))}
 
@@ -96,10 +96,11 @@ def _bits(flags: tuple[str, ...]) -> pl.Expr:
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 
-def line_signature(lines: Frame) -> Frame:
+def line_signature(lines: Frame, words: bool = True) -> Frame:
     """The three signature words ``_sig1``.. ``_sig3`` of each line (see the module docstring),
     and the flags they read. A rejected line's text depends only on its rejection code. Column
-    expressions only: the engine chains this step lazily with the payments."""
+    expressions only: the engine chains this step lazily with the payments. ``words=False``
+    gives the flags only: a small batch's texts are written line by line (:func:`explain_lines`)."""
     lines = lines.with_columns(
         (pl.col("depassement_cts") > 0).alias("_depasse"),
         (
@@ -110,6 +111,8 @@ def line_signature(lines: Frame) -> Frame:
         ).alias("_phrase_exoneration"),
         (pl.col("_c2s") & (pl.col("part_c2s_cts") > 0)).alias("_c2s_paye"),
     )
+    if not words:
+        return lines
     ok = pl.col("_ok")
     coef100 = (pl.col("coefficient") * 100).round(0)
     w1, fit1 = _pack(
@@ -237,8 +240,8 @@ def explain_lines(lines: pl.DataFrame) -> pl.DataFrame:
         "_ok", "_rejet_l", "code", "tarif_cts", "_tarif_debut", "quantite", "coefficient", "taux", "categorie",
         *LINE_FLAGS, *(c for c, _ in WORD2), *(c for c, _ in WORD3),
     ]
-    if lines.height < SMALL_ROWS:  # a real-time batch: each line's text directly (same text, fewer calls)
-        return lines.drop(keys).with_columns(_line_texts(lines).cast(pl.Categorical))
+    if is_small(lines.height):  # a real-time batch: each line's text directly (same text, fewer calls)
+        return lines.drop(keys, strict=False).with_columns(_line_texts(lines).cast(pl.Categorical))
     rep = lines.select(*keys, *needed).unique(subset=keys, keep="any")
     table = rep.select(keys).with_columns(_line_texts(rep).cast(pl.Categorical).alias("explication"))
     texts = lines.select(keys).join(table, on=keys, how="left", maintain_order="left").get_column("explication")

@@ -5,14 +5,19 @@ from __future__ import annotations
 import polars as pl
 
 SMALL_ROWS = 5_000
-"""Below this many rows, a frame is attached by one join: for a real-time batch of a few
-feuilles, each Polars call costs more than the data it moves, so fewer calls win."""
+"""Below this many rows a frame is small (a real-time batch of a few feuilles): each Polars call
+costs more than the data it moves, so the engine takes the paths with fewer calls (same results:
+a test runs a flow both ways)."""
+
+
+def is_small(rows: int) -> bool:
+    return rows < SMALL_ROWS
 
 
 def collect(lf: pl.LazyFrame, rows: int) -> pl.DataFrame:
     """A lazy query over ``rows`` lines: on a small batch the in-memory engine is named (choosing
     an engine costs a real-time call more than running the query), else Polars chooses."""
-    return lf.collect(engine="in-memory") if rows < SMALL_ROWS else lf.collect()
+    return lf.collect(engine="in-memory") if is_small(rows) else lf.collect()
 
 
 def contiguous_start(column: pl.Series) -> int | None:
@@ -33,7 +38,7 @@ def attach(df: pl.DataFrame, small: pl.DataFrame, key: str) -> pl.DataFrame:
     is joined and the result stacked beside the existing columns."""
     if small.height == 0:
         return _nulls(df, small, key)
-    start = contiguous_start(df.get_column(key)) if df.height >= SMALL_ROWS else None
+    start = None if is_small(df.height) else contiguous_start(df.get_column(key))
     if start is None:
         res = df.select(key).join(small, on=key, how="left", maintain_order="left").drop(key)
         return df.hstack(res)
@@ -49,7 +54,7 @@ def attach_rows(df: pl.DataFrame, small: pl.DataFrame, key: str) -> pl.DataFrame
     are scattered to their rows (no hash join); rows absent from ``small`` get nulls."""
     if small.height == 0:
         return _nulls(df, small, key)
-    if df.height < SMALL_ROWS:
+    if is_small(df.height):
         return df.hstack(df.select(key).join(small, on=key, how="left", maintain_order="left").drop(key).get_columns())
     if small.height == df.height and contiguous_start(small.get_column(key)) == 0:  # every row, in order
         return df.hstack(small.drop(key).get_columns())
@@ -77,7 +82,7 @@ def _scatter(df: pl.DataFrame, small: pl.DataFrame, key: str, rows: pl.Series) -
 def sort_key(df: pl.DataFrame, columns: list[str]) -> pl.Expr | None:
     """:func:`packed_key` for a large frame; None for a small one, where measuring the ranges
     costs more than sorting on several columns (the callers then do)."""
-    return None if df.height < SMALL_ROWS else packed_key(df, columns)
+    return None if is_small(df.height) else packed_key(df, columns)
 
 
 def packed_key(df: pl.DataFrame, columns: list[str]) -> pl.Expr | None:

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from caisse.batch_io import UnreadableFile
-from caisse.rules.claims import batch, engine, partitioned
+from caisse.rules.claims import batch, engine, frames, partitioned
 from caisse.rules.claims.tests.test_examples import EXAMPLE, _to_parquet
 
 BENCH = Path(__file__).resolve().parents[4] / "bench" / "bench_liquider.py"
@@ -220,3 +220,14 @@ def test_streaming_engine_same_output_as_in_memory_engine(tmp_path: Path, monkey
     monkeypatch.setattr(engine, "STREAMING_ROWS", 0)
     _in_memory(ref, tmp_path, tmp_path / "flux")
     _assert_same(tmp_path / "memoire", tmp_path / "flux")
+
+
+def test_small_batch_paths_same_output_as_large_batch_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The paths with fewer Polars calls taken for a small (real-time) batch give the same output
+    as the paths of a large one, on a flow with caps reached, debts, duplicates and rejections."""
+    ref = _generated_flow(tmp_path)
+    monkeypatch.setattr(frames, "SMALL_ROWS", 0)
+    _in_memory(ref, tmp_path, tmp_path / "grand")
+    monkeypatch.setattr(frames, "SMALL_ROWS", 10**12)
+    _in_memory(ref, tmp_path, tmp_path / "petit")
+    _assert_same(tmp_path / "grand", tmp_path / "petit")
