@@ -185,11 +185,15 @@ def _step_feuille_controls(
     benef = ref.beneficiaires.with_row_index("_nir_idx").select(
         "nir", pl.col("_nir_idx").cast(pl.Int64), "date_naissance", _ymd(pl.col("date_naissance")).alias("_naissance_ymd"), "deces"
     )
-    f = attach(f, f.select("_pos", "nir").join(benef, on="nir", how="inner").drop("nir"), "_pos")
     ps = ref.professionnels.with_row_index("_ps_idx").select(
         pl.col("id").alias("executant"), pl.col("_ps_idx").cast(pl.Int64)
     )
-    f = attach(f, f.select("_pos", "executant").join(ps, on="executant", how="inner").drop("executant"), "_pos")
+    if is_small(f.height):  # one join each
+        f = f.join(benef, on="nir", how="left", maintain_order="left")
+        f = f.join(ps, on="executant", how="left", maintain_order="left")
+    else:  # the keys joined, the values scattered beside the feuilles' own columns
+        f = attach(f, f.select("_pos", "nir").join(benef, on="nir", how="inner").drop("nir"), "_pos")
+        f = attach(f, f.select("_pos", "executant").join(ps, on="executant", how="inner").drop("executant"), "_pos")
     cards = ref.cartes.filter(pl.col("opposition").is_not_null()).group_by("nir", "numero").agg(
         pl.col("opposition").min().alias("_opposition")
     )
