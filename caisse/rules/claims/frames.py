@@ -63,9 +63,7 @@ def attach_rows(df: pl.DataFrame, small: pl.DataFrame, key: str) -> pl.DataFrame
 
 def _nulls(df: pl.DataFrame, small: pl.DataFrame, key: str) -> pl.DataFrame:
     """``small``'s columns, all null, beside ``df``'s (nothing to attach: no join, no scatter)."""
-    return df.hstack(
-        [pl.Series(name, [None] * df.height, dtype=dtype) for name, dtype in small.schema.items() if name != key]
-    )
+    return df.with_columns(pl.lit(None, dtype=dtype).alias(name) for name, dtype in small.schema.items() if name != key)
 
 
 def _scatter(df: pl.DataFrame, small: pl.DataFrame, key: str, rows: pl.Series) -> pl.DataFrame:
