@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from caisse.rules.claims import batch, records
@@ -148,3 +148,28 @@ def test_a_flow_in_processing_order_gives_the_same_result_by_its_fast_path(feuil
     a, _ = liquidate_records(REF, ordered)
     b, _ = liquidate_records(REF, shuffled)
     assert a == list(reversed(b))
+
+
+@settings(max_examples=300, deadline=None)
+@example(dt.date(2024, 2, 29), 365, 1)  # reception 2025-02-28: the limit itself
+@example(dt.date(2024, 2, 29), 366, 1)  # reception 2025-03-01: one day after
+@example(dt.date(2024, 2, 29), 1461, 4)  # to a 29 February that exists
+@given(
+    st.dates(dt.date(1990, 1, 1), dt.date(2030, 12, 31)),
+    st.integers(0, 2000),
+    st.integers(1, 5),
+)
+def test_prescription_limit_in_yyyymmdd_is_the_calendar_shift(soins: dt.date, later: int, years: int) -> None:
+    """Care + N years compared as YYYYMMDD integers (the engine's prescription control) says the
+    same as Polars' calendar offset, 29 February included."""
+    import polars as pl
+
+    from caisse.rules.claims.engine import _ymd
+
+    reception = soins + dt.timedelta(days=later)
+    frame = pl.DataFrame({"soins": [soins], "reception": [reception]})
+    calendar, integers = frame.select(
+        (pl.col("reception") > pl.col("soins").dt.offset_by(f"{years}y")).alias("calendrier"),
+        (_ymd(pl.col("reception")) > _ymd(pl.col("soins")) + years * 10000).alias("entiers"),
+    ).row(0)
+    assert calendar == integers
