@@ -22,7 +22,7 @@ from typing import TypeVar
 import polars as pl
 
 from caisse.rules.claims.counters import ANNUAL_SCHEMA, DAILY_SCHEMA, DEBT_SCHEMA, Counters
-from caisse.rules.claims.frames import attach, attach_rows, collect, sort_key
+from caisse.rules.claims.frames import attach, attach_rows, collect, is_small, sort_key
 
 EPOCH = dt.date(1970, 1, 1)
 NO_PS = (1 << 22) - 1  # caps per person and day (transport): no professional in the key
@@ -112,13 +112,18 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
         .then(NO_PS - pl.col("_fr_kind").replace_strict(KIND_CODES, default=len(KIND_CODES), return_dtype=pl.Int64))
         .otherwise(pl.col("_ps_idx"))
     )
-    sub = collect(
-        lines.lazy().filter((pl.col("_pf_brut") > 0) | (pl.col("_fr_brut") > 0)).select(
-            "_lid", *carried, "_annee", "_pf_brut", "_fr_brut",
-            "_pf_plafond_jour", "_fr_plafond_jour", "_pf_plafond_an", "_fr_plafond_an",
-            "_nir_idx", "_ps_idx", fr_cle.alias("_cle_fr"), day.alias("_jour"),
-        ),
-        lines.height,
+    columns = [
+        "_lid", *carried, "_annee", "_pf_brut", "_fr_brut",
+        "_pf_plafond_jour", "_fr_plafond_jour", "_pf_plafond_an", "_fr_plafond_an",
+        "_nir_idx", "_ps_idx", fr_cle.alias("_cle_fr"), day.alias("_jour"),
+    ]
+    # A small batch takes every line (one owing nothing adds nothing to a cumulative sum) and
+    # puts them back in line order at the end: no filter, no join.
+    small = is_small(lines.height)
+    sub = (
+        lines.select(columns)
+        if small
+        else collect(lines.lazy().filter((pl.col("_pf_brut") > 0) | (pl.col("_fr_brut") > 0)).select(columns), lines.height)
     )
     # Compact exact keys from the measured ranges (so that the key and the line number fit in
     # one sort column), else the wide fixed layout.
@@ -198,7 +203,11 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
             + (pl.col("franchise_cts") < pl.col("_fr_jour")).cast(pl.Int64) * (2 * flags)
         ).alias("_fr_cap"),
     )
-    lines = attach_rows(lines, sub, "_lid").with_columns(pl.col("_pf_cap").fill_null(0), pl.col("_fr_cap").fill_null(0))
+    if small:
+        lines = lines.hstack(sub.sort("_lid").drop("_lid").get_columns())
+    else:
+        lines = attach_rows(lines, sub, "_lid")
+    lines = lines.with_columns(pl.col("_pf_cap").fill_null(0), pl.col("_fr_cap").fill_null(0))
     lines = lines.with_columns(
         (pl.col("_pf_cap") % flags).alias("participation_forfaitaire_cts"),
         (pl.col("_fr_cap") % flags).alias("franchise_cts"),
