@@ -281,10 +281,15 @@ def _period_flags(lines: pl.DataFrame, ref: Referentiel, params: SanteParameters
         .filter((pl.col("debut") <= pl.col("date_soins")) & (pl.col("date_soins") <= pl.col("fin")))
         .select("_lid", "kind")
     )
+    kinds = ("droits", "ald", "c2s", "ame", "invalidite", "maternite")
+    if is_small(lines.height):  # one grouping and one join rather than a filter per kind
+        per_line = hits.group_by("_lid").agg((pl.col("kind") == k).any().alias(f"_{k}") for k in kinds)
+        found = lines.select("_lid").join(per_line, on="_lid", how="left", maintain_order="left")
+        return lines.hstack(found.select(pl.col(f"_{k}").fill_null(False) for k in kinds).get_columns())
     # One flag per kind: true at the lines with an open period of that kind (a scatter, no
     # grouping by line).
     flags = []
-    for k in ("droits", "ald", "c2s", "ame", "invalidite", "maternite"):
+    for k in kinds:
         rows = hits.filter(pl.col("kind") == k).get_column("_lid")
         flag = pl.repeat(False, lines.height, dtype=pl.Boolean, eager=True).alias(f"_{k}")
         flags.append(flag.scatter(rows, True) if rows.len() else flag)
