@@ -124,9 +124,10 @@ def _read_slice(path: Path, offset: int, length: int) -> pl.DataFrame:
 
 
 def reader_threads() -> int:
-    """Batches of the input read and spilled at once in pass 1 (and ranges prepared at once in
-    pass 3): half the cores, at most 8 (memory: a batch each); one on a small machine, where
-    Polars' own threads already keep the cores busy."""
+    """Batches of the input read and spilled at once in pass 1 (each of ``BATCH_ROWS`` divided
+    by their number, so memory stays that of one batch): half the cores, at most 8; one on a
+    small machine, where Polars' own threads already keep the cores busy (and where pass 3 does
+    not prepare the next range ahead)."""
     return max(1, min(8, (os.cpu_count() or 1) // 2))
 
 
