@@ -22,7 +22,7 @@ from typing import TypeVar
 import polars as pl
 
 from caisse.rules.claims.counters import ANNUAL_SCHEMA, DAILY_SCHEMA, DEBT_SCHEMA, Counters
-from caisse.rules.claims.frames import attach, attach_rows, collect, is_small, sort_key
+from caisse.rules.claims.frames import attach, attach_rows, collect, is_small, packed_key, sort_key
 
 EPOCH = dt.date(1970, 1, 1)
 NO_PS = (1 << 22) - 1  # caps per person and day (transport): no professional in the key
@@ -126,10 +126,11 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
         else collect(lines.lazy().filter((pl.col("_pf_brut") > 0) | (pl.col("_fr_brut") > 0)).select(columns), lines.height)
     )
     # Compact exact keys from the measured ranges (so that the key and the line number fit in
-    # one sort column), else the wide fixed layout.
-    k_pf = sort_key(sub, ["_nir_idx", "_ps_idx", "_jour"])
-    k_fr = sort_key(sub, ["_nir_idx", "_cle_fr", "_jour"])
-    k_an = sort_key(sub, ["_nir_idx", "_annee"])
+    # one sort column), else the wide fixed layout. Measured for a small batch too: the wide
+    # layout holds only 2**25 persons, and a small batch may meet a large référentiel.
+    k_pf = packed_key(sub, ["_nir_idx", "_ps_idx", "_jour"])
+    k_fr = packed_key(sub, ["_nir_idx", "_cle_fr", "_jour"])
+    k_an = packed_key(sub, ["_nir_idx", "_annee"])
     sub = sub.with_columns(
         (k_pf if k_pf is not None else person + pl.col("_ps_idx") * (1 << 16) + pl.col("_jour")).alias("_k_pf"),
         (k_fr if k_fr is not None else person + pl.col("_cle_fr") * (1 << 16) + pl.col("_jour")).alias("_k_fr"),
