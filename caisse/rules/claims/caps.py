@@ -22,7 +22,7 @@ from typing import TypeVar
 import polars as pl
 
 from caisse.rules.claims.counters import ANNUAL_SCHEMA, DAILY_SCHEMA, DEBT_SCHEMA, Counters
-from caisse.rules.claims.frames import attach, attach_rows, collect, is_small, packed_key, sort_key
+from caisse.rules.claims.frames import attach, attach_rows, collect, drop, is_small, packed_key, sort_key
 
 EPOCH = dt.date(1970, 1, 1)
 NO_PS = (1 << 22) - 1  # caps per person and day (transport): no professional in the key
@@ -84,12 +84,12 @@ def _capped(
 
 def _consumed_in_order(df: pl.DataFrame, keys: list[str], caps: list[tuple[str, pl.Expr, str]]) -> pl.DataFrame:
     order = sort_key(df, [*keys, "_lid"])  # one exact Int64 sort key when the ranges allow
-    ordered = df.with_columns(order.alias("_ordre_cap")).sort("_ordre_cap").drop("_ordre_cap") if order is not None else df.sort([*keys, "_lid"])
-    return (
+    ordered = drop(df.with_columns(order.alias("_ordre_cap")).sort("_ordre_cap"), "_ordre_cap") if order is not None else df.sort([*keys, "_lid"])
+    return drop(
         ordered
         .with_columns(_starts(*keys).alias("_start"))
-        .with_columns(_greedy_sorted(raw, "_start", rest).alias(out) for raw, rest, out in caps)
-        .drop("_start")
+        .with_columns(_greedy_sorted(raw, "_start", rest).alias(out) for raw, rest, out in caps),
+        "_start",
     )
 
 
@@ -125,17 +125,6 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
         if small
         else collect(lines.lazy().filter((pl.col("_pf_brut") > 0) | (pl.col("_fr_brut") > 0)).select(columns), lines.height)
     )
-    # Compact exact keys from the measured ranges (so that the key and the line number fit in
-    # one sort column), else the wide fixed layout. Measured for a small batch too: the wide
-    # layout holds only 2**25 persons, and a small batch may meet a large référentiel.
-    k_pf = packed_key(sub, ["_nir_idx", "_ps_idx", "_jour"])
-    k_fr = packed_key(sub, ["_nir_idx", "_cle_fr", "_jour"])
-    k_an = packed_key(sub, ["_nir_idx", "_annee"])
-    sub = sub.with_columns(
-        (k_pf if k_pf is not None else person + pl.col("_ps_idx") * (1 << 16) + pl.col("_jour")).alias("_k_pf"),
-        (k_fr if k_fr is not None else person + pl.col("_cle_fr") * (1 << 16) + pl.col("_jour")).alias("_k_fr"),
-        (k_an if k_an is not None else pl.col("_nir_idx") * (1 << 16) + pl.col("_annee")).alias("_k_an"),
-    ).drop("_nir_idx", "_ps_idx", "_cle_fr", "_jour")
     daily = counters.daily
     if daily.height:
         pf_keys = ["nir", "executant", "date_soins"]
@@ -171,11 +160,28 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
         sub = sub.with_columns(pl.lit(None, dtype=pl.Int64).alias("_pf_pre_an"), pl.lit(None, dtype=pl.Int64).alias("_fr_pre_an"))
     # Keep only integer columns for the four sorts.
     sub = sub.select(
-        "_lid", "_k_pf", "_k_fr", "_k_an", "_pf_brut", "_fr_brut",
+        "_lid", "_nir_idx", "_ps_idx", "_cle_fr", "_jour", "_annee", "_pf_brut", "_fr_brut",
         (pl.col("_pf_plafond_jour") - pl.col("_pf_pre_jour").fill_null(0)).alias("_pf_reste_jour"),
         (pl.col("_fr_plafond_jour") - pl.col("_fr_pre_jour").fill_null(0)).alias("_fr_reste_jour"),
         (pl.col("_pf_plafond_an") - pl.col("_pf_pre_an").fill_null(0)).alias("_pf_reste_an"),
         (pl.col("_fr_plafond_an") - pl.col("_fr_pre_an").fill_null(0)).alias("_fr_reste_an"),
+    )
+    if small:  # in line order already: greedy caps by windows, in three calls
+        lines = lines.hstack(_capped_over(sub).get_columns())
+        return lines, _new_daily(lines)
+    # Compact exact keys from the measured ranges (so that the key and the line number fit in
+    # one sort column), else the wide fixed layout. Measured for a small batch too: the wide
+    # layout holds only 2**25 persons, and a small batch may meet a large référentiel.
+    k_pf = packed_key(sub, ["_nir_idx", "_ps_idx", "_jour"])
+    k_fr = packed_key(sub, ["_nir_idx", "_cle_fr", "_jour"])
+    k_an = packed_key(sub, ["_nir_idx", "_annee"])
+    sub = drop(
+        sub.with_columns(
+            (k_pf if k_pf is not None else person + pl.col("_ps_idx") * (1 << 16) + pl.col("_jour")).alias("_k_pf"),
+            (k_fr if k_fr is not None else person + pl.col("_cle_fr") * (1 << 16) + pl.col("_jour")).alias("_k_fr"),
+            (k_an if k_an is not None else pl.col("_nir_idx") * (1 << 16) + pl.col("_annee")).alias("_k_an"),
+        ),
+        "_nir_idx", "_ps_idx", "_cle_fr", "_jour", "_annee",
     )
     sub = _capped(sub, ["_k_pf"], [("_pf_brut", pl.col("_pf_reste_jour"), "_pf_jour")])
     sub = _capped(sub, ["_k_fr"], [("_fr_brut", pl.col("_fr_reste_jour"), "_fr_jour")])
@@ -205,7 +211,7 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
         ).alias("_fr_cap"),
     )
     if small:
-        lines = lines.hstack(sub.sort("_lid").drop("_lid").get_columns())
+        lines = lines.hstack(drop(sub.sort("_lid"), "_lid").get_columns())
     else:
         lines = attach_rows(lines, sub, "_lid")
     lines = lines.with_columns(pl.col("_pf_cap").fill_null(0), pl.col("_fr_cap").fill_null(0))
@@ -216,8 +222,44 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
         (pl.col("_pf_cap") // (2 * flags) == 1).alias("_pf_plafond_an_atteint"),
         ((pl.col("_fr_cap") // flags) % 2 == 1).alias("_fr_plafond_jour_atteint"),
         (pl.col("_fr_cap") // (2 * flags) == 1).alias("_fr_plafond_an_atteint"),
-    ).drop("_pf_cap", "_fr_cap")
-    # New consumption, for the carried counters (lazy: only computed when carried).
+    )
+    lines = drop(lines, "_pf_cap", "_fr_cap")
+    return lines, _new_daily(lines)
+
+
+def _greedy_over(raw: pl.Expr, rest: pl.Expr, keys: list[str]) -> pl.Expr:
+    """:func:`_greedy_sorted` on a frame in consumption order, by a window per group (no sort)."""
+    cum = raw.cum_sum().over(keys)
+    prev = cum - raw
+    rest = rest.clip(lower_bound=0)
+    capped = (pl.min_horizontal(cum, rest) - pl.min_horizontal(prev, rest)).clip(lower_bound=0)
+    return pl.when(rest.is_null()).then(raw).otherwise(capped)
+
+
+def _capped_over(sub: pl.DataFrame) -> pl.DataFrame:
+    """The caps of a small batch whose rows are its lines in consumption order (``_lid``): the
+    columns :func:`apply_caps` adds, each group consumed by a cumulative sum over a window
+    (the same greedy as the sorted path of a large batch, with fewer Polars calls)."""
+    daily = sub.with_columns(
+        _greedy_over(pl.col("_pf_brut"), pl.col("_pf_reste_jour"), ["_nir_idx", "_ps_idx", "_jour"]).alias("_pf_jour"),
+        _greedy_over(pl.col("_fr_brut"), pl.col("_fr_reste_jour"), ["_nir_idx", "_cle_fr", "_jour"]).alias("_fr_jour"),
+    )
+    person_year = ["_nir_idx", "_annee"]
+    pf = _greedy_over(pl.col("_pf_jour"), pl.col("_pf_reste_an"), person_year).fill_null(0)
+    fr = _greedy_over(pl.col("_fr_jour"), pl.col("_fr_reste_an"), person_year).fill_null(0)
+    return daily.select(
+        pf.alias("participation_forfaitaire_cts"),
+        fr.alias("franchise_cts"),
+        (pl.col("_pf_jour") < pl.col("_pf_brut")).fill_null(False).alias("_pf_plafond_jour_atteint"),
+        (pf < pl.col("_pf_jour")).fill_null(False).alias("_pf_plafond_an_atteint"),
+        (pl.col("_fr_jour") < pl.col("_fr_brut")).fill_null(False).alias("_fr_plafond_jour_atteint"),
+        (fr < pl.col("_fr_jour")).fill_null(False).alias("_fr_plafond_an_atteint"),
+    )
+
+
+def _new_daily(lines: pl.DataFrame) -> pl.LazyFrame:
+    """This batch's consumption of the daily caps, for the carried counters (lazy: only computed
+    when carried)."""
     ok = lines.lazy().filter(pl.col("_ok"))
     new_daily = pl.concat(
         [
@@ -231,7 +273,7 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
             .select("nir", pl.col("_fr_cle").alias("cle"), "date_soins", pl.col("_fr_kind").alias("kind"), "cts"),
         ]
     ).cast(DAILY_SCHEMA)  # type: ignore[arg-type]
-    return lines, new_daily
+    return new_daily
 
 
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)

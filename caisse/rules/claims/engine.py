@@ -39,7 +39,15 @@ import polars as pl
 
 from caisse.rules.claims import caps, controls, explain
 from caisse.rules.claims.counters import Counters
-from caisse.rules.claims.frames import attach, attach_rows, collect, contiguous_start, is_small, sort_key
+from caisse.rules.claims.frames import (
+    attach,
+    attach_rows,
+    collect,
+    contiguous_start,
+    drop,
+    is_small,
+    sort_key,
+)
 from caisse.rules.claims.legal import PERIOD, LineParameters, SanteParameters, at, line_parameters, load
 from caisse.rules.claims.referentiel import FAR_FUTURE, Referentiel
 
@@ -129,7 +137,7 @@ def _lines_with_feuilles(lines: pl.DataFrame, fcols: pl.DataFrame) -> pl.DataFra
         rank = lines.select(pl.col("_fpos") * (1 << 20) + pl.col("_lpos")).to_series()
         index = lines.get_column("_fpos") - start
         if rank.is_sorted() and int(index.min()) >= 0 and int(index.max()) < fcols.height:  # type: ignore[arg-type]
-            return lines.hstack(fcols.drop("_fpos")[index].get_columns())
+            return lines.hstack(drop(fcols, "_fpos")[index].get_columns())
     return lines.join(fcols, on="_fpos", how="inner").sort("_ordre", "_lpos")
 
 
@@ -192,8 +200,8 @@ def _step_feuille_controls(
         f = f.join(benef, on="nir", how="left", maintain_order="left")
         f = f.join(ps, on="executant", how="left", maintain_order="left")
     else:  # the keys joined, the values scattered beside the feuilles' own columns
-        f = attach(f, f.select("_pos", "nir").join(benef, on="nir", how="inner").drop("nir"), "_pos")
-        f = attach(f, f.select("_pos", "executant").join(ps, on="executant", how="inner").drop("executant"), "_pos")
+        f = attach(f, drop(f.select("_pos", "nir").join(benef, on="nir", how="inner"), "nir"), "_pos")
+        f = attach(f, drop(f.select("_pos", "executant").join(ps, on="executant", how="inner"), "executant"), "_pos")
     cards = ref.cartes.filter(pl.col("opposition").is_not_null()).group_by("nir", "numero").agg(
         pl.col("opposition").min().alias("_opposition")
     )
@@ -243,7 +251,7 @@ def _step_feuille_controls(
         | ~pl.col("parcours").is_in(controls.PARCOURS).fill_null(False)
         | pl.col("_nb_lignes").fill_null(0).eq(0)
     )
-    return f.with_columns(
+    f = f.with_columns(
         controls.first_code(
             [
                 ("DONNEE_INVALIDE", invalid),
@@ -257,7 +265,8 @@ def _step_feuille_controls(
                 ),
             ]
         ).alias("_rejet_f")
-    ).drop("_opposition", "_premier_soin")
+    )
+    return drop(f, "_opposition", "_premier_soin")
 
 
 def _period_flags(lines: pl.DataFrame, ref: Referentiel, params: SanteParameters) -> pl.DataFrame:
@@ -272,7 +281,7 @@ def _period_flags(lines: pl.DataFrame, ref: Referentiel, params: SanteParameters
         .alias("fin")
     )
     index = ref.beneficiaires.with_row_index("_nir_idx").select("nir", pl.col("_nir_idx").cast(pl.Int64))
-    periods = periods.join(index, on="nir", how="inner").drop("nir")
+    periods = drop(periods.join(index, on="nir", how="inner"), "nir")
     keys = lines.select("_lid", "_nir_idx", "date_soins").filter(
         pl.col("date_soins").is_not_null() & pl.col("_nir_idx").is_not_null()
     )
@@ -365,9 +374,8 @@ def _step_line_controls(
         found = found.with_columns(pl.lit(None, dtype=pl.Boolean).alias("_deja_vu"))
     lines = attach_rows(lines, found.select("_lid", "_premier_ordre", "_deja_vu"), "_lid")
     dup = ok & ((pl.col("_ordre") > pl.col("_premier_ordre")) | pl.col("_deja_vu").fill_null(False))
-    return lines.with_columns(
-        pl.when(dup).then(pl.lit("DOUBLON")).otherwise(pl.col("_rejet_l")).alias("_rejet_l")
-    ).drop("_premier_ordre", "_deja_vu")
+    lines = lines.with_columns(pl.when(dup).then(pl.lit("DOUBLON")).otherwise(pl.col("_rejet_l")).alias("_rejet_l"))
+    return drop(lines, "_premier_ordre", "_deja_vu")
 
 
 # --------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from typing import TypeVar
 import polars as pl
 
 from caisse.rules.claims.controls import FEUILLE_CODES, LINE_CODES, MESSAGES
-from caisse.rules.claims.frames import is_small
+from caisse.rules.claims.frames import drop, is_small
 
 REJECT_IDS = {code: i + 1 for i, code in enumerate(dict.fromkeys((*LINE_CODES, *FEUILLE_CODES)))}
 
@@ -241,11 +241,11 @@ def explain_lines(lines: pl.DataFrame) -> pl.DataFrame:
         *LINE_FLAGS, *(c for c, _ in WORD2), *(c for c, _ in WORD3),
     ]
     if is_small(lines.height):  # a real-time batch: each line's text directly (same text, fewer calls)
-        return lines.drop(keys, strict=False).with_columns(_line_texts(lines).cast(pl.Categorical))
+        return drop(lines, *keys).with_columns(_line_texts(lines).cast(pl.Categorical))
     rep = lines.select(*keys, *needed).unique(subset=keys, keep="any")
     table = rep.select(keys).with_columns(_line_texts(rep).cast(pl.Categorical).alias("explication"))
     texts = lines.select(keys).join(table, on=keys, how="left", maintain_order="left").get_column("explication")
-    return lines.drop(keys).with_columns(texts)
+    return drop(lines, *keys).with_columns(texts)
 
 
 def _feuille_text(rejet: str | None, liquidee: bool, recuperee: bool, tiers_payant: bool) -> str:

@@ -231,3 +231,27 @@ def test_small_batch_paths_same_output_as_large_batch_paths(tmp_path: Path, monk
     monkeypatch.setattr(frames, "SMALL_ROWS", 10**12)
     _in_memory(ref, tmp_path, tmp_path / "petit")
     _assert_same(tmp_path / "grand", tmp_path / "petit")
+
+
+@pytest.mark.parametrize("heavy", [True, False])
+def test_small_chunks_with_carried_counters_same_output_as_one_large_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, heavy: bool
+) -> None:
+    """Real-time sized batches (small paths, counters carried from batch to batch) give the
+    output of one large batch, cut into chunks of 150 feuilles: with the heavy consumers, whose
+    annual caps bind mid-year, and without them (daily caps only)."""
+    ref_folder = _generated_flow(tmp_path)
+    f, lines = batch.read_feuilles(tmp_path / "feuilles.parquet")
+    persons = f.get_column("nir").drop_nulls().unique(maintain_order=True)
+    keep = pl.concat([persons.head(5), persons.slice(100, 150)] if heavy else [persons.slice(100, 300)]).implode()
+    f = f.filter(pl.col("nir").is_in(keep) | pl.col("nir").is_null())
+    lines = lines.filter(pl.col("_fpos").is_in(f.get_column("_pos").implode()))
+    ref = batch.load_referentiel(ref_folder)
+    monkeypatch.setattr(frames, "SMALL_ROWS", 0)
+    big_d, big_l, _ = batch.liquidate_in_chunks(ref, f, lines, carry=False, chunk_feuilles=10**9)
+    monkeypatch.setattr(frames, "SMALL_ROWS", 10**12)
+    small_d, small_l, _ = batch.liquidate_in_chunks(ref, f, lines, carry=False, chunk_feuilles=150)
+    assert big_d.height > 2_000 and big_l.height > 3_000
+    for table, (big, small) in ((batch._decomptes_table, (big_d, small_d)), (batch._lignes_table, (big_l, small_l))):
+        expected, got = table(big), table(small)
+        assert got.equals(expected), got.join(expected, on=got.columns, how="anti").head(5)
