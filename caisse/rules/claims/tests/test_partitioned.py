@@ -12,6 +12,7 @@ import pytest
 
 from caisse.batch_io import UnreadableFile
 from caisse.rules.claims import batch, engine, frames, partitioned
+from caisse.rules.claims.referentiel import load_referentiel
 from caisse.rules.claims.tests.test_examples import EXAMPLE, _to_parquet
 
 BENCH = Path(__file__).resolve().parents[4] / "bench" / "bench_liquider.py"
@@ -246,7 +247,7 @@ def test_small_chunks_with_carried_counters_same_output_as_one_large_batch(
     keep = pl.concat([persons.head(5), persons.slice(100, 150)] if heavy else [persons.slice(100, 300)]).implode()
     f = f.filter(pl.col("nir").is_in(keep) | pl.col("nir").is_null())
     lines = lines.filter(pl.col("_fpos").is_in(f.get_column("_pos").implode()))
-    ref = batch.load_referentiel(ref_folder)
+    ref = load_referentiel(ref_folder)
     monkeypatch.setattr(frames, "SMALL_ROWS", 0)
     big_d, big_l, _ = batch.liquidate_in_chunks(ref, f, lines, carry=False, chunk_feuilles=10**9)
     monkeypatch.setattr(frames, "SMALL_ROWS", 10**12)
