@@ -321,21 +321,28 @@ def feuille_payments(
         .group_by("_fpos", maintain_order=True)
         .agg(pl.col("_rejet_l").unique(maintain_order=True).alias("_codes_lignes"))
     )
-    agg = attach(agg.rename({"_fpos": "_pos"}), codes.rename({"_fpos": "_pos"}), "_pos")
-    d = attach(f.select("_pos", "_ordre", "_rejet_f", "id", "nir", "_nir_idx", "tiers_payant"), agg, "_pos").with_columns(
-        pl.when(pl.col("_pos").is_in(all_dup.implode())).then(pl.lit("DOUBLON")).otherwise(pl.col("_rejet_f")).alias(
-            "_rejet_f"
+    feuilles = f.select("_pos", "_ordre", "_rejet_f", "id", "nir", "_nir_idx", "tiers_payant")
+    small = is_small(lines.height)
+    if small:  # two joins in feuille order
+        d = feuilles.join(agg, left_on="_pos", right_on="_fpos", how="left", maintain_order="left").join(
+            codes, left_on="_pos", right_on="_fpos", how="left", maintain_order="left"
         )
-    )
-    liquidee = pl.col("_rejet_f").is_null() & (pl.col("_nb_ok").fill_null(0) > 0)
+    else:
+        agg = attach(agg.rename({"_fpos": "_pos"}), codes.rename({"_fpos": "_pos"}), "_pos")
+        d = attach(feuilles, agg, "_pos")
+    rejet_f = pl.when(pl.col("_pos").is_in(all_dup.implode())).then(pl.lit("DOUBLON")).otherwise(pl.col("_rejet_f"))
+    liquidee = rejet_f.is_null() & (pl.col("_nb_ok").fill_null(0) > 0)
+    d = d.with_columns(rejet_f.alias("_rejet_f"), liquidee.alias("_liquidee"))
     tp = pl.col("tiers_payant").fill_null(False)
-    d = d.with_columns(liquidee.alias("_liquidee"))
     zero = pl.lit(0, dtype=pl.Int64)
+
+    def paid(c: str) -> pl.Expr:
+        return pl.when(pl.col("_liquidee")).then(pl.col(c)).otherwise(zero)
+
     d = d.with_columns(
-        pl.when(pl.col("_liquidee")).then(pl.col(c)).otherwise(zero).alias(c)
-        for c in ("montant_rembourse_cts", "part_c2s_cts", "_c", "forfait_journalier_cts")
+        *(paid(c).alias(c) for c in ("montant_rembourse_cts", "part_c2s_cts", "_c", "forfait_journalier_cts")),
+        pl.when(tp).then(zero).otherwise(paid("montant_rembourse_cts")).alias("_p"),
     )
-    d = d.with_columns(pl.when(tp).then(zero).otherwise(pl.col("montant_rembourse_cts")).alias("_p"))
     # Debt: Lindley recursion per person, in processing order.
     if counters.debt.height:
         d = d.join(counters.debt.rename({"dette_cts": "_b0"}), on="nir", how="left").with_columns(
@@ -343,6 +350,32 @@ def feuille_payments(
         )
     else:
         d = d.with_columns(pl.lit(0, dtype=pl.Int64).alias("_b0"))
+    if small:
+        d, debt = _debt_over(d)
+    else:
+        d, debt = _debt_sorted(d)
+    return _decomptes(d), debt
+
+
+def _debt_over(d: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`_debt_sorted` for a small batch: running sums and minima by windows per person."""
+    person = "_nir_idx"
+    d = d.sort(pl.col(person).fill_null(-1), "_ordre")
+    s = pl.col("_b0") + (pl.col("_c") - pl.col("_p")).cum_sum().over(person)
+    d = d.with_columns((s - pl.min_horizontal(s.cum_min().over(person), pl.lit(0))).alias("_b"))
+    before = pl.col("_b").shift(1).over(person).fill_null(pl.col("_b0"))
+    d = d.with_columns(
+        pl.when(pl.col("_liquidee")).then(before + pl.col("_c") - pl.col("_b")).otherwise(0).alias("dette_recuperee_cts")
+    )
+    person_end = pl.col(person).ne_missing(pl.col(person).shift(-1)) & pl.col(person).is_not_null()
+    debt = d.filter(person_end).select("nir", pl.col("_b").alias("dette_cts")).cast(DEBT_SCHEMA)  # type: ignore[arg-type]
+    return drop(d, "_b"), debt
+
+
+def _debt_sorted(d: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The amount of debt recovered on each feuille (``dette_recuperee_cts``) and each person's
+    debt after the batch, by the Lindley recursion in processing order."""
+    zero = pl.lit(0, dtype=pl.Int64)
     # Sorted by person then processing order (only the integer columns travel); per-person
     # running sums and minima without windows: groups are separated by an offset larger than
     # any balance (2**40 cents).
@@ -378,7 +411,13 @@ def feuille_payments(
         {"nir": full.get_column("nir").gather(ends.get_column("_row")), "dette_cts": ends.get_column("_b")}
     ).cast(DEBT_SCHEMA)  # type: ignore[arg-type]
     recovered = pl.repeat(0, d.height, dtype=pl.Int64, eager=True).scatter(order, d.get_column("dette_recuperee_cts"))
-    d = full.with_columns(recovered.alias("dette_recuperee_cts"))
+    return full.with_columns(recovered.alias("dette_recuperee_cts")), debt
+
+
+def _decomptes(d: pl.DataFrame) -> pl.DataFrame:
+    """The décomptes in input order, from the feuilles with their sums and debt recovered."""
+    tp = pl.col("tiers_payant").fill_null(False)
+    zero = pl.lit(0, dtype=pl.Int64)
     rejets = (
         pl.when(pl.col("_rejet_f").is_not_null())
         .then(pl.concat_list(pl.col("_rejet_f")))
@@ -386,7 +425,7 @@ def feuille_payments(
         .then(pl.col("_codes_lignes"))
         .otherwise(pl.lit([], dtype=pl.List(pl.String())))
     )
-    d = d.sort("_pos").with_columns(
+    return d.sort("_pos").with_columns(
         pl.col("id"),
         pl.when(pl.col("_liquidee")).then(pl.lit("liquidee")).otherwise(pl.lit("rejetee")).alias("statut"),
         rejets.alias("rejets"),
@@ -403,7 +442,6 @@ def feuille_payments(
         .alias("paiement_assure_cts"),
         pl.col("_c").alias("dette_creee_cts"),
     )
-    return d, debt
 
 
 def update_counters(
