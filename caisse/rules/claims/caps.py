@@ -227,9 +227,8 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
     return lines, _new_daily(lines)
 
 
-def _greedy_over(raw: pl.Expr, rest: pl.Expr, keys: list[str]) -> pl.Expr:
-    """:func:`_greedy_sorted` on a frame in consumption order, by a window per group (no sort)."""
-    cum = raw.cum_sum().over(keys)
+def _greedy_cum(raw: pl.Expr, cum: pl.Expr, rest: pl.Expr) -> pl.Expr:
+    """The greedy cap of :func:`_greedy_sorted`, from the running sum ``cum`` of ``raw`` in its group."""
     prev = cum - raw
     rest = rest.clip(lower_bound=0)
     capped = (pl.min_horizontal(cum, rest) - pl.min_horizontal(prev, rest)).clip(lower_bound=0)
@@ -238,16 +237,25 @@ def _greedy_over(raw: pl.Expr, rest: pl.Expr, keys: list[str]) -> pl.Expr:
 
 def _capped_over(sub: pl.DataFrame) -> pl.DataFrame:
     """The caps of a small batch whose rows are its lines in consumption order (``_lid``): the
-    columns :func:`apply_caps` adds, each group consumed by a cumulative sum over a window
-    (the same greedy as the sorted path of a large batch, with fewer Polars calls)."""
-    daily = sub.with_columns(
-        _greedy_over(pl.col("_pf_brut"), pl.col("_pf_reste_jour"), ["_nir_idx", "_ps_idx", "_jour"]).alias("_pf_jour"),
-        _greedy_over(pl.col("_fr_brut"), pl.col("_fr_reste_jour"), ["_nir_idx", "_cle_fr", "_jour"]).alias("_fr_jour"),
-    )
+    columns :func:`apply_caps` adds, each group consumed by a running sum over a window (the
+    same greedy as the sorted path of a large batch, with fewer Polars calls). Each window is
+    computed once, into a column (an expression is evaluated as often as it is referenced)."""
     person_year = ["_nir_idx", "_annee"]
-    pf = _greedy_over(pl.col("_pf_jour"), pl.col("_pf_reste_an"), person_year).fill_null(0)
-    fr = _greedy_over(pl.col("_fr_jour"), pl.col("_fr_reste_an"), person_year).fill_null(0)
-    return daily.select(
+    sub = sub.with_columns(
+        pl.col("_pf_brut").cum_sum().over("_nir_idx", "_ps_idx", "_jour").alias("_pf_cum"),
+        pl.col("_fr_brut").cum_sum().over("_nir_idx", "_cle_fr", "_jour").alias("_fr_cum"),
+    )
+    sub = sub.with_columns(
+        _greedy_cum(pl.col("_pf_brut"), pl.col("_pf_cum"), pl.col("_pf_reste_jour")).alias("_pf_jour"),
+        _greedy_cum(pl.col("_fr_brut"), pl.col("_fr_cum"), pl.col("_fr_reste_jour")).alias("_fr_jour"),
+    )
+    sub = sub.with_columns(
+        pl.col("_pf_jour").cum_sum().over(person_year).alias("_pf_cum"),
+        pl.col("_fr_jour").cum_sum().over(person_year).alias("_fr_cum"),
+    )
+    pf = _greedy_cum(pl.col("_pf_jour"), pl.col("_pf_cum"), pl.col("_pf_reste_an")).fill_null(0)
+    fr = _greedy_cum(pl.col("_fr_jour"), pl.col("_fr_cum"), pl.col("_fr_reste_an")).fill_null(0)
+    return sub.select(
         pf.alias("participation_forfaitaire_cts"),
         fr.alias("franchise_cts"),
         (pl.col("_pf_jour") < pl.col("_pf_brut")).fill_null(False).alias("_pf_plafond_jour_atteint"),
@@ -358,18 +366,22 @@ def feuille_payments(
 
 
 def _debt_over(d: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """:func:`_debt_sorted` for a small batch: running sums and minima by windows per person."""
+    """:func:`_debt_sorted` for a small batch: running sums and minima by windows per person,
+    each window computed once, into a column."""
     person = "_nir_idx"
     d = d.sort(pl.col(person).fill_null(-1), "_ordre")
-    s = pl.col("_b0") + (pl.col("_c") - pl.col("_p")).cum_sum().over(person)
-    d = d.with_columns((s - pl.min_horizontal(s.cum_min().over(person), pl.lit(0))).alias("_b"))
-    before = pl.col("_b").shift(1).over(person).fill_null(pl.col("_b0"))
+    d = d.with_columns((pl.col("_b0") + (pl.col("_c") - pl.col("_p")).cum_sum().over(person)).alias("_b"))
+    d = d.with_columns((pl.col("_b") - pl.min_horizontal(pl.col("_b").cum_min().over(person), pl.lit(0))).alias("_b"))
+    d = d.with_columns(pl.col("_b").shift(1).over(person).fill_null(pl.col("_b0")).alias("_b_avant"))
     d = d.with_columns(
-        pl.when(pl.col("_liquidee")).then(before + pl.col("_c") - pl.col("_b")).otherwise(0).alias("dette_recuperee_cts")
+        pl.when(pl.col("_liquidee"))
+        .then(pl.col("_b_avant") + pl.col("_c") - pl.col("_b"))
+        .otherwise(0)
+        .alias("dette_recuperee_cts")
     )
     person_end = pl.col(person).ne_missing(pl.col(person).shift(-1)) & pl.col(person).is_not_null()
     debt = d.filter(person_end).select("nir", pl.col("_b").alias("dette_cts")).cast(DEBT_SCHEMA)  # type: ignore[arg-type]
-    return drop(d, "_b"), debt
+    return drop(d, "_b", "_b_avant"), debt
 
 
 def _debt_sorted(d: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -116,14 +116,45 @@ MONEY_OUT = (
 
 
 def _conform(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    """Add missing columns as nulls and cast to the engine's types (bad values become nulls)."""
-    exprs = []
-    for name, dtype in schema.items():
-        if name in df.columns:
-            exprs.append(pl.col(name).cast(dtype, strict=False))
-        else:
-            exprs.append(pl.lit(None, dtype=dtype).alias(name))
-    return df.select(exprs)
+    """Add missing columns as nulls and cast to the engine's types (bad values become nulls).
+    A frame whose columns are all there with their types is only projected (nothing to run)."""
+    have = df.schema
+    if all(have.get(name) == dtype for name, dtype in schema.items()):
+        return df[list(schema)]
+    return df.select(
+        pl.col(name).cast(dtype, strict=False) if name in have else pl.lit(None, dtype=dtype).alias(name)
+        for name, dtype in schema.items()
+    )
+
+
+_NOMENCLATURES: dict[tuple[int, int], tuple[pl.DataFrame, Any, LineParameters, pl.DataFrame, bool]] = {}
+
+
+def _priced_nomenclature(nomenclature: pl.DataFrame, params: SanteParameters) -> tuple[LineParameters, pl.DataFrame, bool]:
+    """The nomenclature as the pricing join reads it (category index, code id, psychiatry flag),
+    its :class:`LineParameters` and whether two of its rows overlap: built once per nomenclature
+    and parameter tree (the real-time path calls the engine many times with the same ones)."""
+    key = (id(nomenclature), id(params.tree))
+    found = _NOMENCLATURES.get(key)
+    if found is not None and found[0] is nomenclature and found[1] is params.tree:
+        return found[2], found[3], found[4]
+    lp = line_parameters(params, nomenclature.get_column("categorie"))
+    nomen = nomenclature.with_row_index("_nomen_row").select(
+        pl.col("_nomen_row").cast(pl.Int64),
+        lp.category_index(pl.col("categorie")).alias("_cat"),
+        pl.col("code").rank("dense").cast(pl.Int64).alias("_code_id"),
+        "code",
+        "categorie",
+        "tarif_cts",
+        "debut",
+        "fin",
+        pl.col("libelle").str.to_lowercase().str.contains("psychiatrie").alias("_psychiatrie"),
+    )
+    overlaps = _has_overlaps(nomen)
+    if len(_NOMENCLATURES) >= 8:
+        _NOMENCLATURES.clear()
+    _NOMENCLATURES[key] = (nomenclature, params.tree, lp, nomen, overlaps)
+    return lp, nomen, overlaps
 
 
 def _lines_with_feuilles(lines: pl.DataFrame, fcols: pl.DataFrame) -> pl.DataFrame:
@@ -609,25 +640,14 @@ def liquidate(
         "deces",
     )
     lines = _lines_with_feuilles(lines, fcols).with_row_index("_lid")
-    lp = line_parameters(params, referentiel.nomenclature.get_column("categorie"))
-    nomen = referentiel.nomenclature.with_row_index("_nomen_row").select(
-        pl.col("_nomen_row").cast(pl.Int64),
-        lp.category_index(pl.col("categorie")).alias("_cat"),
-        pl.col("code").rank("dense").cast(pl.Int64).alias("_code_id"),
-        "code",
-        "categorie",
-        "tarif_cts",
-        "debut",
-        "fin",
-        pl.col("libelle").str.to_lowercase().str.contains("psychiatrie").alias("_psychiatrie"),
-    )
+    lp, nomen, overlaps = _priced_nomenclature(referentiel.nomenclature, params)
     priced = (
         lines.select("_lid", "code", "date_soins")
         .filter(pl.col("date_soins").is_not_null())
         .join(nomen, on="code", how="inner", maintain_order="left")  # in line order: attached without a gather
         .filter((pl.col("debut") <= pl.col("date_soins")) & (pl.col("date_soins") <= pl.col("fin")))
     )
-    if _has_overlaps(nomen):  # the last-loaded row wins where a référentiel overlaps a code's dates
+    if overlaps:  # the last-loaded row wins where a référentiel overlaps a code's dates
         priced = priced.unique("_lid", keep="last", maintain_order=True)
     priced = priced.select("_lid", "_nomen_row", "_cat", "_code_id", pl.col("categorie").cast(pl.Categorical), "tarif_cts", pl.col("debut").alias("_tarif_debut"), "_psychiatrie")
     lines = attach_rows(lines, priced, "_lid")
