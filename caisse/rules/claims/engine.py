@@ -176,7 +176,7 @@ def _processing_rank(f: pl.DataFrame) -> pl.Series:
     """Each feuille's rank in the contract's order (``date_reception``, ``id``, then input
     position); a flow already in that order (a reception file) is ranked without sorting."""
     d, ids = f.get_column("date_reception"), f.get_column("id")
-    if f.height and not d.null_count() and not ids.null_count():
+    if f.height and not is_small(f.height) and not d.null_count() and not ids.null_count():
         earlier_d, later_d = d.slice(0, f.height - 1), d.slice(1)
         earlier_i, later_i = ids.slice(0, f.height - 1), ids.slice(1)
         in_order = ((earlier_d < later_d) | ((earlier_d == later_d) & (earlier_i <= later_i))).all()
@@ -214,6 +214,8 @@ def _step_feuille_controls(
     f: pl.DataFrame, lines: pl.DataFrame, ref: Referentiel, counters: Counters
 ) -> pl.DataFrame:
     """Feuille-level controls: adds ``_ordre`` (processing rank) and ``_rejet_f`` (code or null)."""
+    if is_small(f.height):
+        return _feuille_controls_small(f, lines, ref, counters)
     f = f.with_columns(_processing_rank(f).alias("_ordre"))
     if lines.get_column("_fpos").is_sorted():  # lines grouped by feuille: counted by run lengths
         runs = lines.select(pl.col("_fpos").rle()).unnest("_fpos")
@@ -221,18 +223,77 @@ def _step_feuille_controls(
     else:
         nb_lines = lines.group_by("_fpos").agg(pl.len().alias("_nb_lignes")).rename({"_fpos": "_pos"})
     f = attach(f, nb_lines, "_pos")
-    benef = ref.beneficiaires.with_row_index("_nir_idx").select(
+    benef, ps = _person_index(ref), _professional_index(ref)
+    # The keys joined, the values scattered beside the feuilles' own columns.
+    f = attach(f, drop(f.select("_pos", "nir").join(benef, on="nir", how="inner"), "nir"), "_pos")
+    f = attach(f, drop(f.select("_pos", "executant").join(ps, on="executant", how="inner"), "executant"), "_pos")
+    f = attach(f, _opposed_cards(f, lines, ref), "_pos")
+    # A repeated id: the occurrences after the first in processing order (the window runs only
+    # over the ids that repeat, usually none).
+    ids = f.get_column("id")
+    increasing = ids.null_count() == 0 and bool((ids.slice(1) > ids.slice(0, max(ids.len() - 1, 0))).all())
+    repeated = (f.clear() if increasing else f.filter(pl.col("id").is_duplicated())).select(
+        "_pos", (pl.col("_ordre") > pl.col("_ordre").min().over("id")).alias("_repete")
+    )
+    f = attach(f, repeated, "_pos")
+    # The NIR key is checked once per person of the référentiel, and on the flow only for the
+    # NIRs the référentiel does not hold.
+    unknown = f.filter(pl.col("_nir_idx").is_null()).select("_pos", controls.nir_valid(pl.col("nir")).alias("_nir_ok_inconnu"))
+    f = attach(f, unknown, "_pos")
+    nir_ok = (
+        pl.when(pl.col("_nir_idx").is_null())
+        .then(pl.col("_nir_ok_inconnu"))
+        .otherwise(pl.lit(ref.nir_valid()).gather(pl.col("_nir_idx")))
+    )
+    f = f.with_columns(
+        _feuille_rejection(
+            pl.col("_nb_lignes").fill_null(0).gt(0),
+            pl.col("_repete").fill_null(False),
+            nir_ok,
+            (pl.col("_opposition") <= pl.col("_premier_soin")).fill_null(False),
+            counters,
+        )
+    )
+    return drop(f, "_opposition", "_premier_soin")
+
+
+def _feuille_controls_small(f: pl.DataFrame, lines: pl.DataFrame, ref: Referentiel, counters: Counters) -> pl.DataFrame:
+    """:func:`_step_feuille_controls` for a small batch: every control an expression over its few
+    feuilles (the NIR key, a repeated id, the lines present), two joins, no scatter."""
+    f = f.with_columns(_processing_rank(f).alias("_ordre"))
+    f = f.join(_person_index(ref), on="nir", how="left", maintain_order="left")
+    f = f.join(_professional_index(ref), on="executant", how="left", maintain_order="left")
+    opposition: pl.Expr = pl.lit(False)
+    if ref.cartes.get_column("opposition").null_count() < ref.cartes.height:  # usually no card is opposed
+        f = attach(f, _opposed_cards(f, lines, ref), "_pos")
+        opposition = (pl.col("_opposition") <= pl.col("_premier_soin")).fill_null(False)
+    f = f.with_columns(
+        _feuille_rejection(
+            pl.col("_pos").is_in(lines.get_column("_fpos").implode()),
+            (pl.col("_ordre") > pl.col("_ordre").min().over("id")).fill_null(False),
+            controls.nir_valid(pl.col("nir")),
+            opposition,
+            counters,
+        )
+    )
+    return drop(f, "_opposition", "_premier_soin")
+
+
+def _person_index(ref: Referentiel) -> pl.DataFrame:
+    """The beneficiaries' row numbers (``_nir_idx``) and what the lines read of them."""
+    return ref.beneficiaires.with_row_index("_nir_idx").select(
         "nir", pl.col("_nir_idx").cast(pl.Int64), "date_naissance", _ymd(pl.col("date_naissance")).alias("_naissance_ymd"), "deces"
     )
-    ps = ref.professionnels.with_row_index("_ps_idx").select(
-        pl.col("id").alias("executant"), pl.col("_ps_idx").cast(pl.Int64)
-    )
-    if is_small(f.height):  # one join each
-        f = f.join(benef, on="nir", how="left", maintain_order="left")
-        f = f.join(ps, on="executant", how="left", maintain_order="left")
-    else:  # the keys joined, the values scattered beside the feuilles' own columns
-        f = attach(f, drop(f.select("_pos", "nir").join(benef, on="nir", how="inner"), "nir"), "_pos")
-        f = attach(f, drop(f.select("_pos", "executant").join(ps, on="executant", how="inner"), "executant"), "_pos")
+
+
+def _professional_index(ref: Referentiel) -> pl.DataFrame:
+    """The professionals' row numbers (``_ps_idx``) by id."""
+    return ref.professionnels.with_row_index("_ps_idx").select(pl.col("id").alias("executant"), pl.col("_ps_idx").cast(pl.Int64))
+
+
+def _opposed_cards(f: pl.DataFrame, lines: pl.DataFrame, ref: Referentiel) -> pl.DataFrame:
+    """The feuilles read with a carte Vitale in opposition: the opposition date and the first
+    date of care (``_pos``, ``_opposition``, ``_premier_soin``)."""
     cards = ref.cartes.filter(pl.col("opposition").is_not_null()).group_by("nir", "numero").agg(
         pl.col("opposition").min().alias("_opposition")
     )
@@ -250,27 +311,14 @@ def _step_feuille_controls(
             .rename({"_fpos": "_pos"})
         )
         opposed = opposed.join(first_care, on="_pos", how="left")
-    f = attach(f, opposed, "_pos")
-    # A repeated id: the occurrences after the first in processing order (the window runs only
-    # over the ids that repeat, usually none).
-    ids = f.get_column("id")
-    increasing = ids.null_count() == 0 and bool((ids.slice(1) > ids.slice(0, max(ids.len() - 1, 0))).all())
-    repeated = (f.clear() if increasing else f.filter(pl.col("id").is_duplicated())).select(
-        "_pos", (pl.col("_ordre") > pl.col("_ordre").min().over("id")).alias("_repete")
-    )
-    f = attach(f, repeated, "_pos")
-    doublon = pl.col("_repete").fill_null(False)
+    return opposed
+
+
+def _feuille_rejection(has_lines: pl.Expr, repeated: pl.Expr, nir_ok: pl.Expr, opposed: pl.Expr, counters: Counters) -> pl.Expr:
+    """``_rejet_f``: the first feuille control that fails, in the contract's order."""
+    doublon = repeated
     if counters.seen_ids.height:
         doublon = doublon | pl.col("id").is_in(counters.seen_ids.get_column("id").implode())
-    # The NIR key is checked once per person of the référentiel, and on the flow only for the
-    # NIRs the référentiel does not hold.
-    unknown = f.filter(pl.col("_nir_idx").is_null()).select("_pos", controls.nir_valid(pl.col("nir")).alias("_nir_ok_inconnu"))
-    f = attach(f, unknown, "_pos")
-    nir_ok = (
-        pl.when(pl.col("_nir_idx").is_null())
-        .then(pl.col("_nir_ok_inconnu"))
-        .otherwise(pl.lit(ref.nir_valid()).gather(pl.col("_nir_idx")))
-    )
     invalid = (
         pl.col("_invalide").fill_null(False)
         | pl.col("id").is_null()
@@ -280,24 +328,18 @@ def _step_feuille_controls(
         | pl.col("tiers_payant").is_null()
         | ~pl.col("risque").is_in(controls.RISQUES).fill_null(False)
         | ~pl.col("parcours").is_in(controls.PARCOURS).fill_null(False)
-        | pl.col("_nb_lignes").fill_null(0).eq(0)
+        | ~has_lines
     )
-    f = f.with_columns(
-        controls.first_code(
-            [
-                ("DONNEE_INVALIDE", invalid),
-                ("DOUBLON", doublon.fill_null(False)),
-                ("NIR_INVALIDE", ~nir_ok),
-                ("BENEFICIAIRE_INCONNU", pl.col("_nir_idx").is_null()),
-                ("PS_INCONNU", pl.col("_ps_idx").is_null()),
-                (
-                    "CARTE_EN_OPPOSITION",
-                    (pl.col("_opposition") <= pl.col("_premier_soin")).fill_null(False),
-                ),
-            ]
-        ).alias("_rejet_f")
-    )
-    return drop(f, "_opposition", "_premier_soin")
+    return controls.first_code(
+        [
+            ("DONNEE_INVALIDE", invalid),
+            ("DOUBLON", doublon.fill_null(False)),
+            ("NIR_INVALIDE", ~nir_ok),
+            ("BENEFICIAIRE_INCONNU", pl.col("_nir_idx").is_null()),
+            ("PS_INCONNU", pl.col("_ps_idx").is_null()),
+            ("CARTE_EN_OPPOSITION", opposed),
+        ]
+    ).alias("_rejet_f")
 
 
 def _period_flags(lines: pl.DataFrame, ref: Referentiel, params: SanteParameters) -> pl.DataFrame:
