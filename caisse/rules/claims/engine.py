@@ -353,6 +353,17 @@ def _period_flags(lines: pl.DataFrame, ref: Referentiel, params: SanteParameters
         .otherwise(pl.col("fin"))
         .alias("fin")
     )
+    kinds = ("droits", "ald", "c2s", "ame", "invalidite", "maternite")
+    if is_small(lines.height):  # each line with its person's periods, one grouping in line order
+        open_on_care = (pl.col("debut") <= pl.col("date_soins")) & (pl.col("date_soins") <= pl.col("fin"))
+        known = pl.col("_nir_idx").is_not_null()
+        found = (
+            lines.select("_lid", "nir", "date_soins", "_nir_idx")
+            .join(periods, on="nir", how="left", maintain_order="left")
+            .group_by("_lid", maintain_order=True)
+            .agg(((pl.col("kind") == k) & open_on_care & known).fill_null(False).any().alias(f"_{k}") for k in kinds)
+        )
+        return lines.hstack(drop(found, "_lid").get_columns())
     index = ref.beneficiaires.with_row_index("_nir_idx").select("nir", pl.col("_nir_idx").cast(pl.Int64))
     periods = drop(periods.join(index, on="nir", how="inner"), "nir")
     keys = lines.select("_lid", "_nir_idx", "date_soins").filter(
@@ -363,11 +374,6 @@ def _period_flags(lines: pl.DataFrame, ref: Referentiel, params: SanteParameters
         .filter((pl.col("debut") <= pl.col("date_soins")) & (pl.col("date_soins") <= pl.col("fin")))
         .select("_lid", "kind")
     )
-    kinds = ("droits", "ald", "c2s", "ame", "invalidite", "maternite")
-    if is_small(lines.height):  # one grouping and one join rather than a filter per kind
-        per_line = hits.group_by("_lid").agg((pl.col("kind") == k).any().alias(f"_{k}") for k in kinds)
-        found = lines.select("_lid").join(per_line, on="_lid", how="left", maintain_order="left")
-        return lines.hstack(found.select(pl.col(f"_{k}").fill_null(False) for k in kinds).get_columns())
     # One flag per kind: true at the lines with an open period of that kind (a scatter, no
     # grouping by line).
     flags = []
