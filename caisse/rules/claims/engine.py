@@ -422,6 +422,20 @@ def _step_line_controls(
     # Duplicate act: same person, professional, code and day in an earlier feuille.
     act = ["nir", "executant", "code", "date_soins"]
     ok = pl.col("_rejet_l").is_null() & pl.col("_rejet_f").is_null()
+    if is_small(lines.height):  # the first feuille of each act by a window, no sort
+        first = pl.when(ok).then(pl.col("_ordre")).min().over("_nir_idx", "_ps_idx", "date_soins", "_code_id")
+        already: pl.Expr = pl.lit(False)
+        if counters.seen_acts.height:
+            carried_acts = (
+                counters.seen_acts.join(lines.select(act), on=act, how="semi")
+                .unique(act)
+                .with_columns(pl.lit(True).alias("_deja_vu"))
+            )
+            lines = lines.join(carried_acts, on=act, how="left", maintain_order="left")
+            already = pl.col("_deja_vu").fill_null(False)
+        dup = ok & ((pl.col("_ordre") > first).fill_null(False) | already)
+        lines = lines.with_columns(pl.when(dup).then(pl.lit("DOUBLON")).otherwise(pl.col("_rejet_l")).alias("_rejet_l"))
+        return drop(lines, "_deja_vu")
     day = (pl.col("date_soins") - pl.lit(dt.date(1970, 1, 1))).dt.total_days()
     # Integer keys only (the strings are needed only to look up the carried acts). Lines are in
     # processing order, so a stable sort on the act keeps that order within an act.
