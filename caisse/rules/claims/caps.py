@@ -323,17 +323,22 @@ def feuille_payments(
         .filter(last)
         .with_columns(pl.col(a) - pl.col(a).shift(1, fill_value=0) for a in sums.values())
     )
-    codes = (
-        lines.select("_fpos", "_rejet_l")
-        .filter(pl.col("_rejet_l").is_not_null())
-        .group_by("_fpos", maintain_order=True)
-        .agg(pl.col("_rejet_l").unique(maintain_order=True).alias("_codes_lignes"))
-    )
+    codes = pl.DataFrame(schema={"_fpos": pl.Int64(), "_codes_lignes": pl.List(pl.String())})
+    if lines.get_column("_rejet_l").null_count() < lines.height:  # usually no line is rejected
+        codes = (
+            lines.select("_fpos", "_rejet_l")
+            .filter(pl.col("_rejet_l").is_not_null())
+            .group_by("_fpos", maintain_order=True)
+            .agg(pl.col("_rejet_l").unique(maintain_order=True).alias("_codes_lignes"))
+        )
     feuilles = f.select("_pos", "_ordre", "_rejet_f", "id", "nir", "_nir_idx", "tiers_payant")
     small = is_small(lines.height)
-    if small:  # two joins in feuille order
-        d = feuilles.join(agg, left_on="_pos", right_on="_fpos", how="left", maintain_order="left").join(
-            codes, left_on="_pos", right_on="_fpos", how="left", maintain_order="left"
+    if small:  # joins in feuille order
+        d = feuilles.join(agg, left_on="_pos", right_on="_fpos", how="left", maintain_order="left")
+        d = (
+            d.join(codes, left_on="_pos", right_on="_fpos", how="left", maintain_order="left")
+            if codes.height
+            else d.with_columns(pl.lit(None, dtype=pl.List(pl.String())).alias("_codes_lignes"))
         )
     else:
         agg = attach(agg.rename({"_fpos": "_pos"}), codes.rename({"_fpos": "_pos"}), "_pos")

@@ -562,6 +562,8 @@ def _step_forfait_actes_lourds(lines: pl.DataFrame, lp: LineParameters) -> pl.Da
         & ~pl.col("_nouveau_ne")
     )
     lines = lines.with_columns(elig.alias("_fal_elig"))
+    if not lines.get_column("_fal_elig").any():  # no technical act in the batch (most real-time calls)
+        return lines.with_columns(pl.lit(False).alias("_fal"), pl.lit(0, dtype=pl.Int64).alias("forfait_actes_lourds_cts"))
     # Only the eligible lines (technical acts) are grouped by session: a small subset.
     grp = ["_fpos", "date_soins"]
     sub = collect(
@@ -718,20 +720,22 @@ def liquidate(
     lines = _step_line_controls(lines, params, counters, today)
 
     # A feuille whose lines are all duplicate acts is a duplicate feuille.
-    all_dup = collect(
-        lines.lazy()
-        .filter(pl.col("_rejet_f").is_null())
-        .group_by("_fpos")
-        .agg((pl.col("_rejet_l") == "DOUBLON").fill_null(False).all().alias("_tout_doublon"))
-        .filter(pl.col("_tout_doublon")),
-        lines.height,
-    ).get_column("_fpos")
-    lines = lines.with_columns(
-        pl.when(pl.col("_fpos").is_in(all_dup.implode()))
-        .then(pl.lit("DOUBLON"))
-        .otherwise(pl.col("_rejet_f"))
-        .alias("_rejet_f")
-    )
+    all_dup = pl.Series("_fpos", [], dtype=pl.Int64)
+    if (lines.get_column("_rejet_l") == "DOUBLON").any():
+        all_dup = collect(
+            lines.lazy()
+            .filter(pl.col("_rejet_f").is_null())
+            .group_by("_fpos")
+            .agg((pl.col("_rejet_l") == "DOUBLON").fill_null(False).all().alias("_tout_doublon"))
+            .filter(pl.col("_tout_doublon")),
+            lines.height,
+        ).get_column("_fpos")
+        lines = lines.with_columns(
+            pl.when(pl.col("_fpos").is_in(all_dup.implode()))
+            .then(pl.lit("DOUBLON"))
+            .otherwise(pl.col("_rejet_f"))
+            .alias("_rejet_f")
+        )
     ok = (pl.col("_rejet_f").is_null() & pl.col("_rejet_l").is_null()).alias("_ok")
     lines = chain(lines, lambda frame: _step_rate(_step_base(frame.with_columns(ok)), lp))
     lines = _step_forfait_actes_lourds(lines, lp)

@@ -33,6 +33,10 @@ def contiguous_start(column: pl.Series) -> int | None:
     """The first value when ``column`` is ``start, start + 1, ...`` (a row number), else None."""
     if column.len() == 0 or not column.dtype.is_integer():
         return None
+    if is_small(column.len()):  # a few values: read them rather than plan a query
+        values = column.to_list()
+        start = values[0]
+        return int(start) if start is not None and values == list(range(start, start + len(values))) else None
     c = pl.col(column.name)
     first, steps_of_one = column.to_frame().select(
         c.first(), ((c.diff().slice(1) == 1).all() & (c.null_count() == 0)).alias("ok")
