@@ -146,8 +146,6 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
         sub = sub.join(pf_pre, on=["nir", "executant", "date_soins"], how="left").join(
             fr_pre, on=["nir", "_fr_cle", "date_soins", "_fr_kind"], how="left"
         )
-    else:
-        sub = sub.with_columns(pl.lit(None, dtype=pl.Int64).alias("_pf_pre_jour"), pl.lit(None, dtype=pl.Int64).alias("_fr_pre_jour"))
     if counters.annual.height:
         annual = counters.annual.select(
             "nir",
@@ -156,15 +154,18 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
             pl.col("franchises_cts").alias("_fr_pre_an"),
         )
         sub = sub.join(annual, on=["nir", "_annee"], how="left")
-    else:
-        sub = sub.with_columns(pl.lit(None, dtype=pl.Int64).alias("_pf_pre_an"), pl.lit(None, dtype=pl.Int64).alias("_fr_pre_an"))
+
+    def consumed(name: str) -> pl.Expr:  # what the carried counters already consumed
+        return pl.col(name).fill_null(0) if name in sub.columns else pl.lit(0, dtype=pl.Int64)
+
     # Keep only integer columns for the four sorts.
     sub = sub.select(
         "_lid", "_nir_idx", "_ps_idx", "_cle_fr", "_jour", "_annee", "_pf_brut", "_fr_brut",
-        (pl.col("_pf_plafond_jour") - pl.col("_pf_pre_jour").fill_null(0)).alias("_pf_reste_jour"),
-        (pl.col("_fr_plafond_jour") - pl.col("_fr_pre_jour").fill_null(0)).alias("_fr_reste_jour"),
-        (pl.col("_pf_plafond_an") - pl.col("_pf_pre_an").fill_null(0)).alias("_pf_reste_an"),
-        (pl.col("_fr_plafond_an") - pl.col("_fr_pre_an").fill_null(0)).alias("_fr_reste_an"),
+        (pl.col("_pf_plafond_jour") - consumed("_pf_pre_jour")).alias("_pf_reste_jour"),
+        (pl.col("_fr_plafond_jour") - consumed("_fr_pre_jour")).alias("_fr_reste_jour"),
+        (pl.col("_pf_plafond_an") - consumed("_pf_pre_an")).alias("_pf_reste_an"),
+        (pl.col("_fr_plafond_an") - consumed("_fr_pre_an")).alias("_fr_reste_an"),
+        *(_DAILY_RUNNING_SUMS if small else ()),
     )
     if small:  # in line order already: greedy caps by windows, in three calls
         lines = lines.hstack(_capped_over(sub).get_columns())
@@ -235,16 +236,20 @@ def _greedy_cum(raw: pl.Expr, cum: pl.Expr, rest: pl.Expr) -> pl.Expr:
     return pl.when(rest.is_null()).then(raw).otherwise(capped)
 
 
+_DAILY_RUNNING_SUMS = (
+    pl.col("_pf_brut").cum_sum().over("_nir_idx", "_ps_idx", "_jour").alias("_pf_cum"),
+    pl.col("_fr_brut").cum_sum().over("_nir_idx", "_cle_fr", "_jour").alias("_fr_cum"),
+)
+"""The running sums of the daily caps' groups (read by :func:`_capped_over`)."""
+
+
 def _capped_over(sub: pl.DataFrame) -> pl.DataFrame:
     """The caps of a small batch whose rows are its lines in consumption order (``_lid``): the
     columns :func:`apply_caps` adds, each group consumed by a running sum over a window (the
     same greedy as the sorted path of a large batch, with fewer Polars calls). Each window is
-    computed once, into a column (an expression is evaluated as often as it is referenced)."""
+    computed once, into a column (an expression is evaluated as often as it is referenced);
+    ``sub`` comes with the daily ones (:data:`_DAILY_RUNNING_SUMS`)."""
     person_year = ["_nir_idx", "_annee"]
-    sub = sub.with_columns(
-        pl.col("_pf_brut").cum_sum().over("_nir_idx", "_ps_idx", "_jour").alias("_pf_cum"),
-        pl.col("_fr_brut").cum_sum().over("_nir_idx", "_cle_fr", "_jour").alias("_fr_cum"),
-    )
     sub = sub.with_columns(
         _greedy_cum(pl.col("_pf_brut"), pl.col("_pf_cum"), pl.col("_pf_reste_jour")).alias("_pf_jour"),
         _greedy_cum(pl.col("_fr_brut"), pl.col("_fr_cum"), pl.col("_fr_reste_jour")).alias("_fr_jour"),
@@ -345,24 +350,28 @@ def feuille_payments(
         d = attach(feuilles, agg, "_pos")
     rejet_f = pl.when(pl.col("_pos").is_in(all_dup.implode())).then(pl.lit("DOUBLON")).otherwise(pl.col("_rejet_f"))
     liquidee = rejet_f.is_null() & (pl.col("_nb_ok").fill_null(0) > 0)
-    d = d.with_columns(rejet_f.alias("_rejet_f"), liquidee.alias("_liquidee"))
     tp = pl.col("tiers_payant").fill_null(False)
     zero = pl.lit(0, dtype=pl.Int64)
 
-    def paid(c: str) -> pl.Expr:
-        return pl.when(pl.col("_liquidee")).then(pl.col(c)).otherwise(zero)
+    if not small:  # computed once over many feuilles (a small batch recomputes it rather than pay a call)
+        d = d.with_columns(rejet_f.alias("_rejet_f"), liquidee.alias("_liquidee"))
+        rejet_f, liquidee = pl.col("_rejet_f"), pl.col("_liquidee")
 
+    def paid(c: str) -> pl.Expr:
+        return pl.when(liquidee).then(pl.col(c)).otherwise(zero)
+
+    # Debt: Lindley recursion per person, in processing order, from the carried debt (``_b0``).
     d = d.with_columns(
+        rejet_f.alias("_rejet_f"),
+        liquidee.alias("_liquidee"),
         *(paid(c).alias(c) for c in ("montant_rembourse_cts", "part_c2s_cts", "_c", "forfait_journalier_cts")),
         pl.when(tp).then(zero).otherwise(paid("montant_rembourse_cts")).alias("_p"),
+        *(() if counters.debt.height else (zero.alias("_b0"),)),
     )
-    # Debt: Lindley recursion per person, in processing order.
     if counters.debt.height:
         d = d.join(counters.debt.rename({"dette_cts": "_b0"}), on="nir", how="left").with_columns(
             pl.col("_b0").fill_null(0)
         )
-    else:
-        d = d.with_columns(pl.lit(0, dtype=pl.Int64).alias("_b0"))
     if small:
         d, debt = _debt_over(d)
     else:
@@ -377,16 +386,15 @@ def _debt_over(d: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     d = d.sort(pl.col(person).fill_null(-1), "_ordre")
     d = d.with_columns((pl.col("_b0") + (pl.col("_c") - pl.col("_p")).cum_sum().over(person)).alias("_b"))
     d = d.with_columns((pl.col("_b") - pl.min_horizontal(pl.col("_b").cum_min().over(person), pl.lit(0))).alias("_b"))
-    d = d.with_columns(pl.col("_b").shift(1).over(person).fill_null(pl.col("_b0")).alias("_b_avant"))
+    before = pl.col("_b").shift(1).over(person).fill_null(pl.col("_b0"))
     d = d.with_columns(
-        pl.when(pl.col("_liquidee"))
-        .then(pl.col("_b_avant") + pl.col("_c") - pl.col("_b"))
-        .otherwise(0)
-        .alias("dette_recuperee_cts")
+        pl.when(pl.col("_liquidee")).then(before + pl.col("_c") - pl.col("_b")).otherwise(0).alias("dette_recuperee_cts")
     )
     person_end = pl.col(person).ne_missing(pl.col(person).shift(-1)) & pl.col(person).is_not_null()
-    debt = d.filter(person_end).select("nir", pl.col("_b").alias("dette_cts")).cast(DEBT_SCHEMA)  # type: ignore[arg-type]
-    return drop(d, "_b", "_b_avant"), debt
+    debt = d.filter(person_end).select(
+        pl.col("nir").cast(DEBT_SCHEMA["nir"]), pl.col("_b").cast(DEBT_SCHEMA["dette_cts"]).alias("dette_cts")
+    )
+    return drop(d, "_b"), debt
 
 
 def _debt_sorted(d: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
