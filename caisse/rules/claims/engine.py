@@ -89,11 +89,14 @@ stay in cache, every core); below, the steps run directly, one call each (no pla
 def chain(base: pl.DataFrame, steps: Callable[[Any], Any]) -> pl.DataFrame:
     """``base`` with the columns that ``steps`` adds: ``steps`` applies column-only steps (which
     only add columns; a step that changes an existing column, as the forfait actes lourds does for
-    ``taux``, runs on its own) to a ``DataFrame`` or a ``LazyFrame``. A small batch runs them
-    directly (planning would cost more than running). A large one chains them lazily on Polars'
-    streaming engine, computing only the new columns; they come out in morsels and are made
-    contiguous (later sorts and gathers read them), while ``base``'s own columns stay as they
-    are."""
+    ``taux``, runs on its own) to a ``DataFrame`` or a ``LazyFrame``. A small batch runs them as
+    one plan, unoptimised (optimising would cost more than running; one plan costs less than a
+    call per step). A middle-sized one runs them directly, one call each. A large one chains
+    them lazily on Polars' streaming engine, computing only the new columns; they come out in
+    morsels and are made contiguous (later sorts and gathers read them), while ``base``'s own
+    columns stay as they are."""
+    if is_small(base.height):  # one plan, run as written
+        return collect(steps(base.lazy()), base.height)
     if base.height < STREAMING_ROWS:
         result: pl.DataFrame = steps(base)
         return result

@@ -24,9 +24,10 @@ def drop(df: pl.DataFrame, *names: str) -> pl.DataFrame:
 
 
 def collect(lf: pl.LazyFrame, rows: int) -> pl.DataFrame:
-    """A lazy query over ``rows`` lines: on a small batch the in-memory engine is named (choosing
-    an engine costs a real-time call more than running the query), else Polars chooses."""
-    return lf.collect(engine="in-memory") if is_small(rows) else lf.collect()
+    """A lazy query over ``rows`` lines: on a small batch the in-memory engine is named and the
+    plan run as written (choosing an engine or optimising the plan costs a real-time call more
+    than running it), else Polars chooses and optimises."""
+    return lf.collect(engine="in-memory", optimizations=pl.QueryOptFlags.none()) if is_small(rows) else lf.collect()
 
 
 def contiguous_start(column: pl.Series) -> int | None:
