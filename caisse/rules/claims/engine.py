@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import polars as pl
@@ -130,17 +131,30 @@ def _conform(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     )
 
 
-_NOMENCLATURES: dict[tuple[int, int], tuple[pl.DataFrame, Any, LineParameters, pl.DataFrame, bool]] = {}
+@dataclass(frozen=True)
+class _Priced:
+    """What the engine derives from a nomenclature and a parameter tree (see :func:`_priced_nomenclature`)."""
+
+    nomenclature: pl.DataFrame
+    tree: Any
+    lp: LineParameters
+    nomen: pl.DataFrame
+    overlaps: bool
+    texts: dict[tuple[int, int, int], str] = field(default_factory=dict)
 
 
-def _priced_nomenclature(nomenclature: pl.DataFrame, params: SanteParameters) -> tuple[LineParameters, pl.DataFrame, bool]:
+_NOMENCLATURES: dict[tuple[int, int], _Priced] = {}
+
+
+def _priced_nomenclature(nomenclature: pl.DataFrame, params: SanteParameters) -> _Priced:
     """The nomenclature as the pricing join reads it (category index, code id, psychiatry flag),
-    its :class:`LineParameters` and whether two of its rows overlap: built once per nomenclature
-    and parameter tree (the real-time path calls the engine many times with the same ones)."""
+    its :class:`LineParameters`, whether two of its rows overlap, and the line texts already
+    written with them (:func:`explain.explain_lines`): built once per nomenclature and parameter
+    tree (the real-time path calls the engine many times with the same ones)."""
     key = (id(nomenclature), id(params.tree))
     found = _NOMENCLATURES.get(key)
-    if found is not None and found[0] is nomenclature and found[1] is params.tree:
-        return found[2], found[3], found[4]
+    if found is not None and found.nomenclature is nomenclature and found.tree is params.tree:
+        return found
     lp = line_parameters(params, nomenclature.get_column("categorie"))
     nomen = nomenclature.with_row_index("_nomen_row").select(
         pl.col("_nomen_row").cast(pl.Int64),
@@ -153,11 +167,10 @@ def _priced_nomenclature(nomenclature: pl.DataFrame, params: SanteParameters) ->
         "fin",
         pl.col("libelle").str.to_lowercase().str.contains("psychiatrie").alias("_psychiatrie"),
     )
-    overlaps = _has_overlaps(nomen)
     if len(_NOMENCLATURES) >= 8:
         _NOMENCLATURES.clear()
-    _NOMENCLATURES[key] = (nomenclature, params.tree, lp, nomen, overlaps)
-    return lp, nomen, overlaps
+    priced = _NOMENCLATURES[key] = _Priced(nomenclature, params.tree, lp, nomen, _has_overlaps(nomen))
+    return priced
 
 
 def _lines_with_feuilles(lines: pl.DataFrame, fcols: pl.DataFrame) -> pl.DataFrame:
@@ -707,14 +720,15 @@ def liquidate(
         "deces",
     )
     lines = _lines_with_feuilles(lines, fcols).with_row_index("_lid")
-    lp, nomen, overlaps = _priced_nomenclature(referentiel.nomenclature, params)
+    priced_nomenclature = _priced_nomenclature(referentiel.nomenclature, params)
+    lp, nomen = priced_nomenclature.lp, priced_nomenclature.nomen
     priced = (
         lines.select("_lid", "code", "date_soins")
         .filter(pl.col("date_soins").is_not_null())
         .join(nomen, on="code", how="inner", maintain_order="left")  # in line order: attached without a gather
         .filter((pl.col("debut") <= pl.col("date_soins")) & (pl.col("date_soins") <= pl.col("fin")))
     )
-    if overlaps:  # the last-loaded row wins where a référentiel overlaps a code's dates
+    if priced_nomenclature.overlaps:  # the last-loaded row wins where a référentiel overlaps a code's dates
         priced = priced.unique("_lid", keep="last", maintain_order=True)
     priced = priced.select("_lid", "_nomen_row", "_cat", "_code_id", pl.col("categorie").cast(pl.Categorical), "tarif_cts", pl.col("debut").alias("_tarif_debut"), "_psychiatrie")
     lines = attach_rows(lines, priced, "_lid")
@@ -745,14 +759,13 @@ def liquidate(
     lines = chain(lines, lambda frame: _step_participations(_step_amo(frame, lp), lp))
     lines, counters_daily_annual = caps.apply_caps(lines, counters)
     if explanations:
-        words = not is_small(lines.height)  # a small batch's texts are written line by line
-        lines = chain(lines, lambda frame: explain.line_signature(caps.line_payments(frame), words))
+        lines = chain(lines, lambda frame: explain.line_signature(caps.line_payments(frame)))
     else:
         lines = chain(lines, caps.line_payments)
 
     decomptes, debt = caps.feuille_payments(f, lines, counters, all_dup)
     if explanations:
-        lines = explain.explain_lines(lines)
+        lines = explain.explain_lines(lines, priced_nomenclature.texts)
         decomptes = explain.explain_feuilles(decomptes)
     else:
         lines = lines.with_columns(pl.lit(None, dtype=pl.Categorical()).alias("explication"))

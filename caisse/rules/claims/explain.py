@@ -96,11 +96,10 @@ def _bits(flags: tuple[str, ...]) -> pl.Expr:
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 
-def line_signature(lines: Frame, words: bool = True) -> Frame:
+def line_signature(lines: Frame) -> Frame:
     """The three signature words ``_sig1``.. ``_sig3`` of each line (see the module docstring),
     and the flags they read. A rejected line's text depends only on its rejection code. Column
-    expressions only: the engine chains this step lazily with the payments. ``words=False``
-    gives the flags only: a small batch's texts are written line by line (:func:`explain_lines`)."""
+    expressions only: the engine chains this step lazily with the payments."""
     lines = lines.with_columns(
         (pl.col("depassement_cts") > 0).alias("_depasse"),
         (
@@ -111,8 +110,6 @@ def line_signature(lines: Frame, words: bool = True) -> Frame:
         ).alias("_phrase_exoneration"),
         (pl.col("_c2s") & (pl.col("part_c2s_cts") > 0)).alias("_c2s_paye"),
     )
-    if not words:
-        return lines
     ok = pl.col("_ok")
     coef100 = (pl.col("coefficient") * 100).round(0)
     w1, fit1 = _pack(
@@ -232,20 +229,39 @@ def _line_text_expression() -> pl.Expr:
     return pl.concat_str(pieces, separator=" ", ignore_nulls=True).alias("explication")
 
 
-def explain_lines(lines: pl.DataFrame) -> pl.DataFrame:
+MEMO_MAX = 100_000
+"""Texts kept by signature for the real-time path (a few hundred bytes each)."""
+
+
+def explain_lines(lines: pl.DataFrame, memo: dict[tuple[int, int, int], str] | None = None) -> pl.DataFrame:
     """Adds ``explication`` (Categorical) to each line, from its signature
-    (:func:`line_signature`, computed before)."""
+    (:func:`line_signature`, computed before).
+
+    A small batch (a real-time call) writes each line's text directly, or takes it from
+    ``memo``, the texts already written for the same nomenclature and parameters by signature
+    (the engine keeps one per nomenclature and parameter tree): the same signature always has
+    the same text. A signature of its own (negative) is never kept."""
     keys = ["_sig1", "_sig2", "_sig3"]
     needed = [
         "_ok", "_rejet_l", "code", "tarif_cts", "_tarif_debut", "quantite", "coefficient", "taux", "categorie",
         *LINE_FLAGS, *(c for c, _ in WORD2), *(c for c, _ in WORD3),
     ]
-    if is_small(lines.height):  # a real-time batch: each line's text directly (same text, fewer calls)
-        return drop(lines, *keys).with_columns(_line_texts(lines).cast(pl.Categorical))
+    if is_small(lines.height):
+        if memo is None or not set(keys).issubset(lines.columns):
+            return drop(lines, *keys).with_columns(_line_texts(lines).cast(pl.Categorical))
+        signatures: list[tuple[int, int, int]] = lines.select(keys).rows()
+        texts: list[str | None] = [memo.get(sig) for sig in signatures]
+        missing = [i for i, text in enumerate(texts) if text is None]
+        if missing:
+            for i, text in zip(missing, _line_texts(lines[missing]).to_list(), strict=True):
+                texts[i] = text
+                if signatures[i][0] >= 0 and text is not None and len(memo) < MEMO_MAX:
+                    memo[signatures[i]] = text
+        return drop(lines, *keys).with_columns(pl.Series("explication", texts, dtype=pl.Categorical))
     rep = lines.select(*keys, *needed).unique(subset=keys, keep="any")
     table = rep.select(keys).with_columns(_line_texts(rep).cast(pl.Categorical).alias("explication"))
-    texts = lines.select(keys).join(table, on=keys, how="left", maintain_order="left").get_column("explication")
-    return drop(lines, *keys).with_columns(texts)
+    column = lines.select(keys).join(table, on=keys, how="left", maintain_order="left").get_column("explication")
+    return drop(lines, *keys).with_columns(column)
 
 
 def _feuille_text(rejet: str | None, liquidee: bool, recuperee: bool, tiers_payant: bool) -> str:
