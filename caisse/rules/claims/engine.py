@@ -210,6 +210,23 @@ def _ymd(date: pl.Expr) -> pl.Expr:
     return date.dt.year().cast(pl.Int64) * 10000 + date.dt.month().cast(pl.Int64) * 100 + date.dt.day().cast(pl.Int64)
 
 
+def _tariffs(lines: Frame, nomen: Frame, overlaps: bool) -> Frame:
+    """The nomenclature row of each line's code on its date of care (``_lid`` and the row's
+    columns; lines of an unknown code, or on a date no row covers, are absent)."""
+    priced = (
+        lines.select("_lid", "code", "date_soins")
+        .filter(pl.col("date_soins").is_not_null())
+        .join(nomen, on="code", how="inner", maintain_order="left")  # in line order: attached without a gather
+        .filter((pl.col("debut") <= pl.col("date_soins")) & (pl.col("date_soins") <= pl.col("fin")))
+    )
+    if overlaps:  # the last-loaded row wins where a référentiel overlaps a code's dates
+        priced = priced.unique("_lid", keep="last", maintain_order=True)
+    return priced.select(
+        "_lid", "_nomen_row", "_cat", "_code_id", pl.col("categorie").cast(pl.Categorical), "tarif_cts",
+        pl.col("debut").alias("_tarif_debut"), "_psychiatrie",
+    )
+
+
 def _has_overlaps(nomenclature: pl.DataFrame) -> bool:
     """Whether two rows of a code cover a same day (then a date of care could match both)."""
     ordered = nomenclature.sort("code", "debut")
@@ -722,17 +739,20 @@ def liquidate(
     lines = _lines_with_feuilles(lines, fcols).with_row_index("_lid")
     priced_nomenclature = _priced_nomenclature(referentiel.nomenclature, params)
     lp, nomen = priced_nomenclature.lp, priced_nomenclature.nomen
-    priced = (
-        lines.select("_lid", "code", "date_soins")
-        .filter(pl.col("date_soins").is_not_null())
-        .join(nomen, on="code", how="inner", maintain_order="left")  # in line order: attached without a gather
-        .filter((pl.col("debut") <= pl.col("date_soins")) & (pl.col("date_soins") <= pl.col("fin")))
-    )
-    if priced_nomenclature.overlaps:  # the last-loaded row wins where a référentiel overlaps a code's dates
-        priced = priced.unique("_lid", keep="last", maintain_order=True)
-    priced = priced.select("_lid", "_nomen_row", "_cat", "_code_id", pl.col("categorie").cast(pl.Categorical), "tarif_cts", pl.col("debut").alias("_tarif_debut"), "_psychiatrie")
-    lines = attach_rows(lines, priced, "_lid")
-    lines = lines.with_columns(lp.keys(pl.col("date_soins"), pl.col("_cat").fill_null(len(lp.categories))))
+    keys = lp.keys(pl.col("date_soins"), pl.col("_cat").fill_null(len(lp.categories)))
+    if is_small(lines.height):  # one plan: the tariffs, joined back in line order, and the keys
+        priced = _tariffs(lines.lazy(), nomen.lazy(), priced_nomenclature.overlaps)
+        found = collect(
+            lines.lazy()
+            .select("_lid", "date_soins")
+            .join(priced, on="_lid", how="left", maintain_order="left")
+            .select(pl.exclude("_lid", "date_soins"), *keys),
+            lines.height,
+        )
+        lines = lines.hstack(found.get_columns())
+    else:
+        lines = attach_rows(lines, _tariffs(lines, nomen, priced_nomenclature.overlaps), "_lid")
+        lines = lines.with_columns(keys)
     lines = _period_flags(lines, referentiel, params)
     lines = _step_line_controls(lines, params, counters, today)
 
