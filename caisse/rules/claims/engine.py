@@ -377,7 +377,7 @@ def _feuille_rejection(has_lines: pl.Expr, repeated: pl.Expr, nir_ok: pl.Expr, o
 
 def _period_flags(lines: pl.DataFrame, ref: Referentiel, params: SanteParameters) -> pl.DataFrame:
     """Per line, which of the person's dated situations is open on the date of care."""
-    periods = ref.periods.with_columns(
+    maternity_end = (
         pl.when(pl.col("kind") == "maternite")
         .then(
             pl.col("fin")
@@ -387,16 +387,19 @@ def _period_flags(lines: pl.DataFrame, ref: Referentiel, params: SanteParameters
         .alias("fin")
     )
     kinds = ("droits", "ald", "c2s", "ame", "invalidite", "maternite")
-    if is_small(lines.height):  # each line with its person's periods, one grouping in line order
+    if is_small(lines.height):  # one plan: each line with its person's periods, one grouping in line order
         open_on_care = (pl.col("debut") <= pl.col("date_soins")) & (pl.col("date_soins") <= pl.col("fin"))
         known = pl.col("_nir_idx").is_not_null()
-        found = (
-            lines.select("_lid", "nir", "date_soins", "_nir_idx")
-            .join(periods, on="nir", how="left", maintain_order="left")
+        found = collect(
+            lines.lazy()
+            .select("_lid", "nir", "date_soins", "_nir_idx")
+            .join(ref.periods.lazy().with_columns(maternity_end), on="nir", how="left", maintain_order="left")
             .group_by("_lid", maintain_order=True)
-            .agg(((pl.col("kind") == k) & open_on_care & known).fill_null(False).any().alias(f"_{k}") for k in kinds)
+            .agg(((pl.col("kind") == k) & open_on_care & known).fill_null(False).any().alias(f"_{k}") for k in kinds),
+            lines.height,
         )
         return lines.hstack(drop(found, "_lid").get_columns())
+    periods = ref.periods.with_columns(maternity_end)
     index = ref.beneficiaires.with_row_index("_nir_idx").select("nir", pl.col("_nir_idx").cast(pl.Int64))
     periods = drop(periods.join(index, on="nir", how="inner"), "nir")
     keys = lines.select("_lid", "_nir_idx", "date_soins").filter(
@@ -417,13 +420,12 @@ def _period_flags(lines: pl.DataFrame, ref: Referentiel, params: SanteParameters
     return lines.hstack(flags)
 
 
-def _step_line_controls(
-    lines: pl.DataFrame, params: SanteParameters, counters: Counters, today: dt.date | None
-) -> pl.DataFrame:
-    """Line-level controls: adds ``_rejet_l`` (code or null)."""
-    # The prescription limit, date of care + N years, as YYYYMMDD integers: adding N × 10000 is
-    # the calendar shift (a 29 February lands on a 29 February that may not exist, and a date
-    # compares after it exactly when it is after the 28th), at a fraction of a date offset's cost.
+def _line_rejections(lines: Frame, params: SanteParameters, today: dt.date | None) -> Frame:
+    """``_soins_ymd`` and the first line control that fails (``_rejet_l``), duplicates aside.
+
+    The prescription limit, date of care + N years, as YYYYMMDD integers: adding N × 10000 is
+    the calendar shift (a 29 February lands on a 29 February that may not exist, and a date
+    compares after it exactly when it is after the 28th), at a fraction of a date offset's cost."""
     lines = lines.with_columns(_ymd(pl.col("date_soins")).alias("_soins_ymd"))
     limit: pl.Expr = pl.lit(None, dtype=pl.Int64())
     for start, years in params.p("prescription.delai").breakpoints():
@@ -452,23 +454,33 @@ def _step_line_controls(
             ]
         ).alias("_rejet_l")
     )
-    # Duplicate act: same person, professional, code and day in an earlier feuille.
+    return lines
+
+
+def _step_line_controls(
+    lines: pl.DataFrame, params: SanteParameters, counters: Counters, today: dt.date | None
+) -> pl.DataFrame:
+    """Line-level controls: adds ``_rejet_l`` (code or null)."""
     act = ["nir", "executant", "code", "date_soins"]
     ok = pl.col("_rejet_l").is_null() & pl.col("_rejet_f").is_null()
-    if is_small(lines.height):  # the first feuille of each act by a window, no sort
+    if is_small(lines.height):  # one plan; the first feuille of each act by a window, no sort
+        plan = _line_rejections(lines.lazy(), params, today)
         first = pl.when(ok).then(pl.col("_ordre")).min().over("_nir_idx", "_ps_idx", "date_soins", "_code_id")
         already: pl.Expr = pl.lit(False)
         if counters.seen_acts.height:
             carried_acts = (
-                counters.seen_acts.join(lines.select(act), on=act, how="semi")
+                counters.seen_acts.lazy()
+                .join(lines.lazy().select(act), on=act, how="semi")
                 .unique(act)
                 .with_columns(pl.lit(True).alias("_deja_vu"))
             )
-            lines = lines.join(carried_acts, on=act, how="left", maintain_order="left")
+            plan = plan.join(carried_acts, on=act, how="left", maintain_order="left")
             already = pl.col("_deja_vu").fill_null(False)
         dup = ok & ((pl.col("_ordre") > first).fill_null(False) | already)
-        lines = lines.with_columns(pl.when(dup).then(pl.lit("DOUBLON")).otherwise(pl.col("_rejet_l")).alias("_rejet_l"))
-        return drop(lines, "_deja_vu")
+        plan = plan.with_columns(pl.when(dup).then(pl.lit("DOUBLON")).otherwise(pl.col("_rejet_l")).alias("_rejet_l"))
+        return drop(collect(plan, lines.height), "_deja_vu")
+    lines = _line_rejections(lines, params, today)
+    # Duplicate act: same person, professional, code and day in an earlier feuille.
     day = (pl.col("date_soins") - pl.lit(dt.date(1970, 1, 1))).dt.total_days()
     # Integer keys only (the strings are needed only to look up the carried acts). Lines are in
     # processing order, so a stable sort on the act keeps that order within an act.
