@@ -188,6 +188,12 @@ def _lines_with_feuilles(lines: pl.DataFrame, fcols: pl.DataFrame) -> pl.DataFra
     return lines.join(fcols, on="_fpos", how="inner").sort("_ordre", "_lpos")
 
 
+_PROCESSING_RANK = (
+    pl.arg_sort_by(pl.col("date_reception").fill_null(FAR_FUTURE), pl.col("id").fill_null(""), "_pos").arg_sort().cast(pl.Int64)
+)
+"""Each feuille's rank in the contract's order, as an expression."""
+
+
 def _processing_rank(f: pl.DataFrame) -> pl.Series:
     """Each feuille's rank in the contract's order (``date_reception``, ``id``, then input
     position); a flow already in that order (a reception file) is ranked without sorting."""
@@ -198,11 +204,8 @@ def _processing_rank(f: pl.DataFrame) -> pl.Series:
         in_order = ((earlier_d < later_d) | ((earlier_d == later_d) & (earlier_i <= later_i))).all()
         if in_order and f.get_column("_pos").is_sorted():
             return pl.int_range(f.height, dtype=pl.Int64, eager=True)
-    return f.select(
-        pl.arg_sort_by(pl.col("date_reception").fill_null(FAR_FUTURE), pl.col("id").fill_null(""), "_pos")
-        .arg_sort()
-        .cast(pl.Int64)
-    ).to_series()
+    return f.select(_PROCESSING_RANK).to_series()
+
 
 
 def _ymd(date: pl.Expr) -> pl.Expr:
@@ -256,7 +259,7 @@ def _step_feuille_controls(
     else:
         nb_lines = lines.group_by("_fpos").agg(pl.len().alias("_nb_lignes")).rename({"_fpos": "_pos"})
     f = attach(f, nb_lines, "_pos")
-    benef, ps = _person_index(ref), _professional_index(ref)
+    benef, ps = _person_index(ref.beneficiaires), _professional_index(ref.professionnels)
     # The keys joined, the values scattered beside the feuilles' own columns.
     f = attach(f, drop(f.select("_pos", "nir").join(benef, on="nir", how="inner"), "nir"), "_pos")
     f = attach(f, drop(f.select("_pos", "executant").join(ps, on="executant", how="inner"), "executant"), "_pos")
@@ -292,15 +295,19 @@ def _step_feuille_controls(
 
 def _feuille_controls_small(f: pl.DataFrame, lines: pl.DataFrame, ref: Referentiel, counters: Counters) -> pl.DataFrame:
     """:func:`_step_feuille_controls` for a small batch: every control an expression over its few
-    feuilles (the NIR key, a repeated id, the lines present), two joins, no scatter."""
-    f = f.with_columns(_processing_rank(f).alias("_ordre"))
-    f = f.join(_person_index(ref), on="nir", how="left", maintain_order="left")
-    f = f.join(_professional_index(ref), on="executant", how="left", maintain_order="left")
+    feuilles (the NIR key, a repeated id, the lines present), two joins, one plan."""
     opposition: pl.Expr = pl.lit(False)
+    plan = (
+        f.lazy()
+        .with_columns(_PROCESSING_RANK.alias("_ordre"))
+        .join(_person_index(ref.beneficiaires.lazy()), on="nir", how="left", maintain_order="left")
+        .join(_professional_index(ref.professionnels.lazy()), on="executant", how="left", maintain_order="left")
+    )
     if ref.cartes.get_column("opposition").null_count() < ref.cartes.height:  # usually no card is opposed
-        f = attach(f, _opposed_cards(f, lines, ref), "_pos")
+        ranked = collect(plan, f.height)
+        plan = attach(ranked, _opposed_cards(ranked, lines, ref), "_pos").lazy()
         opposition = (pl.col("_opposition") <= pl.col("_premier_soin")).fill_null(False)
-    f = f.with_columns(
+    plan = plan.with_columns(
         _feuille_rejection(
             pl.col("_pos").is_in(lines.get_column("_fpos").implode()),
             (pl.col("_ordre") > pl.col("_ordre").min().over("id")).fill_null(False),
@@ -309,19 +316,22 @@ def _feuille_controls_small(f: pl.DataFrame, lines: pl.DataFrame, ref: Referenti
             counters,
         )
     )
-    return drop(f, "_opposition", "_premier_soin")
+    return drop(collect(plan, f.height), "_opposition", "_premier_soin")
 
 
-def _person_index(ref: Referentiel) -> pl.DataFrame:
+PersonTable = TypeVar("PersonTable", pl.DataFrame, pl.LazyFrame)
+
+
+def _person_index(beneficiaires: PersonTable) -> PersonTable:
     """The beneficiaries' row numbers (``_nir_idx``) and what the lines read of them."""
-    return ref.beneficiaires.with_row_index("_nir_idx").select(
+    return beneficiaires.with_row_index("_nir_idx").select(
         "nir", pl.col("_nir_idx").cast(pl.Int64), "date_naissance", _ymd(pl.col("date_naissance")).alias("_naissance_ymd"), "deces"
     )
 
 
-def _professional_index(ref: Referentiel) -> pl.DataFrame:
+def _professional_index(professionnels: PersonTable) -> PersonTable:
     """The professionals' row numbers (``_ps_idx``) by id."""
-    return ref.professionnels.with_row_index("_ps_idx").select(pl.col("id").alias("executant"), pl.col("_ps_idx").cast(pl.Int64))
+    return professionnels.with_row_index("_ps_idx").select(pl.col("id").alias("executant"), pl.col("_ps_idx").cast(pl.Int64))
 
 
 def _opposed_cards(f: pl.DataFrame, lines: pl.DataFrame, ref: Referentiel) -> pl.DataFrame:
