@@ -309,79 +309,107 @@ def line_payments(lines: Frame) -> Frame:
     )
 
 
-def feuille_payments(
-    f: pl.DataFrame, lines: pl.DataFrame, counters: Counters, all_dup: pl.Series
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """One décompte per feuille (input order) and the debt per person after the batch."""
-    # Lines are contiguous per feuille (processing order): sums per feuille are differences of
-    # running sums taken at each feuille's last line (no hash grouping).
-    sums = {
-        "montant_rembourse_cts": "montant_rembourse_cts",
-        "part_c2s_cts": "part_c2s_cts",
-        "_dette_ligne": "_c",
-        "forfait_journalier_cts": "forfait_journalier_cts",
-        "_ok": "_nb_ok",
-    }
-    last = pl.col("_fpos").ne_missing(pl.col("_fpos").shift(-1))
-    agg = (
-        lines.select("_fpos", *(pl.col(c).cast(pl.Int64).cum_sum().alias(a) for c, a in sums.items()))
-        .filter(last)
-        .with_columns(pl.col(a) - pl.col(a).shift(1, fill_value=0) for a in sums.values())
-    )
-    codes = pl.DataFrame(schema={"_fpos": pl.Int64(), "_codes_lignes": pl.List(pl.String())})
-    if lines.get_column("_rejet_l").null_count() < lines.height:  # usually no line is rejected
-        codes = (
-            lines.select("_fpos", "_rejet_l")
-            .filter(pl.col("_rejet_l").is_not_null())
-            .group_by("_fpos", maintain_order=True)
-            .agg(pl.col("_rejet_l").unique(maintain_order=True).alias("_codes_lignes"))
-        )
-    feuilles = f.select("_pos", "_ordre", "_rejet_f", "id", "nir", "_nir_idx", "tiers_payant")
-    small = is_small(lines.height)
-    if small:  # joins in feuille order
-        d = feuilles.join(agg, left_on="_pos", right_on="_fpos", how="left", maintain_order="left")
-        d = (
-            d.join(codes, left_on="_pos", right_on="_fpos", how="left", maintain_order="left")
-            if codes.height
-            else d.with_columns(pl.lit(None, dtype=pl.List(pl.String())).alias("_codes_lignes"))
-        )
-    else:
-        agg = attach(agg.rename({"_fpos": "_pos"}), codes.rename({"_fpos": "_pos"}), "_pos")
-        d = attach(feuilles, agg, "_pos")
-    rejet_f = pl.when(pl.col("_pos").is_in(all_dup.implode())).then(pl.lit("DOUBLON")).otherwise(pl.col("_rejet_f"))
-    liquidee = rejet_f.is_null() & (pl.col("_nb_ok").fill_null(0) > 0)
-    tp = pl.col("tiers_payant").fill_null(False)
-    zero = pl.lit(0, dtype=pl.Int64)
+_FEUILLE_SUMS = {
+    "montant_rembourse_cts": "montant_rembourse_cts",
+    "part_c2s_cts": "part_c2s_cts",
+    "_dette_ligne": "_c",
+    "forfait_journalier_cts": "forfait_journalier_cts",
+    "_ok": "_nb_ok",
+}
+_FEUILLE_COLUMNS = ("_pos", "_ordre", "_rejet_f", "id", "nir", "_nir_idx", "tiers_payant")
 
-    if not small:  # computed once over many feuilles (a small batch recomputes it rather than pay a call)
-        d = d.with_columns(rejet_f.alias("_rejet_f"), liquidee.alias("_liquidee"))
-        rejet_f, liquidee = pl.col("_rejet_f"), pl.col("_liquidee")
+
+def _feuille_sums(lines: Frame) -> Frame:
+    """Per feuille (``_fpos``), the sums of its lines. Lines are contiguous per feuille
+    (processing order): sums are differences of running sums taken at each feuille's last line
+    (no hash grouping)."""
+    last = pl.col("_fpos").ne_missing(pl.col("_fpos").shift(-1))
+    return (
+        lines.select("_fpos", *(pl.col(c).cast(pl.Int64).cum_sum().alias(a) for c, a in _FEUILLE_SUMS.items()))
+        .filter(last)
+        .with_columns(pl.col(a) - pl.col(a).shift(1, fill_value=0) for a in _FEUILLE_SUMS.values())
+    )
+
+
+def _line_codes(lines: Frame) -> Frame:
+    """Per feuille with a rejected line (``_fpos``), its lines' rejection codes."""
+    return (
+        lines.select("_fpos", "_rejet_l")
+        .filter(pl.col("_rejet_l").is_not_null())
+        .group_by("_fpos", maintain_order=True)
+        .agg(pl.col("_rejet_l").unique(maintain_order=True).alias("_codes_lignes"))
+    )
+
+
+def _payments(liquidee: pl.Expr, counters: Counters) -> list[pl.Expr]:
+    """What is paid on each feuille (its sums when it is liquidated), ``_p`` the reimbursement
+    due to the assuré, and ``_b0`` the carried debt when there is none to join."""
+    zero = pl.lit(0, dtype=pl.Int64)
 
     def paid(c: str) -> pl.Expr:
         return pl.when(liquidee).then(pl.col(c)).otherwise(zero)
 
-    # Debt: Lindley recursion per person, in processing order, from the carried debt (``_b0``).
-    d = d.with_columns(
-        rejet_f.alias("_rejet_f"),
-        liquidee.alias("_liquidee"),
+    tp = pl.col("tiers_payant").fill_null(False)
+    return [
         *(paid(c).alias(c) for c in ("montant_rembourse_cts", "part_c2s_cts", "_c", "forfait_journalier_cts")),
         pl.when(tp).then(zero).otherwise(paid("montant_rembourse_cts")).alias("_p"),
         *(() if counters.debt.height else (zero.alias("_b0"),)),
+    ]
+
+
+def _rejection(all_dup: pl.Series) -> tuple[pl.Expr, pl.Expr]:
+    """The feuille's rejection (a feuille of duplicate acts only is a duplicate) and whether it
+    is liquidated."""
+    rejet_f = pl.when(pl.col("_pos").is_in(all_dup.implode())).then(pl.lit("DOUBLON")).otherwise(pl.col("_rejet_f"))
+    return rejet_f, rejet_f.is_null() & (pl.col("_nb_ok").fill_null(0) > 0)
+
+
+def feuille_payments(
+    f: pl.DataFrame, lines: pl.DataFrame, counters: Counters, all_dup: pl.Series
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One décompte per feuille (input order) and the debt per person after the batch."""
+    any_rejected = lines.get_column("_rejet_l").null_count() < lines.height  # usually no line is
+    if is_small(lines.height):
+        return _feuille_payments_small(f, lines, counters, all_dup, any_rejected)
+    codes = (
+        _line_codes(lines)
+        if any_rejected
+        else pl.DataFrame(schema={"_fpos": pl.Int64(), "_codes_lignes": pl.List(pl.String())})
     )
+    agg = attach(_feuille_sums(lines).rename({"_fpos": "_pos"}), codes.rename({"_fpos": "_pos"}), "_pos")
+    d = attach(f.select(_FEUILLE_COLUMNS), agg, "_pos")
+    rejet_f, liquidee = _rejection(all_dup)
+    d = d.with_columns(rejet_f.alias("_rejet_f"), liquidee.alias("_liquidee"))
+    # Debt: Lindley recursion per person, in processing order, from the carried debt (``_b0``).
+    d = d.with_columns(_payments(pl.col("_liquidee"), counters))
     if counters.debt.height:
         d = d.join(counters.debt.rename({"dette_cts": "_b0"}), on="nir", how="left").with_columns(
             pl.col("_b0").fill_null(0)
         )
-    if small:
-        d, debt = _debt_over(d)
-    else:
-        d, debt = _debt_sorted(d)
-    return _decomptes(d), debt
+    d, debt = _debt_sorted(d)
+    return collect(_decomptes(d.lazy()), d.height), debt
 
 
-def _debt_over(d: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """:func:`_debt_sorted` for a small batch: running sums and minima by windows per person,
-    each window computed once, into a column."""
+def _feuille_payments_small(
+    f: pl.DataFrame, lines: pl.DataFrame, counters: Counters, all_dup: pl.Series, any_rejected: bool
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`feuille_payments` for a small batch: joins in feuille order and the debt by
+    windows per person, in one plan (each window computed once, into a column); then the
+    debt per person and the décomptes from it."""
+    d = f.lazy().select(_FEUILLE_COLUMNS).join(
+        _feuille_sums(lines.lazy()), left_on="_pos", right_on="_fpos", how="left", maintain_order="left"
+    )
+    d = (
+        d.join(_line_codes(lines.lazy()), left_on="_pos", right_on="_fpos", how="left", maintain_order="left")
+        if any_rejected
+        else d.with_columns(pl.lit(None, dtype=pl.List(pl.String())).alias("_codes_lignes"))
+    )
+    rejet_f, liquidee = _rejection(all_dup)
+    d = d.with_columns(rejet_f.alias("_rejet_f"), liquidee.alias("_liquidee"), *_payments(liquidee, counters))
+    if counters.debt.height:
+        d = d.join(counters.debt.lazy().rename({"dette_cts": "_b0"}), on="nir", how="left").with_columns(
+            pl.col("_b0").fill_null(0)
+        )
     person = "_nir_idx"
     d = d.sort(pl.col(person).fill_null(-1), "_ordre")
     d = d.with_columns((pl.col("_b0") + (pl.col("_c") - pl.col("_p")).cum_sum().over(person)).alias("_b"))
@@ -390,11 +418,12 @@ def _debt_over(d: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     d = d.with_columns(
         pl.when(pl.col("_liquidee")).then(before + pl.col("_c") - pl.col("_b")).otherwise(0).alias("dette_recuperee_cts")
     )
+    by_person = collect(d, f.height)
     person_end = pl.col(person).ne_missing(pl.col(person).shift(-1)) & pl.col(person).is_not_null()
-    debt = d.filter(person_end).select(
+    debt = by_person.filter(person_end).select(
         pl.col("nir").cast(DEBT_SCHEMA["nir"]), pl.col("_b").cast(DEBT_SCHEMA["dette_cts"]).alias("dette_cts")
     )
-    return drop(d, "_b"), debt
+    return collect(_decomptes(drop(by_person, "_b").lazy()), f.height), debt
 
 
 def _debt_sorted(d: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -439,7 +468,7 @@ def _debt_sorted(d: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return full.with_columns(recovered.alias("dette_recuperee_cts")), debt
 
 
-def _decomptes(d: pl.DataFrame) -> pl.DataFrame:
+def _decomptes(d: pl.LazyFrame) -> pl.LazyFrame:
     """The décomptes in input order, from the feuilles with their sums and debt recovered."""
     tp = pl.col("tiers_payant").fill_null(False)
     zero = pl.lit(0, dtype=pl.Int64)
