@@ -93,40 +93,11 @@ def _consumed_in_order(df: pl.DataFrame, keys: list[str], caps: list[tuple[str, 
     )
 
 
-def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, pl.LazyFrame]:
-    """Daily then annual caps of the participation forfaitaire and of the franchises.
-
-    Adds ``participation_forfaitaire_cts`` and ``franchise_cts`` (and ``_pf_plafonnee`` /
-    ``_fr_plafonnee`` for the explanation). Lines must be sorted in processing order.
-    """
-    lines = lines.with_columns(pl.col("date_soins").dt.year().cast(pl.Int32).alias("_annee"))
-    # Only the lines that owe something take part in the caps (a fraction of the flow).
-    # Exact integer group keys (person, professional, day), cheaper to hash than strings.
-    day = (pl.col("date_soins") - pl.lit(EPOCH)).dt.total_days()
-    person = pl.col("_nir_idx") * (1 << 38)
-    carried: list[str | pl.Expr] = (
-        ["nir", "executant", "date_soins", FR_CLE, "_fr_kind"] if counters.daily.height or counters.annual.height else []
-    )
-    fr_cle = (
-        pl.when(~pl.col("_fr_par_ps"))
-        .then(NO_PS - pl.col("_fr_kind").replace_strict(KIND_CODES, default=len(KIND_CODES), return_dtype=pl.Int64))
-        .otherwise(pl.col("_ps_idx"))
-    )
-    columns = [
-        "_lid", *carried, "_annee", "_pf_brut", "_fr_brut",
-        "_pf_plafond_jour", "_fr_plafond_jour", "_pf_plafond_an", "_fr_plafond_an",
-        "_nir_idx", "_ps_idx", fr_cle.alias("_cle_fr"), day.alias("_jour"),
-    ]
-    # A small batch takes every line (one owing nothing adds nothing to a cumulative sum) and
-    # puts them back in line order at the end: no filter, no join.
-    small = is_small(lines.height)
-    sub = (
-        lines.select(columns)
-        if small
-        else collect(lines.lazy().filter((pl.col("_pf_brut") > 0) | (pl.col("_fr_brut") > 0)).select(columns), lines.height)
-    )
-    daily = counters.daily
-    if daily.height:
+def _rests(sub: Frame, daily: Frame, annual: Frame, counters: Counters, extra: tuple[pl.Expr, ...] = ()) -> Frame:
+    """What is left of each cap on each line (``_*_reste_*``), from the carried counters
+    (``daily`` and ``annual``, the counters' tables as frames of ``sub``'s kind), with the
+    integer columns the caps read and the ``extra`` ones."""
+    if counters.daily.height:
         pf_keys = ["nir", "executant", "date_soins"]
         fr_keys = ["nir", "_fr_cle", "date_soins", "_fr_kind"]
         pf_pre = (
@@ -143,33 +114,66 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
             .group_by(fr_keys)
             .agg(pl.col("cts").sum().alias("_fr_pre_jour"))
         )
-        sub = sub.join(pf_pre, on=["nir", "executant", "date_soins"], how="left").join(
-            fr_pre, on=["nir", "_fr_cle", "date_soins", "_fr_kind"], how="left"
-        )
+        sub = sub.join(pf_pre, on=pf_keys, how="left").join(fr_pre, on=fr_keys, how="left")
     if counters.annual.height:
-        annual = counters.annual.select(
-            "nir",
-            pl.col("annee").alias("_annee"),
-            pl.col("participation_forfaitaire_cts").alias("_pf_pre_an"),
-            pl.col("franchises_cts").alias("_fr_pre_an"),
+        sub = sub.join(
+            annual.select(
+                "nir",
+                pl.col("annee").alias("_annee"),
+                pl.col("participation_forfaitaire_cts").alias("_pf_pre_an"),
+                pl.col("franchises_cts").alias("_fr_pre_an"),
+            ),
+            on=["nir", "_annee"],
+            how="left",
         )
-        sub = sub.join(annual, on=["nir", "_annee"], how="left")
 
-    def consumed(name: str) -> pl.Expr:  # what the carried counters already consumed
-        return pl.col(name).fill_null(0) if name in sub.columns else pl.lit(0, dtype=pl.Int64)
+    def consumed(name: str, carried: int) -> pl.Expr:  # what the carried counters already consumed
+        return pl.col(name).fill_null(0) if carried else pl.lit(0, dtype=pl.Int64)
 
     # Keep only integer columns for the four sorts.
-    sub = sub.select(
+    return sub.select(
         "_lid", "_nir_idx", "_ps_idx", "_cle_fr", "_jour", "_annee", "_pf_brut", "_fr_brut",
-        (pl.col("_pf_plafond_jour") - consumed("_pf_pre_jour")).alias("_pf_reste_jour"),
-        (pl.col("_fr_plafond_jour") - consumed("_fr_pre_jour")).alias("_fr_reste_jour"),
-        (pl.col("_pf_plafond_an") - consumed("_pf_pre_an")).alias("_pf_reste_an"),
-        (pl.col("_fr_plafond_an") - consumed("_fr_pre_an")).alias("_fr_reste_an"),
-        *(_DAILY_RUNNING_SUMS if small else ()),
+        (pl.col("_pf_plafond_jour") - consumed("_pf_pre_jour", counters.daily.height)).alias("_pf_reste_jour"),
+        (pl.col("_fr_plafond_jour") - consumed("_fr_pre_jour", counters.daily.height)).alias("_fr_reste_jour"),
+        (pl.col("_pf_plafond_an") - consumed("_pf_pre_an", counters.annual.height)).alias("_pf_reste_an"),
+        (pl.col("_fr_plafond_an") - consumed("_fr_pre_an", counters.annual.height)).alias("_fr_reste_an"),
+        *extra,
     )
-    if small:  # in line order already: greedy caps by windows, in three calls
-        lines = lines.hstack(_capped_over(sub).get_columns())
+
+
+def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, pl.LazyFrame]:
+    """Daily then annual caps of the participation forfaitaire and of the franchises.
+
+    Adds ``participation_forfaitaire_cts`` and ``franchise_cts`` (and ``_pf_plafonnee`` /
+    ``_fr_plafonnee`` for the explanation). Lines must be sorted in processing order.
+    """
+    small = is_small(lines.height)
+    annee = pl.col("date_soins").dt.year().cast(pl.Int32).alias("_annee")
+    if not small:
+        lines = lines.with_columns(annee)
+    # Only the lines that owe something take part in the caps (a fraction of the flow).
+    # Exact integer group keys (person, professional, day), cheaper to hash than strings.
+    day = (pl.col("date_soins") - pl.lit(EPOCH)).dt.total_days()
+    person = pl.col("_nir_idx") * (1 << 38)
+    carried: list[str | pl.Expr] = (
+        ["nir", "executant", "date_soins", FR_CLE, "_fr_kind"] if counters.daily.height or counters.annual.height else []
+    )
+    fr_cle = (
+        pl.when(~pl.col("_fr_par_ps"))
+        .then(NO_PS - pl.col("_fr_kind").replace_strict(KIND_CODES, default=len(KIND_CODES), return_dtype=pl.Int64))
+        .otherwise(pl.col("_ps_idx"))
+    )
+    columns = [
+        "_lid", *carried, annee if small else "_annee", "_pf_brut", "_fr_brut",
+        "_pf_plafond_jour", "_fr_plafond_jour", "_pf_plafond_an", "_fr_plafond_an",
+        "_nir_idx", "_ps_idx", fr_cle.alias("_cle_fr"), day.alias("_jour"),
+    ]
+    if small:  # every line (one owing nothing adds nothing to a running sum), in line order: one plan
+        plan = _rests(lines.lazy().select(columns), counters.daily.lazy(), counters.annual.lazy(), counters, _DAILY_RUNNING_SUMS)
+        lines = lines.hstack(collect(_capped_over(plan), lines.height).get_columns())
         return lines, _new_daily(lines)
+    owes = (pl.col("_pf_brut") > 0) | (pl.col("_fr_brut") > 0)
+    sub = _rests(collect(lines.lazy().filter(owes).select(columns), lines.height), counters.daily, counters.annual, counters)
     # Compact exact keys from the measured ranges (so that the key and the line number fit in
     # one sort column), else the wide fixed layout. Measured for a small batch too: the wide
     # layout holds only 2**25 persons, and a small batch may meet a large référentiel.
@@ -243,7 +247,7 @@ _DAILY_RUNNING_SUMS = (
 """The running sums of the daily caps' groups (read by :func:`_capped_over`)."""
 
 
-def _capped_over(sub: pl.DataFrame) -> pl.DataFrame:
+def _capped_over(sub: Frame) -> Frame:
     """The caps of a small batch whose rows are its lines in consumption order (``_lid``): the
     columns :func:`apply_caps` adds, each group consumed by a running sum over a window (the
     same greedy as the sorted path of a large batch, with fewer Polars calls). Each window is
@@ -261,6 +265,7 @@ def _capped_over(sub: pl.DataFrame) -> pl.DataFrame:
     pf = _greedy_cum(pl.col("_pf_jour"), pl.col("_pf_cum"), pl.col("_pf_reste_an")).fill_null(0)
     fr = _greedy_cum(pl.col("_fr_jour"), pl.col("_fr_cum"), pl.col("_fr_reste_an")).fill_null(0)
     return sub.select(
+        "_annee",
         pf.alias("participation_forfaitaire_cts"),
         fr.alias("franchise_cts"),
         (pl.col("_pf_jour") < pl.col("_pf_brut")).fill_null(False).alias("_pf_plafond_jour_atteint"),
