@@ -140,7 +140,7 @@ class _Priced:
     lp: LineParameters
     nomen: pl.DataFrame
     overlaps: bool
-    texts: dict[tuple[int, int, int], str] = field(default_factory=dict)
+    texts: dict[tuple[object, ...], str] = field(default_factory=dict)
 
 
 _NOMENCLATURES: dict[tuple[int, int], _Priced] = {}
@@ -801,7 +801,8 @@ def liquidate(
     lines = chain(lines, lambda frame: _step_participations(_step_amo(frame, lp), lp))
     lines, counters_daily_annual = caps.apply_caps(lines, counters)
     if explanations:
-        lines = chain(lines, lambda frame: explain.line_signature(caps.line_payments(frame)))
+        words = not is_small(lines.height)  # a small batch's texts are looked up line by line
+        lines = chain(lines, lambda frame: explain.line_signature(caps.line_payments(frame), words))
     else:
         lines = chain(lines, caps.line_payments)
 

@@ -96,10 +96,11 @@ def _bits(flags: tuple[str, ...]) -> pl.Expr:
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 
-def line_signature(lines: Frame) -> Frame:
+def line_signature(lines: Frame, words: bool = True) -> Frame:
     """The three signature words ``_sig1``.. ``_sig3`` of each line (see the module docstring),
     and the flags they read. A rejected line's text depends only on its rejection code. Column
-    expressions only: the engine chains this step lazily with the payments."""
+    expressions only: the engine chains this step lazily with the payments. ``words=False``
+    gives the flags only: a small batch's texts are written line by line (:func:`explain_lines`)."""
     lines = lines.with_columns(
         (pl.col("depassement_cts") > 0).alias("_depasse"),
         (
@@ -110,6 +111,8 @@ def line_signature(lines: Frame) -> Frame:
         ).alias("_phrase_exoneration"),
         (pl.col("_c2s") & (pl.col("part_c2s_cts") > 0)).alias("_c2s_paye"),
     )
+    if not words:
+        return lines
     ok = pl.col("_ok")
     coef100 = (pl.col("coefficient") * 100).round(0)
     w1, fit1 = _pack(
@@ -230,33 +233,33 @@ def _line_text_expression() -> pl.Expr:
 
 
 MEMO_MAX = 100_000
-"""Texts kept by signature for the real-time path (a few hundred bytes each)."""
+"""Texts kept for the real-time path (a few hundred bytes each)."""
 
 
-def explain_lines(lines: pl.DataFrame, memo: dict[tuple[int, int, int], str] | None = None) -> pl.DataFrame:
+def explain_lines(lines: pl.DataFrame, memo: dict[tuple[object, ...], str] | None = None) -> pl.DataFrame:
     """Adds ``explication`` (Categorical) to each line, from its signature
     (:func:`line_signature`, computed before).
 
-    A small batch (a real-time call) writes each line's text directly, or takes it from
-    ``memo``, the texts already written for the same nomenclature and parameters by signature
-    (the engine keeps one per nomenclature and parameter tree): the same signature always has
-    the same text. A signature of its own (negative) is never kept."""
+    A small batch (a real-time call) has no signature: each line's text is written directly, or
+    taken from ``memo``, the texts already written for the same nomenclature and parameters
+    (the engine keeps one per nomenclature and parameter tree), keyed by the values of every
+    column the text reads."""
     keys = ["_sig1", "_sig2", "_sig3"]
     needed = [
         "_ok", "_rejet_l", "code", "tarif_cts", "_tarif_debut", "quantite", "coefficient", "taux", "categorie",
         *LINE_FLAGS, *(c for c, _ in WORD2), *(c for c, _ in WORD3),
     ]
     if is_small(lines.height):
-        if memo is None or not set(keys).issubset(lines.columns):
+        if memo is None:
             return drop(lines, *keys).with_columns(_line_texts(lines).cast(pl.Categorical))
-        signatures: list[tuple[int, int, int]] = lines.select(keys).rows()
-        texts: list[str | None] = [memo.get(sig) for sig in signatures]
+        facts: list[tuple[object, ...]] = lines.select(needed).rows()
+        texts: list[str | None] = [memo.get(fact) for fact in facts]
         missing = [i for i, text in enumerate(texts) if text is None]
         if missing:
             for i, text in zip(missing, _line_texts(lines[missing]).to_list(), strict=True):
                 texts[i] = text
-                if signatures[i][0] >= 0 and text is not None and len(memo) < MEMO_MAX:
-                    memo[signatures[i]] = text
+                if text is not None and len(memo) < MEMO_MAX:
+                    memo[facts[i]] = text
         return drop(lines, *keys).with_columns(pl.Series("explication", texts, dtype=pl.Categorical))
     rep = lines.select(*keys, *needed).unique(subset=keys, keep="any")
     table = rep.select(keys).with_columns(_line_texts(rep).cast(pl.Categorical).alias("explication"))
