@@ -87,7 +87,30 @@ STREAMING_ROWS = 50_000
 stay in cache, every core); below, the steps run directly, one call each (no planning)."""
 
 
-def chain(base: pl.DataFrame, steps: Callable[[Any], Any]) -> pl.DataFrame:
+class _Stages:
+    """Stands for a frame while column-only steps run on it: records their ``with_columns`` calls
+    (the expressions they build), to be replayed on any frame."""
+
+    def __init__(self) -> None:
+        self.stages: list[list[Any]] = []
+
+    def with_columns(self, *exprs: Any) -> _Stages:
+        flat: list[Any] = []
+        for e in exprs:
+            flat.extend(e if isinstance(e, list | tuple) or (hasattr(e, "__next__")) else [e])
+        self.stages.append(flat)
+        return self
+
+    def replay(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        for exprs in self.stages:
+            frame = frame.with_columns(exprs)
+        return frame
+
+
+_RECORDED: dict[tuple[Any, ...], _Stages] = {}
+
+
+def chain(base: pl.DataFrame, steps: Callable[[Any], Any], key: tuple[Any, ...] | None = None) -> pl.DataFrame:
     """``base`` with the columns that ``steps`` adds: ``steps`` applies column-only steps (which
     only add columns; a step that changes an existing column, as the forfait actes lourds does for
     ``taux``, runs on its own) to a ``DataFrame`` or a ``LazyFrame``. A small batch runs them as
@@ -95,9 +118,20 @@ def chain(base: pl.DataFrame, steps: Callable[[Any], Any]) -> pl.DataFrame:
     call per step). A middle-sized one runs them directly, one call each. A large one chains
     them lazily on Polars' streaming engine, computing only the new columns; they come out in
     morsels and are made contiguous (later sorts and gathers read them), while ``base``'s own
-    columns stay as they are."""
+    columns stay as they are.
+
+    ``key`` names what the steps' expressions depend on (the step and its parameter table): a
+    small batch then replays the expressions recorded the first time (:class:`_Stages`) rather
+    than build them again, which costs a real-time call as much as running them."""
     if is_small(base.height):  # one plan, run as written
-        return collect(steps(base.lazy()), base.height)
+        if key is None:
+            return collect(steps(base.lazy()), base.height)
+        recorded = _RECORDED.get(key)
+        if recorded is None:  # the steps' expressions, built once for this key
+            if len(_RECORDED) >= 64:
+                _RECORDED.clear()
+            recorded = _RECORDED[key] = steps(_Stages())
+        return collect(recorded.replay(base.lazy()), base.height)
     if base.height < STREAMING_ROWS:
         result: pl.DataFrame = steps(base)
         return result
@@ -796,15 +830,15 @@ def liquidate(
             .alias("_rejet_f")
         )
     ok = (pl.col("_rejet_f").is_null() & pl.col("_rejet_l").is_null()).alias("_ok")
-    lines = chain(lines, lambda frame: _step_rate(_step_base(frame.with_columns(ok)), lp))
+    lines = chain(lines, lambda frame: _step_rate(_step_base(frame.with_columns(ok)), lp), ("taux", lp))
     lines = _step_forfait_actes_lourds(lines, lp)
-    lines = chain(lines, lambda frame: _step_participations(_step_amo(frame, lp), lp))
+    lines = chain(lines, lambda frame: _step_participations(_step_amo(frame, lp), lp), ("participations", lp))
     lines, counters_daily_annual = caps.apply_caps(lines, counters)
     if explanations:
         words = not is_small(lines.height)  # a small batch's texts are looked up line by line
-        lines = chain(lines, lambda frame: explain.line_signature(caps.line_payments(frame), words))
+        lines = chain(lines, lambda frame: explain.line_signature(caps.line_payments(frame), words), ("paiements", words))
     else:
-        lines = chain(lines, caps.line_payments)
+        lines = chain(lines, caps.line_payments, ("paiements",))
 
     decomptes, debt = caps.feuille_payments(f, lines, counters, all_dup)
     if explanations:
