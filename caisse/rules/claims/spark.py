@@ -11,35 +11,60 @@ one run. The engine's own ranks (``_ordre``) are computed inside each group from
 ``(date_reception, id, _pos)``: the group's order is a sub-sequence of the global order, which
 is all a person's counters need.
 
-Pipeline (:func:`liquidate_spark_frames`)
------------------------------------------
-1. The driver reads the input with the Polars readers (:func:`batch.read_feuilles`, NDJSON or
-   Parquet) and the référentiel with :func:`load_referentiel`, so the parsing rules (invalid
-   dates, repeated ids, line ranks) are exactly the single-machine ones; the engine frames and the
-   person-level référentiel tables are staged as Parquet and read back by Spark.
+Pipeline (:func:`liquidate_spark`, :func:`liquidate_spark_dataframes`)
+----------------------------------------------------------------------
+1. Reading (:func:`read_input`). A Parquet flow (``feuilles.parquet`` + ``lignes.parquet``,
+   files or folders of part files) is read by Spark's tasks (:func:`read_parquet_spark`); the
+   driver only reads the files' schemas. Each row's input position is computed where it is
+   read: its row index in its file (Spark's ``_metadata.row_index``, exact whatever the splits)
+   plus the rows of the files before it (files in path order, as Polars reads a folder): a
+   feuille's ``_pos`` and a line's ``_row`` are thus their row numbers in the input, as
+   ``with_row_index`` gives them to the in-memory reader (:func:`batch.read_parquet_feuilles`).
+   The raw rows then go, by Arrow batches (``mapInArrow``), through that reader's own per-row
+   conversions, :func:`batch.feuille_frame` and :func:`batch.ligne_frame` (invalid dates,
+   defaults, ids as text): the parsing rules stay in ``batch.py``. Lines attach to feuilles by a
+   join on the id, with the in-memory reader's rule for repeated ids (the lines of an id
+   repeated k times that split evenly go block by block, in file order, to its occurrences in
+   input order; otherwise all to the first occurrence); a line whose ``feuille_id`` names no
+   feuille is dropped (contract §2). Each line carries its feuille's ``_pos`` (``_fpos``) and
+   person. An NDJSON flow keeps the driver path: :func:`batch.read_feuilles` reads it on the
+   driver and the engine frames are staged as Parquet for Spark (:func:`stage_frames`): its
+   positions count the non-blank lines of a text file that Spark splits at byte offsets (its
+   text source has no row index), and the in-memory reader's refusal of a file that is not
+   UTF-8 would have to be reproduced; large flows come as Parquet (as for
+   :mod:`caisse.rules.claims.partitioned`).
 2. Global pass for feuille ids (the one check that is not per person: the same feuille ``id`` may
    come under two ``nir``): a window over ``id`` ordered by (``date_reception``, ``id``,
    ``_pos``) gives each feuille the ``_pos`` of the first occurrence of its id (``_first_pos``).
-3. Nesting: lines are grouped under their feuille, feuilles and the person's référentiel
-   records (beneficiary, dated periods, cartes Vitale, médecins traitants, compteurs) under their
-   ``nir``: one row per person. The rows are repartitioned by ``nir`` into N partitions.
-4. ``mapInArrow``: each partition rebuilds Polars frames, a :class:`Referentiel` restricted to its
-   persons (professionals and nomenclature come with the task closure, i.e. broadcast) and
-   :class:`Counters` from the persons' compteurs. A feuille whose id's first occurrence is in
-   another partition has its id put in ``Counters.seen_ids``, which the engine already rejects as
-   ``DOUBLON`` (``_step_feuille_controls``); repeats within the partition are found by the
-   engine itself (``_ordre > min(_ordre) over id``), so the rejection is the single-machine one
-   without touching the engine. The partition returns one Arrow row per décompte with its lines
-   nested (the columns of the Polars batch's Parquet output).
+3. Nesting, in one shuffle: feuilles, lines and the person's référentiel records (beneficiary,
+   dated periods, cartes Vitale, médecins traitants, compteurs) are rows of one union, each kind
+   in its own struct column, repartitioned by person (``nir``; a null NIR goes with the empty
+   one) into N partitions and gathered: one row per person with feuilles, no join (the
+   référentiel's persons without feuilles are dropped). The référentiel is still read on the
+   driver (:func:`load_referentiel`) and its person tables staged as Parquet.
+4. ``mapInArrow``: each partition rebuilds Polars frames, ranks each feuille's lines in file
+   order with the in-memory reader's :func:`batch.rank_lines` (``_lpos``: a line's rank among
+   its feuille's lines by ``_row``, all of which are in the partition), builds a
+   :class:`Referentiel` restricted to its persons (professionals and nomenclature come with the
+   task closure, i.e. broadcast) and :class:`Counters` from the persons' compteurs. A feuille
+   whose id's first occurrence is in another partition has its id put in
+   ``Counters.seen_ids``, which the engine already rejects as ``DOUBLON``
+   (``_step_feuille_controls``); repeats within the partition are found by the engine itself
+   (``_ordre > min(_ordre) over id``), so the rejection is the single-machine one without
+   touching the engine. The partition returns one Arrow row per décompte with its lines nested
+   (the columns of the Polars batch's Parquet output).
 5. The décomptes and the exploded lines are written, in input order, as
    ``decomptes.parquet`` and ``lignes_decomptes.parquet`` (Spark writes each as a folder of part
    files; ``pl.read_parquet(folder / "*.parquet")`` reads them back).
 
-Limits: step 1 runs on the driver (reading the input and the référentiel is Polars on one
-machine; porting the readers to Spark is the next step for flows that do not fit one machine);
-the professionals and the nomenclature are shipped whole to every task; one person's feuilles
-must fit one task (they always do: a few hundred a year). Partition counts do not change the
-results (tested).
+What the driver still does: it reads the référentiel (``load_referentiel``, one machine) and
+stages its person tables; it lists the input files (and, for a folder of parts, receives one row
+count per file); it reads an NDJSON flow whole. It never holds a Parquet flow. Other limits: the
+professionals and the nomenclature are shipped whole to every task; one person's feuilles must
+fit one task (they always do: a few hundred a year); Spark may broadcast (through the driver)
+the ids' occurrences joined to the lines when it finds them small
+(``spark.sql.autoBroadcastJoinThreshold``, 10 MB by default). Partition counts and input splits
+do not change the results (tested).
 """
 
 from __future__ import annotations
@@ -49,16 +74,18 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 import polars as pl
 import pyarrow as pa
 
+from caisse.batch_io import UnreadableFile
 from caisse.rules.claims import batch
 from caisse.rules.claims.counters import Counters
-from caisse.rules.claims.engine import liquidate
+from caisse.rules.claims.engine import FEUILLE_COLUMNS, LIGNE_COLUMNS, liquidate
 from caisse.rules.claims.legal import load
 from caisse.rules.claims.referentiel import (
     BENEF_SCHEMA,
@@ -71,7 +98,7 @@ from caisse.rules.claims.referentiel import (
 )
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 FAR_FUTURE = dt.date(2999, 12, 31)
 PERSON_TABLES: dict[str, dict[str, pl.DataType]] = {
@@ -81,6 +108,19 @@ PERSON_TABLES: dict[str, dict[str, pl.DataType]] = {
     "medecins_traitants": MT_SCHEMA,
     "compteurs": COUNTER_SCHEMA,
 }
+
+RAW_FEUILLE_FIELDS = tuple(c for c in FEUILLE_COLUMNS if c not in ("_pos", "_invalide"))
+"""The columns of ``feuilles.parquet`` that :func:`batch.feuille_frame` reads (the others are
+not shipped to the tasks)."""
+RAW_LIGNE_FIELDS = ("feuille_id", "code", "date_soins", "quantite", "coefficient", "montant_facture_cts")
+"""The columns of ``lignes.parquet`` that :func:`batch.ligne_frame` and the engine read."""
+LINE_FIELDS: dict[str, pl.DataType] = {c: t for c, t in LIGNE_COLUMNS.items() if c not in ("_fpos", "_lpos")}
+READ_LINE_SCHEMA: dict[str, pl.DataType] = {"feuille_id": pl.String(), "_row": pl.Int64(), **LINE_FIELDS}
+"""A line of ``lignes.parquet`` after :func:`batch.ligne_frame`, with its file row ``_row``."""
+NESTED_LINE_SCHEMA: dict[str, pl.DataType] = {"_fpos": pl.Int64(), "_row": pl.Int64(), **LINE_FIELDS}
+"""A line nested under its person: its feuille's ``_pos`` and its file row (ranked in the task)."""
+ID_SCHEMA: dict[str, pl.DataType] = {"_pos": pl.Int64(), "id": pl.String(), "nir": pl.String()}
+"""A feuille's position, id and person: what the lines need to find their feuille."""
 
 
 def local_session(partitions: int = 4, cores: int = 2, app: str = "caisse-liquider") -> SparkSession:
@@ -99,6 +139,213 @@ def local_session(partitions: int = 4, cores: int = 2, app: str = "caisse-liquid
         .config("spark.driver.memory", "2g")
         .getOrCreate()
     )
+
+
+def _typed(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """``frame`` with exactly ``schema``'s columns: cast as the engine casts its inputs
+    (``strict=False``, a bad value becomes null), a missing column as nulls. The engine does the
+    same cast again (:func:`engine._conform`), so casting in the reading task changes nothing."""
+    return frame.select(
+        pl.col(c).cast(t, strict=False) if c in frame.columns else pl.lit(None, dtype=t).alias(c)
+        for c, t in schema.items()
+    )
+
+
+def _arrow_schemas(spark: SparkSession, schema: pa.Schema) -> tuple[Any, pa.Schema]:
+    """(Spark StructType, the Arrow schema a ``mapInArrow`` function must yield) for an Arrow
+    schema (strings as Spark's Arrow exchange expects them: large or not, per its setting)."""
+    from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
+
+    struct = from_arrow_schema(schema)
+    large = str(spark.conf.get("spark.sql.execution.arrow.useLargeVarTypes", "false")).lower() == "true"
+    return struct, to_arrow_schema(struct, prefers_large_types=large)
+
+
+def _polars_schema(schema: dict[str, pl.DataType]) -> pa.Schema:
+    return pl.DataFrame(schema=schema).to_arrow().schema
+
+
+def _batch_converter(
+    convert: Callable[[pl.DataFrame], pl.DataFrame], schema: dict[str, pl.DataType], target: pa.Schema
+) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """The ``mapInArrow`` function of a reading task: each Arrow batch of raw rows through the
+    in-memory reader's conversion ``convert`` (row by row, so batch boundaries do not matter),
+    then the engine's types."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for raw in batches:
+            if raw.num_rows == 0:
+                continue
+            frame = pl.from_arrow(raw)
+            assert isinstance(frame, pl.DataFrame)
+            yield from _typed(convert(frame), schema).to_arrow().cast(target).to_batches()
+
+    return run
+
+
+def _map_in_arrow(df: DataFrame, function: Any, schema: Any) -> DataFrame:
+    """``df.mapInArrow(function, schema)``. PySpark's public method insists on pandas being
+    installed although an Arrow map never uses it (the check is in ``pandas_udf``); without
+    pandas the same plan is built through the UDF constructor that ``mapInArrow`` does after its check."""
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        from pyspark.sql import DataFrame as SparkDataFrame
+        from pyspark.sql.udf import _create_udf
+        from pyspark.util import PythonEvalType
+
+        udf = _create_udf(function, schema, PythonEvalType.SQL_MAP_ARROW_ITER_UDF)
+        column = udf(*[df[c] for c in df.columns])
+        return SparkDataFrame(df._jdf.mapInArrow(column._jc, False, None), df.sparkSession)
+    return df.mapInArrow(function, schema)
+
+
+def _convert(
+    spark: SparkSession,
+    raw: DataFrame,
+    fields: tuple[str, ...],
+    position: Column,
+    convert: Callable[[pl.DataFrame], pl.DataFrame],
+    schema: dict[str, pl.DataType],
+) -> DataFrame:
+    """``raw``'s columns among ``fields`` with the input position, through ``convert`` in the
+    reading tasks (:func:`_batch_converter`): ``schema``'s columns."""
+    from pyspark.sql import functions as F
+
+    struct, target = _arrow_schemas(spark, _polars_schema(schema))
+    raw = raw.select(*[F.col(f"`{c}`") for c in raw.columns if c in fields], position)
+    return _map_in_arrow(raw, _batch_converter(convert, schema, target), struct)
+
+
+def _read_spark_parquet(spark: SparkSession, path: Path) -> DataFrame:
+    """``spark.read.parquet``, with the in-memory reader's one-line errors."""
+    from pyspark.errors import AnalysisException
+
+    try:
+        return spark.read.parquet(str(path))
+    except AnalysisException as exc:
+        if "PATH_NOT_FOUND" in str(exc):
+            raise UnreadableFile(f"Fichier introuvable : {path}") from None
+        raise UnreadableFile(f"Fichier Parquet illisible : {path} ({type(exc).__name__}).") from None
+    except Exception as exc:  # noqa: BLE001 - Py4J wraps the JVM's errors: any is "unreadable"
+        raise UnreadableFile(f"Fichier Parquet illisible : {path} ({type(exc).__name__}).") from None
+
+
+def _row_number(raw: DataFrame) -> Column:
+    """Each row's rank in the input, from 0, computed where the row is read: its row index in its
+    Parquet file (Spark's ``_metadata.row_index``, exact whatever the splits of the file) plus the
+    rows of the files before it. A folder of part files is read in the order of the files' paths,
+    as :func:`polars.read_parquet` reads a folder; only then are the rows counted per file (one
+    small aggregate; the driver receives one number per file)."""
+    from pyspark.sql import functions as F
+
+    index = F.col("_metadata.row_index")
+    if len(raw.inputFiles()) <= 1:
+        return index
+    counts = raw.select(F.col("_metadata.file_path").alias("file")).groupBy("file").count().collect()
+    offsets: list[Any] = []
+    seen = 0
+    for row in sorted(counts, key=lambda r: unquote(str(r["file"]))):
+        offsets += [F.lit(row["file"]), F.lit(seen)]
+        seen += int(row["count"])
+    return index + F.element_at(F.create_map(*offsets), F.col("_metadata.file_path"))
+
+
+def read_parquet_spark(spark: SparkSession, folder: Path) -> tuple[DataFrame, DataFrame]:
+    """(feuilles, lines) read by Spark from ``folder/feuilles.parquet`` and
+    ``folder/lignes.parquet`` (files, or folders of part files), with the rules of
+    :func:`batch.read_parquet_feuilles`:
+
+    - feuilles: the engine's columns (:data:`engine.FEUILLE_COLUMNS`), ``_pos`` being the row's
+      rank in the file (:func:`_row_number`), converted by :func:`batch.feuille_frame` in the
+      reading tasks, plus ``nir_key`` (see :func:`_nir_key`);
+    - lines: ``_fpos`` (the ``_pos`` of their feuille), ``_row`` (rank in the file, which orders
+      the lines of a feuille), ``nir_key`` (their feuille's) and the line fields converted by
+      :func:`batch.ligne_frame` in the reading tasks. A line attaches to the feuille of its
+      ``feuille_id`` (one naming no feuille, or null, is dropped); for an id repeated k times,
+      a line count that splits evenly is taken as k blocks in file order (the j-th block to the
+      j-th occurrence), otherwise every line goes to the first occurrence.
+
+    Nothing is read on the driver but the files' schemas (and, for folders, a row count per
+    file). The lines are ranked in their feuille later, by :func:`batch.rank_lines`, in the task
+    that holds the feuille's person."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    raw_f = _read_spark_parquet(spark, folder / "feuilles.parquet")
+    raw_l = _read_spark_parquet(spark, folder / "lignes.parquet")
+    batch._check_id_columns(folder, raw_f.columns, raw_l.columns)
+
+    position = _row_number(raw_f).alias("_pos")
+    f = _convert(spark, raw_f, RAW_FEUILLE_FIELDS, position, batch.feuille_frame, FEUILLE_COLUMNS)
+    f = f.withColumn("nir_key", _nir_key(F.col("nir")))
+    # The ids and persons again, through the same conversion (three columns read twice: cheaper
+    # than keeping the converted feuilles for a second use).
+    keys = _convert(spark, raw_f, ("id", "nir"), position, batch.feuille_frame, ID_SCHEMA)
+    row = _row_number(raw_l).alias("_row")
+    lines = _convert(spark, raw_l, RAW_LIGNE_FIELDS, row, batch.ligne_frame, READ_LINE_SCHEMA)
+
+    # Each id's occurrences (position and person), in input order (structs sort by ``_pos``),
+    # then the in-memory reader's rule (batch.read_parquet_feuilles): the lines of an id repeated
+    # k times go block by block (rank // (size // k)) when their count divides by k, else all to
+    # the first occurrence.
+    occurrence = F.struct("_pos", _nir_key(F.col("nir")).alias("nir_key"))
+    occurrences = (
+        keys.where(F.col("id").isNotNull())
+        .groupBy("id")
+        .agg(F.array_sort(F.collect_list(occurrence)).alias("_occurrences"))
+    )
+    lines = lines.join(occurrences, lines["feuille_id"] == occurrences["id"], "inner").drop("id")
+    by_id = Window.partitionBy("feuille_id")
+    lines = lines.select(
+        "*",
+        F.size("_occurrences").alias("_n_occ"),
+        (F.row_number().over(by_id.orderBy("_row")) - 1).alias("_rank"),
+        F.count(F.lit(1)).over(by_id).alias("_size"),
+    )
+    block = F.when(
+        (F.col("_n_occ") > 1) & (F.col("_size") % F.col("_n_occ") == 0),
+        F.expr("_rank div (_size div _n_occ)"),
+    ).otherwise(F.lit(0))
+    chosen = F.element_at(F.col("_occurrences"), block.cast("int") + 1)
+    fields = [F.col(c) for c in READ_LINE_SCHEMA if c != "feuille_id"]
+    return f, lines.select(chosen["_pos"].alias("_fpos"), chosen["nir_key"].alias("nir_key"), *fields)
+
+
+def _nir_key(nir: Column) -> Column:
+    """The key that groups a person's feuilles (a null NIR groups with the empty one: a group is
+    only where feuilles are liquidated together, the engine still tells the persons apart)."""
+    from pyspark.sql import functions as F
+
+    return F.coalesce(nir, F.lit(""))
+
+
+def _stage(frame: pl.DataFrame, path: Path) -> str:
+    frame.write_parquet(path, compression="lz4")
+    return str(path)
+
+
+def stage_frames(
+    spark: SparkSession, feuilles: pl.DataFrame, lignes: pl.DataFrame, staging: Path
+) -> tuple[DataFrame, DataFrame]:
+    """(feuilles, lines) as :func:`read_parquet_spark` gives them, from engine frames already in
+    the driver's memory (the NDJSON input, read by :func:`batch.read_feuilles`), staged as
+    Parquet in ``staging``."""
+    from pyspark.sql import functions as F
+
+    f = _typed(feuilles, FEUILLE_COLUMNS)
+    keys = f.select(pl.col("_pos").alias("_fpos"), pl.col("nir").fill_null("").alias("nir_key"))
+    lines = (
+        _typed(lignes, LIGNE_COLUMNS)
+        .sort("_fpos", "_lpos")
+        .with_row_index("_row")
+        .join(keys, on="_fpos", how="inner", maintain_order="left")
+        .select("_fpos", "nir_key", *[c for c in READ_LINE_SCHEMA if c != "feuille_id"])
+        .with_columns(pl.col("_row").cast(pl.Int64))
+    )
+    staged_f = spark.read.parquet(_stage(f, staging / "feuilles.parquet"))
+    staged_l = spark.read.parquet(_stage(lines, staging / "lignes.parquet"))
+    return staged_f.withColumn("nir_key", _nir_key(F.col("nir"))), staged_l
 
 
 def _output_tables(decomptes: pl.DataFrame, lignes: pl.DataFrame) -> pl.DataFrame:
@@ -153,16 +400,15 @@ def _partition_liquidator(
             compteurs=tables["compteurs"],
         )
         feuilles = persons.select(pl.col("feuilles").explode()).unnest("feuilles").sort("_pos")
-        lignes = (
-            feuilles.select(pl.col("lignes").explode()).drop_nulls().unnest("lignes").sort("_fpos", "_lpos")
-        )
+        # Ranked in their feuille as the in-memory reader ranks them (file order).
+        lignes = batch.rank_lines(persons.select(pl.col("lignes").explode()).drop_nulls().unnest("lignes"))
         here = feuilles.get_column("_pos").implode()
         elsewhere = feuilles.filter(~pl.col("_first_pos").is_in(here)).select(pl.col("id").cast(pl.String))
         counters = Counters.from_compteurs(ref.compteurs)
         counters.seen_ids = elsewhere.unique()
         d, lo, _ = liquidate(
             ref,
-            feuilles.drop("lignes", "_first_pos", "nir_key", strict=False),
+            feuilles.drop("_first_pos"),
             lignes,
             counters,
             today,
@@ -176,31 +422,86 @@ def _partition_liquidator(
     return run
 
 
-def _stage(frame: pl.DataFrame, path: Path) -> str:
-    frame.write_parquet(path, compression="lz4")
-    return str(path)
-
-
-def _person_referentiel(spark: SparkSession, ref: Referentiel, staging: Path) -> DataFrame:
-    """One row per nir with its référentiel records nested (arrays of structs)."""
+def _referentiel_rows(spark: SparkSession, ref: Referentiel, staging: Path) -> list[DataFrame]:
+    """The référentiel's person tables, staged as Parquet in ``staging``: one row per record,
+    ``(nir_key, <table>)`` with the record (and its row in the table, ``_row``) as a struct. A
+    record without NIR belongs to no person."""
     from pyspark.sql import functions as F
 
-    tables = {
-        "beneficiaires": ref.beneficiaires,
-        "periods": ref.periods,
-        "cartes": ref.cartes,
-        "medecins_traitants": ref.medecins_traitants,
-        "compteurs": ref.compteurs,
-    }
-    persons: DataFrame | None = None
-    for name, frame in tables.items():
-        frame = frame.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
+    parts = []
+    for name in PERSON_TABLES:
+        frame = getattr(ref, name).with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
         sdf = spark.read.parquet(_stage(frame, staging / f"ref_{name}.parquet"))
-        cols = [F.col(c) for c in sdf.columns]
-        grouped = sdf.groupBy(F.col("nir").alias("nir_key")).agg(F.collect_list(F.struct(*cols)).alias(name))
-        persons = grouped if persons is None else persons.join(grouped, on="nir_key", how="full")
-    assert persons is not None
-    return persons
+        record = F.struct(*[F.col(c) for c in sdf.columns]).alias(name)
+        parts.append(sdf.where(F.col("nir").isNotNull()).select(F.col("nir").alias("nir_key"), record))
+    return parts
+
+
+def liquidate_spark_dataframes(
+    spark: SparkSession,
+    ref: Referentiel,
+    feuilles: DataFrame,
+    lignes: DataFrame,
+    partitions: int | None = None,
+    explanations: bool = True,
+    today: dt.date | None = None,
+    staging: Path | None = None,
+) -> DataFrame:
+    """The liquidation of Spark (feuilles, lines) as :func:`read_parquet_spark` or
+    :func:`stage_frames` give them: one row per décompte (the columns of the batch's
+    ``decomptes.parquet``) with its lines nested in ``lignes`` (those of
+    ``lignes_decomptes.parquet``). ``staging`` (the référentiel's person tables) must outlive
+    the returned DataFrame's use."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    if staging is None:
+        staging = Path(tempfile.mkdtemp(prefix="caisse-spark-"))
+    staging.mkdir(parents=True, exist_ok=True)
+    partitions = partitions or spark.sparkContext.defaultParallelism
+
+    # Global pass: the first occurrence of each feuille id in the contract's order.
+    order = Window.partitionBy("id").orderBy(
+        F.coalesce(F.col("date_reception"), F.lit(FAR_FUTURE)),
+        F.coalesce(F.col("id"), F.lit("")),
+        F.col("_pos"),
+    )
+    f = feuilles.withColumn("_first_pos", F.first("_pos").over(order))
+    # Nesting by person in one shuffle: the feuilles, the lines and the référentiel records as
+    # rows of one union (each kind in its own struct column, null elsewhere), repartitioned by
+    # person and gathered (collect_list skips the nulls): no join, so nothing of it is broadcast.
+    feuille = F.struct(*[F.col(c) for c in [*FEUILLE_COLUMNS, "_first_pos"]]).alias("feuilles")
+    parts = [
+        f.select("nir_key", feuille),
+        lignes.select("nir_key", F.struct(*[F.col(c) for c in NESTED_LINE_SCHEMA]).alias("lignes")),
+        *_referentiel_rows(spark, ref, staging),
+    ]
+    rows = parts[0]
+    for part in parts[1:]:
+        rows = rows.unionByName(part, allowMissingColumns=True)
+    persons = (
+        rows.repartition(partitions, "nir_key")
+        .groupBy("nir_key")
+        .agg(*[F.collect_list(c).alias(c) for c in ("feuilles", "lignes", *PERSON_TABLES)])
+        .where(F.size("feuilles") > 0)
+    )
+
+    schema, target = _arrow_schemas(spark, _output_arrow_schema(ref, explanations))
+    function = _partition_liquidator(ref.professionnels, ref.nomenclature, target, explanations, today)
+    return _map_in_arrow(persons, function, schema)
+
+
+def read_input(
+    spark: SparkSession, feuilles_path: Path, staging: Path
+) -> tuple[DataFrame, DataFrame]:
+    """(feuilles, lines) for :func:`liquidate_spark_dataframes` from the ``--feuilles``
+    argument: a Parquet pair is read by Spark (:func:`read_parquet_spark`); an NDJSON file is
+    read on the driver (:func:`batch.read_feuilles`) and staged in ``staging``."""
+    p = Path(feuilles_path)
+    if str(feuilles_path) != "-" and (p.suffix == ".parquet" or p.is_dir()):
+        return read_parquet_spark(spark, p if p.is_dir() else p.parent)
+    f, lines = batch.read_feuilles(p)
+    return stage_frames(spark, f, lines, staging)
 
 
 def liquidate_spark_frames(
@@ -213,71 +514,17 @@ def liquidate_spark_frames(
     today: dt.date | None = None,
     staging: Path | None = None,
 ) -> DataFrame:
-    """The liquidation as a Spark DataFrame: one row per décompte (the columns of the batch's
-    ``decomptes.parquet``) with its lines nested in ``lignes`` (those of
-    ``lignes_decomptes.parquet``). ``staging`` must outlive the returned DataFrame's use."""
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
-    from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
-
+    """:func:`liquidate_spark_dataframes` of engine frames held by the driver (staged as
+    Parquet in ``staging``, which must outlive the returned DataFrame's use)."""
     if staging is None:
         staging = Path(tempfile.mkdtemp(prefix="caisse-spark-"))
     staging.mkdir(parents=True, exist_ok=True)
-    partitions = partitions or spark.sparkContext.defaultParallelism
-
-    f = spark.read.parquet(_stage(feuilles, staging / "feuilles.parquet"))
-    lines = spark.read.parquet(_stage(lignes, staging / "lignes.parquet"))
-    # Global pass: the first occurrence of each feuille id in the contract's order.
-    order = Window.partitionBy("id").orderBy(
-        F.coalesce(F.col("date_reception"), F.lit(FAR_FUTURE)),
-        F.coalesce(F.col("id"), F.lit("")),
-        F.col("_pos"),
-    )
-    f = f.withColumn("_first_pos", F.first("_pos").over(order))
-    nested_lines = lines.groupBy(F.col("_fpos").alias("_pos")).agg(
-        F.collect_list(F.struct(*[F.col(c) for c in lines.columns])).alias("lignes")
-    )
-    f = f.join(nested_lines, on="_pos", how="left")
-    by_person = f.groupBy(F.col("nir").alias("nir_key")).agg(
-        F.collect_list(F.struct(*[F.col(c) for c in f.columns])).alias("feuilles")
-    )
-    persons = by_person.join(_person_referentiel(spark, ref, staging), on="nir_key", how="left")
-    persons = persons.repartition(partitions, "nir_key")
-
-    target_arrow = _output_arrow_schema(ref, explanations)
-    schema = from_arrow_schema(target_arrow)
-    target = to_arrow_schema(schema, prefers_large_types=False)
-    target_large = to_arrow_schema(schema, prefers_large_types=True)
-    large = str(spark.conf.get("spark.sql.execution.arrow.useLargeVarTypes", "false")).lower() == "true"
-    function = _partition_liquidator(
-        ref.professionnels,
-        ref.nomenclature,
-        target_large if large else target,
-        explanations,
-        today,
-    )
-    return _map_in_arrow(persons, function, schema)
-
-
-def _map_in_arrow(df: DataFrame, function: Any, schema: Any) -> DataFrame:
-    """``df.mapInArrow(function, schema)``. PySpark's public method insists on pandas being
-    installed although an Arrow map never uses it (the check is in ``pandas_udf``); without
-    pandas the same plan is built through the UDF constructor that ``mapInArrow`` does after its check."""
-    try:
-        import pandas  # noqa: F401
-    except ImportError:
-        from pyspark.sql import DataFrame as SparkDataFrame
-        from pyspark.sql.udf import _create_udf
-        from pyspark.util import PythonEvalType
-
-        udf = _create_udf(function, schema, PythonEvalType.SQL_MAP_ARROW_ITER_UDF)
-        column = udf(*[df[c] for c in df.columns])
-        return SparkDataFrame(df._jdf.mapInArrow(column._jc, False, None), df.sparkSession)
-    return df.mapInArrow(function, schema)
+    f, lines = stage_frames(spark, feuilles, lignes, staging)
+    return liquidate_spark_dataframes(spark, ref, f, lines, partitions, explanations, today, staging)
 
 
 def split_output(result: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """(décomptes, lines) in input order, from :func:`liquidate_spark_frames`'s result."""
+    """(décomptes, lines) in input order, from :func:`liquidate_spark_dataframes`'s result."""
     from pyspark.sql import functions as F
 
     decomptes = result.drop("lignes").orderBy("feuille_position")
@@ -307,11 +554,11 @@ def liquidate_spark_polars(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The liquidation through Spark, returned as Polars (décomptes, lines) in input order."""
     ref = load_referentiel(Path(referentiel_dir))
-    f, lines = batch.read_feuilles(Path(feuilles_path))
     staging = Path(tempfile.mkdtemp(prefix="caisse-spark-"))
     try:
+        f, lines = read_input(spark, Path(feuilles_path), staging)
         return to_polars(
-            liquidate_spark_frames(spark, ref, f, lines, partitions, explanations, staging=staging)
+            liquidate_spark_dataframes(spark, ref, f, lines, partitions, explanations, staging=staging)
         )
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -333,10 +580,10 @@ def liquidate_spark(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ref = load_referentiel(Path(referentiel_dir))
-    f, lines = batch.read_feuilles(Path(feuilles_path))
     staging = Path(tempfile.mkdtemp(prefix="caisse-spark-", dir=out_dir))
     try:
-        result = liquidate_spark_frames(spark, ref, f, lines, partitions, explanations, staging=staging)
+        f, lines = read_input(spark, Path(feuilles_path), staging)
+        result = liquidate_spark_dataframes(spark, ref, f, lines, partitions, explanations, staging=staging)
         result = result.persist(StorageLevel.MEMORY_AND_DISK)
         decomptes, lignes = split_output(result)
         decomptes.write.mode("overwrite").parquet(str(out_dir / "decomptes.parquet"))

@@ -131,3 +131,159 @@ def test_simulated_flow_identical_and_partition_count_free(
         pl.read_parquet(out / "lignes_decomptes.parquet" / "*.parquet").sort("feuille_position", "ligne"),
     )
     _assert_same(expected, written)
+
+
+def _awkward_parquet_flow(folder: Path) -> Path:
+    """The partitioned runner's generated flow (caps reached, debts, duplicate acts, unknown
+    codes, invalid care dates, orphan lines, lines shuffled out of feuille order, a null and an
+    unknown NIR) plus what only the in-memory reader accepts: invalid reception dates, feuille
+    ids repeated under the same or another person (before and after the original), whose lines
+    split evenly between the occurrences or not, null feuille ids and lines with a null
+    ``feuille_id``."""
+    from caisse.rules.claims.tests.test_partitioned import _generated_flow
+
+    ref = _generated_flow(folder)
+    f = pl.read_parquet(folder / "feuilles.parquet")
+    lines = pl.read_parquet(folder / "lignes.parquet")
+    nirs = f.get_column("nir").drop_nulls().unique(maintain_order=True)
+    # Repeated ids: 40 feuilles sent again under their id, half under another person; the copies
+    # of the first 20 are received the day before (the original becomes the DOUBLON). The copies
+    # of even rank get as many lines again (the lines then split into one block per occurrence).
+    originals = f.slice(500, 40).with_row_index("_k")
+    copies = originals.with_columns(
+        pl.when(pl.col("_k") % 2 == 0).then(pl.lit(nirs[0])).otherwise("nir").alias("nir"),
+        pl.when(pl.col("_k") < 20)
+        .then(pl.col("date_reception") - pl.duration(days=1))
+        .otherwise(pl.col("date_reception") + pl.duration(days=3))
+        .alias("date_reception"),
+    )
+    even = copies.filter(pl.col("_k") % 2 == 0).select(pl.col("id").alias("feuille_id"))
+    copy_lines = lines.join(even, on="feuille_id").with_columns(pl.col("montant_facture_cts") + 100)
+    null_ids = pl.concat([f.slice(900, 1), f.slice(2900, 1)]).with_columns(
+        pl.lit(None, dtype=pl.String).alias("id")
+    )
+    f = pl.concat([f, copies.drop("_k"), null_ids], how="vertical_relaxed")
+    null_lines = lines.head(5).with_columns(pl.lit(None, dtype=pl.String).alias("feuille_id"))
+    lines = pl.concat([lines, copy_lines, null_lines]).sample(fraction=1.0, shuffle=True, seed=11)
+    # Reception dates as text, some not dates.
+    f = f.with_columns(pl.col("date_reception").cast(pl.String)).with_columns(
+        pl.when(pl.int_range(pl.len()) % 4001 == 7)
+        .then(pl.lit("2025-02-30"))
+        .when(pl.int_range(pl.len()) == 12)
+        .then(pl.lit("pas une date"))
+        .otherwise("date_reception")
+        .alias("date_reception")
+    )
+    f.write_parquet(folder / "feuilles.parquet", row_group_size=2_000)
+    lines.write_parquet(folder / "lignes.parquet", row_group_size=3_000)
+    return ref
+
+
+@pytest.fixture(scope="module")
+def awkward(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("awkward")
+    return _awkward_parquet_flow(folder), folder
+
+
+@pytest.fixture()
+def small_splits(spark: Any) -> Iterator[None]:
+    """Input files cut into many splits (several tasks read each file)."""
+    key = "spark.sql.files.maxPartitionBytes"
+    saved = spark.conf.get(key)
+    spark.conf.set(key, "65536")
+    yield
+    spark.conf.set(key, saved)
+
+
+def test_parquet_read_by_spark_gives_the_in_memory_frames(
+    spark: Any, awkward: tuple[Path, Path], small_splits: None
+) -> None:
+    """Input positions, conversions and the attachment of lines to feuilles, computed by Spark's
+    tasks, are the in-memory reader's."""
+    _, folder = awkward
+    want_f, want_l = batch.read_parquet_feuilles(folder)
+    for name in ("feuilles.parquet", "lignes.parquet"):
+        assert spark.read.parquet(str(folder / name)).rdd.getNumPartitions() > 2
+    f, lines = spark_runner.read_parquet_spark(spark, folder)
+    got_f = pl.from_arrow(f.drop("nir_key").toArrow())
+    got_l = pl.from_arrow(lines.toArrow())
+    assert isinstance(got_f, pl.DataFrame) and isinstance(got_l, pl.DataFrame)
+    got_f = got_f.sort("_pos").select(want_f.columns)
+    assert got_f.equals(want_f.cast(got_f.schema))
+    n_feuilles = pl.read_parquet(folder / "feuilles.parquet").height
+    assert got_f.get_column("_pos").to_list() == list(range(n_feuilles))
+    ranked = batch.rank_lines(got_l.drop("nir_key"))
+    assert ranked.equals(want_l.select(ranked.columns).cast(ranked.schema))
+    # Each line travels with its feuille's person.
+    nir_of = got_f.select(pl.col("_pos").alias("_fpos"), pl.col("nir").fill_null("").alias("nir_key"))
+    assert got_l.select("_fpos", "nir_key").join(nir_of, on=["_fpos", "nir_key"]).height == got_l.height
+    # The flow holds what it must: repeats, blocks, orphans, lines out of order.
+    raw_f = pl.read_parquet(folder / "feuilles.parquet")
+    assert raw_f.get_column("id").drop_nulls().is_duplicated().sum() >= 80
+    repeated_first = want_f.filter(pl.col("id").is_duplicated() & pl.col("id").is_not_null())
+    owners = want_l.filter(pl.col("_fpos").is_in(repeated_first.get_column("_pos").implode()))
+    assert owners.get_column("_fpos").n_unique() > repeated_first.get_column("id").n_unique()  # blocks
+    assert want_l.height < pl.read_parquet(folder / "lignes.parquet").height  # orphans, null ids
+
+
+def test_generated_parquet_flow_identical_to_polars(
+    spark: Any, awkward: tuple[Path, Path], small_splits: None, tmp_path: Path
+) -> None:
+    """The liquidation of the awkward flow, read by Spark, is the in-memory path's; a folder of
+    part files reads as the file it was cut from."""
+    ref_dir, folder = awkward
+    expected = _polars(ref_dir, folder / "feuilles.parquet", explanations=True)
+    rejets = set(expected[0].get_column("rejets").explode().drop_nulls().to_list())
+    assert {"DOUBLON", "DONNEE_INVALIDE", "BENEFICIAIRE_INCONNU"} <= rejets
+    got = spark_runner.liquidate_spark_polars(spark, ref_dir, folder / "feuilles.parquet", partitions=3)
+    _assert_same(expected, got)
+
+    parts = tmp_path / "parts"
+    for name, sizes in (("feuilles.parquet", (0.1, 0.6)), ("lignes.parquet", (0.5, 0.55))):
+        table = pl.read_parquet(folder / name)
+        cuts = [0, int(table.height * sizes[0]), int(table.height * sizes[1]), table.height]
+        (parts / name).mkdir(parents=True)
+        for k in range(3):  # the largest part is not the first (Spark sorts its splits by size)
+            table.slice(cuts[k], cuts[k + 1] - cuts[k]).write_parquet(parts / name / f"part-{k}.parquet")
+    got = spark_runner.liquidate_spark_polars(spark, ref_dir, parts, partitions=5, explanations=True)
+    _assert_same(expected, got)
+
+
+def test_unreadable_parquet_input(spark: Any, tmp_path: Path) -> None:
+    """A missing file or a missing id column: the in-memory reader's one-line error."""
+    from caisse.batch_io import UnreadableFile
+
+    with pytest.raises(UnreadableFile, match="introuvable"):
+        spark_runner.read_parquet_spark(spark, tmp_path)
+    pl.DataFrame({"id": ["F1"], "nir": ["1"]}).write_parquet(tmp_path / "feuilles.parquet")
+    pl.DataFrame({"code": ["G"]}).write_parquet(tmp_path / "lignes.parquet")
+    with pytest.raises(UnreadableFile, match="feuille_id"):
+        spark_runner.read_parquet_spark(spark, tmp_path)
+
+
+@pytest.mark.skipif(not EXAMPLE.exists(), reason="example folder not available")
+def test_parquet_column_types_as_the_in_memory_reader(spark: Any, tmp_path: Path) -> None:
+    """Integer ids, absent optional columns (defaults), an all-null column, feuilles without
+    lines, then no lines at all: read by Spark as by the in-memory reader."""
+    records = [
+        json.loads(line) for line in (EXAMPLE / "feuilles.ndjson").read_text().splitlines() if line.strip()
+    ][:40]
+    number = {r["id"]: 1000 + k for k, r in enumerate(records)}
+    f = pl.DataFrame([{k: v for k, v in r.items() if k != "lignes"} for r in records]).with_columns(
+        pl.col("id").replace_strict(number, return_dtype=pl.Int64),
+        pl.lit(None).alias("prescripteur"),
+    )
+    lines = pl.DataFrame(
+        [{"feuille_id": number[r["id"]], **line} for r in records[3:] for line in r["lignes"]]
+    )
+    f.drop("risque", "parcours").write_parquet(tmp_path / "feuilles.parquet")
+    lines.write_parquet(tmp_path / "lignes.parquet")
+    ref = EXAMPLE / "referentiel"
+    expected = _polars(ref, tmp_path / "feuilles.parquet", explanations=False)
+    assert expected[0].get_column("id").dtype == pl.String and expected[1].height > 0
+    got = spark_runner.liquidate_spark_polars(spark, ref, tmp_path, partitions=2, explanations=False)
+    _assert_same(expected, got)
+    lines.clear().write_parquet(tmp_path / "lignes.parquet")
+    expected = _polars(ref, tmp_path / "feuilles.parquet", explanations=False)
+    got = spark_runner.liquidate_spark_polars(spark, ref, tmp_path, partitions=2, explanations=False)
+    _assert_same(expected, got)
