@@ -232,7 +232,7 @@ def _processing_rank(f: pl.DataFrame) -> pl.Series:
     """Each feuille's rank in the contract's order (``date_reception``, ``id``, then input
     position); a flow already in that order (a reception file) is ranked without sorting."""
     d, ids = f.get_column("date_reception"), f.get_column("id")
-    if f.height and not is_small(f.height) and not d.null_count() and not ids.null_count():
+    if f.height and not d.null_count() and not ids.null_count():
         earlier_d, later_d = d.slice(0, f.height - 1), d.slice(1)
         earlier_i, later_i = ids.slice(0, f.height - 1), ids.slice(1)
         in_order = ((earlier_d < later_d) | ((earlier_d == later_d) & (earlier_i <= later_i))).all()

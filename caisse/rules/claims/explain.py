@@ -236,22 +236,20 @@ MEMO_MAX = 100_000
 """Texts kept for the real-time path (a few hundred bytes each)."""
 
 
-def explain_lines(lines: pl.DataFrame, memo: dict[tuple[object, ...], str] | None = None) -> pl.DataFrame:
+def explain_lines(lines: pl.DataFrame, memo: dict[tuple[object, ...], str]) -> pl.DataFrame:
     """Adds ``explication`` (Categorical) to each line, from its signature
     (:func:`line_signature`, computed before).
 
-    A small batch (a real-time call) has no signature: each line's text is written directly, or
-    taken from ``memo``, the texts already written for the same nomenclature and parameters
-    (the engine keeps one per nomenclature and parameter tree), keyed by the values of every
-    column the text reads."""
+    A small batch (a real-time call) has no signature: each line's text is taken from ``memo``
+    (the texts already written for the same nomenclature and parameters, which the engine keeps
+    per nomenclature and parameter tree, keyed by the values of every column a text reads), or
+    written directly and kept there."""
     keys = ["_sig1", "_sig2", "_sig3"]
     needed = [
         "_ok", "_rejet_l", "code", "tarif_cts", "_tarif_debut", "quantite", "coefficient", "taux", "categorie",
         *LINE_FLAGS, *(c for c, _ in WORD2), *(c for c, _ in WORD3),
     ]
     if is_small(lines.height):
-        if memo is None:
-            return drop(lines, *keys).with_columns(_line_texts(lines).cast(pl.Categorical))
         facts: list[tuple[object, ...]] = lines.select(needed).rows()
         texts: list[str | None] = [memo.get(fact) for fact in facts]
         missing = [i for i, text in enumerate(texts) if text is None]
