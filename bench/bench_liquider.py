@@ -7,8 +7,10 @@ feuilles and 28 claim lines per person per year), writes ``feuilles.parquet`` an
 (:func:`caisse.rules.claims.batch.run`) with ``--format parquet`` and prints the throughput in
 claim lines per second, the seconds of each pass of the partitioned runner (flows of more than
 ``batch.CHUNK_FEUILLES`` feuilles, :mod:`caisse.rules.claims.partitioned`), the peak memory of the
-process (``resource.getrusage``) and of the process with its workers (sampled from /proc), and
-the load average of the machine before and after.
+process (``resource.getrusage``) and of the process with its workers (sampled from /proc), the
+CPU time split into user and system time, what a GiB of fresh memory costs on the machine at the
+time (:func:`first_touch_seconds_per_gib`: on a virtual machine it makes most of the system time)
+and the load average of the machine before and after.
 
     .venv/bin/python bench/bench_liquider.py --beneficiaires 100000 [--chunk 500000]
 
@@ -32,6 +34,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -286,6 +289,38 @@ def _tree_rss_kib(root: int) -> int:
     return total
 
 
+def _first_touch_probe(mib: int, out: Any) -> None:
+    """Child of :func:`first_touch_seconds_per_gib`: allocates ``mib`` MiB twice, touching every
+    page, and sends (first touch, second touch) in seconds."""
+    import numpy as np
+
+    timings = []
+    for _ in range(2):
+        started = time.perf_counter()
+        block = np.ones(mib * 1024 * 1024 // 8)
+        timings.append(time.perf_counter() - started)
+        del block
+    out.send(tuple(timings))
+
+
+def first_touch_seconds_per_gib(mib: int = 256) -> tuple[float, float]:
+    """What one GiB of memory costs the first time a fresh process touches it, and again once
+    freed and reused (seconds per GiB, measured now in a child process).
+
+    On a virtual machine whose host reclaims the guest's free memory (free page reporting),
+    the first touch of a page makes the host back it: measured on the 2-core development
+    machine at 1.3 to 3.2 s per GiB, against about 0.13 s per GiB for memory freed and reused
+    within the process. The liquidation touches its peak memory once, so its system CPU time
+    follows its peak memory times this figure: printed beside the run so that runs on machines
+    in different states can be compared."""
+    reader, writer = multiprocessing.get_context("spawn").Pipe(duplex=False)
+    child = multiprocessing.get_context("spawn").Process(target=_first_touch_probe, args=(mib, writer))
+    child.start()
+    first, again = reader.recv()
+    child.join()
+    return first * 1024 / mib, again * 1024 / mib
+
+
 class MemorySampler(threading.Thread):
     """Peak of the summed resident memory of this process and its workers (sampled)."""
 
@@ -347,11 +382,13 @@ def main() -> None:
         gen = time.perf_counter() - t0
         print(f"généré : {n} bénéficiaires, {n_f} feuilles, {n_l} lignes en {gen:.1f} s", file=sys.stderr)
         batch.CHUNK_FEUILLES = args.chunk
+        touch_first, touch_again = first_touch_seconds_per_gib()
         partitioned.last_timings.clear()
         sampler = MemorySampler()
         sampler.start()
         t1 = time.perf_counter()
         cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+        children0 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the generator and the probe
         load0 = os.getloadavg()
         batch.run(folder / "referentiel", folder / "feuilles.parquet", str(folder / "sortie"), "parquet")
         elapsed = time.perf_counter() - t1
@@ -360,7 +397,8 @@ def main() -> None:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         workers = resource.getrusage(resource.RUSAGE_CHILDREN)
         peak_kib = usage.ru_maxrss
-        cpu = (usage.ru_utime - cpu0.ru_utime) + (usage.ru_stime - cpu0.ru_stime)
+        user = usage.ru_utime - cpu0.ru_utime + workers.ru_utime - children0.ru_utime
+        system = usage.ru_stime - cpu0.ru_stime + workers.ru_stime - children0.ru_stime
         dec = pl.read_parquet(folder / "sortie" / "decomptes.parquet", columns=["statut"])
         print(
             json.dumps(
@@ -375,7 +413,11 @@ def main() -> None:
                     "memoire_max_mib": round(peak_kib / 1024),
                     "memoire_max_processus_et_fils_mib": round(tree_peak_kib / 1024),
                     "memoire_max_par_passe_mib": sampler.peaks_by_pass(t1, partitioned.last_timings),
-                    "cpu_secondes": round(cpu + workers.ru_utime + workers.ru_stime, 2),
+                    "cpu_secondes": round(user + system, 2),
+                    "cpu_utilisateur_secondes": round(user, 2),
+                    "cpu_systeme_secondes": round(system, 2),
+                    "memoire_premier_contact_s_par_gio": round(touch_first, 2),
+                    "memoire_reutilisee_s_par_gio": round(touch_again, 2),
                     "charge_machine_au_debut": round(load0[0], 2),
                     "charge_machine_a_la_fin": round(load1[0], 2),
                     "liquidees": int((dec.get_column("statut") == "liquidee").sum()),
