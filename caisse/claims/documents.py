@@ -144,7 +144,7 @@ def delays_chart_svg(rows: list[dict[str, Any]]) -> str:
     from matplotlib.figure import Figure
 
     months = sorted({r["mois"] for r in rows})
-    fig = Figure(figsize=(8, 3.6), dpi=96)
+    fig = Figure(figsize=(10, 3.6), dpi=96)
     ax = fig.add_subplot()
     colours = {"FSE": "#0b4a7a", "FSP": "#b34700"}
     width = 0.38
@@ -164,7 +164,8 @@ def delays_chart_svg(rows: list[dict[str, Any]]) -> str:
     ax.set_xticks(range(len(months)), months)
     ax.set_ylabel("jours")
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    # Beside the plot, never over a bar or a target line.
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False, borderaxespad=0)
     fig.tight_layout()
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None})

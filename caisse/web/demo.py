@@ -140,26 +140,86 @@ def _sick_pay(out: Path, today: dt.date, limit: int = 300) -> None:
     payer(jusqu_au=today - dt.timedelta(days=1), date_paiement=today, by=agent)
 
 
-def _claims(out: Path, year: int, limit: int = 25_000) -> None:
-    """A share of the simulated year's feuilles goes through reception and the daily run."""
+#: Days between a paper feuille's reception and the end of its capture (mail sorting, scanning,
+#: saisie), cycled over the feuilles: with the twice-weekly runs below, a paper feuille is paid
+#: about 13 days after its reception (9th decile about 18 days), as in the CPAM de Paris' 2021
+#: report (mean 15.34 days, 9th decile 18.08 days); an electronic one about 2 days after
+#: (9th decile 4 days; the report: 4.33 days).
+CAPTURE_DAYS = (6, 8, 10, 12, 14, 7, 9, 11, 13, 15, 16)
+#: Weekdays of the demo's daily runs (Tuesday, Friday): a caisse runs one every working day; two a
+#: week keep the demo quick to build while the delays stay those of a real year.
+RUN_WEEKDAYS = (1, 4)
+
+
+def _claims(out: Path, year: int, today: dt.date, limit: int = 25_000) -> None:
+    """A share of the simulated year's feuilles goes through reception and the daily runs.
+
+    Electronic feuilles (FSE) are received at once, as a teletransmitted flow is. A paper feuille
+    (FSP) reaches the daily run only once captured: it is received with its own reception date,
+    :data:`CAPTURE_DAYS` later, in the scanned batch of the run's eve, so the delays page shows
+    paper slower than electronic. A few paper feuilles captured in the back-office during the last
+    days wait in the capture queue for the next run.
+    """
+    import json
+
     from caisse.claims.services import daily_run, import_referentiel_extras, receive_flow
 
     import_referentiel_extras(out / "referentiel", quiet=True)
-    sample = out / "feuilles-demo.ndjson"
-    with (out / "feuilles.ndjson").open(encoding="utf-8") as source, sample.open("w", encoding="utf-8") as target:
-        for n, line in enumerate(source):
-            if n >= limit:
-                break
-            target.write(line)
-    receive_flow(sample, quiet=True)
-    # One run a week over the simulated year, as a caisse does every working day: each run pays
-    # what was received until the day before, so the delays look like a real year's.
-    first = dt.date(year, 1, 1)
-    friday = first + dt.timedelta(days=(4 - first.weekday()) % 7)
-    while friday.year == year:
-        daily_run(friday - dt.timedelta(days=1), today=friday, quiet=True)
-        friday += dt.timedelta(days=7)
+    records = _read(out / "feuilles.ndjson", limit)
+    electronic = [r for r in records if r.get("type") != "FSP"]
+    paper: list[tuple[dt.date, dict[str, Any]]] = []
+    for n, record in enumerate(r for r in records if r.get("type") == "FSP"):
+        try:
+            received = dt.date.fromisoformat(str(record.get("date_reception")))
+        except ValueError:
+            electronic.append(record)  # an unreadable date: rejected by the run like any other
+            continue
+        paper.append((received + dt.timedelta(days=CAPTURE_DAYS[n % len(CAPTURE_DAYS)]), record))
+    paper.sort(key=lambda item: item[0])
+
+    def receive(name: str, batch: list[dict[str, Any]]) -> None:
+        path = out / name
+        with path.open("w", encoding="utf-8") as target:
+            for record in batch:
+                target.write(json.dumps(record, ensure_ascii=False) + "\n")
+        receive_flow(path, quiet=True)
+
+    receive("feuilles-fse.ndjson", electronic)
+    day = dt.date(year, 1, 1)
+    while day.year == year:
+        if day.weekday() in RUN_WEEKDAYS:
+            eve = day - dt.timedelta(days=1)
+            captured = [record for captured_on, record in paper if captured_on <= eve]
+            if captured:
+                paper = paper[len(captured):]
+                receive(f"fsp-{eve:%Y%m%d}.ndjson", captured)
+            daily_run(eve, today=day, quiet=True)
+        day += dt.timedelta(days=1)
+    if paper:
+        receive("fsp-fin.ndjson", [record for _, record in paper])
     daily_run(None, today=dt.date(year + 1, 1, 2), quiet=True)
+    _capture_queue(today)
+
+
+def _capture_queue(today: dt.date, count: int = 6) -> None:
+    """Paper feuilles captured by the liquidateur over the last days, waiting for the next run."""
+    from caisse.claims.capture import PaperFeuille, PaperLine, capture_feuille
+
+    agent = User.objects.get(username="liquidation")
+    doctors = list(HealthProfessional.objects.filter(profession=Profession.MEDECIN).order_by("pk")[:3])
+    people = list(Beneficiary.objects.filter(date_deces__isnull=True).order_by("pk")[:count])
+    for n, person in enumerate(people if doctors else []):
+        care = today - dt.timedelta(days=8 + 2 * n)
+        capture_feuille(
+            PaperFeuille(
+                nir=person.nir, executant=doctors[n % len(doctors)].identifiant, prescripteur=None,
+                tiers_payant=False, risque="maladie", parcours="medecin_traitant", en_rapport_ald=False,
+                date_reception=care + dt.timedelta(days=4),
+                lignes=(PaperLine(code="G", date_soins=care, quantite=1, coefficient=1.0, montant_facture_cts=3000),),
+            ),
+            by=agent,
+            today=today - dt.timedelta(days=n % 3),
+        )
 
 
 def _work_accidents(out: Path, today: dt.date, limit: int = 40) -> None:
@@ -211,7 +271,7 @@ def build_demo(personnes: int = 20_000, today: dt.date | None = None) -> None:
             _sick_pay(out, today)
             _work_accidents(out, today)
             print("Feuilles de soins : réception et traitement quotidien…", file=sys.stderr)
-            _claims(out, today.year - 1)
+            _claims(out, today.year - 1, today)
             rows = _accounts()  # the employer account goes to the employer with the most arrêts
     width = max(len(r[0]) for r in rows)
     print("\nComptes de démonstration (mot de passe commun : " + DEMO_PASSWORD + ")")

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db.models import Avg, DurationField, ExpressionWrapper, F
 
 from caisse.accounts.models import Role, User
 from caisse.allowances.models import DossierIJ
 from caisse.beneficiaries.models import Beneficiary
-from caisse.claims.models import Payment
+from caisse.claims.capture import captured_pending
+from caisse.claims.models import Feuille, FeuilleStatus, FeuilleType, Payment
 from caisse.web.demo import build_demo
 from caisse.work_accidents.models import Case
 
@@ -25,5 +27,12 @@ def test_a_small_demo_has_accounts_people_and_work_for_every_team(capsys: pytest
         assert User.objects.filter(role=role).exists(), role
     assert Beneficiary.objects.count() >= 300
     assert DossierIJ.objects.exists() and Case.objects.exists() and Payment.objects.exists()
+    # Paper is paid later than electronic (capture first), and the capture queue has work waiting.
+    paid = Feuille.objects.filter(statut=FeuilleStatus.LIQUIDEE, date_paiement__isnull=False)
+    delay = ExpressionWrapper(F("date_paiement") - F("date_reception"), output_field=DurationField())
+    mean = {kind: paid.filter(type=kind).aggregate(d=Avg(delay))["d"] for kind in (FeuilleType.FSE, FeuilleType.FSP)}
+    assert mean[FeuilleType.FSE] is not None and mean[FeuilleType.FSP] is not None
+    assert mean[FeuilleType.FSE] < dt.timedelta(days=5) < dt.timedelta(days=10) < mean[FeuilleType.FSP]
+    assert captured_pending().count() == 6
     build_demo(300, today=dt.date(2026, 11, 22))  # a second run keeps the database
     assert "déjà construite" in capsys.readouterr().err
