@@ -51,6 +51,14 @@ def search_beneficiaries_for(user: Any, **criteria: Any) -> models.QuerySet[Bene
     return Beneficiary.objects.search(**criteria)
 
 
+def beneficiaries_by_nir_for(user: Any, nirs: set[str]) -> dict[str, Beneficiary]:
+    """The persons a work list names (a queue shows who each item is about), by NIR; same rule as
+    a search (agents only), nothing recorded: a list shows names, no file is opened."""
+    if not has(user, Capability.SEARCH):
+        raise AccessDenied("La recherche de bénéficiaires est réservée aux agents.")
+    return {b.nir: b for b in Beneficiary.objects.filter(nir__in=nirs)}
+
+
 def can_see_ald_periods(user: Any, beneficiary: Beneficiary) -> bool:
     return has(user, Capability.VIEW_ALD_PERIODS) or member_can_see(user, beneficiary)
 

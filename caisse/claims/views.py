@@ -20,7 +20,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from caisse.accounts.models import Role
-from caisse.beneficiaries.access import get_beneficiary_for, search_beneficiaries_for
+from caisse.beneficiaries.access import (
+    beneficiaries_by_nir_for,
+    get_beneficiary_for,
+    search_beneficiaries_for,
+)
 from caisse.claims import capture, documents
 from caisse.claims.documents import DocumentUnavailable, euros
 from caisse.claims.forms import PaperFeuilleForm, PeriodForm
@@ -65,8 +69,10 @@ def _today() -> dt.date:
 @claims_team()
 def queue(request: HttpRequest) -> HttpResponse:
     today = _today()
-    items = [(f, (today - f.date_reception).days if f.date_reception else None)
-             for f in capture.captured_pending()]
+    pending = list(capture.captured_pending())
+    people = beneficiaries_by_nir_for(request.user, {f.nir for f in pending})
+    items = [(f, people.get(f.nir), (today - f.date_reception).days if f.date_reception else None)
+             for f in pending]
     return render(request, "claims/queue.html", {
         "items": items, "can_write": request.user.role in WRITERS,  # type: ignore[union-attr]
     })

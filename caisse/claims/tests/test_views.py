@@ -12,6 +12,7 @@ from django.urls import include, path, reverse
 from django.utils import timezone
 
 from caisse.accounts.models import Role
+from caisse.beneficiaries.models import Beneficiary
 from caisse.claims import capture, services
 from caisse.claims.models import Feuille, FeuilleStatus, FeuilleType, FlowReception
 from caisse.claims.tests.helpers import EXAMPLE, import_folder
@@ -91,6 +92,10 @@ def test_capture_stores_a_received_fsp_that_the_daily_run_liquidates(referentiel
 
     queue = client.get(reverse("claims:queue"))
     assert feuille.identifiant in queue.content.decode() and "<td class=\"num\">3</td>" in queue.content.decode()
+    # Each item says whom it is about, with a link to the person's décomptes.
+    person = Beneficiary.objects.get(nir=feuille.nir)
+    assert reverse("claims:beneficiary", args=[person.pk]) in queue.content.decode()
+    assert person.nir_formate in queue.content.decode()
 
     # A second capture the same day gets the next rank.
     assert client.post(reverse("claims:capture"), _post(referentiel, l1_code="VG")).status_code == 302
