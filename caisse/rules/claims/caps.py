@@ -17,6 +17,7 @@ carried debt. The amount recovered on feuille ``t`` is ``B_{t-1} + c_t - B_t``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import TypeVar
 
 import polars as pl
@@ -141,13 +142,17 @@ def _rests(sub: Frame, daily: Frame, annual: Frame, counters: Counters, extra: t
     )
 
 
-def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, pl.LazyFrame]:
+def apply_caps(lines: pl.DataFrame, counters: Counters, daily: bool = True) -> tuple[pl.DataFrame, pl.LazyFrame]:
     """Daily then annual caps of the participation forfaitaire and of the franchises.
 
     Adds ``participation_forfaitaire_cts`` and ``franchise_cts`` (and ``_pf_plafonnee`` /
     ``_fr_plafonnee`` for the explanation). Lines must be sorted in processing order.
+    ``daily=False`` (counters not carried) lets a small batch skip planning this batch's daily
+    consumption: it then comes back empty.
     """
     small = is_small(lines.height)
+    if small:
+        return _apply_caps_small(lines, counters, daily)
     annee = pl.col("date_soins").dt.year().cast(pl.Int32).alias("_annee")
     if not small:
         lines = lines.with_columns(annee)
@@ -168,10 +173,6 @@ def apply_caps(lines: pl.DataFrame, counters: Counters) -> tuple[pl.DataFrame, p
         "_pf_plafond_jour", "_fr_plafond_jour", "_pf_plafond_an", "_fr_plafond_an",
         "_nir_idx", "_ps_idx", fr_cle.alias("_cle_fr"), day.alias("_jour"),
     ]
-    if small:  # every line (one owing nothing adds nothing to a running sum), in line order: one plan
-        plan = _rests(lines.lazy().select(columns), counters.daily.lazy(), counters.annual.lazy(), counters, _DAILY_RUNNING_SUMS)
-        lines = lines.hstack(collect(_capped_over(plan), lines.height).get_columns())
-        return lines, _new_daily(lines)
     owes = (pl.col("_pf_brut") > 0) | (pl.col("_fr_brut") > 0)
     sub = _rests(collect(lines.lazy().filter(owes).select(columns), lines.height), counters.daily, counters.annual, counters)
     # Compact exact keys from the measured ranges (so that the key and the line number fit in
@@ -247,32 +248,88 @@ _DAILY_RUNNING_SUMS = (
 """The running sums of the daily caps' groups (read by :func:`_capped_over`)."""
 
 
-def _capped_over(sub: Frame) -> Frame:
+def _small_cap_inputs(carried: bool) -> list[str | pl.Expr]:
+    """The columns a small batch's caps read (see :func:`apply_caps`), with the carried
+    counters' string keys when there are counters to look up."""
+    annee = pl.col("date_soins").dt.year().cast(pl.Int32).alias("_annee")
+    day = (pl.col("date_soins") - pl.lit(EPOCH)).dt.total_days()
+    fr_cle = (
+        pl.when(~pl.col("_fr_par_ps"))
+        .then(NO_PS - pl.col("_fr_kind").replace_strict(KIND_CODES, default=len(KIND_CODES), return_dtype=pl.Int64))
+        .otherwise(pl.col("_ps_idx"))
+    )
+    keys: list[str | pl.Expr] = ["nir", "executant", "date_soins", FR_CLE, "_fr_kind"] if carried else []
+    return [
+        "_lid", *keys, annee, "_pf_brut",
+        "_fr_brut", "_pf_plafond_jour", "_fr_plafond_jour", "_pf_plafond_an", "_fr_plafond_an",
+        "_nir_idx", "_ps_idx", fr_cle.alias("_cle_fr"), day.alias("_jour"),
+    ]
+
+
+@functools.cache
+def _small_cap_stages(carried: bool) -> tuple[list[str | pl.Expr], list[pl.Expr], list[list[pl.Expr]]]:
+    """A small batch's caps as expressions, built once per kind of call (they read no data):
+    the columns read, what is left of each cap when no counter is carried (as :func:`_rests`
+    writes it), and the stages of :func:`_capped_over`."""
+    rests = [
+        *(pl.col(c) for c in ("_lid", "_nir_idx", "_ps_idx", "_cle_fr", "_jour", "_annee", "_pf_brut", "_fr_brut")),
+        *((pl.col(f"_{k}_plafond_{p}") - pl.lit(0, dtype=pl.Int64)).alias(f"_{k}_reste_{p}")
+          for p in ("jour",) for k in ("pf", "fr")),
+        *((pl.col(f"_{k}_plafond_{p}") - pl.lit(0, dtype=pl.Int64)).alias(f"_{k}_reste_{p}")
+          for p in ("an",) for k in ("pf", "fr")),
+        *_DAILY_RUNNING_SUMS,
+    ]
+    return _small_cap_inputs(carried), rests, _capped_over_stages()
+
+
+def _apply_caps_small(lines: pl.DataFrame, counters: Counters, daily: bool) -> tuple[pl.DataFrame, pl.LazyFrame]:
+    """:func:`apply_caps` for a small batch: every line (one owing nothing adds nothing to a
+    running sum), in line order, in one plan whose expressions are built once."""
+    carried = bool(counters.daily.height or counters.annual.height)
+    columns, rests, stages = _small_cap_stages(carried)
+    plan = lines.lazy().select(columns)
+    if carried:
+        plan = _rests(plan, counters.daily.lazy(), counters.annual.lazy(), counters, _DAILY_RUNNING_SUMS)
+    else:
+        plan = plan.select(rests)
+    for i, exprs in enumerate(stages):
+        plan = plan.select(exprs) if i == len(stages) - 1 else plan.with_columns(exprs)
+    lines = lines.hstack(collect(plan, lines.height).get_columns())
+    return lines, (_new_daily(lines) if daily else _EMPTY_DAILY)
+
+
+_EMPTY_DAILY = pl.LazyFrame(schema=DAILY_SCHEMA)
+
+
+def _capped_over_stages() -> list[list[pl.Expr]]:
     """The caps of a small batch whose rows are its lines in consumption order (``_lid``): the
     columns :func:`apply_caps` adds, each group consumed by a running sum over a window (the
     same greedy as the sorted path of a large batch, with fewer Polars calls). Each window is
     computed once, into a column (an expression is evaluated as often as it is referenced);
-    ``sub`` comes with the daily ones (:data:`_DAILY_RUNNING_SUMS`)."""
+    the rows come with the daily ones (:data:`_DAILY_RUNNING_SUMS`). Two ``with_columns``
+    stages, then the final ``select``."""
     person_year = ["_nir_idx", "_annee"]
-    sub = sub.with_columns(
-        _greedy_cum(pl.col("_pf_brut"), pl.col("_pf_cum"), pl.col("_pf_reste_jour")).alias("_pf_jour"),
-        _greedy_cum(pl.col("_fr_brut"), pl.col("_fr_cum"), pl.col("_fr_reste_jour")).alias("_fr_jour"),
-    )
-    sub = sub.with_columns(
-        pl.col("_pf_jour").cum_sum().over(person_year).alias("_pf_cum"),
-        pl.col("_fr_jour").cum_sum().over(person_year).alias("_fr_cum"),
-    )
     pf = _greedy_cum(pl.col("_pf_jour"), pl.col("_pf_cum"), pl.col("_pf_reste_an")).fill_null(0)
     fr = _greedy_cum(pl.col("_fr_jour"), pl.col("_fr_cum"), pl.col("_fr_reste_an")).fill_null(0)
-    return sub.select(
-        "_annee",
-        pf.alias("participation_forfaitaire_cts"),
-        fr.alias("franchise_cts"),
-        (pl.col("_pf_jour") < pl.col("_pf_brut")).fill_null(False).alias("_pf_plafond_jour_atteint"),
-        (pf < pl.col("_pf_jour")).fill_null(False).alias("_pf_plafond_an_atteint"),
-        (pl.col("_fr_jour") < pl.col("_fr_brut")).fill_null(False).alias("_fr_plafond_jour_atteint"),
-        (fr < pl.col("_fr_jour")).fill_null(False).alias("_fr_plafond_an_atteint"),
-    )
+    return [
+        [
+            _greedy_cum(pl.col("_pf_brut"), pl.col("_pf_cum"), pl.col("_pf_reste_jour")).alias("_pf_jour"),
+            _greedy_cum(pl.col("_fr_brut"), pl.col("_fr_cum"), pl.col("_fr_reste_jour")).alias("_fr_jour"),
+        ],
+        [
+            pl.col("_pf_jour").cum_sum().over(person_year).alias("_pf_cum"),
+            pl.col("_fr_jour").cum_sum().over(person_year).alias("_fr_cum"),
+        ],
+        [
+            pl.col("_annee"),
+            pf.alias("participation_forfaitaire_cts"),
+            fr.alias("franchise_cts"),
+            (pl.col("_pf_jour") < pl.col("_pf_brut")).fill_null(False).alias("_pf_plafond_jour_atteint"),
+            (pf < pl.col("_pf_jour")).fill_null(False).alias("_pf_plafond_an_atteint"),
+            (pl.col("_fr_jour") < pl.col("_fr_brut")).fill_null(False).alias("_fr_plafond_jour_atteint"),
+            (fr < pl.col("_fr_jour")).fill_null(False).alias("_fr_plafond_an_atteint"),
+        ],
+    ]
 
 
 def _new_daily(lines: pl.DataFrame) -> pl.LazyFrame:
@@ -398,37 +455,80 @@ def feuille_payments(
 def _feuille_payments_small(
     f: pl.DataFrame, lines: pl.DataFrame, counters: Counters, all_dup: pl.Series, any_rejected: bool
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """:func:`feuille_payments` for a small batch: joins in feuille order and the debt by
-    windows per person, in one plan (each window computed once, into a column); then the
-    debt per person and the décomptes from it."""
-    d = f.lazy().select(_FEUILLE_COLUMNS).join(
-        _feuille_sums(lines.lazy()), left_on="_pos", right_on="_fpos", how="left", maintain_order="left"
-    )
-    d = (
-        d.join(_line_codes(lines.lazy()), left_on="_pos", right_on="_fpos", how="left", maintain_order="left")
-        if any_rejected
-        else d.with_columns(pl.lit(None, dtype=pl.List(pl.String())).alias("_codes_lignes"))
-    )
-    rejet_f, liquidee = _rejection(all_dup)
-    d = d.with_columns(rejet_f.alias("_rejet_f"), liquidee.alias("_liquidee"), *_payments(liquidee, counters))
+    """:func:`feuille_payments` for a small batch, in one plan: joins in feuille order, the
+    debt by windows per person (each window computed once, into a column), then the décomptes
+    in input order; each person's debt after the batch is read from the same rows. The
+    expressions read no data (but the feuilles of duplicate acts, usually none): built once
+    per kind of call."""
+    if all_dup.len():
+        rejet_f, liquidee = _rejection(all_dup)
+        stages = _small_payment_stages(rejet_f, liquidee, bool(counters.debt.height))
+    else:
+        stages = _small_payment_stages_cached(bool(counters.debt.height))
+    sums = lines.lazy().select(stages.sums).filter(stages.last).with_columns(stages.diffs)
+    d = f.lazy().select(_FEUILLE_COLUMNS).join(sums, left_on="_pos", right_on="_fpos", how="left", maintain_order="left")
+    if any_rejected:
+        codes = lines.lazy().select("_fpos", "_rejet_l").filter(pl.col("_rejet_l").is_not_null())
+        codes = codes.group_by("_fpos", maintain_order=True).agg(stages.codes)
+        d = d.join(codes, left_on="_pos", right_on="_fpos", how="left", maintain_order="left")
+    else:
+        d = d.with_columns(stages.no_codes)
+    d = d.with_columns(stages.payments)
     if counters.debt.height:
         d = d.join(counters.debt.lazy().rename({"dette_cts": "_b0"}), on="nir", how="left").with_columns(
             pl.col("_b0").fill_null(0)
         )
-    person = "_nir_idx"
-    d = d.sort(pl.col(person).fill_null(-1), "_ordre")
-    d = d.with_columns((pl.col("_b0") + (pl.col("_c") - pl.col("_p")).cum_sum().over(person)).alias("_b"))
-    d = d.with_columns((pl.col("_b") - pl.min_horizontal(pl.col("_b").cum_min().over(person), pl.lit(0))).alias("_b"))
-    before = pl.col("_b").shift(1).over(person).fill_null(pl.col("_b0"))
-    d = d.with_columns(
-        pl.when(pl.col("_liquidee")).then(before + pl.col("_c") - pl.col("_b")).otherwise(0).alias("dette_recuperee_cts")
-    )
-    by_person = collect(d, f.height)
-    person_end = pl.col(person).ne_missing(pl.col(person).shift(-1)) & pl.col(person).is_not_null()
-    debt = by_person.filter(person_end).select(
-        pl.col("nir").cast(DEBT_SCHEMA["nir"]), pl.col("_b").cast(DEBT_SCHEMA["dette_cts"]).alias("dette_cts")
-    )
-    return collect(_decomptes(drop(by_person, "_b").lazy()), f.height), debt
+    d = d.sort(stages.person_order, "_ordre")
+    for exprs in stages.debt:
+        d = d.with_columns(exprs)
+    rows = collect(d.sort("_pos").with_columns(stages.decompte), f.height)
+    # Each person's debt: the rows ending a person in (person, processing) order, by person.
+    end = rows.get_column("_fin")
+    person = rows.get_column("_nir_idx").filter(end)
+    order = person.arg_sort()
+    debt = pl.DataFrame([
+        rows.get_column("nir").filter(end).gather(order).cast(DEBT_SCHEMA["nir"]),
+        rows.get_column("_b").filter(end).gather(order).cast(DEBT_SCHEMA["dette_cts"]).alias("dette_cts"),
+    ])
+    return drop(rows, "_b", "_fin"), debt
+
+
+class _PaymentStages:
+    """The expressions of :func:`_feuille_payments_small` (see there)."""
+
+    def __init__(self, rejet_f: pl.Expr, liquidee: pl.Expr, carried_debt: bool) -> None:
+        last = pl.col("_fpos").ne_missing(pl.col("_fpos").shift(-1))
+        self.sums = [pl.col("_fpos"), *(pl.col(c).cast(pl.Int64).cum_sum().alias(a) for c, a in _FEUILLE_SUMS.items())]
+        self.last = last
+        self.diffs = [pl.col(a) - pl.col(a).shift(1, fill_value=0) for a in _FEUILLE_SUMS.values()]
+        self.codes = [pl.col("_rejet_l").unique(maintain_order=True).alias("_codes_lignes")]
+        self.no_codes = [pl.lit(None, dtype=pl.List(pl.String())).alias("_codes_lignes")]
+        counters = Counters(debt=pl.DataFrame({"nir": ["x"], "dette_cts": [0]})) if carried_debt else Counters()
+        self.payments = [rejet_f.alias("_rejet_f"), liquidee.alias("_liquidee"), *_payments(liquidee, counters)]
+        person = "_nir_idx"
+        self.person_order = pl.col(person).fill_null(-1)
+        before = pl.col("_b").shift(1).over(person).fill_null(pl.col("_b0"))
+        self.debt = [
+            [(pl.col("_b0") + (pl.col("_c") - pl.col("_p")).cum_sum().over(person)).alias("_b")],
+            [(pl.col("_b") - pl.min_horizontal(pl.col("_b").cum_min().over(person), pl.lit(0))).alias("_b")],
+            [
+                pl.when(pl.col("_liquidee")).then(before + pl.col("_c") - pl.col("_b")).otherwise(0).alias(
+                    "dette_recuperee_cts"
+                ),
+                (pl.col(person).ne_missing(pl.col(person).shift(-1)) & pl.col(person).is_not_null()).alias("_fin"),
+            ],
+        ]
+        self.decompte = _decompte_columns()
+
+
+def _small_payment_stages(rejet_f: pl.Expr, liquidee: pl.Expr, carried_debt: bool) -> _PaymentStages:
+    return _PaymentStages(rejet_f, liquidee, carried_debt)
+
+
+@functools.cache
+def _small_payment_stages_cached(carried_debt: bool) -> _PaymentStages:
+    """The stages when no feuille is made of duplicate acts only (the rejection then reads no data)."""
+    return _PaymentStages(*_rejection(pl.Series("_fpos", [], dtype=pl.Int64)), carried_debt)
 
 
 def _debt_sorted(d: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -475,6 +575,12 @@ def _debt_sorted(d: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 def _decomptes(d: pl.LazyFrame) -> pl.LazyFrame:
     """The décomptes in input order, from the feuilles with their sums and debt recovered."""
+    return d.sort("_pos").with_columns(_decompte_columns())
+
+
+@functools.cache
+def _decompte_columns() -> list[pl.Expr]:
+    """The columns :func:`_decomptes` writes (built once: they read no data)."""
     tp = pl.col("tiers_payant").fill_null(False)
     zero = pl.lit(0, dtype=pl.Int64)
     rejets = (
@@ -484,7 +590,7 @@ def _decomptes(d: pl.LazyFrame) -> pl.LazyFrame:
         .then(pl.col("_codes_lignes"))
         .otherwise(pl.lit([], dtype=pl.List(pl.String())))
     )
-    return d.sort("_pos").with_columns(
+    return [
         pl.col("id"),
         pl.when(pl.col("_liquidee")).then(pl.lit("liquidee")).otherwise(pl.lit("rejetee")).alias("statut"),
         rejets.alias("rejets"),
@@ -500,7 +606,7 @@ def _decomptes(d: pl.LazyFrame) -> pl.LazyFrame:
         .otherwise(pl.col("_p") - pl.col("dette_recuperee_cts") + pl.col("part_c2s_cts"))
         .alias("paiement_assure_cts"),
         pl.col("_c").alias("dette_creee_cts"),
-    )
+    ]
 
 
 def update_counters(

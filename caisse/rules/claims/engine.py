@@ -32,6 +32,7 @@ Order of the steps (CSS articles in brackets):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -329,28 +330,59 @@ def _step_feuille_controls(
 
 def _feuille_controls_small(f: pl.DataFrame, lines: pl.DataFrame, ref: Referentiel, counters: Counters) -> pl.DataFrame:
     """:func:`_step_feuille_controls` for a small batch: every control an expression over its few
-    feuilles (the NIR key, a repeated id, the lines present), two joins, one plan."""
-    opposition: pl.Expr = pl.lit(False)
+    feuilles (the NIR key, a repeated id, the lines present), two joins, one plan. Whether a
+    feuille has lines is read here (a few values), so that the expressions read no data: built
+    once (but with ids already seen, which the real-time path never carries)."""
+    fpos = set(lines.get_column("_fpos").to_list())
+    has_lines = pl.Series("_a_lignes", [None if p is None else p in fpos for p in f.get_column("_pos").to_list()],
+                          dtype=pl.Boolean)
+    opposed = ref.cartes.get_column("opposition").null_count() < ref.cartes.height  # usually no card is
     plan = (
-        f.lazy()
+        f.hstack([has_lines])
+        .lazy()
         .with_columns(_PROCESSING_RANK.alias("_ordre"))
-        .join(_person_index(ref.beneficiaires.lazy()), on="nir", how="left", maintain_order="left")
-        .join(_professional_index(ref.professionnels.lazy()), on="executant", how="left", maintain_order="left")
+        .join(ref.beneficiaires.lazy().with_row_index("_nir_idx").select(_person_columns()), on="nir", how="left",
+              maintain_order="left")
+        .join(ref.professionnels.lazy().with_row_index("_ps_idx").select(_professional_columns()), on="executant",
+              how="left", maintain_order="left")
     )
-    if ref.cartes.get_column("opposition").null_count() < ref.cartes.height:  # usually no card is opposed
+    if opposed:
         ranked = collect(plan, f.height)
         plan = attach(ranked, _opposed_cards(ranked, lines, ref), "_pos").lazy()
-        opposition = (pl.col("_opposition") <= pl.col("_premier_soin")).fill_null(False)
-    plan = plan.with_columns(
-        _feuille_rejection(
-            pl.col("_pos").is_in(lines.get_column("_fpos").implode()),
-            (pl.col("_ordre") > pl.col("_ordre").min().over("id")).fill_null(False),
-            controls.nir_valid(pl.col("nir")),
-            opposition,
-            counters,
-        )
+    rejection = _small_feuille_rejection(opposed, counters) if counters.seen_ids.height else _cached_feuille_rejection(opposed)
+    return drop(collect(plan.with_columns(rejection), f.height), "_opposition", "_premier_soin", "_a_lignes")
+
+
+def _small_feuille_rejection(opposed: bool, counters: Counters) -> pl.Expr:
+    """``_rejet_f`` of a small batch (:func:`_feuille_controls_small`), from ``_a_lignes``."""
+    return _feuille_rejection(
+        pl.col("_a_lignes"),
+        (pl.col("_ordre") > pl.col("_ordre").min().over("id")).fill_null(False),
+        controls.nir_valid(pl.col("nir")),
+        (pl.col("_opposition") <= pl.col("_premier_soin")).fill_null(False) if opposed else pl.lit(False),
+        counters,
     )
-    return drop(collect(plan, f.height), "_opposition", "_premier_soin")
+
+
+@functools.cache
+def _cached_feuille_rejection(opposed: bool) -> pl.Expr:
+    """:func:`_small_feuille_rejection` with no id already seen (it then reads no data)."""
+    return _small_feuille_rejection(opposed, Counters())
+
+
+@functools.cache
+def _person_columns() -> list[pl.Expr]:
+    """What :func:`_person_index` selects (built once)."""
+    return [
+        pl.col("nir"), pl.col("_nir_idx").cast(pl.Int64), pl.col("date_naissance"),
+        _ymd(pl.col("date_naissance")).alias("_naissance_ymd"), pl.col("deces"),
+    ]
+
+
+@functools.cache
+def _professional_columns() -> list[pl.Expr]:
+    """What :func:`_professional_index` selects (built once)."""
+    return [pl.col("id").alias("executant"), pl.col("_ps_idx").cast(pl.Int64)]
 
 
 PersonTable = TypeVar("PersonTable", pl.DataFrame, pl.LazyFrame)
@@ -833,7 +865,7 @@ def liquidate(
     lines = chain(lines, lambda frame: _step_rate(_step_base(frame.with_columns(ok)), lp), ("taux", lp))
     lines = _step_forfait_actes_lourds(lines, lp)
     lines = chain(lines, lambda frame: _step_participations(_step_amo(frame, lp), lp), ("participations", lp))
-    lines, counters_daily_annual = caps.apply_caps(lines, counters)
+    lines, counters_daily_annual = caps.apply_caps(lines, counters, carry)
     if explanations:
         words = not is_small(lines.height)  # a small batch's texts are looked up line by line
         lines = chain(lines, lambda frame: explain.line_signature(caps.line_payments(frame), words), ("paiements", words))
