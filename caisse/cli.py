@@ -156,6 +156,50 @@ def importer(
 
 
 @app.command()
+def nomenclature(
+    out: Annotated[str, typer.Option(help="Fichier NDJSON produit (le nomenclature.ndjson d'un référentiel ; « - » : sortie standard).")],
+    bdpm: Annotated[
+        Path | None, typer.Option(help="Présentations de la base de données publique des médicaments (CIS_CIP_bdpm.txt).")
+    ] = None,
+    csv: Annotated[
+        Path | None, typer.Option(help="Table officielle convertie en CSV « ; » (code, libelle, categorie, tarif_cts, debut, fin).")
+    ] = None,
+    date: Annotated[
+        str | None, typer.Option("--date", help="Date d'effet des prix de la base des médicaments (AAAA-MM-JJ ; défaut : aujourd'hui).")
+    ] = None,
+) -> None:
+    """Convertir des fichiers officiels (base des médicaments, tables en CSV) en nomenclature datée."""
+    import datetime as dt
+
+    import polars as pl
+
+    from caisse.batch_io import write_ndjson
+    from caisse.rules.claims.nomenclature import SCHEMA, load_official_csv
+    from caisse.rules.claims.official import nomenclature_records, read_bdpm_presentations
+
+    if bdpm is None and csv is None:
+        _fail("Indiquez au moins un fichier officiel : --bdpm ou --csv.")
+    try:
+        debut = dt.date.fromisoformat(date) if date else dt.date.today()
+    except ValueError:
+        _fail(f"Date d'effet invalide : « {date} » (attendu : AAAA-MM-JJ).")
+    parts = [pl.DataFrame(schema=SCHEMA)]
+    try:
+        if csv is not None:
+            parts.append(load_official_csv(csv))
+            typer.echo(f"nomenclature : {parts[-1].height} ligne(s) lue(s) dans {csv}.", err=True)
+        if bdpm is not None:
+            rows, report = read_bdpm_presentations(bdpm, debut)
+            parts.append(rows)
+            left_out = "".join(f" ; {count} écartée(s) : {why}" for why, count in sorted(report.left_out.items()))
+            typer.echo(f"nomenclature : {report.kept} présentation(s) remboursable(s) au {debut:%d/%m/%Y}{left_out}.", err=True)
+    except UnreadableFile as exc:
+        _fail(str(exc))
+    written = write_ndjson(out, nomenclature_records(pl.concat(parts)))
+    typer.echo(f"nomenclature : {written} code(s) daté(s) écrits dans {out}.", err=True)
+
+
+@app.command()
 def recevoir(
     feuilles: Annotated[Path, typer.Option(help="Flux de feuilles (NDJSON ou Parquet).")],
 ) -> None:

@@ -92,8 +92,14 @@ def load_official_csv(path: Path, separator: str = ";") -> pl.DataFrame:
     """Read a CSV converted from an official table, with the columns of the contract."""
     try:
         df = pl.read_csv(path, separator=separator, infer_schema_length=0)
-    except (OSError, pl.exceptions.ComputeError) as exc:
+    except (OSError, pl.exceptions.PolarsError) as exc:
         raise UnreadableFile(f"Nomenclature illisible : {path} ({exc}).") from None
+    missing = [c for c in SCHEMA if c not in df.columns]
+    if missing:
+        raise UnreadableFile(
+            f"Nomenclature illisible : {path} (colonnes absentes : {', '.join(missing)} ; "
+            f"attendues : {', '.join(SCHEMA)}, séparées par « {separator} »)."
+        )
     return df.select(
         pl.col("code"),
         pl.col("libelle").fill_null(""),
