@@ -7,9 +7,13 @@ référentiel may carry its own ``nomenclature.ndjson``; its rows *extend or ove
 ones: every shipped row of a code that the référentiel redefines is dropped, so the référentiel's
 dated history of that code is authoritative.
 
-Official files (CCAM, NGAP, NABM, LPP published by ameli) are too irregular to parse here; convert
-them to the same NDJSON (or a CSV with the same columns, see :func:`load_official_csv`) and pass it
-as ``extra_path``.
+Official files: the medicines' presentations of the ANSM's *Base de données publique des
+médicaments* (``CIS_CIP_bdpm.txt``) are read as they are published (:mod:`caisse.rules.claims.official`:
+CIP13, rate, price); the CCAM, NGAP, NABM and LPP tables published by ameli come in irregular
+layouts and are first converted to a CSV with the contract's columns (:func:`load_official_csv`).
+``caisse nomenclature --bdpm … --csv … --date … --out nomenclature.ndjson`` writes either as the
+référentiel's ``nomenclature.ndjson``, read by ``caisse liquider`` and stored by ``caisse importer``
+(``extra_path`` here).
 """
 
 from __future__ import annotations
