@@ -109,6 +109,21 @@ class _Stages:
 
 
 _RECORDED: dict[tuple[Any, ...], _Stages] = {}
+_BUILT: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+
+
+def built_once(key: tuple[Any, ...], anchor: Any, build: Callable[[], Any]) -> Any:
+    """What ``build`` returns, built once per ``key`` and ``anchor`` object (a parameter tree, a
+    :class:`LineParameters`; kept alive with it, so that its identity is never reused): the
+    expressions a small batch's plans replay, which read no data."""
+    found = _BUILT.get((*key, id(anchor)))
+    if found is not None and found[0] is anchor:
+        return found[1]
+    if len(_BUILT) >= 64:
+        _BUILT.clear()
+    value = build()
+    _BUILT[(*key, id(anchor))] = (anchor, value)
+    return value
 
 
 def chain(base: pl.DataFrame, steps: Callable[[Any], Any], key: tuple[Any, ...] | None = None) -> pl.DataFrame:
@@ -451,9 +466,9 @@ def _feuille_rejection(has_lines: pl.Expr, repeated: pl.Expr, nir_ok: pl.Expr, o
     ).alias("_rejet_f")
 
 
-def _period_flags(lines: pl.DataFrame, ref: Referentiel, params: SanteParameters) -> pl.DataFrame:
-    """Per line, which of the person's dated situations is open on the date of care."""
-    maternity_end = (
+def _maternity_end(params: SanteParameters) -> pl.Expr:
+    """A period's end, a maternity's lengthened by the days after delivery."""
+    return (
         pl.when(pl.col("kind") == "maternite")
         .then(
             pl.col("fin")
@@ -462,20 +477,23 @@ def _period_flags(lines: pl.DataFrame, ref: Referentiel, params: SanteParameters
         .otherwise(pl.col("fin"))
         .alias("fin")
     )
+
+
+def _period_flags(lines: pl.DataFrame, ref: Referentiel, params: SanteParameters) -> pl.DataFrame:
+    """Per line, which of the person's dated situations is open on the date of care."""
     kinds = ("droits", "ald", "c2s", "ame", "invalidite", "maternite")
     if is_small(lines.height):  # one plan: each line with its person's periods, one grouping in line order
-        open_on_care = (pl.col("debut") <= pl.col("date_soins")) & (pl.col("date_soins") <= pl.col("fin"))
-        known = pl.col("_nir_idx").is_not_null()
+        end, flags = built_once(("periods",), params.tree, lambda: _small_period_exprs(_maternity_end(params), kinds))
         found = collect(
             lines.lazy()
             .select("_lid", "nir", "date_soins", "_nir_idx")
-            .join(ref.periods.lazy().with_columns(maternity_end), on="nir", how="left", maintain_order="left")
+            .join(ref.periods.lazy().with_columns(end), on="nir", how="left", maintain_order="left")
             .group_by("_lid", maintain_order=True)
-            .agg(((pl.col("kind") == k) & open_on_care & known).fill_null(False).any().alias(f"_{k}") for k in kinds),
+            .agg(flags),
             lines.height,
         )
         return lines.hstack(drop(found, "_lid").get_columns())
-    periods = ref.periods.with_columns(maternity_end)
+    periods = ref.periods.with_columns(_maternity_end(params))
     index = ref.beneficiaires.with_row_index("_nir_idx").select("nir", pl.col("_nir_idx").cast(pl.Int64))
     periods = drop(periods.join(index, on="nir", how="inner"), "nir")
     keys = lines.select("_lid", "_nir_idx", "date_soins").filter(
@@ -494,6 +512,15 @@ def _period_flags(lines: pl.DataFrame, ref: Referentiel, params: SanteParameters
         flag = pl.repeat(False, lines.height, dtype=pl.Boolean, eager=True).alias(f"_{k}")
         flags.append(flag.scatter(rows, True) if rows.len() else flag)
     return lines.hstack(flags)
+
+
+def _small_period_exprs(maternity_end: pl.Expr, kinds: tuple[str, ...]) -> tuple[pl.Expr, list[pl.Expr]]:
+    """The expressions of :func:`_period_flags` for a small batch (the periods' ends, the flags)."""
+    open_on_care = (pl.col("debut") <= pl.col("date_soins")) & (pl.col("date_soins") <= pl.col("fin"))
+    known = pl.col("_nir_idx").is_not_null()
+    return maternity_end, [
+        ((pl.col("kind") == k) & open_on_care & known).fill_null(False).any().alias(f"_{k}") for k in kinds
+    ]
 
 
 def _line_rejections(lines: Frame, params: SanteParameters, today: dt.date | None) -> Frame:
@@ -540,10 +567,13 @@ def _step_line_controls(
     act = ["nir", "executant", "code", "date_soins"]
     ok = pl.col("_rejet_l").is_null() & pl.col("_rejet_f").is_null()
     if is_small(lines.height):  # one plan; the first feuille of each act by a window, no sort
-        plan = _line_rejections(lines.lazy(), params, today)
-        first = pl.when(ok).then(pl.col("_ordre")).min().over("_nir_idx", "_ps_idx", "date_soins", "_code_id")
-        already: pl.Expr = pl.lit(False)
-        if counters.seen_acts.height:
+        acts_seen = bool(counters.seen_acts.height)
+        stages, doublon = built_once(
+            ("line controls", today, acts_seen), params.tree,
+            lambda: (_line_rejections(_Stages(), params, today), _small_duplicate(acts_seen)),  # type: ignore[type-var]
+        )
+        plan = stages.replay(lines.lazy())
+        if acts_seen:
             carried_acts = (
                 counters.seen_acts.lazy()
                 .join(lines.lazy().select(act), on=act, how="semi")
@@ -551,10 +581,7 @@ def _step_line_controls(
                 .with_columns(pl.lit(True).alias("_deja_vu"))
             )
             plan = plan.join(carried_acts, on=act, how="left", maintain_order="left")
-            already = pl.col("_deja_vu").fill_null(False)
-        dup = ok & ((pl.col("_ordre") > first).fill_null(False) | already)
-        plan = plan.with_columns(pl.when(dup).then(pl.lit("DOUBLON")).otherwise(pl.col("_rejet_l")).alias("_rejet_l"))
-        return drop(collect(plan, lines.height), "_deja_vu")
+        return drop(collect(plan.with_columns(doublon), lines.height), "_deja_vu")
     lines = _line_rejections(lines, params, today)
     # Duplicate act: same person, professional, code and day in an earlier feuille.
     day = (pl.col("date_soins") - pl.lit(dt.date(1970, 1, 1))).dt.total_days()
@@ -590,6 +617,16 @@ def _step_line_controls(
     dup = ok & ((pl.col("_ordre") > pl.col("_premier_ordre")) | pl.col("_deja_vu").fill_null(False))
     lines = lines.with_columns(pl.when(dup).then(pl.lit("DOUBLON")).otherwise(pl.col("_rejet_l")).alias("_rejet_l"))
     return drop(lines, "_premier_ordre", "_deja_vu")
+
+
+def _small_duplicate(carried: bool) -> pl.Expr:
+    """A small batch's duplicate acts (:func:`_step_line_controls`): the first feuille of each act
+    by a window, and the acts already seen when some are carried (``_deja_vu``)."""
+    ok = pl.col("_rejet_l").is_null() & pl.col("_rejet_f").is_null()
+    first = pl.when(ok).then(pl.col("_ordre")).min().over("_nir_idx", "_ps_idx", "date_soins", "_code_id")
+    already = pl.col("_deja_vu").fill_null(False) if carried else pl.lit(False)
+    dup = ok & ((pl.col("_ordre") > first).fill_null(False) | already)
+    return pl.when(dup).then(pl.lit("DOUBLON")).otherwise(pl.col("_rejet_l")).alias("_rejet_l")
 
 
 # --------------------------------------------------------------------------------------------
@@ -672,8 +709,8 @@ def _step_rate(lines: Frame, lp: LineParameters) -> Frame:
     return lines.with_columns(taux.cast(pl.Int64).alias("taux"))
 
 
-def _step_forfait_actes_lourds(lines: pl.DataFrame, lp: LineParameters) -> pl.DataFrame:
-    """Acts ≥ threshold (summed per feuille, professional and day): flat charge instead of the TM."""
+def _fal_eligible(lines: Frame, lp: LineParameters) -> Frame:
+    """``_fal_elig``: the lines the forfait actes lourds may replace the ticket modérateur of."""
     elig = (
         pl.col("_ok")
         & lp.in_set("forfait_actes_lourds.categories")
@@ -682,9 +719,18 @@ def _step_forfait_actes_lourds(lines: pl.DataFrame, lp: LineParameters) -> pl.Da
         & ~pl.col("_ame")
         & ~pl.col("_nouveau_ne")
     )
-    lines = lines.with_columns(elig.alias("_fal_elig"))
+    return lines.with_columns(elig.alias("_fal_elig"))
+
+
+_NO_FAL = (pl.lit(False).alias("_fal"), pl.lit(0, dtype=pl.Int64).alias("forfait_actes_lourds_cts"))
+"""What :func:`_step_forfait_actes_lourds` adds when no line is eligible."""
+
+
+def _step_forfait_actes_lourds(lines: pl.DataFrame, lp: LineParameters) -> pl.DataFrame:
+    """Acts ≥ threshold (summed per feuille, professional and day): flat charge instead of the TM."""
+    lines = _fal_eligible(lines, lp)
     if not lines.get_column("_fal_elig").any():  # no technical act in the batch (most real-time calls)
-        return lines.with_columns(pl.lit(False).alias("_fal"), pl.lit(0, dtype=pl.Int64).alias("forfait_actes_lourds_cts"))
+        return lines.with_columns(_NO_FAL)
     # Only the eligible lines (technical acts) are grouped by session: a small subset.
     grp = ["_fpos", "date_soins"]
     sub = collect(
@@ -815,19 +861,11 @@ def liquidate(
     lines = _conform(lignes, LIGNE_COLUMNS).rechunk()
     f = _step_feuille_controls(f, lines, referentiel, counters)
 
-    fcols = f.select(
-        pl.col("_pos").alias("_fpos"), "_ordre", "_rejet_f", "id", "date_reception", _ymd(pl.col("date_reception")).alias("_reception_ymd"), "nir", "executant",
-        "tiers_payant", "en_rapport_ald", "_nir_idx", "_ps_idx", "date_naissance", "_naissance_ymd",
-        # The feuille's risk and parcours as the flags the lines read (cheaper to copy than text).
-        (pl.col("risque") == "atmp").alias("_risque_atmp"),
-        (pl.col("risque") == "maternite").alias("_risque_maternite"),
-        (pl.col("parcours") == "hors_parcours").alias("_parcours_hors"),
-        "deces",
-    )
+    fcols = f.select(_line_feuille_columns())
     lines = _lines_with_feuilles(lines, fcols).with_row_index("_lid")
     priced_nomenclature = _priced_nomenclature(referentiel.nomenclature, params)
     lp, nomen = priced_nomenclature.lp, priced_nomenclature.nomen
-    keys = lp.keys(pl.col("date_soins"), pl.col("_cat").fill_null(len(lp.categories)))
+    keys = built_once(("keys",), lp, lambda: lp.keys(pl.col("date_soins"), pl.col("_cat").fill_null(len(lp.categories))))
     if is_small(lines.height):  # one plan: the tariffs, joined back in line order, and the keys
         priced = _tariffs(lines.lazy(), nomen.lazy(), priced_nomenclature.overlaps)
         found = collect(
@@ -862,9 +900,19 @@ def liquidate(
             .alias("_rejet_f")
         )
     ok = (pl.col("_rejet_f").is_null() & pl.col("_rejet_l").is_null()).alias("_ok")
-    lines = chain(lines, lambda frame: _step_rate(_step_base(frame.with_columns(ok)), lp), ("taux", lp))
-    lines = _step_forfait_actes_lourds(lines, lp)
-    lines = chain(lines, lambda frame: _step_participations(_step_amo(frame, lp), lp), ("participations", lp))
+    if is_small(lines.height):  # the eligibility to the forfait actes lourds in the rates' plan
+        lines = chain(lines, lambda frame: _fal_eligible(_step_rate(_step_base(frame.with_columns(ok)), lp), lp),
+                      ("taux", "forfait", lp))
+        if lines.get_column("_fal_elig").any():
+            lines = _step_forfait_actes_lourds(lines, lp)
+            lines = chain(lines, lambda frame: _step_participations(_step_amo(frame, lp), lp), ("participations", lp))
+        else:  # no technical act (most real-time calls): the forfait's columns in the next plan
+            lines = chain(lines, lambda frame: _step_participations(_step_amo(frame.with_columns(_NO_FAL), lp), lp),
+                          ("participations", "sans forfait", lp))
+    else:
+        lines = chain(lines, lambda frame: _step_rate(_step_base(frame.with_columns(ok)), lp), ("taux", lp))
+        lines = _step_forfait_actes_lourds(lines, lp)
+        lines = chain(lines, lambda frame: _step_participations(_step_amo(frame, lp), lp), ("participations", lp))
     lines, counters_daily_annual = caps.apply_caps(lines, counters, carry)
     if explanations:
         words = not is_small(lines.height)  # a small batch's texts are looked up line by line
@@ -886,21 +934,43 @@ def liquidate(
     out = lines.lazy().filter(pl.col("_rejet_f").is_null())
     out_lines = collect(
         (out if in_input_order else out.sort("_fpos", "_lpos"))
-        .select(
-            "_fpos",
-            "_lpos",
-            pl.col("id").alias("feuille_id"),
-            "code",
-            *MONEY_OUT,
-            "taux",
-            pl.when(pl.col("_rejet_l").is_null()).then(pl.lit([], dtype=pl.List(pl.String()))).otherwise(
-                pl.concat_list(pl.col("_rejet_l"))
-            ).alias("rejets"),
-            "explication",
-        ),
+        .select(_output_line_columns()),
         lines.height,
     )
     return decomptes, out_lines, new_counters
+
+
+@functools.cache
+def _line_feuille_columns() -> list[pl.Expr]:
+    """What each line takes of its feuille (built once: reads no data)."""
+    return [
+        pl.col("_pos").alias("_fpos"), pl.col("_ordre"), pl.col("_rejet_f"), pl.col("id"), pl.col("date_reception"),
+        _ymd(pl.col("date_reception")).alias("_reception_ymd"), pl.col("nir"), pl.col("executant"),
+        pl.col("tiers_payant"), pl.col("en_rapport_ald"), pl.col("_nir_idx"), pl.col("_ps_idx"),
+        pl.col("date_naissance"), pl.col("_naissance_ymd"),
+        # The feuille's risk and parcours as the flags the lines read (cheaper to copy than text).
+        (pl.col("risque") == "atmp").alias("_risque_atmp"),
+        (pl.col("risque") == "maternite").alias("_risque_maternite"),
+        (pl.col("parcours") == "hors_parcours").alias("_parcours_hors"),
+        pl.col("deces"),
+    ]
+
+
+@functools.cache
+def _output_line_columns() -> list[pl.Expr]:
+    """The output lines' columns (built once: reads no data)."""
+    return [
+        pl.col("_fpos"),
+        pl.col("_lpos"),
+        pl.col("id").alias("feuille_id"),
+        pl.col("code"),
+        *(pl.col(c) for c in MONEY_OUT),
+        pl.col("taux"),
+        pl.when(pl.col("_rejet_l").is_null()).then(pl.lit([], dtype=pl.List(pl.String()))).otherwise(
+            pl.concat_list(pl.col("_rejet_l"))
+        ).alias("rejets"),
+        pl.col("explication"),
+    ]
 
 
 def liquidate_records(
