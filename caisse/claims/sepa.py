@@ -40,7 +40,7 @@ def debtor() -> dict[str, str]:
     }
 
 
-def _valid_iban(value: str) -> str | None:
+def valid_iban(value: str) -> str | None:
     if not value:
         return None
     try:
@@ -55,7 +55,7 @@ def credit_transfer(payments: Sequence[Payment]) -> tuple[bytes, list[Payment]]:
     transfer = SepaTransfer(config, schema="pain.001.001.03", clean=True)
     skipped: list[Payment] = []
     for p in payments:
-        iban = _valid_iban(p.iban)
+        iban = valid_iban(p.iban)
         if iban is None:
             skipped.append(p)
             continue

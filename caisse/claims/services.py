@@ -32,6 +32,7 @@ import math
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -977,6 +978,39 @@ def export_payments(out: str, *, quiet: bool = False) -> int:
         _say("exporter", f"{_n(len(payments) - len(skipped))} virement(s) exporté(s), {euros} €"
              + (f" ; {_n(len(skipped))} sans IBAN." if skipped else "."))
     return len(payments) - len(skipped)
+
+
+def payment_runs(limit: int = 104) -> list[dict[str, Any]]:
+    """The latest finished daily runs (newest first) with what they paid: transfers and amounts to
+    professionals and to assurés, and the transfers that no SEPA file can carry (no valid IBAN)."""
+    from django.db.models import Count, Q, Sum
+
+    from caisse.claims import sepa
+
+    runs = list(DailyRun.objects.filter(statut=RunStatus.TERMINE).order_by("-date_traitement", "-pk")[:limit])
+    totals = {
+        row["run"]: row
+        for row in Payment.objects.filter(run__in=runs).values("run").annotate(
+            nb_ps=Count("pk", filter=Q(type_beneficiaire=PayeeKind.PS)),
+            montant_ps=Sum("montant_cts", filter=Q(type_beneficiaire=PayeeKind.PS)),
+            nb_assures=Count("pk", filter=Q(type_beneficiaire=PayeeKind.ASSURE)),
+            montant_assures=Sum("montant_cts", filter=Q(type_beneficiaire=PayeeKind.ASSURE)),
+        )
+    }
+    without_iban = Counter(
+        run for run, iban in Payment.objects.filter(run__in=runs).values_list("run", "iban")
+        if sepa.valid_iban(iban) is None
+    )
+    rows = []
+    for run in runs:
+        t = totals.get(run.pk, {})
+        rows.append({
+            "run": run,
+            "nb_ps": t.get("nb_ps") or 0, "montant_ps_cts": t.get("montant_ps") or 0,
+            "nb_assures": t.get("nb_assures") or 0, "montant_assures_cts": t.get("montant_assures") or 0,
+            "sans_iban": without_iban.get(run.pk, 0),
+        })
+    return rows
 
 
 # ================================================================================================

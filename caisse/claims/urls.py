@@ -12,4 +12,6 @@ urlpatterns = [
     path("beneficiaires/<int:pk>/decompte/<str:date>.pdf", views.statement_pdf, name="statement"),
     path("professionnels/<str:identifiant>/", views.professional, name="professional"),
     path("delais/", views.delays, name="delays"),
+    path("paiements/", views.payments, name="payments"),
+    path("paiements/<int:run_id>/virements.xml", views.payments_sepa, name="payments_sepa"),
 ]

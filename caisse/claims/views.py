@@ -28,8 +28,8 @@ from caisse.beneficiaries.access import (
 from caisse.claims import capture, documents
 from caisse.claims.documents import DocumentUnavailable, euros
 from caisse.claims.forms import PaperFeuilleForm, PeriodForm
-from caisse.claims.models import Feuille, FeuilleStatus, PayeeKind, Payment
-from caisse.claims.services import processing_delays, stored_nomenclature
+from caisse.claims.models import DailyRun, Feuille, FeuilleStatus, PayeeKind, Payment, RunStatus
+from caisse.claims.services import payment_runs, processing_delays, stored_nomenclature
 from caisse.core.audit import record
 from caisse.core.models import AuditAction
 from caisse.professionals.models import HealthProfessional
@@ -152,6 +152,37 @@ def statement_pdf(request: HttpRequest, pk: int, date: str) -> HttpResponse:
            summary=f"Décompte de remboursement de frais de santé du {paid:%d/%m/%Y}")
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="decompte-{person.pk}-{paid:%Y%m%d}.pdf"'
+    return response
+
+
+# --- Payments: each daily run's transfers and its SEPA file ---------------------------------------------------
+
+
+@claims_team()
+def payments(request: HttpRequest) -> HttpResponse:
+    rows = payment_runs()
+    for r in rows:
+        r["montant_ps"] = euros(r["montant_ps_cts"])
+        r["montant_assures"] = euros(r["montant_assures_cts"])
+        r["total"] = euros(r["montant_ps_cts"] + r["montant_assures_cts"])
+    return render(request, "claims/payments.html", {"rows": rows})
+
+
+@claims_team()
+def payments_sepa(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The run's transfers as a SEPA credit-transfer file (pain.001.001.03), audited."""
+    from caisse.claims import sepa
+
+    run = DailyRun.objects.filter(pk=run_id, statut=RunStatus.TERMINE).first()
+    if run is None:
+        raise Http404("Traitement quotidien introuvable ou pas encore terminé.")
+    batch = list(run.paiements.order_by("type_beneficiaire", "identifiant_beneficiaire", "pk"))
+    xml, skipped = sepa.credit_transfer(batch)
+    record(by=request.user, action=AuditAction.DOWNLOAD, obj=run,
+           summary=f"Fichier de virements SEPA du traitement du {run.date_traitement:%d/%m/%Y} "
+                   f"({len(batch) - len(skipped)} virement(s), {len(skipped)} sans IBAN valide)")
+    response = HttpResponse(xml, content_type="application/xml")
+    response["Content-Disposition"] = f'attachment; filename="virements-{run.date_traitement:%Y%m%d}-{run.pk}.xml"'
     return response
 
 

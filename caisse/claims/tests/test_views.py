@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from django.test import Client
@@ -13,10 +14,11 @@ from django.utils import timezone
 
 from caisse.accounts.models import Role
 from caisse.beneficiaries.models import Beneficiary
-from caisse.claims import capture, services
-from caisse.claims.models import Feuille, FeuilleStatus, FeuilleType, FlowReception
+from caisse.claims import capture, sepa, services
+from caisse.claims.models import DailyRun, Feuille, FeuilleStatus, FeuilleType, FlowReception, Payment
 from caisse.claims.tests.helpers import EXAMPLE, import_folder
 from caisse.core.models import AuditAction, AuditEvent
+from caisse.core.money import euros
 
 # The URL map of these tests (this module): the shared pages and the claims pages only, so that
 # the tests do not depend on applications still being written next door.
@@ -167,7 +169,8 @@ def test_other_roles_are_refused(make_user: Any, role: str, liquidated: dict[str
     for url in (reverse("claims:queue"), reverse("claims:capture"), reverse("claims:delays"), reverse("claims:lookup"),
                 reverse("claims:beneficiary", args=[liquidated["person"].pk]),
                 reverse("claims:statement", args=[liquidated["person"].pk, paid.isoformat()]),
-                reverse("claims:professional", args=[liquidated["ps"]])):
+                reverse("claims:professional", args=[liquidated["ps"]]), reverse("claims:payments"),
+                reverse("claims:payments_sepa", args=[liquidated["feuille"].run_id])):
         assert client.get(url).status_code == 403, url
 
 
@@ -178,7 +181,7 @@ def test_manager_reads_but_does_not_capture(manager: Any, liquidated: dict[str, 
     queue = client.get(reverse("claims:queue"))
     assert queue.status_code == 200 and "Saisir une feuille" not in queue.content.decode()
     for url in (reverse("claims:delays"), reverse("claims:beneficiary", args=[liquidated["person"].pk]),
-                reverse("claims:professional", args=[liquidated["ps"]])):
+                reverse("claims:professional", args=[liquidated["ps"]]), reverse("claims:payments")):
         assert client.get(url).status_code == 200, url
     assert "Frais de santé" in queue.content.decode()  # the menu entry
 
@@ -190,6 +193,30 @@ def test_queue_lookups_lead_to_a_person_and_a_professional(liquidated: dict[str,
     assert client.get(url, {"ps": liquidated["ps"]})["Location"] == reverse("claims:professional", args=[liquidated["ps"]])
     unknown = client.get(url, {"nir": "100000000000000"}, follow=True)
     assert "Aucun bénéficiaire" in unknown.content.decode()
+
+
+def test_payments_page_lists_each_run_and_gives_its_sepa_file(liquidated: dict[str, Any]) -> None:
+    client, feuille = liquidated["client"], liquidated["feuille"]
+    run = DailyRun.objects.get(pk=feuille.run_id)
+    payments = list(Payment.objects.filter(run=run))
+    assert payments  # the captured feuille was paid by the run
+    page = client.get(reverse("claims:payments")).content.decode()
+    total = sum(p.montant_cts for p in payments)
+    assert f"{run.date_traitement:%d/%m/%Y}" in page and euros(total) in page
+    sepa_url = reverse("claims:payments_sepa", args=[run.pk])
+    assert sepa_url in page
+
+    response = client.get(sepa_url)
+    assert response.status_code == 200 and response["Content-Type"] == "application/xml"
+    assert f"virements-{run.date_traitement:%Y%m%d}-{run.pk}.xml" in response["Content-Disposition"]
+    document = ElementTree.fromstring(response.content)
+    ns = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"}
+    with_iban = [p for p in payments if sepa.valid_iban(p.iban)]
+    assert int(document.findtext(".//p:GrpHdr/p:NbOfTxs", namespaces=ns) or -1) == len(with_iban)
+    if len(with_iban) < len(payments):
+        assert "sans IBAN valide" in page
+    assert AuditEvent.objects.filter(action=AuditAction.DOWNLOAD, summary__contains="virements SEPA").exists()
+    assert client.get(reverse("claims:payments_sepa", args=[run.pk + 1000])).status_code == 404
 
 
 def test_anonymous_is_sent_to_sign_in(liquidated: dict[str, Any]) -> None:
