@@ -253,11 +253,10 @@ def _small_cap_inputs(carried: bool) -> list[str | pl.Expr]:
     counters' string keys when there are counters to look up."""
     annee = pl.col("date_soins").dt.year().cast(pl.Int32).alias("_annee")
     day = (pl.col("date_soins") - pl.lit(EPOCH)).dt.total_days()
-    fr_cle = (
-        pl.when(~pl.col("_fr_par_ps"))
-        .then(NO_PS - pl.col("_fr_kind").replace_strict(KIND_CODES, default=len(KIND_CODES), return_dtype=pl.Int64))
-        .otherwise(pl.col("_ps_idx"))
-    )
+    kind: pl.Expr = pl.lit(len(KIND_CODES), dtype=pl.Int64)  # as ``replace_strict`` with a default (cheaper on a few rows)
+    for name, code in reversed(KIND_CODES.items()):
+        kind = pl.when(pl.col("_fr_kind") == name).then(pl.lit(code, dtype=pl.Int64)).otherwise(kind)
+    fr_cle = pl.when(~pl.col("_fr_par_ps")).then(NO_PS - kind).otherwise(pl.col("_ps_idx"))
     keys: list[str | pl.Expr] = ["nir", "executant", "date_soins", FR_CLE, "_fr_kind"] if carried else []
     return [
         "_lid", *keys, annee, "_pf_brut",
@@ -460,11 +459,13 @@ def _feuille_payments_small(
     in input order; each person's debt after the batch is read from the same rows. The
     expressions read no data (but the feuilles of duplicate acts, usually none): built once
     per kind of call."""
+    persons = f.get_column("_nir_idx").to_list()
+    alone = len(set(persons)) == len(persons)  # each person once (always, in real time): no window
     if all_dup.len():
         rejet_f, liquidee = _rejection(all_dup)
-        stages = _small_payment_stages(rejet_f, liquidee, bool(counters.debt.height))
+        stages = _small_payment_stages(rejet_f, liquidee, bool(counters.debt.height), alone)
     else:
-        stages = _small_payment_stages_cached(bool(counters.debt.height))
+        stages = _small_payment_stages_cached(bool(counters.debt.height), alone)
     sums = lines.lazy().select(stages.sums).filter(stages.last).with_columns(stages.diffs)
     d = f.lazy().select(_FEUILLE_COLUMNS).join(sums, left_on="_pos", right_on="_fpos", how="left", maintain_order="left")
     if any_rejected:
@@ -478,7 +479,8 @@ def _feuille_payments_small(
         d = d.join(counters.debt.lazy().rename({"dette_cts": "_b0"}), on="nir", how="left").with_columns(
             pl.col("_b0").fill_null(0)
         )
-    d = d.sort(stages.person_order, "_ordre")
+    if not alone:
+        d = d.sort(stages.person_order, "_ordre")
     for exprs in stages.debt:
         d = d.with_columns(exprs)
     rows = collect(d.sort("_pos").with_columns(stages.decompte), f.height)
@@ -496,7 +498,7 @@ def _feuille_payments_small(
 class _PaymentStages:
     """The expressions of :func:`_feuille_payments_small` (see there)."""
 
-    def __init__(self, rejet_f: pl.Expr, liquidee: pl.Expr, carried_debt: bool) -> None:
+    def __init__(self, rejet_f: pl.Expr, liquidee: pl.Expr, carried_debt: bool, alone: bool) -> None:
         last = pl.col("_fpos").ne_missing(pl.col("_fpos").shift(-1))
         self.sums = [pl.col("_fpos"), *(pl.col(c).cast(pl.Int64).cum_sum().alias(a) for c, a in _FEUILLE_SUMS.items())]
         self.last = last
@@ -508,6 +510,19 @@ class _PaymentStages:
         person = "_nir_idx"
         self.person_order = pl.col(person).fill_null(-1)
         before = pl.col("_b").shift(1).over(person).fill_null(pl.col("_b0"))
+        if alone:  # each person's group is one row: its running sums, minimum and first value are its own
+            self.debt = [
+                [(pl.col("_b0") + (pl.col("_c") - pl.col("_p"))).alias("_b")],
+                [(pl.col("_b") - pl.min_horizontal(pl.col("_b"), pl.lit(0))).alias("_b")],
+                [
+                    pl.when(pl.col("_liquidee")).then(pl.col("_b0") + pl.col("_c") - pl.col("_b")).otherwise(0).alias(
+                        "dette_recuperee_cts"
+                    ),
+                    pl.col(person).is_not_null().alias("_fin"),
+                ],
+            ]
+            self.decompte = _decompte_columns()
+            return
         self.debt = [
             [(pl.col("_b0") + (pl.col("_c") - pl.col("_p")).cum_sum().over(person)).alias("_b")],
             [(pl.col("_b") - pl.min_horizontal(pl.col("_b").cum_min().over(person), pl.lit(0))).alias("_b")],
@@ -521,14 +536,14 @@ class _PaymentStages:
         self.decompte = _decompte_columns()
 
 
-def _small_payment_stages(rejet_f: pl.Expr, liquidee: pl.Expr, carried_debt: bool) -> _PaymentStages:
-    return _PaymentStages(rejet_f, liquidee, carried_debt)
+def _small_payment_stages(rejet_f: pl.Expr, liquidee: pl.Expr, carried_debt: bool, alone: bool) -> _PaymentStages:
+    return _PaymentStages(rejet_f, liquidee, carried_debt, alone)
 
 
 @functools.cache
-def _small_payment_stages_cached(carried_debt: bool) -> _PaymentStages:
+def _small_payment_stages_cached(carried_debt: bool, alone: bool) -> _PaymentStages:
     """The stages when no feuille is made of duplicate acts only (the rejection then reads no data)."""
-    return _PaymentStages(*_rejection(pl.Series("_fpos", [], dtype=pl.Int64)), carried_debt)
+    return _PaymentStages(*_rejection(pl.Series("_fpos", [], dtype=pl.Int64)), carried_debt, alone)
 
 
 def _debt_sorted(d: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -364,15 +364,21 @@ def _feuille_controls_small(f: pl.DataFrame, lines: pl.DataFrame, ref: Referenti
     if opposed:
         ranked = collect(plan, f.height)
         plan = attach(ranked, _opposed_cards(ranked, lines, ref), "_pos").lazy()
-    rejection = _small_feuille_rejection(opposed, counters) if counters.seen_ids.height else _cached_feuille_rejection(opposed)
+    ids = f.get_column("id").to_list()
+    distinct = None not in ids and len(set(ids)) == len(ids)  # always, in real time: no window over the ids
+    rejection = (
+        _small_feuille_rejection(opposed, distinct, counters) if counters.seen_ids.height
+        else _cached_feuille_rejection(opposed, distinct)
+    )
     return drop(collect(plan.with_columns(rejection), f.height), "_opposition", "_premier_soin", "_a_lignes")
 
 
-def _small_feuille_rejection(opposed: bool, counters: Counters) -> pl.Expr:
-    """``_rejet_f`` of a small batch (:func:`_feuille_controls_small`), from ``_a_lignes``."""
+def _small_feuille_rejection(opposed: bool, distinct: bool, counters: Counters) -> pl.Expr:
+    """``_rejet_f`` of a small batch (:func:`_feuille_controls_small`), from ``_a_lignes``; with
+    ``distinct`` ids (none null), no feuille repeats an earlier one's."""
     return _feuille_rejection(
         pl.col("_a_lignes"),
-        (pl.col("_ordre") > pl.col("_ordre").min().over("id")).fill_null(False),
+        pl.lit(False) if distinct else (pl.col("_ordre") > pl.col("_ordre").min().over("id")).fill_null(False),
         controls.nir_valid(pl.col("nir")),
         (pl.col("_opposition") <= pl.col("_premier_soin")).fill_null(False) if opposed else pl.lit(False),
         counters,
@@ -380,9 +386,9 @@ def _small_feuille_rejection(opposed: bool, counters: Counters) -> pl.Expr:
 
 
 @functools.cache
-def _cached_feuille_rejection(opposed: bool) -> pl.Expr:
+def _cached_feuille_rejection(opposed: bool, distinct: bool) -> pl.Expr:
     """:func:`_small_feuille_rejection` with no id already seen (it then reads no data)."""
-    return _small_feuille_rejection(opposed, Counters())
+    return _small_feuille_rejection(opposed, distinct, Counters())
 
 
 @functools.cache

@@ -250,7 +250,7 @@ def explain_lines(lines: pl.DataFrame, memo: dict[tuple[object, ...], str]) -> p
         *LINE_FLAGS, *(c for c, _ in WORD2), *(c for c, _ in WORD3),
     ]
     if is_small(lines.height):
-        facts: list[tuple[object, ...]] = lines.select(needed).rows()
+        facts: list[tuple[object, ...]] = lines[needed].rows()
         texts: list[str | None] = [memo.get(fact) for fact in facts]
         missing = [i for i, text in enumerate(texts) if text is None]
         if missing:
@@ -258,7 +258,7 @@ def explain_lines(lines: pl.DataFrame, memo: dict[tuple[object, ...], str]) -> p
                 texts[i] = text
                 if text is not None and len(memo) < MEMO_MAX:
                     memo[facts[i]] = text
-        return drop(lines, *keys).with_columns(pl.Series("explication", texts, dtype=pl.Categorical))
+        return drop(lines, *keys).hstack([pl.Series("explication", texts, dtype=pl.Categorical)])
     rep = lines.select(*keys, *needed).unique(subset=keys, keep="any")
     table = rep.select(keys).with_columns(_line_texts(rep).cast(pl.Categorical).alias("explication"))
     column = lines.select(keys).join(table, on=keys, how="left", maintain_order="left").get_column("explication")
@@ -296,7 +296,17 @@ _FEUILLE_TEXTS = pl.Series(
 
 def explain_feuilles(decomptes: pl.DataFrame) -> pl.DataFrame:
     """Adds the décompte's own sentences as ``explication`` (Categorical): rejection, debt
-    recovered, who is paid. The amounts are in the décompte's columns."""
+    recovered, who is paid. The amounts are in the décompte's columns. A small batch's few
+    décomptes are indexed here, value by value (no plan)."""
+    if is_small(decomptes.height):
+        rejets, liquidees, recuperees, tiers = (
+            decomptes.get_column(c).to_list() for c in ("_rejet_f", "_liquidee", "dette_recuperee_cts", "tiers_payant")
+        )
+        rows = [
+            (0 if r is None else REJECT_IDS[r]) * 8 + bool(liq) * 4 + (rec is not None and rec > 0) * 2 + bool(tp)
+            for r, liq, rec, tp in zip(rejets, liquidees, recuperees, tiers, strict=True)
+        ]
+        return decomptes.hstack([_FEUILLE_TEXTS.gather(rows)])
     code = pl.col("_rejet_f").replace_strict(REJECT_IDS, return_dtype=pl.Int64)  # every code is known: an unknown one raises
     code = pl.when(pl.col("_rejet_f").is_null()).then(0).otherwise(code)
     index = (
