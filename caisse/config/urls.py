@@ -3,6 +3,7 @@
 from django.urls import URLPattern, URLResolver, include, path
 
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("mon-espace/remboursements/", include("caisse.claims.online_urls")),
     path("", include("caisse.web.urls")),
     path("", include("caisse.accounts.urls")),
     path("beneficiaires/", include("caisse.beneficiaries.urls")),

@@ -98,9 +98,11 @@ def member_home(request: HttpRequest) -> HttpResponse:
 
 
 def _online_links() -> list[tuple[str, str]]:
-    """The IJ and AT/MP online spaces (``caisse.allowances.online``), when served."""
+    """The reimbursements (``caisse.claims.online``), IJ and AT/MP online spaces
+    (``caisse.allowances.online``), when served."""
     links = []
-    for label, url_name in (("Mes indemnités journalières", "online:mes_ij"),
+    for label, url_name in (("Mes remboursements de soins", "mes_soins:remboursements"),
+                            ("Mes indemnités journalières", "online:mes_ij"),
                             ("Mes accidents du travail et maladies professionnelles", "online:mes_atmp")):
         with suppress(NoReverseMatch):
             links.append((label, reverse(url_name)))

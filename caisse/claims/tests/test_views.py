@@ -19,10 +19,12 @@ from caisse.claims.models import DailyRun, Feuille, FeuilleStatus, FeuilleType, 
 from caisse.claims.tests.helpers import EXAMPLE, import_folder
 from caisse.core.models import AuditAction, AuditEvent
 from caisse.core.money import euros
+from caisse.core.pdf import pdf_available
 
 # The URL map of these tests (this module): the shared pages and the claims pages only, so that
 # the tests do not depend on applications still being written next door.
 urlpatterns = [
+    path("mon-espace/remboursements/", include("caisse.claims.online_urls")),
     path("", include("caisse.web.urls")),
     path("", include("caisse.accounts.urls")),
     path("beneficiaires/", include("caisse.beneficiaries.urls")),
@@ -217,6 +219,31 @@ def test_payments_page_lists_each_run_and_gives_its_sepa_file(liquidated: dict[s
         assert "sans IBAN valide" in page
     assert AuditEvent.objects.filter(action=AuditAction.DOWNLOAD, summary__contains="virements SEPA").exists()
     assert client.get(reverse("claims:payments_sepa", args=[run.pk + 1000])).status_code == 404
+
+
+def test_the_assure_sees_their_payments_and_downloads_their_statement(make_user: Any, liquidated: dict[str, Any]) -> None:
+    person, feuille = liquidated["person"], liquidated["feuille"]
+    client = _client(make_user(Role.ASSURE, beneficiary=person))
+    home = client.get(reverse("web:member_home")).content.decode()
+    assert reverse("mes_soins:remboursements") in home
+    page = client.get(reverse("mes_soins:remboursements"))
+    assert page.status_code == 200
+    text = page.content.decode()
+    paid = feuille.date_paiement
+    pdf_url = reverse("mes_soins:decompte", args=[paid.isoformat()])
+    assert f"{paid:%d/%m/%Y}" in text and pdf_url in text
+    assert euros(feuille.decompte["paiement_assure_cts"]) in text and "papier" in text
+    assert AuditEvent.objects.filter(beneficiary=person, action=AuditAction.READ,
+                                     summary__contains="mes remboursements").exists()
+    if pdf_available()[0]:  # Pango present (a PDF otherwise answers 503, tested apart)
+        response = client.get(pdf_url)
+        assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+        assert AuditEvent.objects.filter(beneficiary=person, action=AuditAction.DOWNLOAD,
+                                         summary__contains="espace en ligne").exists()
+    assert client.get(reverse("mes_soins:decompte", args=["2001-01-01"])).status_code == 404
+    assert client.get(reverse("mes_soins:decompte", args=["pas-une-date"])).status_code == 404
+    # An agent has the back-office; the online page is the assuré's own.
+    assert liquidated["client"].get(reverse("mes_soins:remboursements")).status_code == 403
 
 
 def test_anonymous_is_sent_to_sign_in(liquidated: dict[str, Any]) -> None:

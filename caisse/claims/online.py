@@ -1,0 +1,68 @@
+"""The assuré's health-cost reimbursements in their online space (``/mon-espace/remboursements/``):
+the payments with their statement (décompte) in PDF, and the feuilles processed or waiting.
+
+Only the signed-in assuré's own file, read through the access functions (audited)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+
+from caisse.beneficiaries.access import get_beneficiary_for
+from caisse.claims import documents
+from caisse.claims.documents import DocumentUnavailable
+from caisse.claims.models import Feuille, FeuilleStatus
+from caisse.core.audit import record
+from caisse.core.models import AuditAction
+from caisse.core.money import euros
+from caisse.web.decorators import member_required
+
+
+@member_required
+def my_reimbursements(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    me = get_beneficiary_for(user, user.beneficiary_id, purpose="espace en ligne : mes remboursements de soins")
+    rows = []
+    payments: dict[dt.date, dict[str, int]] = {}
+    for f in documents.processed_for_nir(me.nir):
+        s = documents.statement(f)
+        rows.append({"f": f, "s": s, **s.money()})
+        if f.date_paiement is not None and f.statut == FeuilleStatus.LIQUIDEE:
+            paid = payments.setdefault(f.date_paiement, {"nb": 0, "assure": 0, "ps": 0})
+            paid["nb"] += 1
+            paid["assure"] += s.paiement_assure_cts
+            paid["ps"] += s.paiement_ps_cts
+    by_date = [
+        {"date": d, "nb": p["nb"], "assure": euros(p["assure"]), "ps": euros(p["ps"])}
+        for d, p in sorted(payments.items(), reverse=True)
+    ]
+    pending = Feuille.objects.filter(nir=me.nir, statut=FeuilleStatus.RECUE).count()
+    return render(request, "claims/my_reimbursements.html", {
+        "me": me, "payments": by_date, "rows": rows, "pending": pending,
+    })
+
+
+@member_required
+def my_statement_pdf(request: HttpRequest, date: str) -> HttpResponse:
+    user: Any = request.user
+    me = get_beneficiary_for(user, user.beneficiary_id, purpose="espace en ligne : décompte de remboursement")
+    try:
+        paid = dt.date.fromisoformat(date)
+    except ValueError:
+        raise Http404("Date de paiement invalide.") from None
+    if not Feuille.objects.filter(nir=me.nir, statut=FeuilleStatus.LIQUIDEE, date_paiement=paid).exists():
+        raise Http404("Aucun remboursement à cette date.")
+    try:
+        pdf = documents.render_statement_pdf(me, paid)
+    except DocumentUnavailable as exc:
+        return render(request, "web/unavailable.html", {
+            "reason": str(exc), "back_url": reverse("mes_soins:remboursements")}, status=503)
+    record(by=user, action=AuditAction.DOWNLOAD, beneficiary=me, obj=me,
+           summary=f"Décompte de remboursement du {paid:%d/%m/%Y} téléchargé dans l'espace en ligne")
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="mon-decompte-{paid:%Y%m%d}.pdf"'
+    return response
