@@ -135,10 +135,10 @@ def records_from_frames(decomptes: pl.DataFrame, lignes: pl.DataFrame) -> list[d
     rejected as a whole: nobody is paid and no line was examined). The décompte's
     ``explication`` is its lines' sentences followed by its own (:func:`explain.compose`)."""
     by_feuille: dict[int, list[dict[str, Any]]] = {}
-    for row in lignes.select("_fpos", "_lpos", *LINE_FIELDS).iter_rows(named=True):
+    for row in lignes[["_fpos", "_lpos", *LINE_FIELDS]].iter_rows(named=True):
         by_feuille.setdefault(row.pop("_fpos"), []).append(row)
     out: list[dict[str, Any]] = []
-    for row in decomptes.select("_pos", *FEUILLE_FIELDS, "explication").iter_rows(named=True):
+    for row in decomptes[["_pos", *FEUILLE_FIELDS, "explication"]].iter_rows(named=True):
         pos = row.pop("_pos")
         if row["destinataire"] is None:
             del row["destinataire"]
