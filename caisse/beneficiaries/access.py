@@ -59,6 +59,18 @@ def beneficiaries_by_nir_for(user: Any, nirs: set[str]) -> dict[str, Beneficiary
     return {b.nir: b for b in Beneficiary.objects.filter(nir__in=nirs)}
 
 
+def patient_for_rights_lookup(user: Any, nir: str) -> Beneficiary | None:
+    """A health professional checks a patient's rights before care (as ADRi does in the practice's
+    software): the person by NIR, or None; each read is recorded in the person's file."""
+    if user.role != Role.PROFESSIONNEL or not user.is_active or user.professional_id is None:
+        raise AccessDenied("La consultation des droits d'un patient est réservée aux professionnels de santé.")
+    beneficiary = Beneficiary.objects.filter(nir=nir).first()
+    if beneficiary is not None:
+        record(by=user, action=AuditAction.READ, summary="consultation des droits par un professionnel de santé",
+               beneficiary=beneficiary, obj=beneficiary)
+    return beneficiary
+
+
 def can_see_ald_periods(user: Any, beneficiary: Beneficiary) -> bool:
     return has(user, Capability.VIEW_ALD_PERIODS) or member_can_see(user, beneficiary)
 

@@ -134,6 +134,37 @@ def render_statement_pdf(beneficiary: Any, date_paiement: dt.date, today: dt.dat
     return html_to_pdf(html)
 
 
+# --- A professional's return (NOEMIE-like) ---------------------------------------------------------------
+
+
+def professional_return(identifiant: str, limit: int = 500) -> dict[str, Any]:
+    """What the caisse sent a professional: the transfers (newest first) with their total, the
+    feuilles rejected whole and the rejected lines of liquidated feuilles, each with its code and
+    its reason in French (the back-office page and the professional's own space show the same)."""
+    from caisse.claims.models import PayeeKind, Payment
+    from caisse.professionals.models import HealthProfessional
+
+    payments = list(Payment.objects.filter(type_beneficiaire=PayeeKind.PS, identifiant_beneficiaire=identifiant)
+                    .order_by("-date_paiement"))
+    rejections = []
+    for f in Feuille.objects.filter(executant=identifiant, statut=FeuilleStatus.REJETEE).order_by(
+            "-date_reception", "identifiant")[:limit]:
+        s = statement(f)
+        rejections.append({"f": f, "codes": list(s.rejets) or sorted({c for line in s.lignes for c in line.rejets})})
+    partial = []
+    for f in Feuille.objects.filter(executant=identifiant, statut=FeuilleStatus.LIQUIDEE).order_by(
+            "-date_reception", "identifiant")[:limit]:
+        bad = [(line.code, c) for line in statement(f).lignes for c in line.rejets]
+        if bad:
+            partial.append({"f": f, "lines": bad})
+    return {
+        "ps": HealthProfessional.objects.filter(identifiant=identifiant).first(),
+        "payments": [(p, euros(p.montant_cts)) for p in payments],
+        "total": euros(sum(p.montant_cts for p in payments)),
+        "rejections": rejections, "partial": partial,
+    }
+
+
 # --- Processing delays chart ------------------------------------------------------------------------
 
 _SVG_HEAD = re.compile(r"^.*?(?=<svg)", re.S)

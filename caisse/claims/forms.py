@@ -186,3 +186,17 @@ class PeriodForm(AccessibleForm):
         if data.get("du") and data.get("au") and data["du"] > data["au"]:
             self.add_error("au", "La fin de la période précède son début.")
         return data
+
+
+class PatientRightsForm(AccessibleForm):
+    """A professional's look-up of a patient's rights on the day of care."""
+
+    nir = forms.CharField(label="Numéro de sécurité sociale du patient", max_length=21,
+                          help_text="13 chiffres et la clé (15 caractères), espaces permis.")
+    date = date_field("Date des soins", required=False, help_text="Format : JJ/MM/AAAA. Par défaut : aujourd'hui.")
+
+    def clean_nir(self) -> str:
+        try:
+            return check_nir(self.cleaned_data["nir"])
+        except InvalidIdentifier as exc:
+            raise forms.ValidationError(str(exc)) from None

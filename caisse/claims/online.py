@@ -1,7 +1,12 @@
-"""The assuré's health-cost reimbursements in their online space (``/mon-espace/remboursements/``):
-the payments with their statement (décompte) in PDF, and the feuilles processed or waiting.
+"""The online spaces of health costs.
 
-Only the signed-in assuré's own file, read through the access functions (audited)."""
+- The assuré's reimbursements (``/mon-espace/remboursements/``): the payments with their statement
+  (décompte) in PDF, and the feuilles processed or waiting; only their own file.
+- The health professional's space (``/en-ligne/professionnel/``): a patient's rights on the day of
+  care (as ADRi in the practice's software; the real-time API gives the same to software), and
+  the caisse's return on their feuilles, payments and rejections (NOEMIE-like).
+
+Persons are read through the access functions (audited)."""
 
 from __future__ import annotations
 
@@ -12,14 +17,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from caisse.beneficiaries.access import get_beneficiary_for
+from caisse.beneficiaries.access import get_beneficiary_for, patient_for_rights_lookup
 from caisse.claims import documents
 from caisse.claims.documents import DocumentUnavailable
 from caisse.claims.models import Feuille, FeuilleStatus
 from caisse.core.audit import record
 from caisse.core.models import AuditAction
 from caisse.core.money import euros
-from caisse.web.decorators import member_required
+from caisse.web.decorators import member_required, professional_required
 
 
 @member_required
@@ -66,3 +71,26 @@ def my_statement_pdf(request: HttpRequest, date: str) -> HttpResponse:
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="mon-decompte-{paid:%Y%m%d}.pdf"'
     return response
+
+
+@professional_required
+def professional_home(request: HttpRequest) -> HttpResponse:
+    from caisse.claims.forms import PatientRightsForm
+    from caisse.rights.services import rights_on
+
+    user: Any = request.user
+    form = PatientRightsForm(request.GET or None)
+    patient = rights = when = None
+    looked_up = False
+    if request.GET and form.is_valid():
+        looked_up = True
+        when = form.cleaned_data.get("date") or dt.date.today()
+        patient = patient_for_rights_lookup(user, form.cleaned_data["nir"])
+        if patient is not None:
+            rights = rights_on(patient, when, enfants=False)
+    identifiant = user.professional.identifiant
+    return render(request, "claims/professional_home.html", {
+        "form": form, "looked_up": looked_up, "patient": patient, "rights": rights,
+        "when": when,
+        "identifiant": identifiant, **documents.professional_return(identifiant),
+    }, status=400 if request.GET and form.errors else 200)

@@ -28,11 +28,10 @@ from caisse.beneficiaries.access import (
 from caisse.claims import capture, documents
 from caisse.claims.documents import DocumentUnavailable, euros
 from caisse.claims.forms import PaperFeuilleForm, PeriodForm
-from caisse.claims.models import DailyRun, Feuille, FeuilleStatus, PayeeKind, Payment, RunStatus
+from caisse.claims.models import DailyRun, Feuille, FeuilleStatus, RunStatus
 from caisse.claims.services import payment_runs, processing_delays, stored_nomenclature
 from caisse.core.audit import record
 from caisse.core.models import AuditAction
-from caisse.professionals.models import HealthProfessional
 
 View = Callable[..., HttpResponse]
 
@@ -191,31 +190,10 @@ def payments_sepa(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @claims_team()
 def professional(request: HttpRequest, identifiant: str) -> HttpResponse:
-    ps = HealthProfessional.objects.filter(identifiant=identifiant).first()
-    payments = list(Payment.objects.filter(type_beneficiaire=PayeeKind.PS, identifiant_beneficiaire=identifiant)
-                    .order_by("-date_paiement"))
-    rejected = list(Feuille.objects.filter(executant=identifiant, statut=FeuilleStatus.REJETEE)
-                    .order_by("-date_reception", "identifiant")[:500])
-    if ps is None and not payments and not rejected:
+    back = documents.professional_return(identifiant)
+    if back["ps"] is None and not back["payments"] and not back["rejections"]:
         raise Http404("Professionnel inconnu.")
-    rejections = []
-    for f in rejected:
-        s = documents.statement(f)
-        codes = list(s.rejets) or sorted({c for line in s.lignes for c in line.rejets})
-        rejections.append({"f": f, "codes": codes})
-    partial = []  # liquidated feuilles with a rejected line
-    for f in Feuille.objects.filter(executant=identifiant, statut=FeuilleStatus.LIQUIDEE).order_by(
-            "-date_reception", "identifiant")[:500]:
-        s = documents.statement(f)
-        bad = [(line.code, c) for line in s.lignes for c in line.rejets]
-        if bad:
-            partial.append({"f": f, "lines": bad})
-    return render(request, "claims/professional.html", {
-        "ps": ps, "identifiant": identifiant,
-        "payments": [(p, euros(p.montant_cts)) for p in payments],
-        "total": euros(sum(p.montant_cts for p in payments)),
-        "rejections": rejections, "partial": partial,
-    })
+    return render(request, "claims/professional.html", {"identifiant": identifiant, **back})
 
 
 # --- Processing delays ----------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/", include("caisse.api.urls")),
     path("atmp/", include("caisse.work_accidents.urls")),
     path("ij/", include("caisse.allowances.urls")),
+    path("en-ligne/professionnel/", include("caisse.claims.professional_urls")),
     path("en-ligne/", include("caisse.allowances.online_urls")),
     path("frais-de-sante/", include("caisse.claims.urls")),
 ]

@@ -49,3 +49,16 @@ def member_required(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return login_required(wrapped)
+
+
+def professional_required(view: View) -> View:
+    """The health professional's online space: a professional account tied to its professional."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user: Any = request.user
+        if user.role != Role.PROFESSIONNEL or user.professional_id is None:
+            raise PermissionDenied("Cet espace est réservé aux professionnels de santé.")
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapped)

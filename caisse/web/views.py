@@ -36,6 +36,9 @@ def home(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     if user.role == Role.ASSURE:
         return redirect("web:member_home")
+    if user.role == Role.PROFESSIONNEL and user.professional_id is not None:
+        with suppress(NoReverseMatch):
+            return redirect(reverse("espace_ps:accueil"))
     if user.role == Role.EMPLOYEUR and user.employer_id is not None:
         with suppress(NoReverseMatch):  # the online spaces are not served in this deployment
             return redirect(reverse("online:employeur"))

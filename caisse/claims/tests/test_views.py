@@ -25,6 +25,7 @@ from caisse.core.pdf import pdf_available
 # the tests do not depend on applications still being written next door.
 urlpatterns = [
     path("mon-espace/remboursements/", include("caisse.claims.online_urls")),
+    path("en-ligne/professionnel/", include("caisse.claims.professional_urls")),
     path("", include("caisse.web.urls")),
     path("", include("caisse.accounts.urls")),
     path("beneficiaires/", include("caisse.beneficiaries.urls")),
@@ -244,6 +245,44 @@ def test_the_assure_sees_their_payments_and_downloads_their_statement(make_user:
     assert client.get(reverse("mes_soins:decompte", args=["pas-une-date"])).status_code == 404
     # An agent has the back-office; the online page is the assuré's own.
     assert liquidated["client"].get(reverse("mes_soins:remboursements")).status_code == 403
+
+
+def test_the_professional_checks_a_patients_rights_and_reads_their_return(make_user: Any,
+                                                                       liquidated: dict[str, Any]) -> None:
+    from caisse.professionals.models import HealthProfessional
+
+    gp = HealthProfessional.objects.get(identifiant=liquidated["ps"])
+    user = make_user(Role.PROFESSIONNEL, professional=gp)
+    client = _client(user)
+    assert client.get(reverse("web:home"))["Location"] == reverse("espace_ps:accueil")
+    page = client.get(reverse("espace_ps:accueil"))
+    html = page.content.decode()
+    # The return on the professional's feuilles: the transfer of the captured feuille (tiers payant or not).
+    assert page.status_code == 200 and "Paiements reçus" in html and "Feuilles rejetées" in html
+    payments = Payment.objects.filter(identifiant_beneficiaire=gp.identifiant)
+    for p in payments:
+        assert f"{p.date_paiement:%d/%m/%Y}" in html
+
+    person = liquidated["person"]
+    spaced = " ".join((person.nir[:1], person.nir[1:3], person.nir[3:]))
+    found = client.get(reverse("espace_ps:accueil"), {"nir": spaced, "date": timezone.localdate().isoformat()})
+    text = found.content.decode()
+    assert found.status_code == 200 and person.nom_affiche in text and "Ouverts" in text
+    assert "réservée à d'autres rôles" in text  # no ALD period shown to a professional
+    assert AuditEvent.objects.filter(beneficiary=person, action=AuditAction.READ,
+                                     summary__contains="professionnel de santé").count() == 1
+
+    from caisse.rules.claims.tests.test_scenarios import with_key
+
+    unknown = client.get(reverse("espace_ps:accueil"), {"nir": with_key("1800175000999")})
+    assert unknown.status_code == 200 and "Aucun assuré de la caisse" in unknown.content.decode()
+    bad = client.get(reverse("espace_ps:accueil"), {"nir": "123"})
+    assert bad.status_code == 400 and "La consultation est impossible" in bad.content.decode()
+
+    # Other roles have their own spaces.
+    assert liquidated["client"].get(reverse("espace_ps:accueil")).status_code == 403
+    assure = _client(make_user(Role.ASSURE, beneficiary=person))
+    assert assure.get(reverse("espace_ps:accueil")).status_code == 403
 
 
 def test_anonymous_is_sent_to_sign_in(liquidated: dict[str, Any]) -> None:
