@@ -18,7 +18,7 @@ from caisse.accounts.models import Role
 from caisse.accounts.tests.factories import PASSWORD
 from caisse.claims import services
 from caisse.claims.models import Feuille, FeuilleStatus
-from caisse.claims.tests.test_views import referentiel  # noqa: F401
+from caisse.claims.tests.test_views import liquidated, referentiel  # noqa: F401
 from caisse.conftest import screenshot
 
 # pytest-django's live_server runs next to Playwright's sync API, which holds an event loop.
@@ -83,3 +83,39 @@ def test_liquidateur_captures_a_paper_feuille_then_opens_the_statement(
     assert "FSP" in page.locator("table").inner_text()
     assert page.locator("figure svg").count() == 1
     screenshot(page, "delais")
+
+
+def _sign_in(page: Any, live_server: Any, username: str) -> None:
+    page.goto(f"{live_server.url}/connexion/")
+    page.get_by_label("Identifiant").fill(username)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+
+
+def test_online_spaces_the_assure_downloads_a_statement_the_professional_checks_rights(
+    page: Any, live_server: Any, make_user: Any, liquidated: dict[str, Any],  # noqa: F811
+) -> None:
+    from caisse.professionals.models import HealthProfessional
+
+    person, paid = liquidated["person"], liquidated["feuille"].date_paiement
+    make_user(Role.ASSURE, username="garance", beneficiary=person)
+    _sign_in(page, live_server, "garance")
+    page.get_by_role("link", name="Mes remboursements de soins").click()
+    assert page.locator("h1").inner_text() == "Mes remboursements de soins"
+    with page.expect_download() as download:
+        page.get_by_role("link", name=f"Décompte du {paid:%d/%m/%Y} (PDF)").click()
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
+    screenshot(page, "mes-remboursements")
+    page.get_by_role("button", name="Se déconnecter").click()
+
+    make_user(Role.PROFESSIONNEL, username="bernard",
+              professional=HealthProfessional.objects.get(identifiant=liquidated["ps"]))
+    _sign_in(page, live_server, "bernard")
+    assert page.locator("h1").inner_text() == "Mon espace professionnel"
+    page.get_by_label("Numéro de sécurité sociale du patient").fill(person.nir)
+    page.get_by_role("button", name="Consulter les droits").click()
+    assert "Ouverts" in page.locator("dl.facts").inner_text()
+    # The caisse's return on the professional's feuilles (this one was paid to the assuré).
+    assert page.get_by_role("heading", name="Paiements reçus").is_visible()
+    assert page.get_by_role("heading", name="Feuilles rejetées").is_visible()
+    screenshot(page, "espace-professionnel")
