@@ -13,16 +13,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
 from caisse.beneficiaries.access import get_beneficiary_for, patient_for_rights_lookup
 from caisse.claims import documents
-from caisse.claims.documents import DocumentUnavailable
 from caisse.claims.models import Feuille, FeuilleStatus
-from caisse.core.audit import record
-from caisse.core.models import AuditAction
+from caisse.claims.views import statement_download
 from caisse.core.money import euros
 from caisse.web.decorators import member_required, professional_required
 
@@ -55,22 +53,11 @@ def my_reimbursements(request: HttpRequest) -> HttpResponse:
 def my_statement_pdf(request: HttpRequest, date: str) -> HttpResponse:
     user: Any = request.user
     me = get_beneficiary_for(user, user.beneficiary_id, purpose="espace en ligne : décompte de remboursement")
-    try:
-        paid = dt.date.fromisoformat(date)
-    except ValueError:
-        raise Http404("Date de paiement invalide.") from None
-    if not Feuille.objects.filter(nir=me.nir, statut=FeuilleStatus.LIQUIDEE, date_paiement=paid).exists():
-        raise Http404("Aucun remboursement à cette date.")
-    try:
-        pdf = documents.render_statement_pdf(me, paid)
-    except DocumentUnavailable as exc:
-        return render(request, "web/unavailable.html", {
-            "reason": str(exc), "back_url": reverse("mes_soins:remboursements")}, status=503)
-    record(by=user, action=AuditAction.DOWNLOAD, beneficiary=me, obj=me,
-           summary=f"Décompte de remboursement du {paid:%d/%m/%Y} téléchargé dans l'espace en ligne")
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="mon-decompte-{paid:%Y%m%d}.pdf"'
-    return response
+    return statement_download(
+        request, me, date, back_url=reverse("mes_soins:remboursements"),
+        summary="Décompte de remboursement du {:%d/%m/%Y} téléchargé dans l'espace en ligne",
+        filename="mon-decompte-{:%Y%m%d}.pdf",
+    )
 
 
 @professional_required

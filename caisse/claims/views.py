@@ -136,6 +136,17 @@ def beneficiary(request: HttpRequest, pk: int) -> HttpResponse:
 @claims_team()
 def statement_pdf(request: HttpRequest, pk: int, date: str) -> HttpResponse:
     person = get_beneficiary_for(request.user, pk, purpose="décompte de remboursement de frais de santé")
+    return statement_download(
+        request, person, date, back_url=reverse("claims:beneficiary", args=[person.pk]),
+        summary="Décompte de remboursement de frais de santé du {:%d/%m/%Y}", filename=f"decompte-{person.pk}-{{:%Y%m%d}}.pdf",
+    )
+
+
+def statement_download(request: HttpRequest, person: Any, date: str, *, back_url: str, summary: str,
+                       filename: str) -> HttpResponse:
+    """The statement (décompte) of a person's payment of ``date`` (AAAA-MM-JJ) as a PDF download,
+    recorded in the person's file (``summary`` and ``filename`` are formatted with the date);
+    404 for no payment that day, 503 with a French page when PDFs cannot be made here."""
     try:
         paid = dt.date.fromisoformat(date)
     except ValueError:
@@ -145,12 +156,10 @@ def statement_pdf(request: HttpRequest, pk: int, date: str) -> HttpResponse:
     try:
         pdf = documents.render_statement_pdf(person, paid)
     except DocumentUnavailable as exc:
-        return render(request, "web/unavailable.html", {
-            "reason": str(exc), "back_url": reverse("claims:beneficiary", args=[person.pk])}, status=503)
-    record(by=request.user, action=AuditAction.DOWNLOAD, beneficiary=person, obj=person,
-           summary=f"Décompte de remboursement de frais de santé du {paid:%d/%m/%Y}")
+        return render(request, "web/unavailable.html", {"reason": str(exc), "back_url": back_url}, status=503)
+    record(by=request.user, action=AuditAction.DOWNLOAD, beneficiary=person, obj=person, summary=summary.format(paid))
     response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="decompte-{person.pk}-{paid:%Y%m%d}.pdf"'
+    response["Content-Disposition"] = f'attachment; filename="{filename.format(paid)}"'
     return response
 
 

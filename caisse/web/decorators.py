@@ -38,27 +38,27 @@ def agent_required(*capabilities: Capability) -> Callable[[View], View]:
     return decorator
 
 
-def member_required(view: View) -> View:
-    """Online space pages: an assuré with their own file."""
+def _online_space(role: str, link: str, refusal: str) -> Callable[[View], View]:
+    """An online space's guard: signed in first, then an account of ``role`` tied to its
+    record (the ``link`` attribute set); 403 with ``refusal`` otherwise."""
 
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        user: Any = request.user
-        if user.role != Role.ASSURE or user.beneficiary_id is None:
-            raise PermissionDenied("Cet espace est réservé aux assurés.")
-        return view(request, *args, **kwargs)
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            user: Any = request.user
+            if user.role != role or getattr(user, link) is None:
+                raise PermissionDenied(refusal)
+            return view(request, *args, **kwargs)
 
-    return login_required(wrapped)
+        return login_required(wrapped)
+
+    return decorator
 
 
-def professional_required(view: View) -> View:
-    """The health professional's online space: a professional account tied to its professional."""
+member_required = _online_space(Role.ASSURE, "beneficiary_id", "Cet espace est réservé aux assurés.")
+"""Online space pages: an assuré with their own file."""
 
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        user: Any = request.user
-        if user.role != Role.PROFESSIONNEL or user.professional_id is None:
-            raise PermissionDenied("Cet espace est réservé aux professionnels de santé.")
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapped)
+professional_required = _online_space(
+    Role.PROFESSIONNEL, "professional_id", "Cet espace est réservé aux professionnels de santé."
+)
+"""The health professional's online space: a professional account tied to its professional."""
