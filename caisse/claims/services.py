@@ -70,7 +70,7 @@ from caisse.core import audit
 from caisse.core.models import AuditAction
 from caisse.professionals.models import HealthProfessional
 from caisse.rights.services import Prepared, PreparedRows, RawRows, run_together
-from caisse.rules.claims import batch, records
+from caisse.rules.claims import batch, frames, records
 from caisse.rules.claims.counters import (
     ACTS_SCHEMA,
     ANNUAL_SCHEMA,
@@ -466,7 +466,7 @@ def referentiel_for(
 
 
 def _frame(rows: list[tuple[Any, ...]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema=schema, orient="row")
+    return pl.DataFrame(rows, schema=schema, orient="row") if rows else frames.empty(schema)
 
 
 def _counters_sql(n: int) -> str:
@@ -513,7 +513,7 @@ def _counters_from_rows(rows: Iterable[Sequence[Any]]) -> Counters:
             acts.append((nir, s1, s2, _day(d)))
     return Counters(
         annual=_frame(annual, ANNUAL_SCHEMA), debt=_frame(debt, DEBT_SCHEMA), daily=_frame(daily, DAILY_SCHEMA),
-        seen_ids=pl.DataFrame(schema=IDS_SCHEMA), seen_acts=_frame(acts, ACTS_SCHEMA),
+        seen_ids=frames.empty(IDS_SCHEMA), seen_acts=_frame(acts, ACTS_SCHEMA),
     )
 
 

@@ -14,6 +14,20 @@ def is_small(rows: int) -> bool:
     return rows < SMALL_ROWS
 
 
+_EMPTY: dict[tuple[tuple[str, pl.DataType], ...], pl.DataFrame] = {}
+
+
+def empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """A frame of ``schema`` without rows. Building one from a schema costs about 100 µs (the types
+    are read one by one), as much as a real-time call's query; a copy of one built before, under
+    1 µs (a real-time call builds several: counters, cards, treating doctors of a few persons)."""
+    key = tuple(schema.items())
+    frame = _EMPTY.get(key)
+    if frame is None:
+        frame = _EMPTY[key] = pl.DataFrame(schema=schema)
+    return frame.clear()
+
+
 def drop(df: pl.DataFrame, *names: str) -> pl.DataFrame:
     """``df`` without the columns ``names`` (absent ones ignored), by projecting the kept
     columns: ``DataFrame.drop`` plans a query whose cost grows with the columns kept (about 60 µs

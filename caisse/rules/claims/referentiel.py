@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 
 from caisse.batch_io import UnreadableFile, iter_ndjson
+from caisse.rules.claims import frames
 from caisse.rules.claims.nomenclature import load_nomenclature
 
 FAR_PAST = dt.date(1900, 1, 1)
@@ -59,6 +60,11 @@ COUNTER_SCHEMA: dict[str, pl.DataType] = {
     "franchises_cts": pl.Int64(),
     "dette_cts": pl.Int64(),
 }
+
+
+def _frame(rows: list[dict[str, Any]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """``rows`` as a frame of ``schema`` (none: a copy of an empty one, :func:`frames.empty`)."""
+    return pl.DataFrame(rows, schema=schema) if rows else frames.empty(schema)
 
 
 def _date(raw: Any) -> dt.date | None:
@@ -185,12 +191,12 @@ class Referentiel:
         benef = pl.DataFrame(benef_rows, schema=BENEF_SCHEMA).unique("nir", keep="first", maintain_order=True)
         return cls(
             beneficiaires=benef,
-            periods=pl.DataFrame(periods, schema=PERIOD_SCHEMA),
-            cartes=pl.DataFrame(cards, schema=CARD_SCHEMA),
-            medecins_traitants=pl.DataFrame(mts, schema=MT_SCHEMA),
+            periods=_frame(periods, PERIOD_SCHEMA),
+            cartes=_frame(cards, CARD_SCHEMA),
+            medecins_traitants=_frame(mts, MT_SCHEMA),
             professionnels=pl.DataFrame(ps_rows, schema=PS_SCHEMA).unique("id", keep="first", maintain_order=True),
             nomenclature=nomenclature if nomenclature is not None else load_nomenclature(),
-            compteurs=pl.DataFrame(counters, schema=COUNTER_SCHEMA),
+            compteurs=_frame(counters, COUNTER_SCHEMA),
         )
 
 

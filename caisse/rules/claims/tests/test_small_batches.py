@@ -72,3 +72,11 @@ def test_real_time_batches_same_output_as_large_paths(monkeypatch: pytest.Monkey
             assert small_l.equals(big_l), batch
             _same_counters(big_c, small_c)
             assert records.records_from_frames(small_d, small_l) == records.records_from_frames(big_d, big_l)
+
+
+def test_empty_frame_is_a_fresh_frame_of_the_schema() -> None:
+    schema = {"nir": pl.String(), "jour": pl.Date(), "codes": pl.List(pl.String())}
+    first = frames.empty(schema)
+    assert first.equals(pl.DataFrame(schema=schema)) and first.schema == pl.Schema(schema)
+    first.insert_column(0, pl.Series("x", [], dtype=pl.Int64))  # changing one copy leaves the next alone
+    assert frames.empty(schema).columns == ["nir", "jour", "codes"]
