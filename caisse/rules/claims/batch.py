@@ -35,6 +35,7 @@ import datetime as dt
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
 
@@ -360,8 +361,13 @@ def run(referentiel: Path, feuilles: Path, out: str, fmt: str) -> None:
         if partitioned.flow_size(folder) > CHUNK_FEUILLES and partitioned.run(referentiel, folder, out):
             return
     started = time.perf_counter()
-    ref = load_referentiel(referentiel)
-    f, lines = read_feuilles(feuilles)
+    # Both readers spend their time in Arrow and Polars, which release the GIL: side by side. The
+    # référentiel's error, if any, is reported first, as when they were read one after the other.
+    with ThreadPoolExecutor(2, thread_name_prefix="lecture") as pool:
+        ref_read = pool.submit(load_referentiel, referentiel)
+        flow_read = pool.submit(read_feuilles, feuilles)
+        ref = ref_read.result()
+        f, lines = flow_read.result()
     big = f.height >= PROGRESS_MIN
     read_s = time.perf_counter() - started
     if big:
