@@ -58,6 +58,14 @@ def _queues(user: Any) -> list[dict[str, Any]]:
             "count": ALDPeriod.objects.filter(statut_protocole=ProtocolStatus.TRANSMIS).count(),
             "url": reverse("rights:protocol_queue"),
         })
+    if user.role in (Role.LIQUIDATEUR, Role.MANAGER):
+        with suppress(NoReverseMatch):  # the health-cost pages are served
+            from caisse.claims.capture import captured_pending
+
+            queues.append({
+                "label": "Feuilles de soins papier saisies, en attente du traitement quotidien",
+                "count": captured_pending().count(), "url": reverse("claims:queue"),
+            })
     if has(user, Capability.RESIDENCE_CONTROLS):
         targets = services.residence_control_targets(dt.date.today())
         queues.append({

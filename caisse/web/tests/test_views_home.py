@@ -88,9 +88,17 @@ def test_unknown_page_has_a_french_404(client: Any, settings: Any) -> None:
     assert "Page introuvable" in response.content.decode()
 
 
-def test_professional_user_has_no_space_yet(client: Any) -> None:
+def test_a_professional_account_tied_to_no_professional_has_no_space(client: Any) -> None:
+    """(One tied to its professional goes to its online space: caisse/claims/tests/test_views.py.)"""
     client.force_login(UserFactory(role=Role.PROFESSIONNEL))
     assert "Espace indisponible" in client.get(reverse("web:home")).content.decode()
+
+
+def test_liquidateur_sees_the_paper_feuilles_waiting(client: Any) -> None:
+    client.force_login(UserFactory(role=Role.LIQUIDATEUR))
+    html = client.get(reverse("web:home")).content.decode()
+    assert "Feuilles de soins papier saisies, en attente du traitement quotidien" in html
+    assert reverse("claims:queue") in html
 
 
 # --- Online space --------------------------------------------------------------------------------
