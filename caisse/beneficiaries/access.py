@@ -62,8 +62,13 @@ def beneficiaries_by_nir_for(user: Any, nirs: set[str]) -> dict[str, Beneficiary
 def patient_for_rights_lookup(user: Any, nir: str) -> Beneficiary | None:
     """A health professional checks a patient's rights before care (as ADRi does in the practice's
     software): the person by NIR, or None; each read is recorded in the person's file."""
-    if user.role != Role.PROFESSIONNEL or not user.is_active or user.professional_id is None:
-        raise AccessDenied("La consultation des droits d'un patient est réservée aux professionnels de santé.")
+    refused = "La consultation des droits d'un patient est réservée aux professionnels de santé."
+    if user.role != Role.PROFESSIONNEL:
+        raise AccessDenied(refused)
+    if not user.is_active:
+        raise AccessDenied(refused)
+    if user.professional_id is None:  # an account not tied to its professional
+        raise AccessDenied(refused)
     beneficiary = Beneficiary.objects.filter(nir=nir).first()
     if beneficiary is not None:
         record(by=user, action=AuditAction.READ, summary="consultation des droits par un professionnel de santé",

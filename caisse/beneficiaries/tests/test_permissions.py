@@ -69,3 +69,25 @@ def test_history_on_the_file(client: Any, role: str, file: Any) -> None:
     assert ("Historique du dossier" in html) == (role in HISTORY)
     assert ("consultation du dossier" in html) == (role in HISTORY_WITH_READS)
     assert ("Protocole de soins validé" in html) == (role in MEDICAL)
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_only_a_professional_tied_to_its_record_looks_up_a_patients_rights(role: str, file: Any) -> None:
+    from caisse.beneficiaries.access import AccessDenied, patient_for_rights_lookup
+    from caisse.core.models import AuditAction, AuditEvent
+
+    user = user_for(role)
+    if role != R.PROFESSIONNEL:
+        with pytest.raises(AccessDenied):
+            patient_for_rights_lookup(user, file.lea.nir)
+        return
+    with pytest.raises(AccessDenied):  # not tied to a professional
+        patient_for_rights_lookup(user, file.lea.nir)
+    user.professional = file.doctor
+    user.is_active = False
+    with pytest.raises(AccessDenied):
+        patient_for_rights_lookup(user, file.lea.nir)
+    user.is_active = True
+    assert patient_for_rights_lookup(user, file.lea.nir) == file.lea
+    assert AuditEvent.objects.filter(beneficiary=file.lea, action=AuditAction.READ,
+                                     summary__contains="professionnel de santé").count() == 1
