@@ -141,7 +141,6 @@ def professional_return(identifiant: str, limit: int = 500) -> dict[str, Any]:
     """What the caisse sent a professional: the transfers (newest first) with their total, the
     feuilles rejected whole and the rejected lines of liquidated feuilles, each with its code and
     its reason in French (the back-office page and the professional's own space show the same)."""
-    from caisse.claims.models import PayeeKind, Payment
     from caisse.professionals.models import HealthProfessional
 
     payments = list(Payment.objects.filter(type_beneficiaire=PayeeKind.PS, identifiant_beneficiaire=identifiant)

@@ -20,7 +20,7 @@ from django.urls import reverse
 from caisse.beneficiaries.access import get_beneficiary_for, patient_for_rights_lookup
 from caisse.claims import documents
 from caisse.claims.models import Feuille, FeuilleStatus
-from caisse.claims.views import statement_download
+from caisse.claims.views import processed_rows, statement_download
 from caisse.core.money import euros
 from caisse.web.decorators import member_required, professional_required
 
@@ -29,11 +29,10 @@ from caisse.web.decorators import member_required, professional_required
 def my_reimbursements(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     me = get_beneficiary_for(user, user.beneficiary_id, purpose="espace en ligne : mes remboursements de soins")
-    rows = []
+    rows = processed_rows(documents.processed_for_nir(me.nir))
     payments: dict[dt.date, dict[str, int]] = {}
-    for f in documents.processed_for_nir(me.nir):
-        s = documents.statement(f)
-        rows.append({"f": f, "s": s, **s.money()})
+    for row in rows:
+        f, s = row["f"], row["s"]
         if f.date_paiement is not None and f.statut == FeuilleStatus.LIQUIDEE:
             paid = payments.setdefault(f.date_paiement, {"nb": 0, "assure": 0, "ps": 0})
             paid["nb"] += 1

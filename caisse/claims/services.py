@@ -997,10 +997,10 @@ def payment_runs(limit: int = 104) -> list[dict[str, Any]]:
             montant_assures=Sum("montant_cts", filter=Q(type_beneficiaire=PayeeKind.ASSURE)),
         )
     }
-    without_iban = Counter(
-        run for run, iban in Payment.objects.filter(run__in=runs).values_list("run", "iban")
-        if sepa.valid_iban(iban) is None
-    )
+    # Each distinct IBAN checked once (a payee is paid by many runs with the same account).
+    ibans = Payment.objects.filter(run__in=runs).values_list("run", "iban")
+    valid = {iban: sepa.valid_iban(iban) is not None for iban in {iban for _, iban in ibans}}
+    without_iban = Counter(run for run, iban in ibans if not valid[iban])
     rows = []
     for run in runs:
         t = totals.get(run.pk, {})

@@ -114,7 +114,8 @@ def capture_feuille(request: HttpRequest) -> HttpResponse:
 # --- A beneficiary's décomptes and statements --------------------------------------------------------------
 
 
-def _processed_rows(feuilles: list[Feuille]) -> list[dict[str, Any]]:
+def processed_rows(feuilles: list[Feuille]) -> list[dict[str, Any]]:
+    """Each processed feuille with its statement and the statement's amounts in euros."""
     rows = []
     for f in feuilles:
         s = documents.statement(f)
@@ -125,7 +126,7 @@ def _processed_rows(feuilles: list[Feuille]) -> list[dict[str, Any]]:
 @claims_team()
 def beneficiary(request: HttpRequest, pk: int) -> HttpResponse:
     person = get_beneficiary_for(request.user, pk, purpose="consultation des décomptes de frais de santé")
-    rows = _processed_rows(documents.processed_for_nir(person.nir))
+    rows = processed_rows(documents.processed_for_nir(person.nir))
     dates = sorted({r["f"].date_paiement for r in rows if r["f"].date_paiement}, reverse=True)
     pending = Feuille.objects.filter(nir=person.nir, statut=FeuilleStatus.RECUE).count()
     return render(request, "claims/beneficiary.html", {

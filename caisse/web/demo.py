@@ -160,8 +160,7 @@ def _claims(out: Path, year: int, today: dt.date, limit: int = 25_000) -> None:
     paper slower than electronic. A few paper feuilles captured in the back-office during the last
     days wait in the capture queue for the next run.
     """
-    import json
-
+    from caisse.batch_io import write_ndjson
     from caisse.claims.services import daily_run, import_referentiel_extras, receive_flow
 
     import_referentiel_extras(out / "referentiel", quiet=True)
@@ -178,21 +177,18 @@ def _claims(out: Path, year: int, today: dt.date, limit: int = 25_000) -> None:
     paper.sort(key=lambda item: item[0])
 
     def receive(name: str, batch: list[dict[str, Any]]) -> None:
-        path = out / name
-        with path.open("w", encoding="utf-8") as target:
-            for record in batch:
-                target.write(json.dumps(record, ensure_ascii=False) + "\n")
-        receive_flow(path, quiet=True)
+        write_ndjson(out / name, batch)
+        receive_flow(out / name, quiet=True)
 
     receive("feuilles-fse.ndjson", electronic)
     day = dt.date(year, 1, 1)
     while day.year == year:
         if day.weekday() in RUN_WEEKDAYS:
             eve = day - dt.timedelta(days=1)
-            captured = [record for captured_on, record in paper if captured_on <= eve]
-            if captured:
-                paper = paper[len(captured):]
-                receive(f"fsp-{eve:%Y%m%d}.ndjson", captured)
+            ready = next((i for i, (captured_on, _) in enumerate(paper) if captured_on > eve), len(paper))
+            if ready:  # ``paper`` is sorted by capture date: the captured ones come first
+                receive(f"fsp-{eve:%Y%m%d}.ndjson", [record for _, record in paper[:ready]])
+                paper = paper[ready:]
             daily_run(eve, today=day, quiet=True)
         day += dt.timedelta(days=1)
     if paper:

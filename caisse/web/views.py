@@ -58,7 +58,9 @@ def _queues(user: Any) -> list[dict[str, Any]]:
             "count": ALDPeriod.objects.filter(statut_protocole=ProtocolStatus.TRANSMIS).count(),
             "url": reverse("rights:protocol_queue"),
         })
-    if user.role in (Role.LIQUIDATEUR, Role.MANAGER):
+    from caisse.claims.views import READERS as CLAIMS_TEAM
+
+    if user.role in CLAIMS_TEAM:
         with suppress(NoReverseMatch):  # the health-cost pages are served
             from caisse.claims.capture import captured_pending
 
