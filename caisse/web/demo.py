@@ -60,19 +60,28 @@ def _accounts() -> list[tuple[str, str, str]]:
     for username, role, first, last in DEMO_AGENTS:
         _account(username, role, first, last)
         rows.append((Role(role).label, username, f"{first} {last}"))
-    parent_link = ParentLink.objects.select_related("parent").filter(
-        parent__date_deces__isnull=True, parent__rights_periods__fin__isnull=True).order_by("pk").first()
+    from django.db.models import Count, Exists, OuterRef
+
+    from caisse.claims.models import Feuille, FeuilleStatus, PayeeKind, Payment
+
+    # A parent whose care has been reimbursed (once the daily runs are done), so that the online
+    # space shows children, rights and reimbursements; any parent before.
+    reimbursed = Feuille.objects.filter(nir=OuterRef("parent__nir"), statut=FeuilleStatus.LIQUIDEE,
+                                        date_paiement__isnull=False)
+    parents = ParentLink.objects.select_related("parent").filter(
+        parent__date_deces__isnull=True, parent__rights_periods__fin__isnull=True).order_by("pk")
+    parent_link = parents.filter(Exists(reimbursed)).first() or parents.first()
     member = parent_link.parent if parent_link else Beneficiary.objects.alive().order_by("pk").first()
     if member is not None:
         _account("assure", Role.ASSURE, member.prenom or "Assuré", member.nom_affiche or "Démo", beneficiary=member)
         rows.append((Role.ASSURE.label, "assure", f"{member.prenom} {member.nom_affiche} (NIR {member.nir})"))
-    doctor = HealthProfessional.objects.filter(profession=Profession.MEDECIN).order_by("pk").first()
+    doctors = HealthProfessional.objects.filter(profession=Profession.MEDECIN).order_by("pk")
+    paid = Payment.objects.filter(type_beneficiaire=PayeeKind.PS, identifiant_beneficiaire=OuterRef("identifiant"))
+    doctor = doctors.filter(Exists(paid)).first() or doctors.first()  # one the caisse has paid, once it has
     if doctor is not None:
         _account("professionnel", Role.PROFESSIONNEL, doctor.prenom or "Docteur", doctor.nom or "Démo",
                  professional=doctor)
         rows.append((Role.PROFESSIONNEL.label, "professionnel", str(doctor)))
-    from django.db.models import Count
-
     employer = Employer.objects.annotate(n=Count("arrets")).order_by("-n", "pk").first()
     if employer is not None:
         _account("employeur", Role.EMPLOYEUR, "Service", "RH", employer=employer)
@@ -164,7 +173,7 @@ def _claims(out: Path, year: int, today: dt.date, limit: int = 25_000) -> None:
     from caisse.claims.services import daily_run, import_referentiel_extras, receive_flow
 
     import_referentiel_extras(out / "referentiel", quiet=True)
-    records = _read(out / "feuilles.ndjson", limit)
+    records = _spread(out / "feuilles.ndjson", limit)
     electronic = [r for r in records if r.get("type") != "FSP"]
     paper: list[tuple[dt.date, dict[str, Any]]] = []
     for n, record in enumerate(r for r in records if r.get("type") == "FSP"):
@@ -195,6 +204,18 @@ def _claims(out: Path, year: int, today: dt.date, limit: int = 25_000) -> None:
         receive("fsp-fin.ndjson", [record for _, record in paper])
     daily_run(None, today=dt.date(year + 1, 1, 2), quiet=True)
     _capture_queue(today)
+
+
+def _spread(path: Path, limit: int) -> list[dict[str, Any]]:
+    """At most ``limit`` feuilles taken evenly through the flow (every k-th line), so that a large
+    demo still has claims, payments and delays in every month of the year, not only in January."""
+    import json
+
+    with path.open(encoding="utf-8") as handle:
+        total = sum(1 for _ in handle)
+    stride = max(1, -(-total // limit))
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for n, line in enumerate(handle) if n % stride == 0]
 
 
 def _capture_queue(today: dt.date, count: int = 6) -> None:

@@ -34,5 +34,10 @@ def test_a_small_demo_has_accounts_people_and_work_for_every_team(capsys: pytest
     assert mean[FeuilleType.FSE] is not None and mean[FeuilleType.FSP] is not None
     assert mean[FeuilleType.FSE] < dt.timedelta(days=5) < dt.timedelta(days=10) < mean[FeuilleType.FSP]
     assert captured_pending().count() == 6
+    # The assuré's and the professional's online spaces have reimbursements and payments to show.
+    member = User.objects.get(username="assure").beneficiary
+    assert Feuille.objects.filter(nir=member.nir, statut=FeuilleStatus.LIQUIDEE, date_paiement__isnull=False).exists()
+    doctor = User.objects.get(username="professionnel").professional
+    assert Payment.objects.filter(identifiant_beneficiaire=doctor.identifiant).exists()
     build_demo(300, today=dt.date(2026, 11, 22))  # a second run keeps the database
     assert "déjà construite" in capsys.readouterr().err
