@@ -192,6 +192,8 @@ def delays_chart_svg(rows: list[dict[str, Any]]) -> str:
     ax.set_xlim(-0.7, max(len(months), 2) - 0.3)
     ax.set_ylim(bottom=0)
     ax.set_xticks(range(len(months)), months)
+    if len(months) > 8:  # a year of months: slanted, so that the labels never run into each other
+        ax.tick_params(axis="x", labelrotation=45)
     ax.set_ylabel("jours")
     ax.spines[["top", "right"]].set_visible(False)
     # Beside the plot, never over a bar or a target line.

@@ -190,8 +190,12 @@ def _claims(out: Path, year: int, today: dt.date, limit: int = 25_000) -> None:
         receive_flow(out / name, quiet=True)
 
     receive("feuilles-fse.ndjson", electronic)
+    # The runs go on into the first months of the next year, when the late care of December is
+    # received and paid: a run pays only what was received by its eve, never a feuille from the
+    # future (the flow's deliberately wrong dates stay received, as they would).
+    end = dt.date(year + 1, 3, 31)
     day = dt.date(year, 1, 1)
-    while day.year == year:
+    while day <= end:
         if day.weekday() in RUN_WEEKDAYS:
             eve = day - dt.timedelta(days=1)
             ready = next((i for i, (captured_on, _) in enumerate(paper) if captured_on > eve), len(paper))
@@ -200,9 +204,6 @@ def _claims(out: Path, year: int, today: dt.date, limit: int = 25_000) -> None:
                 paper = paper[ready:]
             daily_run(eve, today=day, quiet=True)
         day += dt.timedelta(days=1)
-    if paper:
-        receive("fsp-fin.ndjson", [record for _, record in paper])
-    daily_run(None, today=dt.date(year + 1, 1, 2), quiet=True)
     _capture_queue(today)
 
 

@@ -33,6 +33,7 @@ def test_a_small_demo_has_accounts_people_and_work_for_every_team(capsys: pytest
     mean = {kind: paid.filter(type=kind).aggregate(d=Avg(delay))["d"] for kind in (FeuilleType.FSE, FeuilleType.FSP)}
     assert mean[FeuilleType.FSE] is not None and mean[FeuilleType.FSP] is not None
     assert mean[FeuilleType.FSE] < dt.timedelta(days=5) < dt.timedelta(days=10) < mean[FeuilleType.FSP]
+    assert not paid.filter(date_paiement__lt=F("date_reception")).exists()  # never paid before received
     assert captured_pending().count() == 6
     # The assuré's and the professional's online spaces have reimbursements and payments to show.
     member = User.objects.get(username="assure").beneficiary
