@@ -97,6 +97,17 @@ def _process_ticks(server_pid: int) -> tuple[int, int, int]:
     return server, engine, postgres
 
 
+def _server_timing(header: str) -> dict[str, float]:
+    """``{"attente": 3.1, "lot": 11.8}`` from ``attente;dur=3.1;desc="…", lot;dur=11.8;desc="…"``."""
+    out: dict[str, float] = {}
+    for metric in header.split(","):
+        name, *params = (p.strip() for p in metric.split(";"))
+        for param in params:
+            if param.startswith("dur="):
+                out[name] = float(param[4:])
+    return out
+
+
 class Client:
     """Minimal HTTP/1.1 keep-alive client over asyncio streams (one request per connection at a time)."""
 
@@ -104,6 +115,7 @@ class Client:
         self.port, self.token = port, token
         self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
         self.batch_sizes: list[int] = []
+        self.timings: list[dict[str, float]] = []  # the liquidations' Server-Timing: waiting, batch
 
     async def request(self, method: str, path: str, body: bytes = b"") -> int:
         """The status; a kept-alive connection the server closed meanwhile is retried once on a new one
@@ -130,6 +142,7 @@ class Client:
             await reader.readexactly(int(headers.get("content-length", "0")))
             if "x-caisse-lot" in headers:
                 self.batch_sizes.append(int(headers["x-caisse-lot"]))
+                self.timings.append(_server_timing(headers.get("server-timing", "")))
         except BaseException:
             writer.close()
             raise
@@ -242,6 +255,7 @@ def main() -> None:
         marks: list[tuple[float, tuple[int, int, int], resource.struct_rusage, tuple[int, int, int]]] = []
         latencies, errors, causes, elapsed, lags = asyncio.run(run())
         sizes = client.batch_sizes[-len(latencies["liquidation"]):] if latencies["liquidation"] else []
+        timings = client.timings[-len(latencies["liquidation"]):] if latencies["liquidation"] else []
         self1 = resource.getrusage(resource.RUSAGE_SELF)
         busy1, steal1, total1 = _cpu_ticks()
         load_after = os.getloadavg()
@@ -288,6 +302,15 @@ def main() -> None:
     print("  latence des réponses 200, comptée depuis l'instant prévu de chaque requête"
           + (f" ; liquidations par appel du moteur : {sum(sizes) / len(sizes):.1f} en moyenne (vu par feuille), "
              f"{max(sizes)} au plus" if sizes else ""))
+    if timings:  # where a liquidation's time goes, from the server's own clock
+        waited = sorted(t.get("attente", 0.0) for t in timings)
+        ran = sorted(t.get("lot", 0.0) for t in timings)
+        rest = sorted(v - t.get("attente", 0.0) - t.get("lot", 0.0) for v, t in zip(
+            latencies["liquidation"], timings, strict=True))
+        print("  liquidation, d'après Server-Timing : attente du lot (fenêtre, lot en cours) p50/p99 "
+              f"{_pct(waited, 0.5):.1f} / {_pct(waited, 0.99):.1f} ms ; lot (lecture de la base et moteur) "
+              f"{_pct(ran, 0.5):.1f} / {_pct(ran, 0.99):.1f} ms ; reste (client, HTTP, processus web, socket) "
+              f"{_pct(rest, 0.5):.1f} / {_pct(rest, 0.99):.1f} ms")
     for kind, values in latencies.items():
         if not values:
             print(f"  {kind:<12} aucune réponse 200, erreurs={errors[kind]}")

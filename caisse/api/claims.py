@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 from django.http import HttpRequest, JsonResponse
@@ -110,6 +110,16 @@ def liquidate_batch(feuilles: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [d for d in out if d is not None]
 
 
+class BatchInfo(NamedTuple):
+    """How a feuille was liquidated: the feuilles of its engine call, the milliseconds it waited
+    for its batch (window and batch in progress) and those its batch ran (database read and
+    engine). The API sends them in ``X-Caisse-Lot`` and ``Server-Timing``."""
+
+    size: int = 1
+    waited_ms: float = 0.0
+    ran_ms: float = 0.0
+
+
 @dataclass(eq=False)  # identity: two callers may send the same feuille
 class _Pending:
     feuille: dict[str, Any]
@@ -119,7 +129,8 @@ class _Pending:
     result: dict[str, Any] | None = None
     error: BaseException | None = None
     alone: bool = False
-    size: int = 1
+    queued_at: float = field(default_factory=time.perf_counter)
+    info: BatchInfo = BatchInfo()
 
 
 class MicroBatcher:
@@ -147,8 +158,8 @@ class MicroBatcher:
     def submit(self, feuille: dict[str, Any]) -> dict[str, Any]:
         return self.submit_sized(feuille)[0]
 
-    def submit_sized(self, feuille: dict[str, Any]) -> tuple[dict[str, Any], int]:
-        """The answer and the number of feuilles liquidated in the same engine call."""
+    def submit_sized(self, feuille: dict[str, Any]) -> tuple[dict[str, Any], BatchInfo]:
+        """The answer, and the size and timings of the engine call that liquidated it."""
         item = _Pending(feuille, self.keys(feuille))
         with self._lock:
             self._queue.append(item)
@@ -160,11 +171,13 @@ class MicroBatcher:
         if item.lead:
             self._lead(item, fresh)
         if item.alone:  # its batch failed: alone, it gets its own answer or its own error
-            return self.run([feuille])[0], 1
+            started = time.perf_counter()
+            result = self.run([feuille])[0]
+            return result, BatchInfo(1, (started - item.queued_at) * 1000, (time.perf_counter() - started) * 1000)
         if item.error is not None:
             raise item.error
         assert item.result is not None
-        return item.result, item.size
+        return item.result, item.info
 
     def _take(self) -> list[_Pending]:
         batch: list[_Pending] = []
@@ -188,12 +201,15 @@ class MicroBatcher:
                 time.sleep(self.window)
             with self.gate():  # the batch is taken once through the gate: it holds all that queued meanwhile
                 batch = self._take()  # the leader is the oldest item queued: it is always taken
+                started = time.perf_counter()
                 try:
                     results = self.run([item.feuille for item in batch])
                     if len(results) != len(batch):
                         raise RuntimeError("le moteur n'a pas rendu un décompte par feuille")
+                    ran_ms = (time.perf_counter() - started) * 1000
                     for item, result in zip(batch, results, strict=True):
-                        item.result, item.size = result, len(batch)
+                        item.result = result
+                        item.info = BatchInfo(len(batch), (started - item.queued_at) * 1000, ran_ms)
                 except Exception as exc:
                     for item in batch:
                         item.alone, item.error = len(batch) > 1, exc
@@ -280,7 +296,7 @@ def _remote() -> EngineClient | None:
 REMOTE = _remote()
 
 
-def liquidate_sized(feuille: dict[str, Any]) -> tuple[dict[str, Any], int]:
+def liquidate_sized(feuille: dict[str, Any]) -> tuple[dict[str, Any], BatchInfo]:
     if REMOTE is not None:
         try:
             return REMOTE.submit_sized(feuille)
@@ -308,12 +324,16 @@ def liquidation(request: HttpRequest) -> JsonResponse:
         response["Retry-After"] = "1"
         return response
     try:
-        decompte, size = liquidate_sized(feuille)
+        decompte, info = liquidate_sized(feuille)
     finally:
         if SLOTS is not None:
             SLOTS.release()
     response = JsonResponse(decompte, json_dumps_params=JSON)
-    response["X-Caisse-Lot"] = str(size)  # feuilles liquidated in the same engine call (measurement)
+    # Measurement: the feuilles liquidated in the same engine call, and where the time went
+    # (Server-Timing, W3C: shown by browsers' developer tools, read by bench/bench_api.py).
+    response["X-Caisse-Lot"] = str(info.size)
+    response["Server-Timing"] = (f'attente;dur={info.waited_ms:.1f};desc="attente du lot", '
+                                 f'lot;dur={info.ran_ms:.1f};desc="lecture de la base et moteur"')
     return response
 
 

@@ -25,12 +25,12 @@ from typing import Any, Protocol
 
 
 class _Batcher(Protocol):
-    def submit_sized(self, feuille: dict[str, Any]) -> tuple[dict[str, Any], int]: ...
+    def submit_sized(self, feuille: dict[str, Any]) -> tuple[dict[str, Any], Any]: ...
 
 
 def serve_connection(conn: Connection, batcher: _Batcher) -> None:
-    """Answer one web thread's feuilles until it hangs up: ``("ok", décompte, taille du lot)`` or
-    ``("erreur", message, 0)``."""
+    """Answer one web thread's feuilles until it hangs up: ``("ok", décompte, (taille du lot,
+    attente ms, lot ms))`` or ``("erreur", message, None)``."""
     with conn:
         while True:
             try:
@@ -38,10 +38,10 @@ def serve_connection(conn: Connection, batcher: _Batcher) -> None:
             except (EOFError, OSError):
                 return
             try:
-                decompte, size = batcher.submit_sized(feuille)
-                reply: tuple[str, Any, int] = ("ok", decompte, size)
+                decompte, info = batcher.submit_sized(feuille)
+                reply: tuple[str, Any, Any] = ("ok", decompte, tuple(info))
             except Exception as exc:  # the web worker turns it into an error response
-                reply = ("erreur", f"{type(exc).__name__} : {exc}", 0)
+                reply = ("erreur", f"{type(exc).__name__} : {exc}", None)
             try:
                 conn.send(reply)
             except OSError:
@@ -117,12 +117,16 @@ class EngineClient:
             with contextlib.suppress(OSError):
                 conn.close()
 
-    def submit_sized(self, feuille: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    def submit_sized(self, feuille: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+        """The décompte and its :class:`~caisse.api.claims.BatchInfo` (as the process's batcher
+        gives them; the time spent on the socket is the web worker's own)."""
+        from caisse.api.claims import BatchInfo
+
         for attempt in range(2):
             try:
                 conn = self._connection()
                 conn.send(feuille)
-                status, payload, size = conn.recv()
+                status, payload, info = conn.recv()
                 break
             except (OSError, EOFError):
                 self._drop()
@@ -130,7 +134,7 @@ class EngineClient:
                     raise
         if status != "ok":
             raise RuntimeError(payload)
-        return payload, size
+        return payload, BatchInfo(*info)
 
 
 if __name__ == "__main__":

@@ -72,3 +72,6 @@ def test_beyond_the_liquidations_in_flight_it_answers_503_at_once(token: str, mo
     response = Client().post("/api/v1/liquidations", json.dumps(feuille), content_type="application/json",
                              HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200 and response["X-Caisse-Lot"] == "1"
+    timing = dict(part.split(";", 1)[0:2] for part in response["Server-Timing"].split(", "))
+    assert set(timing) == {"attente", "lot"}
+    assert all(float(value.split(";")[0].removeprefix("dur=")) >= 0 for value in timing.values())

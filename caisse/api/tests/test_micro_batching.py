@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from pathlib import Path
@@ -110,6 +111,29 @@ def test_a_lone_call_waits_only_the_window() -> None:
     assert batcher.submit({"id": "x", "nir": "1"}) == {"id": "x", "n": 1}
     assert time.perf_counter() - start < 0.5
     assert not batcher._leading and not batcher._queue
+
+
+def test_each_answer_says_its_batch_size_and_where_its_time_went() -> None:
+    """The window and any batch in progress count as waiting; the batch's run (database and engine)
+    as running: what the API sends in ``X-Caisse-Lot`` and ``Server-Timing``."""
+    batcher = MicroBatcher(_Recorder(delay=0.02), window=0.01)
+    answer, info = batcher.submit_sized({"id": "x", "nir": "1"})
+    assert answer == {"id": "x", "n": 1} and info.size == 1
+    assert info.waited_ms >= 9 and info.ran_ms >= 19
+    failing = MicroBatcher(_Recorder(delay=0.01, fail_on="f1"), window=0.2)  # both in one batch
+    infos: list[Any] = [None, None]
+
+    def call(i: int) -> None:
+        with contextlib.suppress(ValueError):
+            infos[i] = failing.submit_sized({"id": f"f{i}", "nir": f"p{i}"})[1]
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert infos[0].size == 1 and infos[0].ran_ms >= 9  # retried alone after its batch failed
+    assert infos[0].waited_ms >= 205  # the window, then the failed batch
 
 
 def test_through_a_file_gate_two_processes_batches_take_turns(tmp_path: Path) -> None:
