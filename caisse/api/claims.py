@@ -350,7 +350,15 @@ openapi.register(
                 "schema": {"$ref": "#/components/schemas/Feuille"}}}},
             "responses": {
                 "200": {"description": "Décompte (contrat §2)", "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/Decompte"}}}},
+                    "schema": {"$ref": "#/components/schemas/Decompte"}}},
+                    "headers": {
+                        "X-Caisse-Lot": {"description": "Feuilles liquidées dans le même appel du moteur.",
+                                         "schema": {"type": "integer"}},
+                        "Server-Timing": {"description": "Temps passé dans le serveur (W3C Server Timing) : "
+                                                         "« attente » du lot, puis « lot » (lecture de la base "
+                                                         "et moteur), en millisecondes.",
+                                          "schema": {"type": "string"}},
+                    }},
                 "400": openapi.PROBLEM, "401": openapi.PROBLEM, "403": openapi.PROBLEM, "503": openapi.PROBLEM,
             },
         }

@@ -82,6 +82,8 @@ def test_the_openapi_document_lists_the_operations() -> None:
     doc = Client().get("/api/openapi.json").json()
     assert doc["openapi"].startswith("3.1")
     assert "/api/v1/droits/{nir}" in doc["paths"]
+    answered = doc["paths"]["/api/v1/liquidations"]["post"]["responses"]["200"]
+    assert set(answered["headers"]) == {"X-Caisse-Lot", "Server-Timing"}
 
 
 def test_a_lookup_is_a_few_precompiled_queries_and_one_audit_insert(  # type: ignore[no-untyped-def]
