@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 import polars as pl
 from django.http import HttpRequest, JsonResponse
@@ -36,7 +36,7 @@ from caisse.accounts.models import Role
 from caisse.accounts.perms import Capability, has
 from caisse.api import openapi
 from caisse.api.auth import authenticated, problem
-from caisse.api.engine_process import EngineClient
+from caisse.api.engine_process import BatchInfo, EngineClient
 from caisse.claims.services import (
     batch_inputs,
     load_counters,
@@ -108,16 +108,6 @@ def liquidate_batch(feuilles: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         for pos, decompte in zip(members, records.records_from_frames(decomptes, out_lines), strict=True):
             out[pos] = decompte
     return [d for d in out if d is not None]
-
-
-class BatchInfo(NamedTuple):
-    """How a feuille was liquidated: the feuilles of its engine call, the milliseconds it waited
-    for its batch (window and batch in progress) and those its batch ran (database read and
-    engine). The API sends them in ``X-Caisse-Lot`` and ``Server-Timing``."""
-
-    size: int = 1
-    waited_ms: float = 0.0
-    ran_ms: float = 0.0
 
 
 @dataclass(eq=False)  # identity: two callers may send the same feuille

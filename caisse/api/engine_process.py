@@ -21,11 +21,21 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Client, Connection, Listener
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
+
+
+class BatchInfo(NamedTuple):
+    """How a feuille was liquidated: the feuilles of its engine call, the milliseconds it waited
+    for its batch (window and batch in progress) and those its batch ran (database read and
+    engine). The API sends them in ``X-Caisse-Lot`` and ``Server-Timing``."""
+
+    size: int = 1
+    waited_ms: float = 0.0
+    ran_ms: float = 0.0
 
 
 class _Batcher(Protocol):
-    def submit_sized(self, feuille: dict[str, Any]) -> tuple[dict[str, Any], Any]: ...
+    def submit_sized(self, feuille: dict[str, Any]) -> tuple[dict[str, Any], BatchInfo]: ...
 
 
 def serve_connection(conn: Connection, batcher: _Batcher) -> None:
@@ -39,6 +49,7 @@ def serve_connection(conn: Connection, batcher: _Batcher) -> None:
                 return
             try:
                 decompte, info = batcher.submit_sized(feuille)
+                # A plain tuple: run as ``-m``, this module is ``__main__`` here, which the web side cannot unpickle.
                 reply: tuple[str, Any, Any] = ("ok", decompte, tuple(info))
             except Exception as exc:  # the web worker turns it into an error response
                 reply = ("erreur", f"{type(exc).__name__} : {exc}", None)
@@ -117,11 +128,9 @@ class EngineClient:
             with contextlib.suppress(OSError):
                 conn.close()
 
-    def submit_sized(self, feuille: dict[str, Any]) -> tuple[dict[str, Any], Any]:
-        """The décompte and its :class:`~caisse.api.claims.BatchInfo` (as the process's batcher
-        gives them; the time spent on the socket is the web worker's own)."""
-        from caisse.api.claims import BatchInfo
-
+    def submit_sized(self, feuille: dict[str, Any]) -> tuple[dict[str, Any], BatchInfo]:
+        """The décompte and its :class:`BatchInfo` (as the process's batcher gives them; the time
+        spent on the socket is the web worker's own)."""
         for attempt in range(2):
             try:
                 conn = self._connection()
