@@ -356,10 +356,8 @@ def _feuille_controls_small(f: pl.DataFrame, lines: pl.DataFrame, ref: Referenti
         f.hstack([has_lines])
         .lazy()
         .with_columns(_PROCESSING_RANK.alias("_ordre"))
-        .join(ref.beneficiaires.lazy().with_row_index("_nir_idx").select(_person_columns()), on="nir", how="left",
-              maintain_order="left")
-        .join(ref.professionnels.lazy().with_row_index("_ps_idx").select(_professional_columns()), on="executant",
-              how="left", maintain_order="left")
+        .join(_person_index(ref.beneficiaires.lazy()), on="nir", how="left", maintain_order="left")
+        .join(_professional_index(ref.professionnels.lazy()), on="executant", how="left", maintain_order="left")
     )
     if opposed:
         ranked = collect(plan, f.height)
@@ -393,7 +391,7 @@ def _cached_feuille_rejection(opposed: bool, distinct: bool) -> pl.Expr:
 
 @functools.cache
 def _person_columns() -> list[pl.Expr]:
-    """What :func:`_person_index` selects (built once)."""
+    """What :func:`_person_index` selects (expressions built once: a real-time call reuses them)."""
     return [
         pl.col("nir"), pl.col("_nir_idx").cast(pl.Int64), pl.col("date_naissance"),
         _ymd(pl.col("date_naissance")).alias("_naissance_ymd"), pl.col("deces"),
@@ -411,14 +409,12 @@ PersonTable = TypeVar("PersonTable", pl.DataFrame, pl.LazyFrame)
 
 def _person_index(beneficiaires: PersonTable) -> PersonTable:
     """The beneficiaries' row numbers (``_nir_idx``) and what the lines read of them."""
-    return beneficiaires.with_row_index("_nir_idx").select(
-        "nir", pl.col("_nir_idx").cast(pl.Int64), "date_naissance", _ymd(pl.col("date_naissance")).alias("_naissance_ymd"), "deces"
-    )
+    return beneficiaires.with_row_index("_nir_idx").select(_person_columns())
 
 
 def _professional_index(professionnels: PersonTable) -> PersonTable:
     """The professionals' row numbers (``_ps_idx``) by id."""
-    return professionnels.with_row_index("_ps_idx").select(pl.col("id").alias("executant"), pl.col("_ps_idx").cast(pl.Int64))
+    return professionnels.with_row_index("_ps_idx").select(_professional_columns())
 
 
 def _opposed_cards(f: pl.DataFrame, lines: pl.DataFrame, ref: Referentiel) -> pl.DataFrame:
