@@ -153,9 +153,9 @@ def professional_return(identifiant: str, limit: int = 500) -> dict[str, Any]:
     partial = []
     for f in Feuille.objects.filter(executant=identifiant, statut=FeuilleStatus.LIQUIDEE).order_by(
             "-date_reception", "identifiant")[:limit]:
-        bad = [(line.code, c) for line in statement(f).lignes for c in line.rejets]
-        if bad:
-            partial.append({"f": f, "lines": bad})
+        if not any(line.get("rejets") for line in (f.decompte or {}).get("lignes") or []):
+            continue  # most liquidated feuilles: nothing to show, no statement to build
+        partial.append({"f": f, "lines": [(line.code, c) for line in statement(f).lignes for c in line.rejets]})
     return {
         "ps": HealthProfessional.objects.filter(identifiant=identifiant).first(),
         "payments": [(p, euros(p.montant_cts)) for p in payments],

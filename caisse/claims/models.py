@@ -201,6 +201,8 @@ class Feuille(models.Model):
         indexes = [
             models.Index(fields=["statut", "date_reception", "identifiant"], name="feuille_to_process"),
             models.Index(fields=["date_paiement", "type"], name="feuille_paid"),
+            # A professional's return (back-office page and online space): their feuilles by status, newest first.
+            models.Index(fields=["executant", "statut", "date_reception"], name="feuille_by_professional"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -325,6 +325,11 @@ def test_professional_return_lists_payments_and_rejections(referentiel: dict[str
     old = (timezone.localdate() - dt.timedelta(days=800)).isoformat()
     # A feuille the engine rejects (care more than two years before reception): PRESCRIPTION.
     assert client.post(reverse("claims:capture"), _post(referentiel, l1_date_soins=old)).status_code == 302
+    # A liquidated feuille with one line rejected: only its rejected line is listed.
+    care = (timezone.localdate() - dt.timedelta(days=9)).isoformat()
+    assert client.post(reverse("claims:capture"), _post(
+        referentiel, l2_code="G", l2_date_soins=old, l2_quantite="1", l2_coefficient="1", l2_montant="30,00",
+        l1_date_soins=care)).status_code == 302
     services.daily_run(today=timezone.localdate(), quiet=True)
     page = client.get(reverse("claims:professional", args=[referentiel["ps"]]))
     html = page.content.decode()
@@ -333,6 +338,12 @@ def test_professional_return_lists_payments_and_rejections(referentiel: dict[str
     rejected = Feuille.objects.get(statut=FeuilleStatus.REJETEE)
     assert rejected.identifiant in html and "<code>PRESCRIPTION</code>" in html
     assert "Soins reçus plus de deux ans après leur date" in html
+    partial = html.split('id="lignes-rejetees"', 1)[1]
+    mixed = next(f for f in Feuille.objects.filter(statut=FeuilleStatus.LIQUIDEE)
+                 if any(line.get("rejets") for line in f.decompte["lignes"]))
+    assert mixed.identifiant in partial and "<code>PRESCRIPTION</code>" in partial
+    others = Feuille.objects.filter(statut=FeuilleStatus.LIQUIDEE).exclude(pk=mixed.pk)
+    assert others.exists() and all(f.identifiant not in partial for f in others)
     assert client.get(reverse("claims:professional", args=["00000000000"])).status_code == 404
 
 
