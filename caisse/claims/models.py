@@ -134,6 +134,8 @@ class Payment(models.Model):
     )
     nom = models.CharField("nom du destinataire", max_length=200, blank=True)
     iban = models.CharField("IBAN", max_length=34, blank=True)
+    iban_valide = models.BooleanField(
+        "IBAN valide", default=False, help_text="Vérifié à la création du paiement : un fichier SEPA peut le porter.")
     bic = models.CharField("BIC", max_length=11, blank=True)
     date_paiement = models.DateField("date de paiement")
     montant_cts = models.BigIntegerField("montant (centimes)")

@@ -32,7 +32,6 @@ import math
 import os
 import sys
 import time
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +46,7 @@ from django.utils import timezone
 from caisse.batch_io import UnreadableFile, iter_ndjson, write_ndjson
 from caisse.beneficiaries.exchange import beneficiary_queries, beneficiary_records, records_from_rows
 from caisse.beneficiaries.models import Beneficiary
-from caisse.claims import delays
+from caisse.claims import delays, sepa
 from caisse.claims.models import (
     AnnualCounter,
     DailyCapConsumption,
@@ -704,6 +703,7 @@ def _write_payments(run: DailyRun, dues: dict[tuple[str, str], list[tuple[int, i
             for p in Payment.objects.filter(type_beneficiaire=kind, date_paiement=day, identifiant_beneficiaire__in=part):
                 existing[p.identifiant_beneficiaire] = p
         names = _payee_names(kind, [i for i in idents if i not in existing])
+        valid = {iban: sepa.valid_iban(iban) is not None for _, iban, _ in names.values()}  # each IBAN once
         to_update, to_create = [], []
         for ident in idents:
             items = dues[(kind, ident)]
@@ -716,8 +716,8 @@ def _write_payments(run: DailyRun, dues: dict[tuple[str, str], list[tuple[int, i
             else:
                 nom, iban, bic = names.get(ident, (ident, "", ""))
                 to_create.append(Payment(
-                    type_beneficiaire=kind, identifiant_beneficiaire=ident, nom=nom[:200], iban=iban, bic=bic,
-                    date_paiement=day, montant_cts=amount, nb_feuilles=count, run=run,
+                    type_beneficiaire=kind, identifiant_beneficiaire=ident, nom=nom[:200], iban=iban,
+                    iban_valide=valid.get(iban, False), bic=bic, date_paiement=day, montant_cts=amount, nb_feuilles=count, run=run,
                 ))
         _executemany(
             f"UPDATE {connection.ops.quote_name(Payment._meta.db_table)} SET montant_cts = %s, nb_feuilles = %s WHERE id = %s",
@@ -959,8 +959,6 @@ def export_decomptes(out: str, *, quiet: bool = False) -> int:
 
 def export_payments(out: str, *, quiet: bool = False) -> int:
     """``caisse exporter paiements``: a SEPA credit-transfer file (pain.001.001.03)."""
-    from caisse.claims import sepa
-
     payments = list(Payment.objects.order_by("date_paiement", "type_beneficiaire", "identifiant_beneficiaire", "pk"))
     xml, skipped = sepa.credit_transfer(payments)
     if out == "-":
@@ -985,8 +983,6 @@ def payment_runs(limit: int = 104) -> list[dict[str, Any]]:
     professionals and to assurés, and the transfers that no SEPA file can carry (no valid IBAN)."""
     from django.db.models import Count, Q, Sum
 
-    from caisse.claims import sepa
-
     runs = list(DailyRun.objects.filter(statut=RunStatus.TERMINE).order_by("-date_traitement", "-pk")[:limit])
     totals = {
         row["run"]: row
@@ -995,12 +991,9 @@ def payment_runs(limit: int = 104) -> list[dict[str, Any]]:
             montant_ps=Sum("montant_cts", filter=Q(type_beneficiaire=PayeeKind.PS)),
             nb_assures=Count("pk", filter=Q(type_beneficiaire=PayeeKind.ASSURE)),
             montant_assures=Sum("montant_cts", filter=Q(type_beneficiaire=PayeeKind.ASSURE)),
+            sans_iban=Count("pk", filter=Q(iban_valide=False)),
         )
     }
-    # Each distinct IBAN checked once (a payee is paid by many runs with the same account).
-    ibans = Payment.objects.filter(run__in=runs).values_list("run", "iban")
-    valid = {iban: sepa.valid_iban(iban) is not None for iban in {iban for _, iban in ibans}}
-    without_iban = Counter(run for run, iban in ibans if not valid[iban])
     rows = []
     for run in runs:
         t = totals.get(run.pk, {})
@@ -1008,7 +1001,7 @@ def payment_runs(limit: int = 104) -> list[dict[str, Any]]:
             "run": run,
             "nb_ps": t.get("nb_ps") or 0, "montant_ps_cts": t.get("montant_ps") or 0,
             "nb_assures": t.get("nb_assures") or 0, "montant_assures_cts": t.get("montant_assures") or 0,
-            "sans_iban": without_iban.get(run.pk, 0),
+            "sans_iban": t.get("sans_iban") or 0,
         })
     return rows
 

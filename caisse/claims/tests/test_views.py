@@ -220,6 +220,27 @@ def test_payments_page_lists_each_run_and_gives_its_sepa_file(liquidated: dict[s
         assert "sans IBAN valide" in page
     assert AuditEvent.objects.filter(action=AuditAction.DOWNLOAD, summary__contains="virements SEPA").exists()
     assert client.get(reverse("claims:payments_sepa", args=[run.pk + 1000])).status_code == 404
+    # The IBAN is checked once, when the payment is made; the page counts those a SEPA file cannot carry.
+    assert all(p.iban_valide == (sepa.valid_iban(p.iban) is not None) for p in payments)
+    Payment.objects.filter(pk=payments[0].pk).update(iban="FR00 INVALIDE", iban_valide=False)
+    missing = Payment.objects.filter(run=run, iban_valide=False).count()
+    assert f"{missing} sans IBAN valide" in client.get(reverse("claims:payments")).content.decode()
+
+
+def test_payments_made_before_the_iban_check_get_it_from_their_migration(liquidated: dict[str, Any]) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("caisse.claims.migrations.0003_payment_iban_valide")
+    payments = list(Payment.objects.all())
+    assert payments
+    Payment.objects.update(iban_valide=False, iban="FR76 0000 INVALIDE")
+    Payment.objects.filter(pk=payments[0].pk).update(iban="FR7630006000011234567890189")  # a valid example
+    migration.check_stored_ibans(apps, None)
+    assert Payment.objects.get(pk=payments[0].pk).iban_valide
+    for p in Payment.objects.all():
+        assert p.iban_valide == (sepa.valid_iban(p.iban) is not None)
 
 
 def test_the_assure_sees_their_payments_and_downloads_their_statement(make_user: Any, liquidated: dict[str, Any]) -> None:
