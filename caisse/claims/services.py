@@ -80,9 +80,9 @@ from caisse.rules.claims.counters import (
 )
 from caisse.rules.claims.engine import FEUILLE_COLUMNS, LIGNE_COLUMNS, liquidate
 from caisse.rules.claims.legal import SanteParameters, load
+from caisse.rules.claims.nomenclature import FAR_FUTURE, load_nomenclature, read_nomenclature
 from caisse.rules.claims.nomenclature import SCHEMA as NOMENCLATURE_SCHEMA
-from caisse.rules.claims.nomenclature import load_nomenclature, read_nomenclature
-from caisse.rules.claims.referentiel import FAR_FUTURE, Referentiel
+from caisse.rules.claims.referentiel import Referentiel
 
 CHUNK_FEUILLES = 20_000
 """Feuilles per chunk of the daily run (``CAISSE_TRAITER_LOT`` overrides it)."""
@@ -464,10 +464,6 @@ def referentiel_for(
     )
 
 
-def _frame(rows: list[tuple[Any, ...]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema=schema, orient="row") if rows else frames.empty(schema)
-
-
 def _counters_sql(n: int) -> str:
     """The four counters tables of ``n`` people in one query (one round trip), rows tagged 0-3."""
     marks = ", ".join(["%s"] * n)
@@ -511,8 +507,9 @@ def _counters_from_rows(rows: Iterable[Sequence[Any]]) -> Counters:
         else:
             acts.append((nir, s1, s2, _day(d)))
     return Counters(
-        annual=_frame(annual, ANNUAL_SCHEMA), debt=_frame(debt, DEBT_SCHEMA), daily=_frame(daily, DAILY_SCHEMA),
-        seen_ids=frames.empty(IDS_SCHEMA), seen_acts=_frame(acts, ACTS_SCHEMA),
+        annual=frames.frame(annual, ANNUAL_SCHEMA, orient="row"), debt=frames.frame(debt, DEBT_SCHEMA, orient="row"),
+        daily=frames.frame(daily, DAILY_SCHEMA, orient="row"), seen_ids=frames.empty(IDS_SCHEMA),
+        seen_acts=frames.frame(acts, ACTS_SCHEMA, orient="row"),
     )
 
 

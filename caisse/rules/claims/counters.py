@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from caisse.rules.claims.frames import empty
+
 ANNUAL_SCHEMA: dict[str, pl.DataType] = {
     "nir": pl.String(),
     "annee": pl.Int32(),
@@ -36,10 +38,6 @@ ACTS_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def _empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    return pl.DataFrame(schema=schema)
-
-
 @dataclass
 class Counters:
     """Amounts consumed and claims seen before the current run.
@@ -55,11 +53,11 @@ class Counters:
     them from chunk to chunk cheap.
     """
 
-    annual: pl.DataFrame = field(default_factory=lambda: _empty(ANNUAL_SCHEMA))
-    debt: pl.DataFrame = field(default_factory=lambda: _empty(DEBT_SCHEMA))
-    daily: pl.DataFrame = field(default_factory=lambda: _empty(DAILY_SCHEMA))
-    seen_ids: pl.DataFrame = field(default_factory=lambda: _empty(IDS_SCHEMA))
-    seen_acts: pl.DataFrame = field(default_factory=lambda: _empty(ACTS_SCHEMA))
+    annual: pl.DataFrame = field(default_factory=lambda: empty(ANNUAL_SCHEMA))
+    debt: pl.DataFrame = field(default_factory=lambda: empty(DEBT_SCHEMA))
+    daily: pl.DataFrame = field(default_factory=lambda: empty(DAILY_SCHEMA))
+    seen_ids: pl.DataFrame = field(default_factory=lambda: empty(IDS_SCHEMA))
+    seen_acts: pl.DataFrame = field(default_factory=lambda: empty(ACTS_SCHEMA))
 
     @classmethod
     def from_compteurs(cls, compteurs: pl.DataFrame) -> Counters:

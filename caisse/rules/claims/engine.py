@@ -51,7 +51,8 @@ from caisse.rules.claims.frames import (
     sort_key,
 )
 from caisse.rules.claims.legal import PERIOD, LineParameters, SanteParameters, at, line_parameters, load
-from caisse.rules.claims.referentiel import FAR_FUTURE, Referentiel
+from caisse.rules.claims.nomenclature import FAR_FUTURE
+from caisse.rules.claims.referentiel import Referentiel
 
 FEUILLE_COLUMNS: dict[str, pl.DataType] = {
     "_pos": pl.Int64(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 import polars as pl
 
 SMALL_ROWS = 5_000
@@ -26,6 +28,12 @@ def empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
     if frame is None:
         frame = _EMPTY[key] = pl.DataFrame(schema=schema)
     return frame.clear()
+
+
+def frame(rows: list[Any], schema: dict[str, pl.DataType], orient: Literal["row"] | None = None) -> pl.DataFrame:
+    """``rows`` (dicts, or tuples with ``orient="row"``) as a frame of ``schema``; none: a copy of an
+    empty one (:func:`empty`)."""
+    return pl.DataFrame(rows, schema=schema, orient=orient) if rows else empty(schema)
 
 
 def drop(df: pl.DataFrame, *names: str) -> pl.DataFrame:

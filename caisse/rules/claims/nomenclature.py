@@ -56,7 +56,7 @@ SCHEMA: dict[str, pl.DataType] = {
 }
 
 _FAR_PAST = dt.date(1900, 1, 1)
-_FAR_FUTURE = dt.date(2999, 12, 31)
+FAR_FUTURE = dt.date(2999, 12, 31)
 
 
 def _parse_date(raw: object) -> dt.date | None:
@@ -86,7 +86,7 @@ def read_nomenclature(path: Path) -> pl.DataFrame:
                 "categorie": categorie,
                 "tarif_cts": tarif,
                 "debut": _parse_date(obj.get("debut")) or _FAR_PAST,
-                "fin": _parse_date(obj.get("fin")) or _FAR_FUTURE,
+                "fin": _parse_date(obj.get("fin")) or FAR_FUTURE,
             }
         )
     return pl.DataFrame(rows, schema=SCHEMA)
@@ -110,7 +110,7 @@ def load_official_csv(path: Path, separator: str = ";") -> pl.DataFrame:
         pl.col("categorie"),
         pl.col("tarif_cts").cast(pl.Int64, strict=False),
         pl.col("debut").str.to_date(strict=False).fill_null(_FAR_PAST),
-        pl.col("fin").str.to_date(strict=False).fill_null(_FAR_FUTURE),
+        pl.col("fin").str.to_date(strict=False).fill_null(FAR_FUTURE),
     ).filter(pl.col("categorie").is_in(CATEGORIES) & pl.col("tarif_cts").is_not_null())
 
 

@@ -33,9 +33,8 @@ from typing import Any
 import polars as pl
 
 from caisse.batch_io import UnreadableFile
-from caisse.rules.claims.nomenclature import SCHEMA
+from caisse.rules.claims.nomenclature import FAR_FUTURE, SCHEMA
 
-_FAR_FUTURE = dt.date(2999, 12, 31)
 RATE_CATEGORIES = {100: "medicament_100", 65: "medicament_65", 30: "medicament_30", 15: "medicament_15"}
 _RATE = re.compile(r"(\d+)\s*%")
 _SPACES = re.compile(r"[\s\u00a0\u202f]")
@@ -114,7 +113,7 @@ def read_bdpm_presentations(path: Path, debut: dt.date) -> tuple[pl.DataFrame, B
                 report.left_out["code CIP13 répété (dernière ligne retenue)"] += 1
             rows[cip13] = {
                 "code": cip13, "libelle": fields[2].strip()[:300], "categorie": RATE_CATEGORIES[rate],
-                "tarif_cts": price, "debut": debut, "fin": _FAR_FUTURE,
+                "tarif_cts": price, "debut": debut, "fin": FAR_FUTURE,
             }
     report.kept = len(rows)
     return pl.DataFrame(list(rows.values()), schema=SCHEMA).sort("code"), report
@@ -129,5 +128,5 @@ def nomenclature_records(nomenclature: pl.DataFrame) -> Iterator[dict[str, Any]]
             "categorie": row["categorie"],
             "tarif_cts": row["tarif_cts"],
             "debut": row["debut"].isoformat(),
-            "fin": None if row["fin"] is None or row["fin"] >= _FAR_FUTURE else row["fin"].isoformat(),
+            "fin": None if row["fin"] is None or row["fin"] >= FAR_FUTURE else row["fin"].isoformat(),
         }

@@ -22,10 +22,9 @@ import pyarrow.json as pa_json
 
 from caisse.batch_io import UnreadableFile, iter_ndjson
 from caisse.rules.claims import frames
-from caisse.rules.claims.nomenclature import load_nomenclature
+from caisse.rules.claims.nomenclature import FAR_FUTURE, load_nomenclature
 
 FAR_PAST = dt.date(1900, 1, 1)
-FAR_FUTURE = dt.date(2999, 12, 31)
 
 PERIOD_KINDS = ("droits", "ald", "c2s", "ame", "invalidite", "maternite")
 
@@ -62,11 +61,6 @@ COUNTER_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def _frame(rows: list[dict[str, Any]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    """``rows`` as a frame of ``schema`` (none: a copy of an empty one, :func:`frames.empty`)."""
-    return pl.DataFrame(rows, schema=schema) if rows else frames.empty(schema)
-
-
 def _date(raw: Any) -> dt.date | None:
     if raw is None:
         return None
@@ -86,7 +80,7 @@ class Referentiel:
     medecins_traitants: pl.DataFrame
     professionnels: pl.DataFrame
     nomenclature: pl.DataFrame
-    compteurs: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=COUNTER_SCHEMA))
+    compteurs: pl.DataFrame = field(default_factory=lambda: frames.empty(COUNTER_SCHEMA))
 
     @cached_property
     def _nir_valid(self) -> pl.Series:
@@ -191,12 +185,12 @@ class Referentiel:
         benef = pl.DataFrame(benef_rows, schema=BENEF_SCHEMA).unique("nir", keep="first", maintain_order=True)
         return cls(
             beneficiaires=benef,
-            periods=_frame(periods, PERIOD_SCHEMA),
-            cartes=_frame(cards, CARD_SCHEMA),
-            medecins_traitants=_frame(mts, MT_SCHEMA),
+            periods=frames.frame(periods, PERIOD_SCHEMA),
+            cartes=frames.frame(cards, CARD_SCHEMA),
+            medecins_traitants=frames.frame(mts, MT_SCHEMA),
             professionnels=pl.DataFrame(ps_rows, schema=PS_SCHEMA).unique("id", keep="first", maintain_order=True),
             nomenclature=nomenclature if nomenclature is not None else load_nomenclature(),
-            compteurs=_frame(counters, COUNTER_SCHEMA),
+            compteurs=frames.frame(counters, COUNTER_SCHEMA),
         )
 
 

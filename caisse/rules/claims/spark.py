@@ -87,6 +87,7 @@ from caisse.rules.claims import batch
 from caisse.rules.claims.counters import Counters
 from caisse.rules.claims.engine import FEUILLE_COLUMNS, LIGNE_COLUMNS, liquidate
 from caisse.rules.claims.legal import load
+from caisse.rules.claims.nomenclature import FAR_FUTURE
 from caisse.rules.claims.referentiel import (
     BENEF_SCHEMA,
     CARD_SCHEMA,
@@ -100,7 +101,6 @@ from caisse.rules.claims.referentiel import (
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
-FAR_FUTURE = dt.date(2999, 12, 31)
 PERSON_TABLES: dict[str, dict[str, pl.DataType]] = {
     "beneficiaires": BENEF_SCHEMA,
     "periods": PERIOD_SCHEMA,
