@@ -107,8 +107,9 @@ def _scatter(df: pl.DataFrame, small: pl.DataFrame, key: str, rows: pl.Series) -
     row numbers, then a gather per column (works for every dtype, lists included)."""
     small = small.rechunk()  # gathers from one contiguous chunk (a concatenation is slow to gather from)
     rows = rows.rechunk()
-    index = pl.repeat(None, df.height, dtype=pl.Int64, eager=True).scatter(
-        rows, pl.int_range(small.height, dtype=pl.Int64, eager=True)
+    # In Polars' index type: each column's gather would otherwise convert and bounds-check it.
+    index = pl.repeat(None, df.height, dtype=pl.get_index_type(), eager=True).scatter(
+        rows, pl.int_range(small.height, dtype=pl.get_index_type(), eager=True)
     )
     return df.hstack(drop(small, key).select(pl.all().gather(index)).get_columns())
 

@@ -95,9 +95,12 @@ class LineParameters:
 
     def keys(self, date: pl.Expr, category: pl.Expr) -> list[pl.Expr]:
         """The two index columns (``_periode``, ``_cat_periode``) from a date and a category index."""
-        period = pl.lit(pl.Series(self.starts, dtype=pl.Date())).search_sorted(date, side="right").cast(pl.Int64)
-        period = pl.when(date.is_null()).then(0).otherwise(period)
-        return [period.alias(PERIOD), (category * self.periods + period).alias(CATEGORY_PERIOD)]
+        # Polars' own index type: a gather by an Int64 column converts and bounds-checks it
+        # again for every parameter read.
+        index = pl.get_index_type()
+        period = pl.lit(pl.Series(self.starts, dtype=pl.Date())).search_sorted(date, side="right").cast(index)
+        period = pl.when(date.is_null()).then(pl.lit(0, dtype=index)).otherwise(period)
+        return [period.alias(PERIOD), (category.cast(index) * self.periods + period).alias(CATEGORY_PERIOD)]
 
     def _gather(self, values: list[Any], key: str, dtype: pl.DataType) -> pl.Expr:
         return pl.lit(pl.Series(values, dtype=dtype)).gather(pl.col(key))
