@@ -80,7 +80,12 @@ from caisse.rules.claims.counters import (
 )
 from caisse.rules.claims.engine import FEUILLE_COLUMNS, LIGNE_COLUMNS, liquidate
 from caisse.rules.claims.legal import SanteParameters, load
-from caisse.rules.claims.nomenclature import FAR_FUTURE, load_nomenclature, read_nomenclature
+from caisse.rules.claims.nomenclature import (
+    FAR_FUTURE,
+    load_nomenclature,
+    merge_nomenclatures,
+    read_nomenclature,
+)
 from caisse.rules.claims.nomenclature import SCHEMA as NOMENCLATURE_SCHEMA
 from caisse.rules.claims.referentiel import Referentiel
 
@@ -407,8 +412,7 @@ def stored_nomenclature() -> pl.DataFrame:
         [(c, lib, cat, t, d, fin or FAR_FUTURE) for c, lib, cat, t, d, fin in rows],
         schema=NOMENCLATURE_SCHEMA, orient="row",
     )
-    kept = base.filter(~pl.col("code").is_in(extra.get_column("code").unique().implode()))
-    return pl.concat([kept, extra]).sort("code", "debut")
+    return merge_nomenclatures(base, extra)
 
 
 # ================================================================================================

@@ -75,8 +75,40 @@ def _date_column(df: pl.DataFrame, name: str) -> tuple[pl.Expr, pl.Expr]:
         return col, pl.lit(False)
     if df.schema[name] == pl.Datetime() or isinstance(df.schema[name], pl.Datetime):
         return col.dt.date(), pl.lit(False)
-    parsed = col.cast(pl.String).str.to_date("%Y-%m-%d", strict=False)
+    text = col.cast(pl.String)
+    # Exactly YYYY-MM-DD, as the NDJSON reader (the format alone would also take 2025-6-30).
+    parsed = pl.when(text.str.contains(r"^\d{4}-\d{2}-\d{2}$")).then(text.str.to_date("%Y-%m-%d", strict=False))
     return parsed, col.is_not_null() & parsed.is_null()
+
+
+def _integer_column(df: pl.DataFrame, name: str) -> tuple[pl.Expr, pl.Expr]:
+    """(the column as Int64, a flag for values present but not an integer in Int64's range): a
+    float is taken only when its value is integral (2999.5 is a bad value, not 2999), a text
+    only when it reads as an integer, as the NDJSON reader does."""
+    col = pl.col(name)
+    dtype = df.schema[name]
+    if dtype == pl.Int64():
+        return col, pl.lit(False)
+    if dtype.is_float():
+        whole = col.is_finite() & (col == col.floor())
+        value = pl.when(whole).then(col).cast(pl.Int64, strict=False)
+    elif dtype.is_numeric():
+        value = col.cast(pl.Int64, strict=False)
+    else:
+        value = col.cast(pl.String).str.strip_chars().cast(pl.Int64, strict=False)
+    return value, col.is_not_null() & value.is_null()
+
+
+def _number_column(df: pl.DataFrame, name: str) -> tuple[pl.Expr, pl.Expr]:
+    """(the column as Float64, a flag for values present but not a finite number)."""
+    col = pl.col(name)
+    dtype = df.schema[name]
+    if dtype.is_numeric():
+        value = col.cast(pl.Float64)
+    else:
+        value = col.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+    value = pl.when(value.is_finite()).then(value)
+    return value, col.is_not_null() & value.is_null()
 
 
 def feuille_frame(f: pl.DataFrame) -> pl.DataFrame:
@@ -101,17 +133,18 @@ def ligne_frame(lines: pl.DataFrame) -> pl.DataFrame:
     """The contract's conversions of ``lignes.parquet`` rows (with their file row ``_row``):
     ``feuille_id`` as text, ``date_soins`` as a date (``_invalide`` where present but not a
     date), default ``coefficient`` and ``quantite``."""
-    soins, bad_soins = _date_column(lines, "date_soins")
-    lines = lines.with_columns(
-        pl.col("feuille_id").cast(pl.String),
-        soins.alias("date_soins"),
-        bad_soins.alias("_invalide"),
-    )
     if "coefficient" not in lines.columns:
         lines = lines.with_columns(pl.lit(1.0).alias("coefficient"))
     if "quantite" not in lines.columns:
-        lines = lines.with_columns(pl.lit(1).alias("quantite"))
-    return lines
+        lines = lines.with_columns(pl.lit(1, dtype=pl.Int64).alias("quantite"))
+    soins, bad = _date_column(lines, "date_soins")
+    converted = [soins.alias("date_soins")]
+    for name, read in (("quantite", _integer_column), ("montant_facture_cts", _integer_column), ("coefficient", _number_column)):
+        if name in lines.columns:
+            value, bad_value = read(lines, name)
+            converted.append(value.alias(name))
+            bad = bad | bad_value
+    return lines.with_columns(pl.col("feuille_id").cast(pl.String), *converted, bad.alias("_invalide"))
 
 
 def rank_lines(lines: pl.DataFrame) -> pl.DataFrame:

@@ -24,6 +24,12 @@ import polars as pl
 
 NIR_PATTERN = r"^[1-478][0-9]{4}([0-9]{2}|2[AB])[0-9]{8}$"
 
+# What a line may carry before it is a DONNEE_INVALIDE: far beyond any real claim, and small
+# enough that tariff × quantité × coefficient and the sums of a whole flow stay exact in Int64.
+MAX_QUANTITE = 1_000_000
+MAX_COEFFICIENT = 1_000_000.0
+MAX_MONTANT_CTS = 100_000_000_000  # one billion euros
+
 FEUILLE_CODES = (
     "DONNEE_INVALIDE",
     "DOUBLON",

@@ -544,9 +544,11 @@ def _line_rejections(lines: Frame, params: SanteParameters, today: dt.date | Non
         pl.col("_invalide").fill_null(False)
         | pl.col("code").is_null()
         | pl.col("date_soins").is_null()
-        | ~(pl.col("quantite") > 0).fill_null(False)
-        | ~(pl.col("coefficient") > 0).fill_null(False)
-        | ~(pl.col("montant_facture_cts") >= 0).fill_null(False)
+        | ~pl.col("quantite").is_between(1, controls.MAX_QUANTITE).fill_null(False)
+        | ~(
+            (pl.col("coefficient") > 0) & (pl.col("coefficient") <= controls.MAX_COEFFICIENT)
+        ).fill_null(False)  # NaN is above every number: not within the bound
+        | ~pl.col("montant_facture_cts").is_between(0, controls.MAX_MONTANT_CTS).fill_null(False)
     )
     lines = lines.with_columns(
         controls.first_code(
@@ -640,7 +642,9 @@ def _small_duplicate(carried: bool) -> pl.Expr:
 def _step_base(lines: Frame) -> Frame:
     """Base de remboursement = tariff × quantité × coefficient, within the amount billed."""
     raw = pl.col("tarif_cts").cast(pl.Float64) * pl.col("quantite") * pl.col("coefficient")
-    tarif_br = (raw + 0.5 + 1e-9).floor().cast(pl.Int64)
+    # Bounded before the cast: a rejected line's values may be anything, and above the largest
+    # amount billed (controls.MAX_MONTANT_CTS) the base is the amount billed anyway.
+    tarif_br = (raw + 0.5 + 1e-9).floor().clip(upper_bound=float(1 << 52)).cast(pl.Int64, strict=False)
     ok = pl.col("_ok")
     return lines.with_columns(
         pl.when(ok).then(pl.min_horizontal(tarif_br, pl.col("montant_facture_cts"))).otherwise(0).alias(
@@ -743,7 +747,8 @@ def _step_forfait_actes_lourds(lines: pl.DataFrame, lp: LineParameters) -> pl.Da
         lines.height,
     )
     total = pl.col("base_remboursement_cts").sum().over(grp)
-    coef = pl.col("coefficient").max().over(grp)
+    # Several acts of the session: their tariffs and their coefficients are summed (R160-16).
+    coef = pl.col("coefficient").sum().over(grp)
     seuil = lp.scalar("forfait_actes_lourds.seuil_tarif", pl.Int64())
     seuil_coef = lp.scalar("forfait_actes_lourds.seuil_coefficient", pl.Int64())
     sub = sub.with_columns(((total >= seuil) | (coef >= seuil_coef)).alias("_fal"))

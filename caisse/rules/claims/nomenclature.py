@@ -77,7 +77,9 @@ def read_nomenclature(path: Path) -> pl.DataFrame:
         code, categorie, tarif = obj.get("code"), obj.get("categorie"), obj.get("tarif_cts")
         if not isinstance(code, str) or categorie not in CATEGORIES:
             continue
-        if isinstance(tarif, bool) or not isinstance(tarif, int) or tarif < 0:
+        if isinstance(tarif, float) and tarif.is_integer():
+            tarif = int(tarif)  # 1234.0 is 1234 cents, as in a feuille's amounts
+        if isinstance(tarif, bool) or not isinstance(tarif, int) or not 0 <= tarif < 1 << 62:
             continue
         rows.append(
             {
@@ -124,5 +126,23 @@ def load_nomenclature(extra_path: Path | None = None) -> pl.DataFrame:
     if extra_path is None or not Path(extra_path).exists():
         return base
     extra = read_nomenclature(Path(extra_path))
-    kept = base.filter(~pl.col("code").is_in(extra.get_column("code").unique().implode()))
+    return merge_nomenclatures(base, extra)
+
+
+def merge_nomenclatures(base: pl.DataFrame, extra: pl.DataFrame) -> pl.DataFrame:
+    """``base`` extended and overridden by ``extra``: a code ``extra`` defines takes its rows from
+    the first date ``extra`` gives it; before that date the code keeps ``base``'s history (a
+    référentiel that sets a new tariff of G does not make earlier G acts unknown)."""
+    first = extra.group_by("code").agg(pl.col("debut").min().alias("_debut_extra"))
+    kept = (
+        base.join(first, on="code", how="left")
+        .filter(pl.col("_debut_extra").is_null() | (pl.col("debut") < pl.col("_debut_extra")))
+        .with_columns(
+            pl.when(pl.col("_debut_extra").is_null())
+            .then(pl.col("fin"))
+            .otherwise(pl.min_horizontal("fin", pl.col("_debut_extra") - pl.duration(days=1)))
+            .alias("fin")
+        )
+        .drop("_debut_extra")
+    )
     return pl.concat([kept, extra]).sort("code", "debut")

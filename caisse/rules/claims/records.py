@@ -8,6 +8,7 @@ and the record is flagged ``_invalide``, so that the engine rejects it with
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,10 +21,12 @@ _STR_FIELDS = ("id", "type", "nir", "executant", "prescripteur", "risque", "parc
 
 
 def _date(raw: Any) -> tuple[dt.date | None, bool]:
-    """(date, ok). A missing value is (None, True) — required-ness is checked by the engine."""
+    """(date, ok). A missing value is (None, True) — required-ness is checked by the engine.
+    Only the contract's ``YYYY-MM-DD`` is a date (Python also reads ``20250604`` or week dates;
+    the Parquet reader does not, and both readers must agree)."""
     if raw is None:
         return None, True
-    if not isinstance(raw, str):
+    if not isinstance(raw, str) or len(raw) != 10 or raw[4] != "-" or raw[7] != "-":
         return None, False
     try:
         return dt.date.fromisoformat(raw), True
@@ -31,16 +34,35 @@ def _date(raw: Any) -> tuple[dt.date | None, bool]:
         return None, False
 
 
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
 def _int(raw: Any) -> tuple[int | None, bool]:
+    """(integer, ok): an integer, or a float with an integral value, within Int64 (a larger
+    number is a bad value of this record, not a reason to stop the batch)."""
     if raw is None:
         return None, True
     if isinstance(raw, bool):
         return None, False
-    if isinstance(raw, int):
-        return raw, True
     if isinstance(raw, float) and raw.is_integer():
-        return int(raw), True
+        raw = int(raw)
+    if isinstance(raw, int) and _INT64[0] <= raw <= _INT64[1]:
+        return raw, True
     return None, False
+
+
+def _float(raw: Any) -> tuple[float | None, bool]:
+    """(number, ok): a finite number (JSON's ``NaN`` and ``Infinity``, which Python reads, are
+    bad values)."""
+    if raw is None:
+        return None, True
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        return None, False
+    try:
+        value = float(raw)
+    except OverflowError:
+        return None, False
+    return (value, True) if math.isfinite(value) else (None, False)
 
 
 def frames_from_records(records: Sequence[dict[str, Any] | None]) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -81,12 +103,8 @@ def frames_from_records(records: Sequence[dict[str, Any] | None]) -> tuple[pl.Da
                 code, lbad = None, True
             soins, ok = _date(ln.get("date_soins"))
             quantite, okq = _int(ln.get("quantite", 1))
-            coef_raw = ln.get("coefficient", 1)
-            coef: float | None
-            if isinstance(coef_raw, int | float) and not isinstance(coef_raw, bool):
-                coef = float(coef_raw)
-            else:
-                coef, lbad = None, True
+            coef, okc = _float(ln.get("coefficient", 1))
+            lbad = lbad or not okc or coef is None
             facture, okf = _int(ln.get("montant_facture_cts"))
             lcols["_fpos"].append(pos)
             lcols["_lpos"].append(lpos)

@@ -1,7 +1,8 @@
 """Legal scenarios written in YAML (``caisse/rules/claims/scenarios/*.yaml``), run under pytest.
 
 A scenario file holds ``cas``: each case has a ``titre``, the ``article`` it illustrates, the
-``beneficiaires`` / ``professionnels`` / ``compteurs`` it needs (defaults filled in below), the
+``beneficiaires`` / ``professionnels`` / ``compteurs`` it needs (defaults filled in below), its own
+``nomenclature`` codes if any (added to the shipped ones, as a référentiel's file), the
 ``feuilles`` and the ``attendu`` décomptes, in the same order as the feuilles. Only the fields
 written in ``attendu`` are compared, so each case states exactly what the rule decides.
 
@@ -16,11 +17,12 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 import yaml
 
 from caisse.rules.claims.engine import liquidate_records
-from caisse.rules.claims.nomenclature import load_nomenclature
+from caisse.rules.claims.nomenclature import load_nomenclature, merge_nomenclatures
 from caisse.rules.claims.referentiel import Referentiel
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -135,13 +137,25 @@ def _match(expected: Any, got: Any, where: str) -> list[str]:
     return [] if expected == got else [f"{where}: attendu {expected!r}, obtenu {got!r}"]
 
 
+def _nomenclature(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """The shipped nomenclature, extended by a case's own codes (as a référentiel's file)."""
+    if not rows:
+        return NOMENCLATURE
+    far = NOMENCLATURE.get_column("fin").max()
+    extra = pl.DataFrame(
+        [{"libelle": "", "fin": far, **r, "debut": dt.date.fromisoformat(str(r["debut"]))} for r in rows],
+        schema=NOMENCLATURE.schema,
+    )
+    return merge_nomenclatures(NOMENCLATURE, extra)
+
+
 @pytest.mark.parametrize(("name", "case"), _cases(), ids=[c[0] for c in _cases()])
 def test_scenario(name: str, case: dict[str, Any]) -> None:
     assert case.get("article"), f"{name}: chaque cas cite son article"
     ref = Referentiel.from_records(
         [_beneficiaire(b) for b in case.get("beneficiaires", [])],
         PROFESSIONNELS + case.get("professionnels", []),
-        NOMENCLATURE,
+        _nomenclature(case.get("nomenclature", [])),
         [{**c, "nir": with_key(c["nir"])} for c in case.get("compteurs", [])],
     )
     feuilles = [_feuille(f) for f in case["feuilles"]]
