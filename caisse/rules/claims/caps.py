@@ -7,11 +7,14 @@ carried counters already consumed. The daily cap is applied first, then the annu
 is left; this equals the line-by-line "min(amount, daily rest, annual rest)" because a day never
 straddles two years.
 
-The debt follows a Lindley recursion per person, ``B_t = max(0, B_{t-1} + c_t - p_t)`` (``c``
-created under tiers payant or when a reimbursement is too small to absorb the deductions, ``p``
-the reimbursement due to the assuré), computed without a loop as
-``B_t = S_t - min(0, min_{s<=t} S_s)`` with ``S`` the running sum of ``c - p`` started at the
-carried debt. The amount recovered on feuille ``t`` is ``B_{t-1} + c_t - B_t``.
+The debt of a feuille ``t`` is recovered on the assuré's *later* reimbursements (contract §2,
+rules.md A.2): the reimbursement ``p_t`` due to the assuré first repays the debt left by the
+feuilles before it, ``B_{t-1}``, then the debt ``c_t`` this feuille creates (under tiers payant,
+or when a line's reimbursement is too small to absorb its deductions) is added:
+``B_t = max(0, B_{t-1} - p_t) + c_t``. With ``D_t = B_t - c_t`` this is a Lindley recursion,
+``D_t = max(0, D_{t-1} + c_{t-1} - p_t)`` (``c_0`` the carried debt, ``D_0 = 0``), computed
+without a loop as ``D_t = S_t - min(0, min_{s<=t} S_s)`` with ``S`` the running sum of
+``c_{t-1} - p_t``. The amount recovered on feuille ``t`` is ``B_{t-1} - D_t``.
 """
 
 from __future__ import annotations
@@ -492,7 +495,7 @@ def _feuille_payments_small(
         rows.get_column("nir").filter(end).gather(order).cast(DEBT_SCHEMA["nir"]),
         rows.get_column("_b").filter(end).gather(order).cast(DEBT_SCHEMA["dette_cts"]).alias("dette_cts"),
     ])
-    return drop(rows, "_b", "_fin"), debt
+    return drop(rows, "_b", "_d", "_fin"), debt
 
 
 class _PaymentStages:
@@ -509,13 +512,14 @@ class _PaymentStages:
         self.payments = [rejet_f.alias("_rejet_f"), liquidee.alias("_liquidee"), *_payments(liquidee, counters)]
         person = "_nir_idx"
         self.person_order = pl.col(person).fill_null(-1)
-        before = pl.col("_b").shift(1).over(person).fill_null(pl.col("_b0"))
+        # ``_d``: the debt left once the feuille's reimbursement has repaid what the feuilles
+        # before it left (module docstring); ``_b``: with the debt the feuille creates.
         if alone:  # each person's group is one row: its running sums, minimum and first value are its own
             self.debt = [
-                [(pl.col("_b0") + (pl.col("_c") - pl.col("_p"))).alias("_b")],
-                [(pl.col("_b") - pl.min_horizontal(pl.col("_b"), pl.lit(0))).alias("_b")],
+                [(pl.col("_b0") - pl.col("_p")).clip(lower_bound=0).alias("_d")],
                 [
-                    pl.when(pl.col("_liquidee")).then(pl.col("_b0") + pl.col("_c") - pl.col("_b")).otherwise(0).alias(
+                    (pl.col("_d") + pl.col("_c")).alias("_b"),
+                    pl.when(pl.col("_liquidee")).then(pl.col("_b0") - pl.col("_d")).otherwise(0).alias(
                         "dette_recuperee_cts"
                     ),
                     pl.col(person).is_not_null().alias("_fin"),
@@ -523,13 +527,16 @@ class _PaymentStages:
             ]
             self.decompte = _decompte_columns()
             return
+        created_before = pl.col("_c").shift(1).over(person).fill_null(pl.col("_b0"))
         self.debt = [
-            [(pl.col("_b0") + (pl.col("_c") - pl.col("_p")).cum_sum().over(person)).alias("_b")],
-            [(pl.col("_b") - pl.min_horizontal(pl.col("_b").cum_min().over(person), pl.lit(0))).alias("_b")],
+            [(created_before - pl.col("_p")).cum_sum().over(person).alias("_d")],
+            [(pl.col("_d") - pl.min_horizontal(pl.col("_d").cum_min().over(person), pl.lit(0))).alias("_d")],
+            [(pl.col("_d") + pl.col("_c")).alias("_b")],
             [
-                pl.when(pl.col("_liquidee")).then(before + pl.col("_c") - pl.col("_b")).otherwise(0).alias(
-                    "dette_recuperee_cts"
-                ),
+                pl.when(pl.col("_liquidee"))
+                .then(pl.col("_b").shift(1).over(person).fill_null(pl.col("_b0")) - pl.col("_d"))
+                .otherwise(0)
+                .alias("dette_recuperee_cts"),
                 (pl.col(person).ne_missing(pl.col(person).shift(-1)) & pl.col(person).is_not_null()).alias("_fin"),
             ],
         ]
@@ -562,20 +569,20 @@ def _debt_sorted(d: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         else by_person.select(pl.arg_sort_by("_nir_idx", "_ordre"))
     ).to_series()
     full = d
-    d = d.select("_nir_idx", "_c", "_p", "_b0", "_liquidee")[order].with_columns(
-        (pl.col("_c") - pl.col("_p")).alias("_x"), _starts("_nir_idx").alias("_start")
-    )
+    # x_t = c_{t-1} - p_t, the carried debt standing for c_0 (module docstring).
+    d = d.select("_nir_idx", "_c", "_p", "_b0", "_liquidee")[order].with_columns(_starts("_nir_idx").alias("_start"))
     d = d.with_columns(
-        (pl.col("_b0") + _segment_cumsum(pl.col("_x"), pl.col("_start"))).alias("_s"),
+        (pl.when(pl.col("_start")).then(pl.col("_b0")).otherwise(pl.col("_c").shift(1)) - pl.col("_p")).alias("_x"),
         pl.col("_start").cum_sum().cast(pl.Int64).alias("_g"),
     )
+    d = d.with_columns(_segment_cumsum(pl.col("_x"), pl.col("_start")).alias("_s"))
     d = d.with_columns(
-        (pl.col("_s") - pl.min_horizontal((pl.col("_s") - pl.col("_g") * big).cum_min() + pl.col("_g") * big, pl.lit(0))).alias("_b")
+        (pl.col("_s") - pl.min_horizontal((pl.col("_s") - pl.col("_g") * big).cum_min() + pl.col("_g") * big, pl.lit(0))).alias("_d")
     )
-    d = d.with_columns(pl.when(pl.col("_start")).then(pl.col("_b0")).otherwise(pl.col("_b").shift(1)).alias("_b_prev"))
+    d = d.with_columns((pl.col("_d") + pl.col("_c")).alias("_b"))
     d = d.with_columns(
         pl.when(pl.col("_liquidee"))
-        .then(pl.col("_b_prev") + pl.col("_c") - pl.col("_b"))
+        .then(pl.when(pl.col("_start")).then(pl.col("_b0")).otherwise(pl.col("_b").shift(1)) - pl.col("_d"))
         .otherwise(zero)
         .alias("dette_recuperee_cts")
     )

@@ -25,8 +25,9 @@ Order of the steps (CSS articles in brackets):
 5. participation forfaitaire [L160-13 II] and franchises [L160-13 III] with their exemptions,
    daily caps then annual caps, consumed in the order (date_reception, id) (:mod:`caps`);
 6. payment: tiers payant (the professional gets the AMO part, PF and franchises become the
-   assuré's debt) or reimbursement of the assuré (PF and franchises deducted, then the debt
-   recovered: a Lindley recursion per person); C2S pays the ticket modérateur [L861-3].
+   assuré's debt) or reimbursement of the assuré (PF and franchises deducted, then the debt left
+   by earlier feuilles recovered: a Lindley recursion per person); C2S pays the ticket
+   modérateur [L861-3].
 """
 
 from __future__ import annotations

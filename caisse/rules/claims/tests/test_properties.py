@@ -173,3 +173,27 @@ def test_prescription_limit_in_yyyymmdd_is_the_calendar_shift(soins: dt.date, la
         (_ymd(pl.col("reception")) > _ymd(pl.col("soins")) + years * 10000).alias("entiers"),
     ).row(0)
     assert calendar == integers
+
+
+@SETTINGS
+@given(flows, st.integers(0, 800))
+def test_debt_follows_the_line_by_line_reading_of_the_contract(feuilles: list[dict[str, Any]], carried: int) -> None:
+    """The vectorised recursion against the plain reading of contract §2: per person, in the
+    order (date_reception, id), a liquidated feuille's reimbursement to the assuré first repays
+    the debt left by the feuilles before it; the debt the feuille creates is recovered later."""
+    ref = Referentiel.from_records(
+        BENEFICIAIRES, PROFESSIONNELS, NOMENCLATURE,
+        [{"nir": NIRS[0], "annee": 2024, "participation_forfaitaire_cts": 0, "franchises_cts": 0, "dette_cts": carried}],
+    )
+    out, counters = liquidate_records(ref, feuilles)
+    debt = {NIRS[0]: carried}
+    order = sorted(range(len(feuilles)), key=lambda i: (feuilles[i]["date_reception"], feuilles[i]["id"], i))
+    for i in order:
+        f, o = feuilles[i], out[i]
+        before = debt.get(f["nir"], 0)
+        due = 0 if f["tiers_payant"] else sum(line["montant_rembourse_cts"] for line in o["lignes"])
+        recovered = min(before, due) if o["statut"] == "liquidee" else 0
+        assert o["dette_recuperee_cts"] == recovered, (f["id"], before, due, o)
+        debt[f["nir"]] = before - recovered + o["dette_creee_cts"]
+    got = dict(counters.debt.select("nir", "dette_cts").iter_rows())
+    assert {k: v for k, v in debt.items() if v} == {k: v for k, v in got.items() if v}
