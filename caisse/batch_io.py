@@ -1,18 +1,22 @@
 """Reading and writing the contract's exchange files (NDJSON, Parquet).
 
-Every command of the contract reads UTF-8 NDJSON (one JSON object per line) or Parquet. A file
-that cannot be read at all raises :class:`UnreadableFile` with a one-line French message; the
-CLI prints it on stderr and exits non-zero. A bad *record* never stops a batch: the engines
-turn it into an output record carrying an error code.
+Every command of the contract reads UTF-8 NDJSON (one JSON object per line) or Parquet; a UTF-8
+byte order mark (BOM) at the start of an NDJSON file or of standard input is skipped (many
+Windows tools write one). A file that cannot be read at all raises :class:`UnreadableFile` with a
+one-line French message; the CLI prints it on stderr and exits non-zero. A bad *record* never
+stops a batch: the engines turn it into an output record carrying an error code.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
+
+BOM = "\ufeff"
 
 
 class UnreadableFile(Exception):
@@ -22,10 +26,10 @@ class UnreadableFile(Exception):
 def iter_ndjson(path: str | Path) -> Iterator[dict[str, Any] | None]:
     """Yield each line's object, or ``None`` for a line that is not a JSON object.
 
-    Blank lines are skipped. ``-`` reads standard input.
+    Blank lines are skipped; a BOM at the start is skipped. ``-`` reads standard input.
     """
     try:
-        handle: IO[str] = sys.stdin if str(path) == "-" else open(path, encoding="utf-8")  # noqa: SIM115
+        handle: IO[str] = sys.stdin if str(path) == "-" else open(path, encoding="utf-8-sig")  # noqa: SIM115
     except FileNotFoundError:
         raise UnreadableFile(f"Fichier introuvable : {path}") from None
     except IsADirectoryError:
@@ -33,7 +37,9 @@ def iter_ndjson(path: str | Path) -> Iterator[dict[str, Any] | None]:
     except OSError as exc:
         raise UnreadableFile(f"Lecture impossible de {path} : {exc.strerror}") from None
     try:
-        for line in handle:
+        lines = iter(handle)
+        first = next(lines, "").removeprefix(BOM)  # "utf-8-sig" drops it from a file, not from stdin
+        for line in itertools.chain((first,), lines):
             if not line.strip():
                 continue
             try:
