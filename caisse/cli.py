@@ -35,18 +35,48 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
+def _database_label() -> str:
+    """The database in use, for an error message: engine, host, port and name, never the password."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    engine = str(db.get("ENGINE", "")).rsplit(".", 1)[-1]
+    host = ":".join(str(part) for part in (db.get("HOST"), db.get("PORT")) if part)
+    return f"{engine} {host}/{db.get('NAME')}" if host else f"{engine} {db.get('NAME')}"
+
+
 def _setup_django(migrate: bool = True) -> None:
-    """Start Django and bring the database schema up to date (idempotent, safe to repeat)."""
+    """Start Django and bring the database schema up to date (idempotent, safe to repeat).
+
+    A ``CAISSE_DATABASE_URL`` that cannot be read, a database that does not answer or a schema
+    that cannot be brought up to date ends the command (exit 2) with a one-line French error on
+    stderr, never a traceback: every persistent command (``importer``, ``recevoir``, ``traiter``,
+    ``exporter``) and the server go through here.
+    """
     import os
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caisse.config.settings")
     import django
+    from django.core.exceptions import ImproperlyConfigured
+    from django.db import Error as DatabaseError
 
-    django.setup()
-    if migrate:
-        from django.core.management import call_command
+    try:
+        django.setup()
+    except ImproperlyConfigured as exc:
+        _fail(f"Configuration invalide : {exc}")
+    if not migrate:
+        return
+    from django.core.management import call_command
+    from django.db import connection
 
+    try:
+        connection.ensure_connection()
+    except (DatabaseError, ImproperlyConfigured) as exc:  # refused, unknown host, bad password, no driver
+        _fail(f"Base de données inaccessible ({_database_label()}, CAISSE_DATABASE_URL) : {exc}")
+    try:
         call_command("migrate", verbosity=0, interactive=False)
+    except DatabaseError as exc:
+        _fail(f"Mise à jour du schéma de la base impossible ({_database_label()}) : {exc}")
 
 
 @app.command()

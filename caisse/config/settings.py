@@ -88,7 +88,21 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = os.environ.get("CAISSE_DATABASE_URL") or f"sqlite:///{Path.cwd() / 'caisse.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+try:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+except ValueError as exc:  # the URL may hold a password: it is not echoed
+    problem = (
+        f"schéma « {DATABASE_URL.split('://', 1)[0]}:// » inconnu"
+        if isinstance(exc, dj_database_url.UnknownSchemeError) and "://" in DATABASE_URL
+        else "adresse mal formée"
+    )
+    raise ImproperlyConfigured(
+        f"CAISSE_DATABASE_URL : {problem} (attendu : postgres://utilisateur:mot_de_passe@hôte:port/base "
+        "ou sqlite:///chemin/vers/base.sqlite3)."
+    ) from None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A server that does not answer fails in seconds rather than after the system's TCP timeout.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 10)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
