@@ -4,6 +4,21 @@ A request comes from the exchange format of the contract (§3) or from the persi
 module. :func:`parse_request` turns one NDJSON object into a :class:`C2SRequest`, or raises
 :class:`InvalidRecord` with a machine-readable code and a French message: a bad record never
 stops a batch, it becomes an output record carrying that code.
+
+Optional fields of the §3 input: a field that is absent, ``null`` or an empty string ``""`` is
+"not given" and takes its default, so that an export writing ``null`` for an unknown value is read
+like one that leaves the field out. Any other value must be one of the listed ones.
+
+- ``zone``: ``metropole`` (the contract's default scope, rules.md conventions);
+- ``logement``: ``locataire`` (no forfait logement added, R861-5: a request that says nothing of
+  housing aid or ownership is not charged a forfait it did not declare);
+- ``rsa``: ``false`` (the resources are tested, L861-2 only applies to a declared RSA);
+- ``ressources``: none (``[]``), every month of the window counts 0;
+- a member's ``role``: ``demandeur``; the role only documents the household, the decision
+  depends on the number of members and their ages.
+
+``id``, ``date_demande``, ``membres`` and each member's ``date_naissance`` are required: absent or
+``null``, the request is a ``DONNEE_INVALIDE``.
 """
 
 from __future__ import annotations
@@ -21,6 +36,12 @@ ROLES: tuple[str, ...] = ("demandeur", "conjoint", "enfant", "autre")
 LOGEMENTS: tuple[str, ...] = ("locataire", "locataire_aide_logement", "proprietaire", "heberge_gratuit")
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def _optional(record: dict[str, Any], name: str, default: Any) -> Any:
+    """The value of an optional field, ``default`` when it is absent, ``null`` or ``""``."""
+    value = record.get(name)
+    return default if value is None or value == "" else value
 
 
 class InvalidRecord(ValueError):
@@ -149,7 +170,7 @@ def _parse_members(raw: Any) -> tuple[Member, ...]:
     for i, item in enumerate(raw, start=1):
         if not isinstance(item, dict):
             raise InvalidRecord(f"Le membre n° {i} du foyer est mal formé.")
-        role = item.get("role", "demandeur")
+        role = _optional(item, "role", "demandeur")
         if role not in ROLES:
             raise InvalidRecord(f"Le rôle « {role} » du membre n° {i} est inconnu ({', '.join(ROLES)}).")
         members.append(Member(parse_date(item.get("date_naissance"), f"membres[{i}].date_naissance"), role))
@@ -181,14 +202,14 @@ def parse_request(record: dict[str, Any]) -> C2SRequest:
     if record.get("id") is None:
         raise InvalidRecord("L'identifiant de la demande (« id ») est absent.")
     when = parse_date(record.get("date_demande"), "date_demande")
-    zone = record.get("zone", "metropole")
+    zone = _optional(record, "zone", "metropole")
     if zone not in ZONES:
         raise InvalidRecord(f"La zone « {zone} » est inconnue (metropole ou dom).")
-    logement = record.get("logement") or "locataire"
+    logement = _optional(record, "logement", "locataire")
     if logement not in LOGEMENTS:
         raise InvalidRecord(f"La situation de logement « {logement} » est inconnue ({', '.join(LOGEMENTS)}).")
-    rsa = record.get("rsa")
-    if rsa is not None and not isinstance(rsa, bool):
+    rsa = _optional(record, "rsa", False)
+    if not isinstance(rsa, bool):
         raise InvalidRecord("Le champ « rsa » doit valoir true ou false.")
     members = _parse_members(record.get("membres"))
     for i, member in enumerate(members, start=1):
@@ -199,7 +220,7 @@ def parse_request(record: dict[str, Any]) -> C2SRequest:
         date_demande=when,
         zone=zone,
         membres=members,
-        ressources=_parse_resources(record.get("ressources")),
+        ressources=_parse_resources(_optional(record, "ressources", [])),
         logement=logement,
-        rsa=bool(rsa),
+        rsa=rsa,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 from caisse.rules.c2s import AMERequest, Member, MonthlyResource, decide_ame
 from caisse.rules.c2s.batch import run
@@ -80,3 +81,41 @@ def test_ame_refused_without_3_months_of_residence() -> None:
 def test_ame_minors_need_neither_residence_nor_resources() -> None:
     decision = decide_ame(_ame(None, 5_000_000, [dt.date(1990, 1, 1), dt.date(2015, 3, 3)]))
     assert decision.eligible and decision.membres_eligibles == (False, True)
+
+
+def _decide(tmp_path: Path, records: list[dict[str, Any]], bom: bool = False) -> list[dict[str, Any]]:
+    source, target = tmp_path / "demandes.ndjson", tmp_path / "decisions.ndjson"
+    text = "".join(json.dumps(r) + "\n" for r in records)
+    source.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
+    run(source, str(target))
+    return [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+
+
+def test_null_or_empty_optional_fields_take_their_default_like_absent_ones(tmp_path: Path) -> None:
+    member = {"date_naissance": "1990-05-01"}
+    absent: dict[str, Any] = {"id": "A", "date_demande": "2025-06-10", "membres": [member]}
+    nulls = {**absent, "id": "N", "zone": None, "logement": None, "rsa": None, "ressources": None,
+             "membres": [{**member, "role": None}]}
+    empty = {**absent, "id": "E", "zone": "", "logement": "", "rsa": "", "ressources": "",
+             "membres": [{**member, "role": ""}]}
+    explicit = {**absent, "id": "X", "zone": "metropole", "logement": "locataire", "rsa": False, "ressources": [],
+                "membres": [{**member, "role": "demandeur"}]}
+    rows = _decide(tmp_path, [absent, nulls, empty, explicit])
+    assert all(r.get("erreur") is None for r in rows), [r["motif"] for r in rows]
+    decisions = [{k: v for k, v in r.items() if k != "id"} for r in rows]
+    assert decisions == [decisions[-1]] * 4
+    # Required fields stay required when null.
+    required = _decide(tmp_path, [{**absent, "date_demande": None}, {**absent, "membres": [{"date_naissance": None}]},
+                                  {**absent, "id": None}, {**absent, "zone": "mars"}])
+    assert [r["erreur"] for r in required] == ["DONNEE_INVALIDE"] * 4
+
+
+def test_integer_id_is_echoed_as_an_integer(tmp_path: Path) -> None:
+    rows = _decide(tmp_path, [{**GOOD, "id": 7}, {**GOOD, "id": "7"}])
+    assert [r["id"] for r in rows] == [7, "7"]
+
+
+def test_a_byte_order_mark_does_not_spoil_the_first_request(tmp_path: Path) -> None:
+    rows = _decide(tmp_path, [GOOD, {**GOOD, "id": "OK2"}], bom=True)
+    assert [r["id"] for r in rows] == ["OK", "OK2"]
+    assert rows[0].get("erreur") is None and rows[0]["decision"] == "c2s_gratuite"
