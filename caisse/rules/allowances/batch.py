@@ -3,6 +3,10 @@
 One output line per input line, in input order; a bad line comes out with ``eligible: false``,
 an ``erreur`` code and a French ``motif``. An unreadable file raises
 :class:`caisse.batch_io.UnreadableFile` (the CLI prints it and exits non-zero).
+
+Each ``id`` is echoed with its input type: ``"id": 7`` comes back ``7`` and ``"id": "7"`` comes
+back ``"7"`` in NDJSON. A Parquet column has one type: the output ``id`` column is an integer
+column when every id of the input is an integer, a string column otherwise.
 """
 
 from __future__ import annotations
@@ -17,19 +21,52 @@ from caisse.rules.allowances.engine import compute_ij
 from caisse.rules.allowances.schema import read_arrets
 from caisse.rules.parameters import Parameters, load_parameters
 
+_ID_PREFIX = '{"id":"'
 
-def write_output(frame: pl.DataFrame, out: str) -> None:
-    """Write the output frame as NDJSON to ``out`` (``-``: standard output)."""
-    if out == "-":
+
+def _ndjson_with_integer_ids(frame: pl.DataFrame, integer_ids: pl.Series) -> str:
+    """The NDJSON text of ``frame`` with the ids of the rows marked in ``integer_ids`` written as
+    JSON numbers. ``id`` is the first column and these ids are digits: ``{"id":"7",…`` becomes
+    ``{"id":7,…``."""
+    lines = frame.write_ndjson().splitlines()
+    for row in integer_ids.arg_true().to_list():
+        line = lines[row]
+        end = line.index('"', len(_ID_PREFIX))
+        lines[row] = '{"id":' + line[len(_ID_PREFIX) : end] + line[end + 1 :]
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def _integer_id_column(frame: pl.DataFrame, integer_ids: pl.Series) -> pl.DataFrame:
+    """For Parquet: ``id`` as an integer column when every non-null id was an integer."""
+    if not (integer_ids | frame["id"].is_null()).all():
+        return frame
+    as_int = frame["id"].cast(pl.Int64, strict=False)
+    if as_int.null_count() != frame["id"].null_count():  # beyond Int64: keep the strings
+        return frame
+    return frame.with_columns(id=as_int)
+
+
+def write_output(frame: pl.DataFrame, out: str, integer_ids: pl.Series | None = None) -> None:
+    """Write the output frame as NDJSON to ``out`` (``-``: standard output), or Parquet for a
+    ``.parquet`` name. ``integer_ids`` (one boolean per row) marks the ids read as integers."""
+    mask = integer_ids.fill_null(False) if integer_ids is not None and integer_ids.any() else None
+    target = None if out == "-" else Path(out)
+    if target is not None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    if target is not None and target.suffix == ".parquet":  # periods stay a nested list of structs
+        (frame if mask is None else _integer_id_column(frame, mask)).write_parquet(target)
+    elif mask is not None:
+        text = _ndjson_with_integer_ids(frame, mask)
+        if target is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            target.write_text(text, encoding="utf-8")
+    elif target is None:
         sys.stdout.write(frame.write_ndjson())
         sys.stdout.flush()
-        return
-    target = Path(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.suffix == ".parquet":  # periods stay a nested list of structs
-        frame.write_parquet(target)
-        return
-    frame.write_ndjson(target)
+    else:
+        frame.write_ndjson(target)
 
 
 def run(arrets: Path, out: str, params: Parameters | None = None) -> None:
@@ -39,4 +76,5 @@ def run(arrets: Path, out: str, params: Parameters | None = None) -> None:
     frame = read_arrets(arrets)
     if frame.height >= 100_000:
         print(f"ij : {frame.height} arrêts lus, calcul en cours", file=sys.stderr)
-    write_output(compute_ij(frame, params if params is not None else load_parameters()), out)
+    result = compute_ij(frame, params if params is not None else load_parameters())
+    write_output(result, out, frame["_id_entier"] if "_id_entier" in frame.columns else None)

@@ -2,10 +2,22 @@
 
 Rules (rules.md B.1-B.3), every value from the dated parameters at the first day of the arrêt:
 
-- eligibility (R313-3): ≥ 150 h of work in the 3 months before the arrêt, or salaries ≥ 1 015 ×
-  SMIC horaire over the 6 civil months before; beyond 6 months of maladie, salaries ≥ 2 030 ×
-  SMIC horaire over 12 months (the 600 h alternative needs hours the input does not carry).
-  No condition for AT/MP;
+- eligibility (R313-3), per risk:
+
+  - maladie, first 6 months: ≥ 150 h of work in the 3 months before the arrêt, or salaries ≥
+    1 015 × SMIC horaire over the 6 civil months before (B.1); beyond 6 months of continuous
+    arrêt, salaries ≥ 2 030 × SMIC horaire over the 12 civil months before as well, else payment
+    stops at the end of the 6th month;
+  - maternité, paternité: the same conditions, any of them opening the right from the first day
+    (B.2): 150 h over 3 months, or 1 015 × SMIC horaire over 6 months, or 2 030 × SMIC horaire
+    over the 12 civil months before the congé;
+  - AT/MP: no condition (B.3).
+
+  Not tested, the input has no field for them: the 600 h over 12 months alternative (only
+  ``heures_travaillees_3_mois`` is given), the 12 months of affiliation beyond 6 months of
+  maladie, the 6 months of immatriculation and the 8 weeks of stopped work of maternity.
+  Thresholds are the dated parameters ``ij.eligibilite.*`` at the first day of the arrêt or
+  congé, with the SMIC horaire of that day;
 - salaire journalier de base (SJB): maladie, the 3 civil months before the month of the arrêt,
   each capped at k × SMIC mensuel in force the last day of the month before (R323-4), / 91,25;
   maternité/paternité, the same months capped at the PMSS; AT/MP, the last month / 30,42 capped
@@ -179,10 +191,18 @@ def _base_and_rates(frame: pl.DataFrame) -> pl.DataFrame:
         .then(pl.min_horizontal(pl.col("_m1") / pl.col("_div_atmp"), pl.col("_cap_sjb_atmp")))
         .otherwise(pl.col("_s3_pmss") / pl.col("_div_maladie"))
     )
+    condition_12_months = pl.col("_s12") >= pl.col("_seuil_12m")
     frame = frame.with_columns(
         eligible=pl.col("_valide")
-        & ((risk == "atmp") | (hours >= pl.col("_heures_3m")) | (pl.col("_s6") >= pl.col("_seuil_6m"))),
-        _condition_longue=pl.col("_s12") >= pl.col("_seuil_12m"),
+        & (
+            (risk == "atmp")
+            | (hours >= pl.col("_heures_3m"))
+            | (pl.col("_s6") >= pl.col("_seuil_6m"))
+            # R313-3 and rules.md B.2: for maternité/paternité the 12-month condition is a fourth
+            # way of opening the right; for maladie it only extends it beyond 6 months.
+            | (risk.is_in(("maternite", "paternite")) & condition_12_months)
+        ),
+        _condition_longue=condition_12_months,
         _sjb=sjb,
     )
     net = round_half_up(pl.col("_sjb") * (100 - pl.col("_deduction_gain_net")) / 100)
@@ -368,15 +388,29 @@ def _motif() -> pl.Expr:
 
 
 def _motif_not_eligible() -> pl.Expr:
-    """Why the opening conditions (R313-3) are not met."""
-    return pl.format(
+    """Why the opening conditions (R313-3) are not met: the conditions of the risk, each with what
+    the arrêt has and the minimum."""
+    hours = pl.col("heures_travaillees_3_mois").fill_null(0).round(2).cast(pl.String).str.replace(r"\.0$", "")
+    maladie = pl.format(
         "Conditions d'ouverture des droits non remplies (R313-3 CSS) : {} heures de travail sur les 3 mois "
         "avant l'arrêt (minimum {}) et {} de salaires sur les 6 mois avant l'arrêt (minimum {}).",
-        pl.col("heures_travaillees_3_mois").fill_null(0).round(2).cast(pl.String).str.replace(r"\.0$", ""),
+        hours,
         pl.col("_heures_3m").cast(pl.Int64),
         euros(pl.col("_s6").cast(pl.Int64)),
         euros(pl.col("_seuil_6m").round(0).cast(pl.Int64)),
     )
+    family = pl.format(
+        "Conditions d'ouverture des droits non remplies (R313-3 CSS) : {} heures de travail sur les 3 mois "
+        "avant le congé (minimum {}), {} de salaires sur les 6 mois avant le congé (minimum {}) et {} sur "
+        "les 12 mois avant le congé (minimum {}).",
+        hours,
+        pl.col("_heures_3m").cast(pl.Int64),
+        euros(pl.col("_s6").cast(pl.Int64)),
+        euros(pl.col("_seuil_6m").round(0).cast(pl.Int64)),
+        euros(pl.col("_s12").cast(pl.Int64)),
+        euros(pl.col("_seuil_12m").round(0).cast(pl.Int64)),
+    )
+    return pl.when(pl.col("risque").is_in(("maternite", "paternite"))).then(family).otherwise(maladie)
 
 
 def compute_ij(arrets: pl.DataFrame, params: Parameters | None = None) -> pl.DataFrame:

@@ -5,6 +5,11 @@ The fast path lets Arrow's multi-threaded JSON reader parse the NDJSON file agai
 refuses (a line that is not JSON, a field of the wrong type) is read again line by line: each
 field of the wrong type becomes null and the line is marked with ``erreur`` / ``motif_erreur``,
 so that one bad record never stops the batch and keeps its place.
+
+The engine works on string ids; every reader adds ``_id_entier`` (true where the input ``id`` was
+a JSON integer, or the Parquet ``id`` column an integer column) so that the output gives each id
+back with its own type (:func:`caisse.rules.allowances.batch.write_output`). Arrow's reader
+refuses a number in the string ``id`` column: a file with integer ids takes the line reader.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ RAW_SCHEMA: dict[str, pl.DataType] = {
 }
 
 DATE_FIELDS = ("date_debut", "date_fin", "date_accouchement", "date_premier_arret_ald")
+# Columns every reader adds to RAW_SCHEMA: the read error of the line, and whether its id was an integer.
+EXTRA_SCHEMA: dict[str, pl.DataType] = {"erreur": pl.String(), "motif_erreur": pl.String(), "_id_entier": pl.Boolean()}
 
 
 def _is_int(value: Any) -> bool:
@@ -66,6 +73,7 @@ def _clean_record(record: dict[str, Any] | None) -> dict[str, Any]:
     """A line with each field of the expected type or null, and the read error if any."""
     row: dict[str, Any] = dict.fromkeys(RAW_SCHEMA)
     row["erreur"] = row["motif_erreur"] = None
+    row["_id_entier"] = record is not None and _is_int(record.get("id"))
     if record is None:
         row["erreur"], row["motif_erreur"] = "DONNEE_INVALIDE", "Ligne illisible : un objet JSON est attendu."
         return row
@@ -102,7 +110,7 @@ def _clean_record(record: dict[str, Any] | None) -> dict[str, Any]:
 def frame_from_records(records: Iterable[dict[str, Any] | None]) -> pl.DataFrame:
     """The raw frame from already-parsed lines (``None`` for a line that is not a JSON object)."""
     rows = [_clean_record(r) for r in records]
-    schema = {**RAW_SCHEMA, "erreur": pl.String(), "motif_erreur": pl.String()}
+    schema = {**RAW_SCHEMA, **EXTRA_SCHEMA}
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
 
 
@@ -122,10 +130,15 @@ def _arrow_schema() -> pa.Schema:
     return pa.schema(fields)
 
 
+def _no_read_error() -> list[pl.Expr]:
+    return [pl.lit(None, pl.String).alias("erreur"), pl.lit(None, pl.String).alias("motif_erreur")]
+
+
 def read_parquet_arrets(path: Path) -> pl.DataFrame:
     """Arrêts in Parquet (same field names as the NDJSON, contract conventions): columns are cast
     to the expected types; a column that cannot be cast makes every row of the file invalid."""
     frame = pl.read_parquet(path)
+    integer_ids = "id" in frame.columns and frame.schema["id"].is_integer()
     columns = []
     for name, dtype in RAW_SCHEMA.items():
         if name not in frame.columns:
@@ -134,7 +147,9 @@ def read_parquet_arrets(path: Path) -> pl.DataFrame:
             columns.append(pl.col(name).dt.strftime("%Y-%m-%d").alias(name))
         else:
             columns.append(pl.col(name).cast(dtype, strict=False).alias(name))
-    return frame.select(columns).with_columns(erreur=pl.lit(None, pl.String), motif_erreur=pl.lit(None, pl.String))
+    return frame.select(columns).with_columns(
+        *_no_read_error(), _id_entier=pl.col("id").is_not_null() & pl.lit(integer_ids)
+    )
 
 
 def read_arrets(path: str | Path) -> pl.DataFrame:
@@ -152,7 +167,7 @@ def read_arrets(path: str | Path) -> pl.DataFrame:
             pass
         else:
             frame = pl.DataFrame(pl.from_arrow(table))
-            return frame.with_columns(erreur=pl.lit(None, pl.String), motif_erreur=pl.lit(None, pl.String))
+            return frame.with_columns(*_no_read_error(), _id_entier=pl.lit(False))
     return frame_from_records(iter_ndjson(path))
 
 
@@ -162,9 +177,9 @@ def typed(raw: pl.DataFrame) -> pl.DataFrame:
     for name, dtype in RAW_SCHEMA.items():
         if name not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype).alias(name))
-    for name in ("erreur", "motif_erreur"):
+    for name, dtype in EXTRA_SCHEMA.items():
         if name not in frame.columns:
-            frame = frame.with_columns(pl.lit(None, pl.String).alias(name))
+            frame = frame.with_columns(pl.lit(None, dtype).alias(name))
     conversions = []
     for name in DATE_FIELDS:
         column = pl.col(name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from caisse.batch_io import UnreadableFile
@@ -84,3 +85,57 @@ def test_single_arret_convenience() -> None:
 def test_maternity_without_end_date_uses_the_legal_duration() -> None:
     result = compute_arret({**GOOD, "risque": "maternite", "date_fin": None, "enfants_a_charge": 0})
     assert result["jours_indemnises"] == 112
+
+
+def test_each_id_comes_back_with_its_json_type(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = [
+        json.dumps({**GOOD, "id": 7}),
+        json.dumps({**GOOD, "id": "7"}),
+        json.dumps({**GOOD, "id": 123456789012345678901234567890}),
+        json.dumps({**GOOD, "id": -3}),
+        json.dumps({**GOOD, "id": None}),
+        "{pas du json",
+    ]
+    rows = _run(tmp_path, lines)
+    assert [r["id"] for r in rows] == [7, "7", 123456789012345678901234567890, -3, None, None]
+    assert rows[0]["montant_total_cts"] == rows[1]["montant_total_cts"] == 23016
+    run(tmp_path / "arrets.ndjson", "-")
+    assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()][:4] == [
+        7,
+        "7",
+        123456789012345678901234567890,
+        -3,
+    ]
+
+
+def test_integer_ids_stay_integers_through_parquet(tmp_path: Path) -> None:
+    source = tmp_path / "arrets.ndjson"
+    source.write_text(json.dumps({**GOOD, "id": 7}) + "\n" + json.dumps({**GOOD, "id": 8}) + "\n", encoding="utf-8")
+    run(source, str(tmp_path / "ij.parquet"))
+    out = pl.read_parquet(tmp_path / "ij.parquet")
+    assert out.schema["id"] == pl.Int64 and out["id"].to_list() == [7, 8]
+    run(tmp_path / "ij.parquet", str(tmp_path / "again.ndjson"))  # an integer id column read back
+    again = (tmp_path / "again.ndjson").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["id"] for line in again] == [7, 8]
+    # Mixed types cannot share a Parquet column: strings.
+    source.write_text(json.dumps({**GOOD, "id": 7}) + "\n" + json.dumps({**GOOD, "id": "B"}) + "\n", encoding="utf-8")
+    run(source, str(tmp_path / "mixed.parquet"))
+    assert pl.read_parquet(tmp_path / "mixed.parquet")["id"].to_list() == ["7", "B"]
+
+
+def test_a_byte_order_mark_does_not_spoil_the_first_arret(tmp_path: Path) -> None:
+    # A bad second line sends the file to the line reader, which must skip the BOM as well.
+    for lines in ([json.dumps(GOOD)], [json.dumps(GOOD), "{pas du json"]):
+        source, target = tmp_path / "arrets.ndjson", tmp_path / "ij.ndjson"
+        source.write_bytes(b"\xef\xbb\xbf" + ("\n".join(lines) + "\n").encode("utf-8"))
+        run(source, str(target))
+        first = json.loads(target.read_text(encoding="utf-8").splitlines()[0])
+        assert first["id"] == "OK" and first["erreur"] is None and first["montant_total_cts"] == 23016
+
+
+def test_refused_maternity_names_the_12_month_condition(tmp_path: Path) -> None:
+    arret = {**GOOD, "id": "M", "risque": "maternite", "date_fin": None, "heures_travaillees_3_mois": 100,
+             "enfants_a_charge": 0, "naissance_multiple": 1}
+    (row,) = _run(tmp_path, [json.dumps(arret)])
+    assert row["eligible"] is False
+    assert "sur les 12 mois avant le congé (minimum 24116,40 €)" in str(row["motif"])
