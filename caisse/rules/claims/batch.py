@@ -10,7 +10,8 @@ Inputs (contract §2):
 
 Outputs:
 
-- ``--format ndjson`` (default): one décompte per line of ``--out`` (``-`` = standard output);
+- ``--format ndjson`` (default): one décompte per line of ``--out`` (``-`` = standard output),
+  its ``id`` with the JSON type of the input's (``7`` stays ``7``, ``"7"`` stays ``"7"``);
 - ``--format parquet``: ``decomptes.parquet`` and ``lignes_decomptes.parquet``. When ``--out``
   ends in ``.parquet`` it is the décomptes file and the lines go next to it in
   ``lignes_decomptes.parquet``; otherwise ``--out`` is a folder that receives both files.
@@ -223,10 +224,31 @@ def read_parquet_feuilles(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 def read_feuilles(path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Engine frames from the ``--feuilles`` argument (NDJSON file or Parquet pair)."""
+    f, lines, _ = read_flow(path)
+    return f, lines
+
+
+def read_flow(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, frozenset[int]]:
+    """:func:`read_feuilles` and the positions of the NDJSON records whose ``id`` is a JSON
+    integer: the engine works on text ids, the NDJSON output gives them back as integers."""
     p = Path(path)
     if str(path) != "-" and (p.suffix == ".parquet" or p.is_dir()):
-        return read_parquet_feuilles(p if p.is_dir() else p.parent)
-    return records.frames_from_records(list(iter_ndjson(path)))
+        return (*read_parquet_feuilles(p if p.is_dir() else p.parent), frozenset())
+    recs = list(iter_ndjson(path))
+    integer_ids = frozenset(
+        pos for pos, r in enumerate(recs) if isinstance(r, dict) and type(r.get("id")) is int  # not bool
+    )
+    return (*records.frames_from_records(recs), integer_ids)
+
+
+def ndjson_records(decomptes: pl.DataFrame, lignes: pl.DataFrame, integer_ids: frozenset[int]) -> list[dict[str, object]]:
+    """The contract's output records, each ``id`` with the JSON type it came with."""
+    out = records.records_from_frames(decomptes, lignes)
+    if integer_ids:
+        for pos, record in zip(decomptes.get_column("_pos").to_list(), out, strict=True):
+            if pos in integer_ids and record.get("id") is not None:
+                record["id"] = int(record["id"])
+    return out
 
 
 def processing_order(feuilles: pl.DataFrame) -> pl.Series:
@@ -348,8 +370,9 @@ class StreamWriter:
     """Writes the output chunk by chunk (the flow is already in processing order, so chunks
     come out in input order): memory stays bounded by one chunk."""
 
-    def __init__(self, out: str, fmt: str) -> None:
+    def __init__(self, out: str, fmt: str, integer_ids: frozenset[int] = frozenset()) -> None:
         self.fmt = fmt
+        self.integer_ids = integer_ids
         self.out = out
         self._text: IO[str] | None = None
         self._writers: list[pq.ParquetWriter] = []
@@ -361,7 +384,7 @@ class StreamWriter:
 
     def write(self, decomptes: pl.DataFrame, lignes: pl.DataFrame) -> None:
         if self._text is not None:
-            for record in records.records_from_frames(decomptes, lignes):
+            for record in ndjson_records(decomptes, lignes, self.integer_ids):
                 self._text.write(dumps(record))
                 self._text.write("\n")
             return
@@ -398,9 +421,9 @@ def run(referentiel: Path, feuilles: Path, out: str, fmt: str) -> None:
     # référentiel's error, if any, is reported first, as when they were read one after the other.
     with ThreadPoolExecutor(2, thread_name_prefix="lecture") as pool:
         ref_read = pool.submit(load_referentiel, referentiel)
-        flow_read = pool.submit(read_feuilles, feuilles)
+        flow_read = pool.submit(read_flow, feuilles)
         ref = ref_read.result()
-        f, lines = flow_read.result()
+        f, lines, integer_ids = flow_read.result()
     big = f.height >= PROGRESS_MIN
     read_s = time.perf_counter() - started
     if big:
@@ -409,7 +432,7 @@ def run(referentiel: Path, feuilles: Path, out: str, fmt: str) -> None:
         pl.Series("_pos", range(f.height), dtype=pl.Int64)
     )
     if in_order:
-        writer = StreamWriter(out, fmt)
+        writer = StreamWriter(out, fmt, integer_ids)
         try:
             for d, lo, _ in iter_chunks(ref, f, lines, None, CHUNK_FEUILLES, None, True, False):
                 writer.write(d, lo)
@@ -422,7 +445,7 @@ def run(referentiel: Path, feuilles: Path, out: str, fmt: str) -> None:
         if fmt == "parquet":
             write_parquet(out, decomptes, out_lines)
         else:
-            write_ndjson(out, records.records_from_frames(decomptes, out_lines))
+            write_ndjson(out, ndjson_records(decomptes, out_lines, integer_ids))
     if big:
         elapsed = time.perf_counter() - started
         _progress(f"total {elapsed:.1f} s ({lines.height / max(elapsed, 1e-9):,.0f} lignes/s)".replace(",", " "))

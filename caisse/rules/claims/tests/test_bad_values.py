@@ -139,3 +139,20 @@ def test_a_referentiel_tariff_keeps_the_shipped_history_before_it() -> None:
     assert [row[:2] for row in merged[:-1]] == [row for row in shipped if row[1] < dt.date(2026, 1, 1)]
     assert merged[-2][2] == dt.date(2025, 12, 31)  # the shipped tariff in force ends the day before
     assert merge_nomenclatures(base, extra).filter(pl.col("code") == "C").equals(base.filter(pl.col("code") == "C"))
+
+
+def test_ids_come_back_with_their_json_type(tmp_path: Path) -> None:
+    ref_dir = tmp_path / "ref"
+    ref_dir.mkdir()
+    (ref_dir / "beneficiaires.ndjson").write_text(
+        json.dumps({"nir": NIR, "date_naissance": "1980-01-01", "sexe": "M", "droits": [{"debut": "2015-01-01", "fin": None}]}) + "\n",
+        encoding="utf-8",
+    )
+    (ref_dir / "professionnels.ndjson").write_text("".join(json.dumps(p) + "\n" for p in PROFESSIONNELS), encoding="utf-8")
+    feuilles = _feuilles({"date_soins": "2025-06-12"})
+    feuilles[0]["id"], feuilles[1]["id"] = 7, "8"
+    flow = tmp_path / "feuilles.ndjson"
+    flow.write_text("".join(json.dumps(f) + "\n" for f in [*feuilles, {**feuilles[0], "id": True}]), encoding="utf-8")
+    batch.run(ref_dir, flow, str(tmp_path / "out.ndjson"), "ndjson")
+    got = [json.loads(line) for line in (tmp_path / "out.ndjson").read_text(encoding="utf-8").splitlines()]
+    assert [(d["id"], d["statut"]) for d in got] == [(7, "liquidee"), ("8", "liquidee"), (None, "rejetee")]
