@@ -20,6 +20,12 @@ Outputs:
   repeat. Each line carries its own ``explication``; a décompte's ``explication`` then holds
   only the feuille's sentences (rejection, debt, payment), not a copy of its lines'.
 
+An NDJSON file is read by columns (:mod:`caisse.rules.claims.ndjson`: Polars' reader, the same
+conversions as Parquet's) unless it holds something only the record reader judges exactly (a
+value of another JSON type than its field's, a line that is not an object, a null where a
+missing field takes a default): then it is read record by record, as standard input always is.
+The NDJSON output is written by Polars too.
+
 A Parquet flow of more than ``CHUNK_FEUILLES`` feuilles, output as Parquet, is streamed and
 partitioned by person instead (:mod:`caisse.rules.claims.partitioned`, same output). Other large
 flows are processed in chunks of feuilles taken in the contract's order (date_reception,
@@ -43,8 +49,9 @@ from typing import IO
 import polars as pl
 import pyarrow.parquet as pq
 
-from caisse.batch_io import UnreadableFile, dumps, iter_ndjson, open_output, write_ndjson
-from caisse.rules.claims import records
+from caisse.batch_io import UnreadableFile, iter_ndjson, open_output
+from caisse.rules.claims import ndjson, records
+from caisse.rules.claims.conversions import date_column, integer_column, number_column
 from caisse.rules.claims.counters import Counters
 from caisse.rules.claims.engine import FEUILLE_COLUMNS, LIGNE_COLUMNS, liquidate
 from caisse.rules.claims.legal import load
@@ -67,56 +74,11 @@ def _read_parquet(path: Path) -> pl.DataFrame:
         raise UnreadableFile(f"Fichier Parquet illisible : {path} ({type(exc).__name__}).") from None
 
 
-def _date_column(df: pl.DataFrame, name: str) -> tuple[pl.Expr, pl.Expr]:
-    """(the column as Date, a flag for values present but not a valid date)."""
-    if name not in df.columns:
-        return pl.lit(None, dtype=pl.Date()), pl.lit(False)
-    col = pl.col(name)
-    if df.schema[name] == pl.Date():
-        return col, pl.lit(False)
-    if df.schema[name] == pl.Datetime() or isinstance(df.schema[name], pl.Datetime):
-        return col.dt.date(), pl.lit(False)
-    text = col.cast(pl.String)
-    # Exactly YYYY-MM-DD, as the NDJSON reader (the format alone would also take 2025-6-30).
-    parsed = pl.when(text.str.contains(r"^\d{4}-\d{2}-\d{2}$")).then(text.str.to_date("%Y-%m-%d", strict=False))
-    return parsed, col.is_not_null() & parsed.is_null()
-
-
-def _integer_column(df: pl.DataFrame, name: str) -> tuple[pl.Expr, pl.Expr]:
-    """(the column as Int64, a flag for values present but not an integer in Int64's range): a
-    float is taken only when its value is integral (2999.5 is a bad value, not 2999), a text
-    only when it reads as an integer, as the NDJSON reader does."""
-    col = pl.col(name)
-    dtype = df.schema[name]
-    if dtype == pl.Int64():
-        return col, pl.lit(False)
-    if dtype.is_float():
-        whole = col.is_finite() & (col == col.floor())
-        value = pl.when(whole).then(col).cast(pl.Int64, strict=False)
-    elif dtype.is_numeric():
-        value = col.cast(pl.Int64, strict=False)
-    else:
-        value = col.cast(pl.String).str.strip_chars().cast(pl.Int64, strict=False)
-    return value, col.is_not_null() & value.is_null()
-
-
-def _number_column(df: pl.DataFrame, name: str) -> tuple[pl.Expr, pl.Expr]:
-    """(the column as Float64, a flag for values present but not a finite number)."""
-    col = pl.col(name)
-    dtype = df.schema[name]
-    if dtype.is_numeric():
-        value = col.cast(pl.Float64)
-    else:
-        value = col.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
-    value = pl.when(value.is_finite()).then(value)
-    return value, col.is_not_null() & value.is_null()
-
-
 def feuille_frame(f: pl.DataFrame) -> pl.DataFrame:
     """The contract's conversions of ``feuilles.parquet`` rows (with their ``_pos``): id as text,
     ``date_reception`` as a date (``_invalide`` where present but not a date), default
     ``risque`` and ``parcours``; only the engine's columns are kept."""
-    reception, bad_reception = _date_column(f, "date_reception")
+    reception, bad_reception = date_column(f, "date_reception")
     f = f.with_columns(
         pl.col("_pos").cast(pl.Int64),
         pl.col("id").cast(pl.String),
@@ -138,9 +100,9 @@ def ligne_frame(lines: pl.DataFrame) -> pl.DataFrame:
         lines = lines.with_columns(pl.lit(1.0).alias("coefficient"))
     if "quantite" not in lines.columns:
         lines = lines.with_columns(pl.lit(1, dtype=pl.Int64).alias("quantite"))
-    soins, bad = _date_column(lines, "date_soins")
+    soins, bad = date_column(lines, "date_soins")
     converted = [soins.alias("date_soins")]
-    for name, read in (("quantite", _integer_column), ("montant_facture_cts", _integer_column), ("coefficient", _number_column)):
+    for name, read in (("quantite", integer_column), ("montant_facture_cts", integer_column), ("coefficient", number_column)):
         if name in lines.columns:
             value, bad_value = read(lines, name)
             converted.append(value.alias(name))
@@ -234,6 +196,10 @@ def read_flow(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, frozenset[int]]:
     p = Path(path)
     if str(path) != "-" and (p.suffix == ".parquet" or p.is_dir()):
         return (*read_parquet_feuilles(p if p.is_dir() else p.parent), frozenset())
+    if str(path) != "-" and p.is_file():
+        fast = ndjson.read_frames(p)
+        if fast is not None:
+            return fast
     recs = list(iter_ndjson(path))
     integer_ids = frozenset(
         pos for pos, r in enumerate(recs) if isinstance(r, dict) and type(r.get("id")) is int  # not bool
@@ -241,14 +207,16 @@ def read_flow(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, frozenset[int]]:
     return (*records.frames_from_records(recs), integer_ids)
 
 
-def ndjson_records(decomptes: pl.DataFrame, lignes: pl.DataFrame, integer_ids: frozenset[int]) -> list[dict[str, object]]:
-    """The contract's output records, each ``id`` with the JSON type it came with."""
-    out = records.records_from_frames(decomptes, lignes)
-    if integer_ids:
-        for pos, record in zip(decomptes.get_column("_pos").to_list(), out, strict=True):
-            if pos in integer_ids and record.get("id") is not None:
-                record["id"] = int(record["id"])
-    return out
+def write_ndjson_decomptes(out: str, decomptes: pl.DataFrame, lignes: pl.DataFrame, integer_ids: frozenset[int]) -> None:
+    """The décomptes as the contract's NDJSON records (``-``: standard output)."""
+    handle = open_output(out)
+    try:
+        ndjson.write(handle, decomptes, lignes, integer_ids)
+    finally:
+        if handle is not sys.stdout:
+            handle.close()
+        else:
+            handle.flush()
 
 
 def processing_order(feuilles: pl.DataFrame) -> pl.Series:
@@ -384,9 +352,7 @@ class StreamWriter:
 
     def write(self, decomptes: pl.DataFrame, lignes: pl.DataFrame) -> None:
         if self._text is not None:
-            for record in ndjson_records(decomptes, lignes, self.integer_ids):
-                self._text.write(dumps(record))
-                self._text.write("\n")
+            ndjson.write(self._text, decomptes, lignes, self.integer_ids)
             return
         tables = [_decomptes_table(decomptes).to_arrow(), _lignes_table(lignes).to_arrow()]
         if not self._writers:
@@ -445,7 +411,7 @@ def run(referentiel: Path, feuilles: Path, out: str, fmt: str) -> None:
         if fmt == "parquet":
             write_parquet(out, decomptes, out_lines)
         else:
-            write_ndjson(out, ndjson_records(decomptes, out_lines, integer_ids))
+            write_ndjson_decomptes(out, decomptes, out_lines, integer_ids)
     if big:
         elapsed = time.perf_counter() - started
         _progress(f"total {elapsed:.1f} s ({lines.height / max(elapsed, 1e-9):,.0f} lignes/s)".replace(",", " "))

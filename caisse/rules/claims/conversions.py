@@ -1,0 +1,53 @@
+"""The contract's field conversions, as column expressions: what the Parquet reader
+(:mod:`caisse.rules.claims.batch`) and the fast NDJSON reader (:mod:`caisse.rules.claims.ndjson`)
+do to a column of the input, with the flag of the values they could not read (the record is then
+rejected as DONNEE_INVALIDE, the batch goes on)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+
+def date_column(df: pl.DataFrame, name: str) -> tuple[pl.Expr, pl.Expr]:
+    """(the column as Date, a flag for values present but not a valid date)."""
+    if name not in df.columns:
+        return pl.lit(None, dtype=pl.Date()), pl.lit(False)
+    col = pl.col(name)
+    if df.schema[name] == pl.Date():
+        return col, pl.lit(False)
+    if df.schema[name] == pl.Datetime() or isinstance(df.schema[name], pl.Datetime):
+        return col.dt.date(), pl.lit(False)
+    text = col.cast(pl.String)
+    # Exactly YYYY-MM-DD, as the NDJSON reader (the format alone would also take 2025-6-30).
+    parsed = pl.when(text.str.contains(r"^\d{4}-\d{2}-\d{2}$")).then(text.str.to_date("%Y-%m-%d", strict=False))
+    return parsed, col.is_not_null() & parsed.is_null()
+
+
+def integer_column(df: pl.DataFrame, name: str) -> tuple[pl.Expr, pl.Expr]:
+    """(the column as Int64, a flag for values present but not an integer in Int64's range): a
+    float is taken only when its value is integral (2999.5 is a bad value, not 2999), a text
+    (a Parquet column of text) only when it reads as an integer."""
+    col = pl.col(name)
+    dtype = df.schema[name]
+    if dtype == pl.Int64():
+        return col, pl.lit(False)
+    if dtype.is_float():
+        whole = col.is_finite() & (col == col.floor())
+        value = pl.when(whole).then(col).cast(pl.Int64, strict=False)
+    elif dtype.is_numeric():
+        value = col.cast(pl.Int64, strict=False)
+    else:
+        value = col.cast(pl.String).str.strip_chars().cast(pl.Int64, strict=False)
+    return value, col.is_not_null() & value.is_null()
+
+
+def number_column(df: pl.DataFrame, name: str) -> tuple[pl.Expr, pl.Expr]:
+    """(the column as Float64, a flag for values present but not a finite number)."""
+    col = pl.col(name)
+    dtype = df.schema[name]
+    if dtype.is_numeric():
+        value = col.cast(pl.Float64)
+    else:
+        value = col.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+    value = pl.when(value.is_finite()).then(value)
+    return value, col.is_not_null() & value.is_null()
