@@ -55,7 +55,7 @@ from caisse.rules.claims.conversions import date_column, integer_column, number_
 from caisse.rules.claims.counters import Counters
 from caisse.rules.claims.engine import FEUILLE_COLUMNS, LIGNE_COLUMNS, liquidate
 from caisse.rules.claims.legal import load
-from caisse.rules.claims.referentiel import Referentiel, load_referentiel
+from caisse.rules.claims.referentiel import Referentiel, check_referentiel, load_referentiel
 
 CHUNK_FEUILLES = 2_000_000
 PROGRESS_MIN = 200_000
@@ -375,6 +375,7 @@ class StreamWriter:
 def run(referentiel: Path, feuilles: Path, out: str, fmt: str) -> None:
     """Entry point of ``caisse liquider`` (see the module docstring)."""
     source = Path(feuilles)
+    check_referentiel(referentiel)
     if fmt == "parquet" and str(feuilles) != "-" and (source.suffix == ".parquet" or source.is_dir()):
         # A large Parquet flow is streamed, partitioned by person (unless its ids repeat).
         from caisse.rules.claims import partitioned

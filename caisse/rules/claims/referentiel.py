@@ -194,16 +194,23 @@ class Referentiel:
         )
 
 
-def load_referentiel(folder: Path) -> Referentiel:
-    """Read a référentiel folder (contract §1). A missing folder or file raises UnreadableFile."""
+def check_referentiel(folder: Path) -> None:
+    """Raise UnreadableFile when the folder or one of its required files is missing (checked
+    before a long read of the flow, so that the error comes at once)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise UnreadableFile(f"Référentiel introuvable : {folder} n'est pas un dossier.")
-    benef_path = folder / "beneficiaires.ndjson"
-    ps_path = folder / "professionnels.ndjson"
-    for path in (benef_path, ps_path):
+    for path in (folder / "beneficiaires.ndjson", folder / "professionnels.ndjson"):
         if not path.exists():
             raise UnreadableFile(f"Fichier du référentiel introuvable : {path}")
+
+
+def load_referentiel(folder: Path) -> Referentiel:
+    """Read a référentiel folder (contract §1). A missing folder or file raises UnreadableFile."""
+    folder = Path(folder)
+    check_referentiel(folder)
+    benef_path = folder / "beneficiaires.ndjson"
+    ps_path = folder / "professionnels.ndjson"
     nomen_path = folder / "nomenclature.ndjson"
     counters_path = folder / "compteurs.ndjson"
     ref = Referentiel.from_records(
