@@ -51,7 +51,7 @@ import pyarrow.parquet as pq
 
 from caisse.batch_io import UnreadableFile, iter_ndjson, open_output
 from caisse.rules.claims import ndjson, records
-from caisse.rules.claims.conversions import date_column, integer_column, number_column
+from caisse.rules.claims.conversions import date_column, line_fields
 from caisse.rules.claims.counters import Counters
 from caisse.rules.claims.engine import FEUILLE_COLUMNS, LIGNE_COLUMNS, liquidate
 from caisse.rules.claims.legal import load
@@ -100,14 +100,7 @@ def ligne_frame(lines: pl.DataFrame) -> pl.DataFrame:
         lines = lines.with_columns(pl.lit(1.0).alias("coefficient"))
     if "quantite" not in lines.columns:
         lines = lines.with_columns(pl.lit(1, dtype=pl.Int64).alias("quantite"))
-    soins, bad = date_column(lines, "date_soins")
-    converted = [soins.alias("date_soins")]
-    for name, read in (("quantite", integer_column), ("montant_facture_cts", integer_column), ("coefficient", number_column)):
-        if name in lines.columns:
-            value, bad_value = read(lines, name)
-            converted.append(value.alias(name))
-            bad = bad | bad_value
-    return lines.with_columns(pl.col("feuille_id").cast(pl.String), *converted, bad.alias("_invalide"))
+    return lines.with_columns(pl.col("feuille_id").cast(pl.String), *line_fields(lines))
 
 
 def rank_lines(lines: pl.DataFrame) -> pl.DataFrame:

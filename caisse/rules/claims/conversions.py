@@ -51,3 +51,18 @@ def number_column(df: pl.DataFrame, name: str) -> tuple[pl.Expr, pl.Expr]:
         value = col.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
     value = pl.when(value.is_finite()).then(value)
     return value, col.is_not_null() & value.is_null()
+
+
+def line_fields(lines: pl.DataFrame) -> list[pl.Expr]:
+    """A line's fields converted (``date_soins``, ``quantite``, ``montant_facture_cts``,
+    ``coefficient``, those present) and ``_invalide``, the line holding a value that could not be
+    read."""
+    soins, bad = date_column(lines, "date_soins")
+    converted = [soins.alias("date_soins")]
+    for name, read in (("quantite", integer_column), ("montant_facture_cts", integer_column), ("coefficient", number_column)):
+        if name in lines.columns:
+            value, bad_value = read(lines, name)
+            converted.append(value.alias(name))
+            bad = bad | bad_value
+    return [*converted, bad.alias("_invalide")]
+

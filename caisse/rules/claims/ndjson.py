@@ -27,7 +27,7 @@ from typing import IO, Any
 
 import polars as pl
 
-from caisse.rules.claims.conversions import date_column, integer_column, number_column
+from caisse.rules.claims.conversions import date_column, line_fields
 from caisse.rules.claims.engine import FEUILLE_COLUMNS, LIGNE_COLUMNS
 from caisse.rules.claims.records import FEUILLE_FIELDS, LINE_FIELDS
 
@@ -131,14 +131,7 @@ def _lines(raw: pl.DataFrame) -> pl.DataFrame | None:
             lines = lines.with_columns(pl.lit(default).alias(name))
         elif lines.get_column(name).null_count():  # null or missing: a column cannot tell
             return None
-    soins, bad = date_column(lines, "date_soins")
-    converted = [soins.alias("date_soins")]
-    for name, read in (("quantite", integer_column), ("montant_facture_cts", integer_column), ("coefficient", number_column)):
-        if name in lines.columns:
-            value, bad_value = read(lines, name)
-            converted.append(value.alias(name))
-            bad = bad | bad_value
-    lines = lines.with_columns(*converted, bad.alias("_invalide"))
+    lines = lines.with_columns(line_fields(lines))
     return lines.select(
         pl.col(name).cast(dtype) if name in lines.columns else pl.lit(None, dtype=dtype).alias(name)
         for name, dtype in LIGNE_COLUMNS.items()

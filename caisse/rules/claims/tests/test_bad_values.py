@@ -63,6 +63,18 @@ def test_a_bad_value_is_a_rejected_line_not_a_stopped_batch(bad_line: dict[str, 
     ]
 
 
+def _referentiel_folder(tmp_path: Path) -> Path:
+    """A référentiel folder with the person and the professionals of :data:`REF`."""
+    ref_dir = tmp_path / "ref"
+    ref_dir.mkdir()
+    (ref_dir / "beneficiaires.ndjson").write_text(
+        json.dumps({"nir": NIR, "date_naissance": "1980-01-01", "sexe": "M", "droits": [{"debut": "2015-01-01", "fin": None}]}) + "\n",
+        encoding="utf-8",
+    )
+    (ref_dir / "professionnels.ndjson").write_text("".join(json.dumps(p) + "\n" for p in PROFESSIONNELS), encoding="utf-8")
+    return ref_dir
+
+
 def _parquet_flow(folder: Path, bad_line: dict[str, Any]) -> None:
     """The same feuilles as Parquet files, each column typed as a producer of such values would
     type it (a float column when a value is a float, text for the dates)."""
@@ -83,13 +95,7 @@ def _parquet_flow(folder: Path, bad_line: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("bad_line", BAD_LINES.values(), ids=BAD_LINES.keys())
 def test_parquet_gives_the_ndjson_verdict(tmp_path: Path, bad_line: dict[str, Any]) -> None:
-    ref_dir = tmp_path / "ref"
-    ref_dir.mkdir()
-    (ref_dir / "beneficiaires.ndjson").write_text(
-        json.dumps({"nir": NIR, "date_naissance": "1980-01-01", "sexe": "M", "droits": [{"debut": "2015-01-01", "fin": None}]}) + "\n",
-        encoding="utf-8",
-    )
-    (ref_dir / "professionnels.ndjson").write_text("".join(json.dumps(p) + "\n" for p in PROFESSIONNELS), encoding="utf-8")
+    ref_dir = _referentiel_folder(tmp_path)
     _parquet_flow(tmp_path, bad_line)
     batch.run(ref_dir, tmp_path / "feuilles.parquet", str(tmp_path / "out"), "parquet")
     got = pl.read_parquet(tmp_path / "out" / "decomptes.parquet").select("id", "statut", "rejets").rows()
@@ -142,13 +148,7 @@ def test_a_referentiel_tariff_keeps_the_shipped_history_before_it() -> None:
 
 
 def test_ids_come_back_with_their_json_type(tmp_path: Path) -> None:
-    ref_dir = tmp_path / "ref"
-    ref_dir.mkdir()
-    (ref_dir / "beneficiaires.ndjson").write_text(
-        json.dumps({"nir": NIR, "date_naissance": "1980-01-01", "sexe": "M", "droits": [{"debut": "2015-01-01", "fin": None}]}) + "\n",
-        encoding="utf-8",
-    )
-    (ref_dir / "professionnels.ndjson").write_text("".join(json.dumps(p) + "\n" for p in PROFESSIONNELS), encoding="utf-8")
+    ref_dir = _referentiel_folder(tmp_path)
     feuilles = _feuilles({"date_soins": "2025-06-12"})
     feuilles[0]["id"], feuilles[1]["id"] = 7, "8"
     flow = tmp_path / "feuilles.ndjson"
