@@ -28,7 +28,9 @@ def _ndjson_with_integer_ids(frame: pl.DataFrame, integer_ids: pl.Series) -> str
     """The NDJSON text of ``frame`` with the ids of the rows marked in ``integer_ids`` written as
     JSON numbers. ``id`` is the first column and these ids are digits: ``{"id":"7",…`` becomes
     ``{"id":7,…``."""
-    lines = frame.write_ndjson().splitlines()
+    # Split on "\n" only: a value may hold U+2028 or U+0085, which str.splitlines also splits on.
+    text = frame.write_ndjson()
+    lines = text.split("\n")[:-1] if text else []
     for row in integer_ids.arg_true().to_list():
         line = lines[row]
         end = line.index('"', len(_ID_PREFIX))

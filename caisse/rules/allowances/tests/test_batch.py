@@ -33,7 +33,8 @@ def _run(tmp_path: Path, lines: list[str]) -> list[dict[str, object]]:
     source, target = tmp_path / "arrets.ndjson", tmp_path / "ij.ndjson"
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
     run(source, str(target))
-    return [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    # Lines are cut on "\n" only (str.splitlines also cuts on U+2028, valid inside a JSON string).
+    return [json.loads(line) for line in target.read_text(encoding="utf-8").split("\n") if line]
 
 
 def test_bad_records_get_an_error_code_and_keep_their_place(tmp_path: Path) -> None:
@@ -106,6 +107,11 @@ def test_each_id_comes_back_with_its_json_type(tmp_path: Path, capsys: pytest.Ca
         123456789012345678901234567890,
         -3,
     ]
+
+
+def test_a_line_separator_in_a_value_does_not_cut_the_output(tmp_path: Path) -> None:
+    rows = _run(tmp_path, [json.dumps({**GOOD, "id": "A\u2028B\u0085C"}), json.dumps({**GOOD, "id": 7}), json.dumps({**GOOD, "id": 8})])
+    assert [r["id"] for r in rows] == ["A\u2028B\u0085C", 7, 8]
 
 
 def test_integer_ids_stay_integers_through_parquet(tmp_path: Path) -> None:
