@@ -44,7 +44,9 @@ def iter_ndjson(path: str | Path) -> Iterator[dict[str, Any] | None]:
                 continue
             try:
                 obj = json.loads(line)
-            except json.JSONDecodeError:
+                if "\\ud" in line.lower():  # a UTF-16 surrogate escape: a lone one is not text
+                    json.dumps(obj, ensure_ascii=False).encode("utf-8")
+            except (json.JSONDecodeError, UnicodeEncodeError):
                 yield None
                 continue
             yield obj if isinstance(obj, dict) else None

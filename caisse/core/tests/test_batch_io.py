@@ -47,3 +47,9 @@ def test_a_file_that_is_not_utf8_is_unreadable(tmp_path: Path) -> None:
     path.write_bytes(b'{"id": "\xe9"}\n')
     with pytest.raises(UnreadableFile, match="UTF-8"):
         list(iter_ndjson(path))
+
+
+def test_a_lone_surrogate_escape_is_a_bad_record_and_a_pair_is_text(tmp_path: Path) -> None:
+    path = tmp_path / "f.ndjson"
+    path.write_text('{"id": "F\\ud800"}\n{"id": "\\ud83d\\ude00"}\n{"id": "\\u00e9"}\n', encoding="utf-8")
+    assert list(iter_ndjson(path)) == [None, {"id": "\U0001f600"}, {"id": "é"}]
