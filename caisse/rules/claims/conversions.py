@@ -20,6 +20,7 @@ def date_column(df: pl.DataFrame, name: str) -> tuple[pl.Expr, pl.Expr]:
     text = col.cast(pl.String)
     # Exactly YYYY-MM-DD, as the NDJSON reader (the format alone would also take 2025-6-30).
     parsed = pl.when(text.str.contains(r"^\d{4}-\d{2}-\d{2}$")).then(text.str.to_date("%Y-%m-%d", strict=False))
+    parsed = pl.when(parsed.dt.year() >= 1).then(parsed)  # no year 0000 (Python's dates start in year 1)
     return parsed, col.is_not_null() & parsed.is_null()
 
 

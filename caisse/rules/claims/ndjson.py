@@ -42,13 +42,22 @@ def _is(dtype: Any, *allowed: pl.DataType) -> bool:
     return dtype == _NULL or any(dtype == a for a in allowed)
 
 
+FEUILLE_KEYS = (*TEXT_FIELDS, "date_reception", "tiers_payant", "en_rapport_ald", "lignes")
+LINE_KEYS = ("code", "date_soins", "quantite", "coefficient", "montant_facture_cts")
+
+
 def read_frames(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, frozenset[int]] | None:
     """(feuilles, lignes, positions of the integer ids) as :func:`batch.read_flow` gives them
     for an NDJSON file, or None when the file must be read record by record (module docstring)."""
     try:
-        raw = pl.read_ndjson(path, infer_schema_length=None)
-    except Exception:  # noqa: BLE001 - any reading failure: the record reader decides, and says why
+        return _read_frames(path)
+    except Exception:  # noqa: BLE001 - any failure of the fast reader: the record reader decides, and says why
         return None
+
+
+def _read_frames(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, frozenset[int]] | None:
+    raw = pl.read_ndjson(path, infer_schema_length=None)
+    raw = raw.select(c for c in raw.columns if c in FEUILLE_KEYS)  # other keys are ignored, as by the record reader
     schema = raw.schema
     if raw.height == 0 or raw.width == 0:
         return None
@@ -63,7 +72,7 @@ def read_frames(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, frozenset[int]]
     if any(name in schema and raw.get_column(name).null_count() for name in DEFAULTS):
         return None
     lines = _lines(raw)
-    if lines is None or _text_given_as_other_json(path, raw.schema):
+    if lines is None or _read_otherwise_by_records(path, raw.schema):
         return None
     integer_ids: frozenset[int] = frozenset()
     if "id" in schema and schema["id"] == pl.Int64():
@@ -86,20 +95,34 @@ def read_frames(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, frozenset[int]]
     return raw.select(columns), lines, integer_ids
 
 
-def _text_given_as_other_json(path: Path, schema: pl.Schema) -> bool:
-    """Whether a field read as text holds a JSON value other than a string or null somewhere:
-    Polars' reader turns ``1104``, ``true`` or ``{...}`` into text where the column is text, the
-    record reader rejects them (an integer feuille field is read as its text by both, when the
-    column is all integers: then Polars types it Int64). Found on the raw lines: a key is the
-    only place an unescaped ``"code":`` can stand in JSON text."""
-    keys = [name for name in TEXT_FIELDS if name in schema and schema[name] != pl.Int64()]
-    keys += ["date_reception", "code", "date_soins"]
-    pattern = '"(?:' + "|".join(keys) + r')"\s*:\s*[^"n\s]'
+def _read_otherwise_by_records(path: Path, schema: pl.Schema) -> bool:
+    """Whether the raw lines hold something Polars' reader reads otherwise than Python's
+    ``json``, found by one regular expression (JSON text escapes the quotes inside values, so an
+    unescaped ``"code":`` stands only where a key does):
+
+    - a text field holding another JSON value (``1104``, ``true``, ``{...}``): Polars makes it
+      text where the column is text, the record reader rejects it (an integer feuille field is
+      read as its text by both when the column is all integers: Polars then types it Int64);
+    - a key written with an escape (``"c\\u006fde"``), which Polars decodes too;
+    - a key given twice in one object (Polars keeps the first value, Python's ``json`` the
+      last): a feuille's key twice on its line, a line's key twice between two braces;
+    - a UTF-16 surrogate escape (a lone one is not text: the record reader rejects the record).
+    """
+    text_keys = [name for name in TEXT_FIELDS if name in schema and schema[name] != pl.Int64()]
+    text_keys += ["date_reception", "code", "date_soins"]
+    string = r'"(?:[^"\\]|\\.)*'
+    patterns = [
+        '"(?:' + "|".join(text_keys) + r')"\s*:\s*[^"n\s]',
+        string + r'\\(?:[^"\\]|\\.)*"\s*:',
+        r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}",
+        *(f'"{key}"\\s*:.*"{key}"\\s*:' for key in FEUILLE_KEYS),
+        *(f'"{key}"\\s*:[^{{}}]*"{key}"\\s*:' for key in LINE_KEYS),
+    ]
     lines = pl.read_csv(
         path, has_header=False, separator="\x1f", quote_char=None, new_columns=["ligne"], infer_schema=False,
         truncate_ragged_lines=True,  # a raw \x1f is not valid JSON: the reader has failed before
     )
-    return bool(lines.get_column("ligne").str.contains(pattern).any())
+    return bool(lines.get_column("ligne").str.contains("|".join(f"(?:{p})" for p in patterns)).any())
 
 
 def _lines(raw: pl.DataFrame) -> pl.DataFrame | None:
@@ -125,11 +148,21 @@ def _lines(raw: pl.DataFrame) -> pl.DataFrame | None:
     )
     if exploded.get_column("lignes").null_count():  # a line that is not an object
         return None
-    lines = exploded.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over("_fpos").alias("_lpos")).unnest("lignes")
+    present = [name for name in LINE_KEYS if name in fields]  # other keys are ignored, as by the record reader
+    lines = exploded.select(
+        "_fpos",
+        pl.int_range(pl.len(), dtype=pl.Int64).over("_fpos").alias("_lpos"),
+        *(pl.col("lignes").struct.field(name) for name in present),
+    )
     for name, default in LINE_DEFAULTS.items():
         if name not in lines.columns:
             lines = lines.with_columns(pl.lit(default).alias(name))
         elif lines.get_column(name).null_count():  # null or missing: a column cannot tell
+            return None
+    for name in ("quantite", "montant_facture_cts"):
+        # Integers read into a column of floats (the column also holds a float) are exact below
+        # 2**53 only; the record reader keeps them whole.
+        if name in lines.columns and lines.schema[name].is_float() and bool((lines.get_column(name).abs() >= 2.0**53).any()):
             return None
     lines = lines.with_columns(line_fields(lines))
     return lines.select(

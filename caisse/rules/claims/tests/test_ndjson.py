@@ -74,8 +74,16 @@ def odd_feuille(draw: st.DrawFn) -> Any:
     return draw(_rarely(st.sampled_from([[1, 2], "texte"]), st.just(record)))
 
 
+RAW = {  # lines json.dumps cannot write: a key given twice
+    "DUP_TP": '{"id": "F2", "date_reception": "2025-06-20", "nir": "x", "executant": "MG1", "tiers_payant": true, '
+    '"lignes": [{"code": "G", "date_soins": "2025-06-10", "quantite": 1, "montant_facture_cts": 3000}], "tiers_payant": false}',
+    "DUP_Q": '{"id": "F2", "date_reception": "2025-06-20", "nir": "x", "executant": "MG1", "tiers_payant": true, '
+    '"lignes": [{"code": "G", "date_soins": "2025-06-10", "quantite": 1, "montant_facture_cts": 3000, "quantite": 2}]}',
+}
+
+
 def _write(path: Path, rows: list[Any], bad_json: bool = False) -> None:
-    text = "".join(json.dumps(r) + "\n" for r in rows)
+    text = "".join((RAW[r] if isinstance(r, str) and r in RAW else json.dumps(r)) + "\n" for r in rows)
     path.write_text(text + ("{pas du json\n" if bad_json else ""), encoding="utf-8")
 
 
@@ -130,12 +138,20 @@ def test_odd_files_step_aside(tmp_path: Path) -> None:
         "quantité null": ([good, {**good, "lignes": [{**line, "quantite": None}]}], False),
         "ligne null": ([{**good, "lignes": [None]}], False),
         "pas un objet": ([good, [1, 2]], False),
+        "clé échappée": ([good, {**good, "lignes": [{**line, "c\u006fde": 1104}]}], False),
+        "clé de feuille en double": ([good, "DUP_TP"], False),
+        "clé de ligne en double": ([good, "DUP_Q"], False),
+        "surrogat seul": ([good, {**good, "id": "F\ud800"}], False),
     }
     for name, (rows, bad_json) in cases.items():
         _write(path, rows, bad_json)
         assert ndjson.read_frames(path) is None, name
     _write(path, [good, {**good, "id": "F2"}])
     assert ndjson.read_frames(path) is not None
+    # Keys the engine does not read are ignored, its own column names included; year 0000 is no date.
+    _write(path, [{**good, "_pos": 5, "_fpos": 1, "lignes": [{**line, "_lpos": 3, "date_soins": "0000-01-01"}]}])
+    assert _assert_same_as_record_reader(path)
+    assert ndjson.read_frames(path)[1].get_column("_invalide").to_list() == [True]  # type: ignore[index]
     _write(path, [{**good, "id": 1}, {**good, "id": 2}])
     fast = ndjson.read_frames(path)
     assert fast is not None and fast[2] == {0, 1} and fast[0].get_column("id").to_list() == ["1", "2"]
