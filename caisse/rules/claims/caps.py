@@ -558,9 +558,7 @@ def _debt_sorted(d: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     debt after the batch, by the Lindley recursion in processing order."""
     zero = pl.lit(0, dtype=pl.Int64)
     # Sorted by person then processing order (only the integer columns travel); per-person
-    # running sums and minima without windows: groups are separated by an offset larger than
-    # any balance (2**40 cents).
-    big = 1 << 40
+    # running sums and minima without windows (see below).
     by_person = d.select(pl.col("_nir_idx").fill_null(-1), "_ordre")
     packed = sort_key(by_person, ["_nir_idx", "_ordre"])
     order = (
@@ -576,9 +574,18 @@ def _debt_sorted(d: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.col("_start").cum_sum().cast(pl.Int64).alias("_g"),
     )
     d = d.with_columns(_segment_cumsum(pl.col("_x"), pl.col("_start")).alias("_s"))
-    d = d.with_columns(
-        (pl.col("_s") - pl.min_horizontal((pl.col("_s") - pl.col("_g") * big).cum_min() + pl.col("_g") * big, pl.lit(0))).alias("_d")
-    )
+    # Each person's running minimum in one pass: person g's sums are lowered by g × big, below
+    # every earlier person's, so a global running minimum never reaches back. Exact when big
+    # exceeds twice any running sum (bounded by the sum of |x|) and g × big fits in Int64;
+    # otherwise (amounts of billions of euros) a window per person.
+    bound = float(d.get_column("_x").cast(pl.Float64).abs().sum())
+    big = 1 << max(40, int(2 * bound + 1).bit_length())
+    groups = int(d.get_column("_g").max() or 0) + 1  # type: ignore[arg-type]
+    if float(groups) * big + bound < 2.0**62:
+        running_min = (pl.col("_s") - pl.col("_g") * big).cum_min() + pl.col("_g") * big
+    else:
+        running_min = pl.col("_s").cum_min().over("_g")
+    d = d.with_columns((pl.col("_s") - pl.min_horizontal(running_min, pl.lit(0))).alias("_d"))
     d = d.with_columns((pl.col("_d") + pl.col("_c")).alias("_b"))
     d = d.with_columns(
         pl.when(pl.col("_liquidee"))

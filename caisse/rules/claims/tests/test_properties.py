@@ -197,3 +197,41 @@ def test_debt_follows_the_line_by_line_reading_of_the_contract(feuilles: list[di
         debt[f["nir"]] = before - recovered + o["dette_creee_cts"]
     got = dict(counters.debt.select("nir", "dette_cts").iter_rows())
     assert {k: v for k, v in debt.items() if v} == {k: v for k, v in got.items() if v}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 4), st.integers(0, 10**14), st.integers(0, 10**14), st.booleans()),
+        min_size=1, max_size=40,
+    ),
+    st.integers(0, 10**15),
+)
+def test_the_large_path_debt_is_exact_for_any_amount(rows: list[tuple[int, int, int, bool]], carried: int) -> None:
+    """The large batches' one-pass running minimum (caps._debt_sorted) against the line-by-line
+    reading, with amounts far beyond the 2**40 cents its person offset once assumed."""
+    import polars as pl
+
+    from caisse.rules.claims.caps import _debt_sorted
+
+    d = pl.DataFrame(
+        {
+            "_nir_idx": [p for p, _, _, _ in rows], "_ordre": list(range(len(rows))),
+            "_c": [c for _, c, _, _ in rows], "_p": [p for _, _, p, _ in rows],
+            "_b0": [carried if p == 0 else 0 for p, _, _, _ in rows], "_liquidee": [ok for _, _, _, ok in rows],
+            "nir": [f"N{p}" for p, _, _, _ in rows],
+        },
+        schema_overrides={"_nir_idx": pl.Int64, "_ordre": pl.Int64, "_c": pl.Int64, "_p": pl.Int64, "_b0": pl.Int64},
+    )
+    d = d.with_columns(pl.when(pl.col("_liquidee")).then(pl.col(c)).otherwise(0).alias(c) for c in ("_c", "_p"))
+    out, debt = _debt_sorted(d)
+    balance: dict[int, int] = {0: carried}
+    for (person, _, _, ok), c, p, recovered in zip(
+        rows, d.get_column("_c"), d.get_column("_p"), out.get_column("dette_recuperee_cts"), strict=True
+    ):
+        before = balance.get(person, 0)
+        expected = min(before, p) if ok else 0
+        assert recovered == expected
+        balance[person] = before - expected + c
+    got = dict(debt.select("nir", "dette_cts").iter_rows())
+    assert got == {f"N{p}": balance[p] for p in {p for p, _, _, _ in rows}}
