@@ -744,12 +744,13 @@ def _step_forfait_actes_lourds(lines: pl.DataFrame, lp: LineParameters) -> pl.Da
     sub = collect(
         lines.lazy()
         .filter(pl.col("_fal_elig"))
-        .select("_lid", "_fpos", "_lpos", "date_soins", PERIOD, "base_remboursement_cts", "coefficient"),
+        .select("_lid", "_fpos", "_lpos", "date_soins", PERIOD, "base_remboursement_cts", "coefficient", "quantite"),
         lines.height,
     )
     total = pl.col("base_remboursement_cts").sum().over(grp)
-    # Several acts of the session: their tariffs and their coefficients are summed (R160-16).
-    coef = pl.col("coefficient").sum().over(grp)
+    # Several acts of the session: their tariffs and their coefficients are summed (R160-16), a
+    # line of quantité n counting n acts.
+    coef = (pl.col("coefficient") * pl.col("quantite")).sum().over(grp)
     seuil = lp.scalar("forfait_actes_lourds.seuil_tarif", pl.Int64())
     seuil_coef = lp.scalar("forfait_actes_lourds.seuil_coefficient", pl.Int64())
     sub = sub.with_columns(((total >= seuil) | (coef >= seuil_coef)).alias("_fal"))
