@@ -9,12 +9,15 @@ stops a batch: the engines turn it into an output record carrying an error code.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
+
+import polars as pl
 
 BOM = "\ufeff"
 
@@ -74,17 +77,39 @@ def dumps(record: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(", ", ": "))
 
 
-def write_ndjson(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
-    count = 0
+@contextlib.contextmanager
+def output(path: str | Path) -> Iterator[IO[str]]:
+    """:func:`open_output` as a context: a file is closed at the end, standard output flushed."""
     out = open_output(path)
     try:
-        for record in records:
-            out.write(dumps(record))
-            out.write("\n")
-            count += 1
+        yield out
     finally:
         if out is not sys.stdout:
             out.close()
         else:
             out.flush()
+
+
+def write_ndjson(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
+    count = 0
+    with output(path) as out:
+        for record in records:
+            out.write(dumps(record))
+            out.write("\n")
+            count += 1
     return count
+
+
+def with_integer_id(record: pl.Expr, integer: pl.Expr) -> pl.Expr:
+    """A JSON object's text whose first key is ``id``, the id written as a JSON number where
+    ``integer`` is true (the input gave an integer; the engines work on text ids): ``{"id":"7",…``
+    becomes ``{"id":7,…``."""
+    return pl.when(integer).then(record.str.replace(r'^\{"id":"(-?[0-9]+)"', '{"id":${1}')).otherwise(record)
+
+
+def write_json_lines(out: str | Path | IO[str], texts: pl.Series) -> None:
+    """One JSON text per line, as is: JSON text holds no line break, and a CSV writer that never
+    quotes writes each value then a line break (in Rust, several times faster than joining Python
+    strings; and a value's U+2028 is not a line break, as ``str.splitlines`` would take it)."""
+    texts.to_frame().write_csv(out, include_header=False, quote_style="never")
+

@@ -16,26 +16,10 @@ from pathlib import Path
 
 import polars as pl
 
-from caisse.batch_io import UnreadableFile
+from caisse.batch_io import UnreadableFile, with_integer_id, write_json_lines
 from caisse.rules.allowances.engine import compute_ij
 from caisse.rules.allowances.schema import read_arrets
 from caisse.rules.parameters import Parameters, load_parameters
-
-_ID_PREFIX = '{"id":"'
-
-
-def _ndjson_with_integer_ids(frame: pl.DataFrame, integer_ids: pl.Series) -> str:
-    """The NDJSON text of ``frame`` with the ids of the rows marked in ``integer_ids`` written as
-    JSON numbers. ``id`` is the first column and these ids are digits: ``{"id":"7",…`` becomes
-    ``{"id":7,…``."""
-    # Split on "\n" only: a value may hold U+2028 or U+0085, which str.splitlines also splits on.
-    text = frame.write_ndjson()
-    lines = text.split("\n")[:-1] if text else []
-    for row in integer_ids.arg_true().to_list():
-        line = lines[row]
-        end = line.index('"', len(_ID_PREFIX))
-        lines[row] = '{"id":' + line[len(_ID_PREFIX) : end] + line[end + 1 :]
-    return "\n".join(lines) + "\n" if lines else ""
 
 
 def _integer_id_column(frame: pl.DataFrame, integer_ids: pl.Series) -> pl.DataFrame:
@@ -58,12 +42,10 @@ def write_output(frame: pl.DataFrame, out: str, integer_ids: pl.Series | None = 
     if target is not None and target.suffix == ".parquet":  # periods stay a nested list of structs
         (frame if mask is None else _integer_id_column(frame, mask)).write_parquet(target)
     elif mask is not None:
-        text = _ndjson_with_integer_ids(frame, mask)
+        texts = frame.select(with_integer_id(pl.struct(pl.all()).struct.json_encode(), pl.lit(mask))).to_series()
+        write_json_lines(sys.stdout if target is None else target, texts)
         if target is None:
-            sys.stdout.write(text)
             sys.stdout.flush()
-        else:
-            target.write_text(text, encoding="utf-8")
     elif target is None:
         sys.stdout.write(frame.write_ndjson())
         sys.stdout.flush()

@@ -49,7 +49,7 @@ from typing import IO
 import polars as pl
 import pyarrow.parquet as pq
 
-from caisse.batch_io import UnreadableFile, iter_ndjson, open_output
+from caisse.batch_io import UnreadableFile, iter_ndjson, open_output, output
 from caisse.rules.claims import ndjson, records
 from caisse.rules.claims.conversions import date_column, line_fields
 from caisse.rules.claims.counters import Counters
@@ -202,14 +202,8 @@ def read_flow(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, frozenset[int]]:
 
 def write_ndjson_decomptes(out: str, decomptes: pl.DataFrame, lignes: pl.DataFrame, integer_ids: frozenset[int]) -> None:
     """The décomptes as the contract's NDJSON records (``-``: standard output)."""
-    handle = open_output(out)
-    try:
+    with output(out) as handle:
         ndjson.write(handle, decomptes, lignes, integer_ids)
-    finally:
-        if handle is not sys.stdout:
-            handle.close()
-        else:
-            handle.flush()
 
 
 def processing_order(feuilles: pl.DataFrame) -> pl.Series:

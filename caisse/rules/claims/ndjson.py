@@ -27,6 +27,7 @@ from typing import IO, Any
 
 import polars as pl
 
+from caisse.batch_io import with_integer_id, write_json_lines
 from caisse.rules.claims.conversions import date_column, line_fields
 from caisse.rules.claims.engine import FEUILLE_COLUMNS, LIGNE_COLUMNS
 from caisse.rules.claims.records import FEUILLE_FIELDS, LINE_FIELDS
@@ -171,10 +172,11 @@ def _lines(raw: pl.DataFrame) -> pl.DataFrame | None:
     )
 
 
-def encode(decomptes: pl.DataFrame, lignes: pl.DataFrame, integer_ids: frozenset[int] = frozenset()) -> pl.Series:
-    """The contract's output records as JSON text, one per décompte, in the décomptes' order."""
+def encode(decomptes: pl.DataFrame, lignes: pl.DataFrame, integer_ids: pl.Series | None = None) -> pl.Series:
+    """The contract's output records as JSON text, one per décompte, in the décomptes' order
+    (``integer_ids``: the ``_pos`` of the feuilles whose id was a JSON integer)."""
     code = pl.col("code")
-    text = pl.col("explication").cast(pl.String)
+    text = pl.col("explication").cast(pl.String)  # a line's, then the décompte's own
     line_text = pl.when(text.is_not_null() & (text != "")).then(
         pl.format(
             "Ligne {} ({}) : {}",
@@ -186,13 +188,13 @@ def encode(decomptes: pl.DataFrame, lignes: pl.DataFrame, integer_ids: frozenset
     per_feuille = (
         lignes.select(
             "_fpos",
-            pl.struct(pl.col(c).cast(pl.String) if c == "explication" else pl.col(c) for c in LINE_FIELDS).alias("lignes"),
+            pl.struct(text if c == "explication" else pl.col(c) for c in LINE_FIELDS).alias("lignes"),
             line_text.alias("_textes"),
         )
         .group_by("_fpos", maintain_order=True)
         .agg(pl.col("lignes"), pl.col("_textes").drop_nulls().str.join(" "))
     )
-    own = pl.col("explication").cast(pl.String)
+    own = text
     texts = pl.col("_textes")
     explanation = pl.when(own.is_null()).then(pl.lit(None, dtype=pl.String)).otherwise(
         pl.concat_str(
@@ -208,10 +210,8 @@ def encode(decomptes: pl.DataFrame, lignes: pl.DataFrame, integer_ids: frozenset
     record = pl.when(pl.col("destinataire").is_null()).then(
         record.str.replace('"destinataire":null,', "", literal=True)
     ).otherwise(record)
-    if integer_ids:
-        record = pl.when(pl.col("_pos").is_in(pl.Series(sorted(integer_ids), dtype=pl.Int64).implode())).then(
-            record.str.replace(r'^\{"id":"(-?[0-9]+)"', '{"id":${1}')
-        ).otherwise(record)
+    if integer_ids is not None and integer_ids.len():
+        record = with_integer_id(record, pl.col("_pos").is_in(integer_ids.implode()))
     return (
         decomptes.select("_pos", *FEUILLE_FIELDS, "explication")
         .join(per_feuille, left_on="_pos", right_on="_fpos", how="left", maintain_order="left")
@@ -224,6 +224,7 @@ def write(out: IO[str], decomptes: pl.DataFrame, lignes: pl.DataFrame, integer_i
     """:func:`encode`'s records, one per line, by slices of 100 000 décomptes (the text of a whole
     flow is never held at once)."""
     step = 100_000
+    ids = pl.Series("_pos", sorted(integer_ids), dtype=pl.Int64) if integer_ids else None  # once for every slice
     if decomptes.height <= step:
         slices = [(decomptes, lignes)]
     else:  # décomptes in input order, lines by feuille: each slice of décomptes has its lines in one piece
@@ -239,7 +240,4 @@ def write(out: IO[str], decomptes: pl.DataFrame, lignes: pl.DataFrame, integer_i
             end = fpos.search_sorted(int(positions[-1]), side="right")
             slices.append((d, lignes.slice(first, end - first)))
     for d, lines in slices:
-        # One JSON object per row, written as is: JSON text holds no line break, and a CSV
-        # writer that never quotes writes each value followed by a line break (in Rust, several
-        # times faster than joining Python strings).
-        encode(d, lines, integer_ids).to_frame().write_csv(out, include_header=False, quote_style="never")
+        write_json_lines(out, encode(d, lines, ids))
