@@ -41,16 +41,12 @@ def write_output(frame: pl.DataFrame, out: str, integer_ids: pl.Series | None = 
         target.parent.mkdir(parents=True, exist_ok=True)
     if target is not None and target.suffix == ".parquet":  # periods stay a nested list of structs
         (frame if mask is None else _integer_id_column(frame, mask)).write_parquet(target)
-    elif mask is not None:
-        texts = frame.select(with_integer_id(pl.struct(pl.all()).struct.json_encode(), pl.lit(mask))).to_series()
+    else:
+        record = pl.struct(pl.all()).struct.json_encode()
+        texts = frame.select(record if mask is None else with_integer_id(record, pl.lit(mask))).to_series()
         write_json_lines(sys.stdout if target is None else target, texts)
         if target is None:
             sys.stdout.flush()
-    elif target is None:
-        sys.stdout.write(frame.write_ndjson())
-        sys.stdout.flush()
-    else:
-        frame.write_ndjson(target)
 
 
 def run(arrets: Path, out: str, params: Parameters | None = None) -> None:
