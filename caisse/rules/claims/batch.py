@@ -126,33 +126,39 @@ def _grouped_lines(f: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame | None:
     way: feuille ids strictly increasing (hence unique) and the lines grouped by feuille in the
     feuilles' order, every feuille with at least one line. None otherwise (the join decides)."""
     ids = f.get_column("id")
-    if f.height == 0 or ids.null_count() or lines.get_column("feuille_id").null_count():
+    if f.height == 0 or lines.height == 0 or ids.null_count() or lines.get_column("feuille_id").null_count():
         return None
     if not bool((ids.slice(1) > ids.slice(0, f.height - 1)).all()):
         return None
-    runs = lines.select(pl.col("feuille_id").rle()).unnest("feuille_id")
-    if runs.height != f.height or not bool((runs.get_column("value") == ids).all()):
+    # One run of equal ids per feuille: the run's index is the feuille's row, its first line the
+    # feuille's first line (run ids on integers, no string aggregation).
+    run = lines.get_column("feuille_id").rle_id()
+    if int(run[-1]) + 1 != f.height:  # type: ignore[arg-type]
         return None
-    lengths = runs.get_column("len")
-    fpos = f.get_column("_pos").cast(pl.Int64).gather(pl.int_range(f.height, eager=True).repeat_by(lengths).explode())
-    starts = (lengths.cum_sum() - lengths).cast(pl.Int64).gather(
-        pl.int_range(f.height, eager=True).repeat_by(lengths).explode()
-    )
+    starts = run.ne_missing(run.shift(1)).fill_null(True).arg_true()
+    if not bool((lines.get_column("feuille_id").gather(starts) == ids).all()):
+        return None
     row = pl.int_range(lines.height, dtype=pl.Int64, eager=True)
-    lines = lines.with_columns(fpos.alias("_fpos"), (row - starts).alias("_lpos"))
+    lines = lines.with_columns(
+        f.get_column("_pos").cast(pl.Int64).gather(run).alias("_fpos"),
+        (row - starts.cast(pl.Int64).gather(run)).alias("_lpos"),
+    )
     return lines.select(c for c in LIGNE_COLUMNS if c in lines.columns)
 
 
 def read_parquet_feuilles(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(feuilles, lignes) engine frames from ``feuilles.parquet`` and ``lignes.parquet``."""
-    f = _read_parquet(folder / "feuilles.parquet")
-    lines = _read_parquet(folder / "lignes.parquet")
+    # Side by side: Arrow's decoding releases the GIL.
+    with ThreadPoolExecutor(2, thread_name_prefix="parquet") as pool:
+        f_read = pool.submit(_read_parquet, folder / "feuilles.parquet")
+        lines_read = pool.submit(_read_parquet, folder / "lignes.parquet")
+        f, lines = f_read.result(), lines_read.result()
     _check_id_columns(folder, f.columns, lines.columns)
     f = feuille_frame(f.with_row_index("_pos"))
     lines = ligne_frame(lines.with_row_index("_row"))
     grouped = _grouped_lines(f, lines)
     if grouped is not None:
-        return f, grouped
+        return f.rechunk(), grouped.rechunk()
     if f.get_column("id").n_unique() == f.height:
         lines = lines.join(
             f.select(pl.col("id").alias("feuille_id"), pl.col("_pos").alias("_fpos")), on="feuille_id", how="inner"
@@ -174,7 +180,7 @@ def read_parquet_feuilles(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
         lines = lines.join(
             occurrences.rename({"_pos": "_fpos"}), left_on=["feuille_id", "_occ"], right_on=["id", "_occ"], how="inner"
         )
-    return f, rank_lines(lines)
+    return f.rechunk(), rank_lines(lines).rechunk()
 
 
 def read_feuilles(path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
@@ -77,6 +77,43 @@ def test_grouped_parquet_lines_are_ranked_like_the_join(tmp_path: Path, layout: 
     f, got = batch.read_parquet_feuilles(tmp_path)
     raw = batch.ligne_frame(pl.read_parquet(tmp_path / "lignes.parquet").with_row_index("_row"))
     assert (batch._grouped_lines(f, raw) is not None) == (layout == "grouped")
+    joined = raw.join(f.select(pl.col("id").alias("feuille_id"), pl.col("_pos").alias("_fpos")), on="feuille_id")
+    assert_frame_equal(got, batch.rank_lines(joined), check_dtypes=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(0, 3), min_size=1, max_size=12),
+    st.sampled_from(["as_is", "swap", "move_last_first", "repeat_a_run"]),
+    st.integers(0, 10_000),
+)
+def test_any_parquet_line_layout_is_ranked_like_the_join(counts: list[int], change: str, seed: int) -> None:
+    """Whatever the lines' layout (grouped, a feuille's lines split in two runs, out of order,
+    feuilles without lines), the reader gives the join's frames."""
+    import random
+    import tempfile
+
+    from caisse.rules.claims import batch
+
+    ids = [f"F{i:03d}" for i in range(len(counts))]
+    line_ids = [ids[i] for i, n in enumerate(counts) for _ in range(n)]
+    rng = random.Random(seed)
+    if change == "swap" and len(line_ids) > 1:
+        a, b = rng.sample(range(len(line_ids)), 2)
+        line_ids[a], line_ids[b] = line_ids[b], line_ids[a]
+    elif change == "move_last_first" and line_ids:
+        line_ids.insert(0, line_ids.pop())
+    elif change == "repeat_a_run" and line_ids:
+        line_ids.append(line_ids[rng.randrange(len(line_ids))])
+    lines = pl.DataFrame({"feuille_id": line_ids}, schema={"feuille_id": pl.String}).with_columns(
+        pl.int_range(pl.len()).alias("montant_facture_cts"), pl.lit("G").alias("code")
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        pl.DataFrame({"id": ids, "nir": ["1"] * len(ids)}).write_parquet(folder / "feuilles.parquet")
+        lines.write_parquet(folder / "lignes.parquet")
+        f, got = batch.read_parquet_feuilles(folder)
+        raw = batch.ligne_frame(pl.read_parquet(folder / "lignes.parquet").with_row_index("_row"))
     joined = raw.join(f.select(pl.col("id").alias("feuille_id"), pl.col("_pos").alias("_fpos")), on="feuille_id")
     assert_frame_equal(got, batch.rank_lines(joined), check_dtypes=False)
 
