@@ -133,7 +133,7 @@ def _grouped_lines(f: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame | None:
     # One run of equal ids per feuille: the run's index is the feuille's row, its first line the
     # feuille's first line (run ids on integers, no string aggregation).
     run = lines.get_column("feuille_id").rle_id()
-    if int(run[-1]) + 1 != f.height:  # type: ignore[arg-type]
+    if int(run[-1]) + 1 != f.height:
         return None
     starts = run.ne_missing(run.shift(1)).fill_null(True).arg_true()
     if not bool((lines.get_column("feuille_id").gather(starts) == ids).all()):
