@@ -802,7 +802,10 @@ def _process(run: DailyRun, size: int, params: SanteParameters, quiet: bool) -> 
     while (chunk := _next_chunk(run.jusqu_au, size)) is not None:
         ref = referentiel_for(chunk.nirs, chunk.executants, nomenclature, cache)
         old = load_counters(chunk.nirs)
-        decomptes, out_lines, new = liquidate(ref, *chunk.frames, old, run.date_traitement, params)
+        # Care is "in the future" when dated after its feuille's reception, as in `caisse liquider`
+        # (contract §7: the same amounts on the same files), not after the run's own date: a flow
+        # dated ahead of the machine's clock is liquidated as `caisse liquider` would.
+        decomptes, out_lines, new = liquidate(ref, *chunk.frames, old, None, params)
         outs = records.records_from_frames(decomptes, out_lines)
         _commit_chunk(run, chunk, outs, old, new)
         done += len(outs)

@@ -107,6 +107,21 @@ def test_the_daily_run_equals_liquider_on_the_whole_flow(caisse: tuple[Path, Pat
     assert sorted(read_ndjson(exported), key=lambda d: d["id"]) == expected
 
 
+def test_a_run_dated_before_the_flow_still_equals_liquider(caisse: tuple[Path, Path], tmp_path: Path) -> None:
+    """Contract §7: the same amounts as ``caisse liquider``, whatever the run's date; care is in the
+    future when it is after its feuille's reception, not after the run's date."""
+    ref, flow = caisse
+    first_reception = min(dt.date.fromisoformat(r["date_reception"]) for r in read_ndjson(flow))
+    services.daily_run(None, today=first_reception - dt.timedelta(days=30), chunk_size=CHUNK, quiet=True)
+    out = tmp_path / "liquider.ndjson"
+    batch.run(ref, flow, str(out), "ndjson")
+    exported = tmp_path / "export.ndjson"
+    services.export_decomptes(str(exported), quiet=True)
+    got = sorted(read_ndjson(exported), key=lambda d: d["id"])
+    assert got == sorted(read_ndjson(out), key=lambda d: d["id"])
+    assert not any("DATE_FUTURE" in d["rejets"] for d in got)
+
+
 def test_a_limit_processes_only_what_was_received_until_then(caisse: tuple[Path, Path]) -> None:
     limit = dt.date(2025, 6, 30)
     run = services.daily_run(limit, today=TODAY, chunk_size=CHUNK, quiet=True)

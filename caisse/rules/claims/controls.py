@@ -8,7 +8,7 @@ shows no line): ``DONNEE_INVALIDE`` (a required field missing or malformed, or n
 
 Line-level codes (the line is rejected with zero amounts; the feuille is rejected when all its
 lines are): ``DONNEE_INVALIDE``, ``CODE_INCONNU`` (no tariff on the date of care),
-``DATE_FUTURE`` (care after the reception, or after the processing date), ``PRESCRIPTION``
+``DATE_FUTURE`` (care after the reception; or after the date a caller gives as today), ``PRESCRIPTION``
 (received more than two years after the care, CSS L332-1), ``DECES`` (care after the death),
 ``DROITS_FERMES`` (no open right, PUMa or AME, on the date of care), ``DOUBLON`` (the same act,
 same day, same professional, same person was already liquidated in another feuille). A feuille
