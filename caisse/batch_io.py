@@ -10,7 +10,6 @@ stops a batch: the engines turn it into an output record carrying an error code.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import sys
 from collections.abc import Iterable, Iterator
@@ -20,6 +19,7 @@ from typing import IO, Any
 import polars as pl
 
 BOM = "\ufeff"
+BOM_BYTES = BOM.encode("utf-8")
 
 
 class UnreadableFile(Exception):
@@ -29,10 +29,13 @@ class UnreadableFile(Exception):
 def iter_ndjson(path: str | Path) -> Iterator[dict[str, Any] | None]:
     """Yield each line's object, or ``None`` for a line that is not a JSON object.
 
-    Blank lines are skipped; a BOM at the start is skipped. ``-`` reads standard input.
+    Blank lines are skipped; a BOM at the start is skipped. ``-`` reads standard input. Lines end
+    at ``\n``, ``\r\n`` or ``\r`` (as Python's text files). A line that is not UTF-8 is a bad
+    record, like any line that is not a JSON object; a file whose first line is not UTF-8 is not a
+    UTF-8 text file at all (UTF-16, binary…): :class:`UnreadableFile`.
     """
     try:
-        handle: IO[str] = sys.stdin if str(path) == "-" else open(path, encoding="utf-8-sig")  # noqa: SIM115
+        handle: IO[bytes] = sys.stdin.buffer if str(path) == "-" else open(path, "rb")  # noqa: SIM115
     except FileNotFoundError:
         raise UnreadableFile(f"Fichier introuvable : {path}") from None
     except IsADirectoryError:
@@ -40,24 +43,38 @@ def iter_ndjson(path: str | Path) -> Iterator[dict[str, Any] | None]:
     except OSError as exc:
         raise UnreadableFile(f"Lecture impossible de {path} : {exc.strerror}") from None
     try:
-        lines = iter(handle)
-        first = next(lines, "").removeprefix(BOM)  # "utf-8-sig" drops it from a file, not from stdin
-        for line in itertools.chain((first,), lines):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-                if "\\ud" in line.lower():  # a UTF-16 surrogate escape: a lone one is not text
-                    json.dumps(obj, ensure_ascii=False).encode("utf-8")
-            except (json.JSONDecodeError, UnicodeEncodeError):
-                yield None
-                continue
-            yield obj if isinstance(obj, dict) else None
-    except UnicodeDecodeError:
-        raise UnreadableFile(f"{path} n'est pas un fichier texte UTF-8.") from None
+        first_text, at_start = True, True
+        for chunk in handle:
+            if at_start:  # only the file's first bytes
+                chunk, at_start = chunk.removeprefix(BOM_BYTES), False
+            for raw in chunk.splitlines():
+                if not raw.strip():
+                    continue
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    if first_text:
+                        raise UnreadableFile(f"{path} n'est pas un fichier texte UTF-8.") from None
+                    yield None
+                    continue
+                first_text = False
+                yield _parsed(line)
+    except OSError as exc:
+        raise UnreadableFile(f"Lecture impossible de {path} : {exc.strerror}") from None
     finally:
-        if handle is not sys.stdin:
+        if handle is not sys.stdin.buffer:
             handle.close()
+
+
+def _parsed(line: str) -> dict[str, Any] | None:
+    """The line's JSON object, or ``None`` (not JSON, not an object, or a lone surrogate escape)."""
+    try:
+        obj = json.loads(line)
+        if "\\ud" in line.lower():  # a UTF-16 surrogate escape: a lone one is not text
+            json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except (json.JSONDecodeError, UnicodeEncodeError):
+        return None
+    return obj if isinstance(obj, dict) else None
 
 
 def read_ndjson(path: str | Path) -> list[dict[str, Any] | None]:

@@ -7,6 +7,7 @@ One output line per input line, in input order; a bad line becomes an output lin
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -45,5 +46,10 @@ def decide_records(
 
 
 def run(demandes: Path, out: str) -> None:
-    """Read ``demandes`` (NDJSON), write the decisions to ``out`` (``-`` for stdout)."""
-    write_ndjson(out, decide_records(iter_ndjson(demandes)))
+    """Read ``demandes`` (NDJSON), write the decisions to ``out`` (``-`` for stdout).
+
+    The input's first record is read before ``out`` is opened: a file that cannot be read at all
+    leaves ``out`` as it was."""
+    records = iter_ndjson(demandes)
+    first = list(itertools.islice(records, 1))
+    write_ndjson(out, decide_records(itertools.chain(first, records)))

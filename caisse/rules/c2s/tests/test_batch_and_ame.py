@@ -119,3 +119,25 @@ def test_a_byte_order_mark_does_not_spoil_the_first_request(tmp_path: Path) -> N
     rows = _decide(tmp_path, [GOOD, {**GOOD, "id": "OK2"}], bom=True)
     assert [r["id"] for r in rows] == ["OK", "OK2"]
     assert rows[0].get("erreur") is None and rows[0]["decision"] == "c2s_gratuite"
+
+
+def test_a_line_that_is_not_utf8_is_a_bad_record_and_the_batch_goes_on(tmp_path: Path) -> None:
+    src = tmp_path / "demandes.ndjson"
+    good = json.dumps(GOOD).encode("utf-8")
+    src.write_bytes(good + b'\n{"id": "X\xff"}\n' + good + b"\n")
+    out = tmp_path / "out.ndjson"
+    run(src, str(out))
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r.get("erreur") for r in rows] == [None, "DONNEE_INVALIDE", None]
+
+
+def test_an_unreadable_file_leaves_the_output_as_it_was(tmp_path: Path) -> None:
+    import pytest
+
+    from caisse.batch_io import UnreadableFile
+
+    out = tmp_path / "out.ndjson"
+    out.write_text("résultats précédents\n", encoding="utf-8")
+    with pytest.raises(UnreadableFile):
+        run(tmp_path / "absent.ndjson", str(out))
+    assert out.read_text(encoding="utf-8") == "résultats précédents\n"
