@@ -36,7 +36,7 @@ from typing import Any
 
 import polars as pl
 
-from caisse.rules.allowances.legal import legal_frame
+from caisse.rules.allowances.legal import legal_frame, paternity_by_birth
 from caisse.rules.allowances.limits import ald_start, limit_360, offset_by
 from caisse.rules.allowances.schema import frame_from_records, typed
 from caisse.rules.parameters import Parameters, load_parameters
@@ -227,24 +227,40 @@ def _entitlement(frame: pl.DataFrame) -> pl.DataFrame:
     """Carence, first and last indemnified day before the cross-arrêt limits."""
     risk = pl.col("risque")
     multiple = pl.col("naissance_multiple").fill_null(1)
+    def by_case(suffix: str) -> pl.Expr:
+        return (
+            pl.when(multiple >= 3)
+            .then(pl.col(f"_mat_triples{suffix}"))
+            .when(multiple == 2)
+            .then(pl.col(f"_mat_jumeaux{suffix}"))
+            .when(pl.col("enfants_a_charge").fill_null(0) >= pl.col("_rang_3_enfants"))
+            .then(pl.col(f"_mat_3{suffix}"))
+            .otherwise(pl.col(f"_mat_1_2{suffix}"))
+        )
+
+    # A birth later than the prénatal's end extends the prénatal up to the birth, the postnatal
+    # keeps its length (Code du travail L1225-21; rules.md B.2); an earlier one lengthens the
+    # postnatal by as much (the total stays).
+    since_start = (pl.col("date_accouchement") - pl.col("date_debut")).dt.total_days()
+    maternity_days = (
+        pl.when(since_start.is_not_null() & by_case("").is_not_null())
+        .then(pl.max_horizontal(by_case(""), since_start + by_case("_post")))
+        .otherwise(by_case(""))
+    )
+    # Paternity: the duration of the child's date of birth when given (rules.md B.2).
+    paternity_simple = pl.coalesce("_pat_simple_naissance", "_pat_simple")
+    paternity_multiple = pl.coalesce("_pat_multiple_naissance", "_pat_multiple")
     legal_days = (
         pl.when(risk == "maternite")
-        .then(
-            pl.when(multiple >= 3)
-            .then(pl.col("_mat_triples"))
-            .when(multiple == 2)
-            .then(pl.col("_mat_jumeaux"))
-            .when(pl.col("enfants_a_charge").fill_null(0) >= pl.col("_rang_3_enfants"))
-            .then(pl.col("_mat_3"))
-            .otherwise(pl.col("_mat_1_2"))
-        )
+        .then(maternity_days)
         .when(risk == "paternite")
-        .then(pl.when(multiple >= 2).then(pl.col("_pat_multiple")).otherwise(pl.col("_pat_simple")))
+        .then(pl.when(multiple >= 2).then(paternity_multiple).otherwise(paternity_simple))
     )
     frame = frame.with_columns(
         ald=pl.col("ald").fill_null(False),
         prolongation=pl.col("prolongation").fill_null(False),
         _duree_legale=legal_days,
+        _naissance_tardive=((risk == "maternite") & (since_start + by_case("_post") > by_case(""))).fill_null(False),
     )
     frame = ald_start(frame)
     legal_end = pl.col("date_debut") + _days(pl.col("_duree_legale") - 1)
@@ -340,10 +356,19 @@ def _motif() -> pl.Expr:
         .then(pl.col("_txt_maternite"))
         .otherwise(pl.col("_txt_paternite"))
     )
+    birth = pl.col("date_accouchement").dt.strftime("%d/%m/%Y")
+    birth_clause = (
+        pl.when(pl.col("_naissance_tardive"))
+        .then(pl.concat_str(pl.lit(", prénatal prolongé jusqu'à la naissance du "), birth, pl.lit(" (L1225-21)")))
+        .when((risk == "paternite") & birth.is_not_null())
+        .then(pl.concat_str(pl.lit(", pour une naissance le "), birth))
+        .otherwise(nothing)
+    )
     duration = pl.concat_str(
         pl.lit(" ; durée légale du congé "),
         pl.col("_duree_legale").cast(pl.String),
         pl.lit(" jours (L1225-17 s. du Code du travail)"),
+        birth_clause,
     ).fill_null(nothing)
     carence = (
         pl.when(pl.col("jours_carence") > 0)
@@ -429,6 +454,12 @@ def compute_ij(arrets: pl.DataFrame, params: Parameters | None = None) -> pl.Dat
         .with_columns(**_salary_sums(reference_months))
         .drop("salaires", "_brut", "_mois_num", "_avant")
         .join(legal, on="date_debut", how="left", maintain_order="left")
+        .join(
+            paternity_by_birth(frame.filter(pl.col("risque") == "paternite")["date_accouchement"], p),
+            on="date_accouchement",
+            how="left",
+            maintain_order="left",
+        )
         .with_columns(
             _s3_maladie=_capped_sum(reference_months, "_cap_maladie"),
             _s3_pmss=_capped_sum(reference_months, "_pmss"),

@@ -42,6 +42,11 @@ LEGAL_SCHEMA: dict[str, pl.DataType] = {
     "_mat_3": pl.Int64(),
     "_mat_jumeaux": pl.Int64(),
     "_mat_triples": pl.Int64(),
+    # Postnatal days of each case: a late birth extends the prénatal, never shortens these.
+    "_mat_1_2_post": pl.Int64(),
+    "_mat_3_post": pl.Int64(),
+    "_mat_jumeaux_post": pl.Int64(),
+    "_mat_triples_post": pl.Int64(),
     "_rang_3_enfants": pl.Int64(),
     "_pat_simple": pl.Int64(),
     "_pat_multiple": pl.Int64(),
@@ -127,6 +132,10 @@ def legal_values(params: Parameters, day: dt.date) -> dict[str, Any]:
         "_mat_3": _total(maternity["rang_3_plus"]),
         "_mat_jumeaux": _total(maternity["jumeaux"]),
         "_mat_triples": _total(maternity["triples_ou_plus"]),
+        "_mat_1_2_post": int(maternity["rang_1_2"]["postnatal"]),
+        "_mat_3_post": int(maternity["rang_3_plus"]["postnatal"]),
+        "_mat_jumeaux_post": int(maternity["jumeaux"]["postnatal"]),
+        "_mat_triples_post": int(maternity["triples_ou_plus"]["postnatal"]),
         "_rang_3_enfants": v("ij.maternite.enfants_a_charge_rang_3", day),
         "_pat_simple": paternity["simple"],
         "_pat_multiple": paternity["multiple"],
@@ -142,6 +151,27 @@ def legal_values(params: Parameters, day: dt.date) -> dict[str, Any]:
     for name in ("_coef_smic_txt", "_div_maladie_txt", "_div_atmp_txt"):
         del values[name]
     return values
+
+
+PATERNITY_BY_BIRTH_SCHEMA: dict[str, pl.DataType] = {
+    "date_accouchement": pl.Date(),
+    "_pat_simple_naissance": pl.Int64(),
+    "_pat_multiple_naissance": pl.Int64(),
+}
+
+
+def paternity_by_birth(births: pl.Series, params: Parameters) -> pl.DataFrame:
+    """The paternity leave's durations by date of birth (rules.md B.2: the 25 days apply to births
+    from 1 July 2021, whatever the leave's first day); a date the parameter does not cover is
+    left out (the leave's first day decides)."""
+    rows = []
+    for day in births.drop_nulls().unique().to_list():
+        try:
+            duration = params.value("ij.paternite.duree", day)
+        except ParameterError:
+            continue
+        rows.append((day, int(duration["simple"]), int(duration["multiple"])))
+    return pl.DataFrame(rows, schema=PATERNITY_BY_BIRTH_SCHEMA, orient="row")
 
 
 def legal_frame(days: pl.Series, params: Parameters) -> pl.DataFrame:
