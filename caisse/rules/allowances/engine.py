@@ -96,6 +96,24 @@ def _salary_lists(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _with_last_pay(frame: pl.DataFrame) -> pl.DataFrame:
+    """``_dernier_salaire``: the AT/MP base, the last pay before the arrêt (R433-4 CSS: « la
+    dernière paie antérieure à la date de l'interruption du travail »), that is the salaries of
+    the latest month before the arrêt's month that has one (several lines of that month add up)."""
+    last = (
+        frame.lazy()
+        .filter(pl.col("risque") == "atmp")
+        .select("_row", "_brut", "_avant")
+        .explode("_brut", "_avant")
+        .filter(pl.col("_avant") >= 1)
+        .filter(pl.col("_avant") == pl.col("_avant").min().over("_row"))
+        .group_by("_row")
+        .agg(pl.col("_brut").sum().alias("_dernier_salaire"))
+        .collect()
+    )
+    return frame.join(last, on="_row", how="left", maintain_order="left")
+
+
 def _salary_sums(reference_months: int) -> dict[str, pl.Expr]:
     """Salary of each reference month before the arrêt (``_m1`` = the month before), 6 and
     12-month sums. Salaries of the month of the arrêt or later are ignored; several lines for the
@@ -188,7 +206,7 @@ def _base_and_rates(frame: pl.DataFrame) -> pl.DataFrame:
         pl.when(risk == "maladie")
         .then(pl.col("_s3_maladie") / pl.col("_div_maladie"))
         .when(risk == "atmp")
-        .then(pl.min_horizontal(pl.col("_m1") / pl.col("_div_atmp"), pl.col("_cap_sjb_atmp")))
+        .then(pl.min_horizontal(pl.col("_dernier_salaire").fill_null(0) / pl.col("_div_atmp"), pl.col("_cap_sjb_atmp")))
         .otherwise(pl.col("_s3_pmss") / pl.col("_div_maladie"))
     )
     condition_12_months = pl.col("_s12") >= pl.col("_seuil_12m")
@@ -450,7 +468,7 @@ def compute_ij(arrets: pl.DataFrame, params: Parameters | None = None) -> pl.Dat
     reference_months = _reference_months(legal)
     # The nested salaries are dropped once summed: every later join stays cheap.
     frame = (
-        _salary_lists(frame)
+        _with_last_pay(_salary_lists(frame))
         .with_columns(**_salary_sums(reference_months))
         .drop("salaires", "_brut", "_mois_num", "_avant")
         .join(legal, on="date_debut", how="left", maintain_order="left")
