@@ -6,6 +6,7 @@ lazy so that ``caisse c2s`` does not start Django and ``caisse --help`` stays in
 
 from __future__ import annotations
 
+import errno
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -89,6 +90,8 @@ def liquider(
     """Liquider des feuilles de soins contre un référentiel (en mémoire)."""
     from caisse.rules.claims.batch import run
 
+    if out == "-" and format is Format.parquet:
+        _fail("La sortie standard (« --out - ») s'écrit en NDJSON : donnez un dossier ou un fichier pour --format parquet.")
     try:
         run(referentiel, feuilles, out, format.value)
     except UnreadableFile as exc:
@@ -296,12 +299,39 @@ def gerer(ctx: typer.Context) -> None:
     execute_from_command_line(["caisse gerer", *ctx.args])
 
 
+_OS_ERRORS = {
+    errno.ENOENT: "dossier ou fichier introuvable",
+    errno.EISDIR: "c'est un dossier, un fichier est attendu",
+    errno.ENOTDIR: "un élément du chemin n'est pas un dossier",
+    errno.EACCES: "permission refusée",
+    errno.EPERM: "opération non permise",
+    errno.ENOSPC: "plus de place sur le disque",
+    errno.EROFS: "système de fichiers en lecture seule",
+}
+
+
+def os_error_message(exc: OSError) -> str:
+    """One French line for a file the command could not read or write (never a traceback)."""
+    where = f" « {exc.filename} »" if exc.filename else ""
+    why = _OS_ERRORS.get(exc.errno or 0) or exc.strerror or str(exc) or type(exc).__name__
+    return f"Accès impossible au fichier{where} : {why}."
+
+
 def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
         print("Interrompu.", file=sys.stderr)
         sys.exit(130)
+    except BrokenPipeError:  # `caisse … --out - | head`: the reader left, nothing to say
+        sys.stderr.close()
+        sys.exit(1)
+    except OSError as exc:
+        if exc.errno == errno.EPIPE or "os error 32" in str(exc):  # the same, from Polars' writer
+            sys.stderr.close()
+            sys.exit(1)
+        print(os_error_message(exc), file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

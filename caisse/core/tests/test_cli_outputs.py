@@ -1,0 +1,39 @@
+"""An output the command cannot write ends it with one French line on stderr and a non-zero exit,
+never a traceback (contract, conventions). Runs the real command in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLE = Path(__file__).resolve().parents[3].parent / "shared" / "spec" / "examples" / "liquider"
+
+
+def _liquider(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    command = [sys.executable, "-m", "caisse.cli", "liquider", "--referentiel", str(EXAMPLE / "referentiel"),
+               "--feuilles", str(EXAMPLE / "feuilles.ndjson"), *args]
+    return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.mark.parametrize(
+    ("out", "fmt", "expected"),
+    [
+        ("/proc/caisse-sortie.ndjson", "ndjson", "introuvable"),
+        (".", "ndjson", "c'est un dossier"),
+        ("/proc/caisse-sortie", "parquet", "introuvable"),
+        ("-", "parquet", "s'écrit en NDJSON"),
+    ],
+    ids=["ndjson-no-folder", "ndjson-a-folder", "parquet-no-folder", "parquet-stdout"],
+)
+def test_an_output_that_cannot_be_written_gives_one_french_line(tmp_path: Path, out: str, fmt: str, expected: str) -> None:
+    result = _liquider(tmp_path, "--out", out, "--format", fmt)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], result.stderr
+    assert result.stdout == ""
+    assert not (tmp_path / "-").exists()
