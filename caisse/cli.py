@@ -323,11 +323,9 @@ def main() -> None:
     except KeyboardInterrupt:
         print("Interrompu.", file=sys.stderr)
         sys.exit(130)
-    except BrokenPipeError:  # `caisse … --out - | head`: the reader left, nothing to say
-        sys.stderr.close()
-        sys.exit(1)
     except OSError as exc:
-        if exc.errno == errno.EPIPE or "os error 32" in str(exc):  # the same, from Polars' writer
+        # `caisse … --out - | head`: the reader left, nothing to say (Polars' writer gives no errno).
+        if exc.errno == errno.EPIPE or "os error 32" in str(exc):
             sys.stderr.close()
             sys.exit(1)
         print(os_error_message(exc), file=sys.stderr)

@@ -245,6 +245,7 @@ def _entitlement(frame: pl.DataFrame) -> pl.DataFrame:
     """Carence, first and last indemnified day before the cross-arrêt limits."""
     risk = pl.col("risque")
     multiple = pl.col("naissance_multiple").fill_null(1)
+
     def by_case(suffix: str) -> pl.Expr:
         return (
             pl.when(multiple >= 3)
@@ -259,12 +260,9 @@ def _entitlement(frame: pl.DataFrame) -> pl.DataFrame:
     # A birth later than the prénatal's end extends the prénatal up to the birth, the postnatal
     # keeps its length (Code du travail L1225-21; rules.md B.2); an earlier one lengthens the
     # postnatal by as much (the total stays).
-    since_start = (pl.col("date_accouchement") - pl.col("date_debut")).dt.total_days()
-    maternity_days = (
-        pl.when(since_start.is_not_null() & by_case("").is_not_null())
-        .then(pl.max_horizontal(by_case(""), since_start + by_case("_post")))
-        .otherwise(by_case(""))
-    )
+    until_birth_then_postnatal = (pl.col("date_accouchement") - pl.col("date_debut")).dt.total_days() + by_case("_post")
+    late_birth = (risk == "maternite") & (until_birth_then_postnatal > by_case(""))
+    maternity_days = pl.when(late_birth).then(until_birth_then_postnatal).otherwise(by_case(""))
     # Paternity: the duration of the child's date of birth when given (rules.md B.2).
     paternity_simple = pl.coalesce("_pat_simple_naissance", "_pat_simple")
     paternity_multiple = pl.coalesce("_pat_multiple_naissance", "_pat_multiple")
@@ -278,7 +276,7 @@ def _entitlement(frame: pl.DataFrame) -> pl.DataFrame:
         ald=pl.col("ald").fill_null(False),
         prolongation=pl.col("prolongation").fill_null(False),
         _duree_legale=legal_days,
-        _naissance_tardive=((risk == "maternite") & (since_start + by_case("_post") > by_case(""))).fill_null(False),
+        _naissance_tardive=late_birth.fill_null(False),
     )
     frame = ald_start(frame)
     legal_end = pl.col("date_debut") + _days(pl.col("_duree_legale") - 1)
