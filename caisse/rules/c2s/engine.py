@@ -7,9 +7,12 @@ Pure functions (no Django, no I/O). Every legal value comes from the dated param
   forfait logement for households with housing aid, owners and people lodged for free (R861-5);
 - ceilings: the published table per household size and zone (L861-1, R861-3, D861-1); where no
   table is published for the date, the ceiling is derived from the one-person ceiling and the
-  household coefficients;
-- decision: sans participation up to the ceiling, avec participation up to the higher ceiling
-  (1,35 ×), refus above; RSA beneficiaries get the C2S sans participation (L861-2);
+  household coefficients (métropole, truncated to the euro as rules.md D.2 says of the published
+  values), and the DOM one from the métropole one (+ c2s.majoration_dom, rounded to the nearest euro);
+- decision (L861-1 1° and 2°): sans participation when the resources are *below* ("inférieures à")
+  the ceiling, avec participation when they lie *between* that ceiling and the higher one (1,35 ×),
+  both included ("comprises entre"), refus above; RSA beneficiaries get the C2S sans
+  participation (L861-2);
 - participation: a monthly amount per member by age on 1 January of the year of attribution
   (L861-11).
 """
@@ -74,6 +77,21 @@ def _to_euro(amount_cts: Decimal, rounding: str) -> int:
     return int((amount_cts / 100).quantize(Decimal(1), rounding=rounding)) * 100
 
 
+def dom_ceiling(metropole_cts: int, when: dt.date, params: Parameters | None = None) -> int:
+    """DOM ceiling (cents) derived from the métropole one: + c2s.majoration_dom (D861-1, 11,3 %),
+    rounded to the nearest euro, half up.
+
+    rules.md D.2 gives the DOM increase (+11,3 %) and the DOM table of 1 April 2024 but no rounding
+    rule for the DOM. Rounding to the nearest euro reproduces all eight household-size values
+    (1 to 4 persons, sans and avec participation) of that published table; truncating would give
+    four of them one euro too low (e.g. 3 persons sans participation: 18 298 × 1,113 = 20 365,674,
+    published 20 366). It is also L861-1's rounding of the ceiling ("arrondi à l'euro le plus proche,
+    la fraction d'euro égale à 0,50 étant comptée pour 1").
+    """
+    rate = Decimal(1) + _params(params).value("c2s.majoration_dom", when)
+    return _to_euro(metropole_cts * rate, ROUND_HALF_UP)
+
+
 def c2s_ceiling(
     household_size: int,
     zone: str,
@@ -85,8 +103,8 @@ def c2s_ceiling(
 
     The published table is used as published. Without a table in force, the métropole ceiling
     is the one-person ceiling × household coefficient (× 1,35 with participation), truncated to
-    the euro, and the DOM ceiling is the métropole one increased by the DOM rate and rounded to
-    the euro (this reproduces the published DOM table of 1 April 2024).
+    the euro (rules.md D.2: published values are truncated), and the DOM ceiling is the métropole
+    one increased by the DOM rate and rounded to the nearest euro (:func:`dom_ceiling`).
     """
     if household_size < 1:
         raise ValueError("Un foyer compte au moins une personne.")
@@ -96,9 +114,7 @@ def c2s_ceiling(
     if table.defined_at(when):
         return _from_table(table.at(when), household_size)
     if zone != "metropole":
-        metropole = c2s_ceiling(household_size, "metropole", when, with_participation, p)
-        rate = Decimal(1) + p.value("c2s.majoration_dom", when)
-        return _to_euro(metropole * rate, ROUND_HALF_UP)
+        return dom_ceiling(c2s_ceiling(household_size, "metropole", when, with_participation, p), when, p)
     base = Decimal(p.value("c2s.plafond_une_personne", when)) * household_coefficient(household_size, when, p)
     if with_participation:
         base *= p.value("c2s.coefficient_avec_participation", when)
@@ -181,10 +197,12 @@ def decide_c2s(request: C2SRequest, params: Parameters | None = None) -> C2SDeci
             motif=motif,
             **common,
         )
-    if resources <= free_ceiling:
+    # L861-1 1° : « ressources ... inférieures à un plafond » — strictly below (rules.md D.2 "below
+    # ceiling P"); resources equal to the ceiling fall under the 2° (participation).
+    if resources < free_ceiling:
         motif = (
-            f"{counted}, inférieures ou égales au plafond sans participation de {euros(free_ceiling)} "
-            f"pour {foyer} (L861-1, R861-3 CSS) : C2S sans participation."
+            f"{counted}, inférieures au plafond sans participation de {euros(free_ceiling)} "
+            f"pour {foyer} (L861-1 1°, R861-3 CSS) : C2S sans participation."
         )
         return C2SDecision(
             decision="c2s_gratuite",
@@ -194,11 +212,13 @@ def decide_c2s(request: C2SRequest, params: Parameters | None = None) -> C2SDeci
             motif=motif,
             **common,
         )
+    # L861-1 2° : « comprises entre le plafond mentionné au 1° et ce même plafond majoré de 35 % »,
+    # both bounds included; above the higher ceiling, refus.
     if resources <= paying_ceiling:
         amounts = participations(request, p)
         motif = (
-            f"{counted}, supérieures au plafond sans participation de {euros(free_ceiling)} mais inférieures "
-            f"ou égales au plafond avec participation de {euros(paying_ceiling)} pour {foyer} (L861-1 CSS) : "
+            f"{counted}, comprises entre le plafond sans participation de {euros(free_ceiling)} et le "
+            f"plafond avec participation de {euros(paying_ceiling)} pour {foyer} (L861-1 2° CSS) : "
             f"C2S avec participation de {euros(sum(amounts))} par mois, selon l'âge de chacun au 1er janvier "
             f"{when.year} (L861-11 CSS)."
         )

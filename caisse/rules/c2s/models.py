@@ -19,6 +19,14 @@ like one that leaves the field out. Any other value must be one of the listed on
 
 ``id``, ``date_demande``, ``membres`` and each member's ``date_naissance`` are required: absent or
 ``null``, the request is a ``DONNEE_INVALIDE``.
+
+Dates and months (contract conventions): a date is ``AAAA-MM-JJ`` and a month ``AAAA-MM``, ASCII
+digits, a real calendar date/month — every value of that form that ``caisse ij`` reads (Polars
+``%Y-%m-%d`` / ``%Y-%m``), and the same months. Other spellings are refused with ``DONNEE_INVALIDE``
+and a French message naming the field: ISO 8601 variants that Python's ``date.fromisoformat`` would
+take (``20250610``, ``2025-W24-2``), non-ASCII digits, blanks, a time part, and also the unpadded
+``2025-6-10``, a leading blank or ``+2025-06-10`` that Polars' lenient date parser lets through in
+``caisse ij`` (not the contract's form).
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 Zone = Literal["metropole", "dom"]
 Decision = Literal["c2s_gratuite", "c2s_participation", "refus"]
@@ -35,7 +43,9 @@ ZONES: tuple[str, ...] = ("metropole", "dom")
 ROLES: tuple[str, ...] = ("demandeur", "conjoint", "enfant", "autre")
 LOGEMENTS: tuple[str, ...] = ("locataire", "locataire_aide_logement", "proprietaire", "heberge_gratuit")
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# re.ASCII: ``\d`` is 0-9 only (not "２０２５"); fullmatch: no trailing newline as ``$`` would allow.
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])", re.ASCII)
 
 
 def _optional(record: dict[str, Any], name: str, default: Any) -> Any:
@@ -153,14 +163,22 @@ def error_record(record_id: Any, code: str, message: str) -> dict[str, Any]:
 
 
 def parse_date(raw: Any, name: str) -> dt.date:
+    """A contract date ``AAAA-MM-JJ`` (ASCII digits, a real calendar day), or :class:`InvalidRecord`."""
     if not isinstance(raw, str):
         raise InvalidRecord(f"Le champ « {name} » est absent ou n'est pas une date AAAA-MM-JJ.")
     try:
+        if not _DATE.fullmatch(raw):
+            raise ValueError(raw)
         return dt.date.fromisoformat(raw)
     except ValueError:
         raise InvalidRecord(
             f"Le champ « {name} » (« {raw} ») n'est pas une date AAAA-MM-JJ valide."
         ) from None
+
+
+def is_month(raw: Any) -> TypeGuard[str]:
+    """A contract month ``AAAA-MM`` (ASCII digits, month 01 to 12)."""
+    return isinstance(raw, str) and _MONTH.fullmatch(raw) is not None
 
 
 def _parse_members(raw: Any) -> tuple[Member, ...]:
@@ -187,7 +205,7 @@ def _parse_resources(raw: Any) -> tuple[MonthlyResource, ...]:
         if not isinstance(item, dict):
             raise InvalidRecord(f"La ressource n° {i} est mal formée.")
         month, amount = item.get("mois"), item.get("montant_cts")
-        if not isinstance(month, str) or not _MONTH.match(month):
+        if not is_month(month):
             raise InvalidRecord(f"Le mois de la ressource n° {i} (« {month} ») n'est pas au format AAAA-MM.")
         if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
             raise InvalidRecord(
