@@ -283,11 +283,19 @@ def exporter_decomptes(
 def exporter_paiements(
     out: Annotated[str, typer.Option(help="Fichier SEPA pain.001 de sortie.")],
 ) -> None:
-    """Exporter les paiements en virements SEPA (pain.001), un par bénéficiaire et date."""
+    """Exporter les paiements en virements SEPA (pain.001), un par destinataire et date.
+
+    Sans aucun virement à exporter (aucun paiement, ou aucun avec un IBAN valide), aucun fichier
+    n'est écrit : un message en français et le code de sortie 1."""
     _setup_django()
+    from caisse.claims.sepa import NothingToTransfer
     from caisse.claims.services import export_payments
 
-    export_payments(out)
+    try:
+        export_payments(out)
+    except NothingToTransfer as exc:
+        typer.echo(f"exporter : {exc}", err=True)
+        raise typer.Exit(code=1) from None
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -109,18 +109,25 @@ def processed_for_nir(nir: str) -> list[Feuille]:
 def statement_context(beneficiary: Any, date_paiement: dt.date, today: dt.date | None = None) -> dict[str, Any]:
     feuilles = list(
         Feuille.objects.filter(nir=beneficiary.nir, statut=FeuilleStatus.LIQUIDEE, date_paiement=date_paiement)
-        .order_by("date_reception", "identifiant")
+        .select_related("paiement").order_by("date_reception", "identifiant")
     )
     items = [statement(f) for f in feuilles]
-    payment = Payment.objects.filter(type_beneficiaire=PayeeKind.ASSURE, identifiant_beneficiaire=beneficiary.nir,
-                                     date_paiement=date_paiement).first()
+    # The transfer that paid this person's part: their own, or their ouvrant droit's for an ayant
+    # droit (one transfer per account holder, which may cover other people's décomptes too).
+    payment: Payment | None = next(
+        (f.paiement for f in feuilles if f.paiement is not None and f.paiement.type_beneficiaire == PayeeKind.ASSURE),
+        None)
+    total_assure_cts = sum(s.paiement_assure_cts for s in items)
     return {
         "b": beneficiary, "date_paiement": date_paiement, "items": items,
         "total_rembourse": euros(sum(s.rembourse_cts for s in items)),
-        "total_assure": euros(sum(s.paiement_assure_cts for s in items)),
+        "total_assure": euros(total_assure_cts),
         "total_ps": euros(sum(s.paiement_ps_cts for s in items)),
         "virement": euros(payment.montant_cts) if payment else None,
         "iban_fin": (payment.iban[-4:] if payment and payment.iban else ""),
+        "titulaire": (payment.nom or payment.identifiant_beneficiaire)
+        if payment and payment.identifiant_beneficiaire != beneficiary.nir else "",
+        "virement_partage": bool(payment and payment.montant_cts != total_assure_cts),
         "today": today or dt.date.today(),
     }
 

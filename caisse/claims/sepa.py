@@ -8,6 +8,11 @@ The debtor is the caisse, configured by the environment (or the Django settings 
 names): ``CAISSE_SEPA_NOM``, ``CAISSE_SEPA_IBAN``, ``CAISSE_SEPA_BIC``; the defaults are a
 demonstration account at the Banque de France. A payment whose payee has no valid IBAN is left
 out of the file and reported.
+
+A pain.001 document carries at least one payment information block, hence at least one transfer
+(the XSD's ``PmtInf`` is ``minOccurs="1"``): with nothing to transfer (no payment, or none with a
+valid IBAN) no document is made at all, :class:`NothingToTransfer` says why in French, and the
+callers write no file (``caisse exporter paiements``) or offer none (the back-office page).
 """
 
 from __future__ import annotations
@@ -49,8 +54,23 @@ def valid_iban(value: str) -> str | None:
         return None
 
 
+class NothingToTransfer(ValueError):
+    """No transfer to put in a pain.001 document (which would be schema-invalid without one).
+
+    ``skipped``: the payments left out for want of a valid IBAN (empty when there was no payment)."""
+
+    def __init__(self, skipped: Sequence[Payment]) -> None:
+        self.skipped = list(skipped)
+        reason = (f"{len(self.skipped)} paiement(s), aucun avec un IBAN valide" if self.skipped
+                  else "aucun paiement")
+        super().__init__(f"Aucun virement à exporter ({reason}) : aucun fichier SEPA n'est produit.")
+
+
 def credit_transfer(payments: Sequence[Payment]) -> tuple[bytes, list[Payment]]:
-    """(the pain.001 document, the payments left out for want of a valid IBAN)."""
+    """(the pain.001 document, the payments left out for want of a valid IBAN).
+
+    Raises :class:`NothingToTransfer` when no payment can be carried (no payment, or none with
+    a valid IBAN): a pain.001 without a transfer is not valid against its schema."""
     config: dict[str, Any] = {**debtor(), "batch": True, "currency": "EUR"}
     transfer = SepaTransfer(config, schema="pain.001.001.03", clean=True)
     skipped: list[Payment] = []
@@ -73,18 +93,5 @@ def credit_transfer(payments: Sequence[Payment]) -> tuple[bytes, list[Payment]]:
             payment["BIC"] = p.bic
         transfer.add_payment(payment)
     if len(skipped) == len(payments):
-        # sepaxml cannot write a document without a transfer: a header-only file (nothing to pay).
-        return _empty_document(config), skipped
+        raise NothingToTransfer(skipped)
     return transfer.export(validate=True), skipped
-
-
-def _empty_document(config: dict[str, Any]) -> bytes:
-    from xml.sax.saxutils import escape
-
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.03">'
-        "<CstmrCdtTrfInitn><GrpHdr><MsgId>CAISSE-VIDE</MsgId><CreDtTm>1970-01-01T00:00:00</CreDtTm>"
-        f"<NbOfTxs>0</NbOfTxs><CtrlSum>0.00</CtrlSum><InitgPty><Nm>{escape(config['name'])}</Nm></InitgPty>"
-        "</GrpHdr></CstmrCdtTrfInitn></Document>\n"
-    ).encode()

@@ -12,7 +12,11 @@
   debts, payments, run counts) is committed in ONE transaction, and the engine's result does not
   depend on where chunks start. A run killed at any point is resumed by the next call (same run,
   same payment date), which therefore ends in exactly the state of an uninterrupted run.
-- :func:`export_decomptes` and :func:`export_payments` (``caisse exporter …``).
+  Payments: one transfer per payee and payment date; the payee of an assuré's reimbursements is
+  the account holder (:func:`assure_payees`: an ayant droit is paid to its ouvrant droit), the
+  statements stay per person (each feuille keeps its ``nir`` and the transfer that paid it).
+- :func:`export_decomptes` and :func:`export_payments` (``caisse exporter …``): the décomptes
+  with each ``id`` of the JSON type received; no SEPA file when there is nothing to transfer.
 - :func:`import_referentiel_extras` keeps the référentiel's ``nomenclature.ndjson`` and
   ``compteurs.ndjson``, which the registry import does not store; ``caisse importer`` must call
   it after :func:`caisse.beneficiaries.exchange.import_referentiel`.
@@ -30,6 +34,7 @@ import heapq
 import json
 import math
 import os
+import re
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -39,13 +44,13 @@ from typing import Any, TypeVar
 
 import polars as pl
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import BooleanField, F, Func, Q
 from django.db.models.functions import Collate
 from django.utils import timezone
 
 from caisse.batch_io import UnreadableFile, iter_ndjson, write_ndjson
 from caisse.beneficiaries.exchange import beneficiary_queries, beneficiary_records, records_from_rows
-from caisse.beneficiaries.models import Beneficiary
+from caisse.beneficiaries.models import Beneficiary, ParentLink
 from caisse.claims import delays, sepa
 from caisse.claims.models import (
     AnnualCounter,
@@ -675,6 +680,54 @@ def _next_chunk(limit: dt.date | None, size: int) -> _Chunk | None:
     return _Chunk([r[0] for r in rows], (f, lines), nirs, executants)
 
 
+AGE_AYANT_DROIT = 18
+"""An attached child is an ayant droit of its parent until this age (adults are insured in their own right)."""
+
+
+def _age_on(birth: dt.date, day: dt.date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def assure_payees(nirs: Iterable[str], day: dt.date) -> dict[str, str]:
+    """The NIR of the account holder paid, on payment date ``day``, for each person's reimbursements
+    (the people not in the result are paid themselves).
+
+    An ayant droit (a child attached to a parent by a :class:`~caisse.beneficiaries.models.ParentLink`
+    running on ``day``, under 18 that day, the parent alive) is paid to the assuré ouvrant droit: its
+    reimbursements go into the parent's transfer, one transfer per account holder and payment date.
+    With two parents (double rattachement), the one whose IBAN is the child's, else one with a
+    valid IBAN, else the earlier link. A child with a valid IBAN of its own that is none of its
+    parents' (an ayant droit autonome with an account) is paid on that account, as before.
+    """
+    people = sorted({n for n in nirs if n})
+    links: dict[str, list[tuple[Any, ...]]] = {}
+    checked: dict[str, str | None] = {}
+
+    def valid(iban: str) -> str | None:  # each IBAN checked once
+        if iban not in checked:
+            checked[iban] = sepa.valid_iban(iban)
+        return checked[iban]
+
+    for part in _slices(people):
+        rows = (
+            ParentLink.objects.filter(child__nir__in=part, debut__lte=day)
+            .filter(Q(fin__isnull=True) | Q(fin__gte=day))
+            .filter(Q(parent__date_deces__isnull=True) | Q(parent__date_deces__gt=day))
+            .values_list("child__nir", "child__date_naissance", "child__iban", "parent__nir", "parent__iban", "debut", "pk")
+        )
+        for child, birth, child_iban, parent, parent_iban, debut, pk in rows:
+            if _age_on(birth, day) < AGE_AYANT_DROIT:
+                links.setdefault(child, []).append((child_iban, parent, valid(parent_iban), debut, pk))
+    payees: dict[str, str] = {}
+    for child, parents in links.items():
+        own = valid(parents[0][0])
+        if own is not None and all(iban != own for _, _, iban, _, _ in parents):
+            continue  # paid on its own account
+        best = min(parents, key=lambda p: (own is None or p[2] != own, p[2] is None, p[3], p[4]))
+        payees[child] = best[1]
+    return payees
+
+
 def _payee_names(kind: str, idents: list[str]) -> dict[str, tuple[str, str, str]]:
     out: dict[str, tuple[str, str, str]] = {}
     for part in _slices(idents):
@@ -775,13 +828,18 @@ def _commit_chunk(run: DailyRun, chunk: _Chunk, outs: list[dict[str, Any]], old:
     if len(outs) != len(chunk.pks) or any(o["id"] != i for o, i in zip(outs, f.get_column("id"), strict=True)):
         raise RunConflict("Le moteur n'a pas rendu un décompte par feuille dans l'ordre du lot : lot annulé.")
     dues: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    to_assures: dict[str, list[tuple[int, int]]] = {}
     for pk, out, nir, executant in zip(chunk.pks, outs, f.get_column("nir"), f.get_column("executant"), strict=True):
         if out["statut"] != "liquidee":
             continue
         if out["paiement_ps_cts"] > 0:
             dues.setdefault((PayeeKind.PS, executant), []).append((pk, out["paiement_ps_cts"]))
         if out["paiement_assure_cts"] > 0:
-            dues.setdefault((PayeeKind.ASSURE, nir), []).append((pk, out["paiement_assure_cts"]))
+            to_assures.setdefault(nir, []).append((pk, out["paiement_assure_cts"]))
+    # An ayant droit's reimbursements are paid to its ouvrant droit: one transfer per account holder.
+    holders = assure_payees(to_assures, run.date_traitement)
+    for nir, items in to_assures.items():
+        dues.setdefault((PayeeKind.ASSURE, holders.get(nir, nir)), []).extend(items)
     liquidees = sum(out["statut"] == "liquidee" for out in outs)
     with transaction.atomic():
         paid_by = _write_payments(run, dues)
@@ -912,13 +970,43 @@ def _finish(run: DailyRun, size: int, params: SanteParameters, quiet: bool) -> D
 _DOUBLON_EXPLICATION = "Feuille rejetée (DOUBLON) : doublon d'une feuille ou d'un acte déjà traité."
 
 
-def _duplicate_decompte(ident: str) -> dict[str, Any]:
+def _duplicate_decompte(ident: str, number: bool | None = False) -> dict[str, Any]:
     """The décompte ``caisse liquider`` gives a repeated id (the contract's DOUBLON rejection)."""
-    return {
+    return _input_id({
         "id": ident, "statut": "rejetee", "rejets": ["DOUBLON"], "montant_rembourse_cts": 0, "paiement_ps_cts": 0,
         "paiement_assure_cts": 0, "part_c2s_cts": 0, "dette_creee_cts": 0, "dette_recuperee_cts": 0,
         "forfait_journalier_cts": 0, "lignes": [], "explication": _DOUBLON_EXPLICATION,
-    }
+    }, number)
+
+
+class _IdIsNumber(Func):
+    """Whether a stored record's ``id`` is a JSON number (SQL NULL without a record or an ``id``).
+
+    Django's key lookup cannot tell ``7`` from ``"7"`` on SQLite, hence each database's own
+    function (the project runs on SQLite and PostgreSQL)."""
+
+    output_field = BooleanField()
+    template = "NULL"  # another database: ids given back as text
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="JSON_TYPE(%(expressions)s, '$.id') IN ('integer', 'real')",
+                           **extra)
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="jsonb_typeof(%(expressions)s -> 'id') = 'number'", **extra)
+
+
+_INTEGER_TEXT = re.compile(r"-?[0-9]+")
+
+
+def _input_id(decompte: dict[str, Any], number: bool | None) -> dict[str, Any]:
+    """The décompte's ``id`` with the JSON type of the received one, as ``caisse liquider`` writes
+    it (contract §2): the engine works on text ids, so an integer id ``7`` was stored as ``"7"``.
+    Only an integer gives a text id when its JSON type is a number (a decimal id is invalid)."""
+    ident = decompte.get("id")
+    if number and isinstance(ident, str) and _INTEGER_TEXT.fullmatch(ident):
+        decompte["id"] = int(ident)
+    return decompte
 
 
 _FEUILLE_KEYS = (*records.FEUILLE_FIELDS, "lignes", "explication")
@@ -937,17 +1025,19 @@ def _canonical(decompte: dict[str, Any]) -> dict[str, Any]:
 
 def iter_decomptes() -> Iterator[dict[str, Any]]:
     """Every processed feuille's décompte, and every duplicate reception as a DOUBLON rejection,
-    in the order of reception (date_reception, id)."""
+    in the order of reception (date_reception, id); an ``id`` received as a JSON integer is given
+    back as one (the stored record keeps the received JSON), as ``caisse liquider`` does."""
     processed = (
         Feuille.objects.exclude(statut=FeuilleStatus.RECUE)
         .order_by(*_contract_order())
-        .values_list("date_reception", "identifiant", "pk", "decompte")
+        .values_list("date_reception", "identifiant", "pk", "decompte", _IdIsNumber("enregistrement"))
         .iterator(chunk_size=2000)
     )
-    keyed = (((d or FAR_FUTURE, i or "", 0, pk), _canonical(dec)) for d, i, pk, dec in processed)
+    keyed = (((d or FAR_FUTURE, i or "", 0, pk), _input_id(_canonical(dec), n)) for d, i, pk, dec, n in processed)
     dups = sorted(
-        ((d or FAR_FUTURE, i, 1, r * 10**9 + p), _duplicate_decompte(i))
-        for d, i, r, p in DuplicateReception.objects.values_list("date_reception", "identifiant", "reception_id", "position")
+        ((d or FAR_FUTURE, i, 1, r * 10**9 + p), _duplicate_decompte(i, n))
+        for d, i, r, p, n in DuplicateReception.objects.values_list(
+            "date_reception", "identifiant", "reception_id", "position", _IdIsNumber("enregistrement"))
     )
     for _, decompte in heapq.merge(keyed, dups, key=lambda item: item[0]):
         yield decompte
@@ -962,9 +1052,18 @@ def export_decomptes(out: str, *, quiet: bool = False) -> int:
 
 
 def export_payments(out: str, *, quiet: bool = False) -> int:
-    """``caisse exporter paiements``: a SEPA credit-transfer file (pain.001.001.03)."""
+    """``caisse exporter paiements``: a SEPA credit-transfer file (pain.001.001.03).
+
+    With nothing to transfer (no payment yet, or none with a valid IBAN) no file is written (a
+    pain.001 without a transfer is schema-invalid; ``--out -`` writes nothing) and
+    :class:`~caisse.claims.sepa.NothingToTransfer` is raised, its French message for the user."""
     payments = list(Payment.objects.order_by("date_paiement", "type_beneficiaire", "identifiant_beneficiaire", "pk"))
-    xml, skipped = sepa.credit_transfer(payments)
+    try:
+        xml, skipped = sepa.credit_transfer(payments)
+    except sepa.NothingToTransfer as exc:
+        if not quiet:
+            _report_skipped(exc.skipped)
+        raise
     if out == "-":
         sys.stdout.buffer.write(xml)
         sys.stdout.flush()
@@ -973,8 +1072,7 @@ def export_payments(out: str, *, quiet: bool = False) -> int:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(xml)
     if not quiet:
-        for p in skipped[:20]:
-            _say("exporter", f"paiement de {p.montant_cts / 100:.2f} € à {p.identifiant_beneficiaire} non exporté : IBAN absent ou invalide.")
+        _report_skipped(skipped)
         total = sum(p.montant_cts for p in payments) - sum(p.montant_cts for p in skipped)
         euros = f"{total / 100:,.2f}".replace(",", " ").replace(".", ",")
         _say("exporter", f"{_n(len(payments) - len(skipped))} virement(s) exporté(s), {euros} €"
@@ -982,9 +1080,15 @@ def export_payments(out: str, *, quiet: bool = False) -> int:
     return len(payments) - len(skipped)
 
 
+def _report_skipped(skipped: Sequence[Payment]) -> None:
+    for p in skipped[:20]:
+        _say("exporter", f"paiement de {p.montant_cts / 100:.2f} € à {p.identifiant_beneficiaire} non exporté : IBAN absent ou invalide.")
+
+
 def payment_runs(limit: int = 104) -> list[dict[str, Any]]:
     """The latest finished daily runs (newest first) with what they paid: transfers and amounts to
-    professionals and to assurés, and the transfers that no SEPA file can carry (no valid IBAN)."""
+    professionals and to assurés, the transfers that no SEPA file can carry (no valid IBAN) and
+    those it carries (``virements``: no file when there is none)."""
     from django.db.models import Count, Q, Sum
 
     runs = list(DailyRun.objects.filter(statut=RunStatus.TERMINE).order_by("-date_traitement", "-pk")[:limit])
@@ -998,14 +1102,17 @@ def payment_runs(limit: int = 104) -> list[dict[str, Any]]:
             sans_iban=Count("pk", filter=Q(iban_valide=False)),
         )
     }
-    rows = []
+    rows: list[dict[str, Any]] = []
     for run in runs:
         t = totals.get(run.pk, {})
+        nb_ps, nb_assures, sans_iban = t.get("nb_ps") or 0, t.get("nb_assures") or 0, t.get("sans_iban") or 0
         rows.append({
             "run": run,
-            "nb_ps": t.get("nb_ps") or 0, "montant_ps_cts": t.get("montant_ps") or 0,
-            "nb_assures": t.get("nb_assures") or 0, "montant_assures_cts": t.get("montant_assures") or 0,
-            "sans_iban": t.get("sans_iban") or 0,
+            "nb_ps": nb_ps, "montant_ps_cts": t.get("montant_ps") or 0,
+            "nb_assures": nb_assures, "montant_assures_cts": t.get("montant_assures") or 0,
+            "sans_iban": sans_iban,
+            # The transfers a SEPA file carries: the run's file is offered only when there is one.
+            "virements": nb_ps + nb_assures - sans_iban,
         })
     return rows
 

@@ -186,7 +186,11 @@ def payments_sepa(request: HttpRequest, run_id: int) -> HttpResponse:
     if run is None:
         raise Http404("Traitement quotidien introuvable ou pas encore terminé.")
     batch = list(run.paiements.order_by("type_beneficiaire", "identifiant_beneficiaire", "pk"))
-    xml, skipped = sepa.credit_transfer(batch)
+    try:
+        xml, skipped = sepa.credit_transfer(batch)
+    except sepa.NothingToTransfer as exc:  # no valid pain.001 without a transfer: none is offered
+        messages.error(request, f"Traitement du {run.date_traitement:%d/%m/%Y} : {exc}")
+        return redirect("claims:payments")
     record(by=request.user, action=AuditAction.DOWNLOAD, obj=run,
            summary=f"Fichier de virements SEPA du traitement du {run.date_traitement:%d/%m/%Y} "
                    f"({len(batch) - len(skipped)} virement(s), {len(skipped)} sans IBAN valide)")
