@@ -150,8 +150,7 @@ def _is_parquet(path: Path) -> bool:
 def _fingerprint(path: Path) -> str:
     digest = hashlib.blake2b(digest_size=32)
     if _is_parquet(path):
-        folder = path if path.is_dir() else path.parent
-        files = [folder / "feuilles.parquet", folder / "lignes.parquet"]
+        files = list(batch.parquet_flow(path))
     else:
         files = [path]
     for file in files:
@@ -201,7 +200,7 @@ def _records_from_parquet(f: pl.DataFrame, lines: pl.DataFrame) -> list[dict[str
 def _read_flow(path: Path) -> tuple[list[dict[str, Any] | None], pl.DataFrame, pl.DataFrame]:
     """(records, feuilles frame, lignes frame) with the batch readers' verdicts (``_invalide``)."""
     if _is_parquet(path):
-        f, lines = batch.read_parquet_feuilles(path if path.is_dir() else path.parent)
+        f, lines = batch.read_parquet_feuilles(path)
         raw = _records_from_parquet(f, lines)
     else:
         raw = list(iter_ndjson(path))

@@ -82,11 +82,13 @@ def test_parquet_flow_in_small_chunks_gives_the_same_state_as_ndjson(tmp_path: P
     feuilles = read_ndjson(EXAMPLE / "feuilles.ndjson")
     folder = tmp_path / "pq"
     folder.mkdir()
-    pl.DataFrame([{k: v for k, v in f.items() if k != "lignes"} for f in feuilles]).write_parquet(folder / "feuilles.parquet")
+    # Files named by the flow (batch.parquet_flow), not only feuilles.parquet / lignes.parquet.
+    pl.DataFrame([{k: v for k, v in f.items() if k != "lignes"} for f in feuilles]).write_parquet(
+        folder / "fse_feuilles.parquet")
     pl.DataFrame([{"feuille_id": f["id"], **line} for f in feuilles for line in f["lignes"]]).write_parquet(
-        folder / "lignes.parquet")
+        folder / "fse_lignes.parquet")
     import_folder(EXAMPLE / "referentiel")
-    services.receive_flow(folder / "feuilles.parquet", quiet=True)
+    services.receive_flow(folder / "fse_feuilles.parquet", quiet=True)
     services.daily_run(None, today=TODAY, chunk_size=17, quiet=True)
     expected = in_reception_order(read_ndjson(EXAMPLE / "decomptes_attendus.ndjson"), feuilles)
     assert differences(expected, _export(tmp_path)) == []

@@ -3,9 +3,10 @@
 Inputs (contract §2):
 
 - NDJSON: ``--feuilles FILE`` with nested ``lignes`` (``-`` reads standard input);
-- Parquet: when ``--feuilles`` ends in ``.parquet`` (or names a folder), ``feuilles.parquet``
-  (one row per feuille) and ``lignes.parquet`` (``feuille_id`` + the line fields) are read from
-  that folder. A line whose ``feuille_id`` names no feuille is ignored; when an id is repeated,
+- Parquet: when ``--feuilles`` ends in ``.parquet`` (or names a folder), the feuilles file (one
+  row per feuille: the named file, or ``feuilles.parquet`` in the folder) and its lines file
+  (``feuille_id`` + the line fields: ``lignes.parquet`` beside it, or the twin named with
+  ``lignes`` for ``feuilles``, see :func:`parquet_flow`) are read. A line whose ``feuille_id`` names no feuille is ignored; when an id is repeated,
   the lines belong to its first feuille (the repeats are rejected as ``DOUBLON``).
 
 Outputs:
@@ -116,6 +117,21 @@ def rank_lines(lines: pl.DataFrame) -> pl.DataFrame:
     return lines.select(c for c in LIGNE_COLUMNS if c in lines.columns)
 
 
+def parquet_flow(path: Path) -> tuple[Path, Path]:
+    """The (feuilles, lignes) files of a Parquet flow named by ``--feuilles``: a folder holds
+    ``feuilles.parquet`` and ``lignes.parquet``; a file is the feuilles file itself, its lines
+    being the file of the same name with ``lignes`` for ``feuilles`` (``2026_feuilles.parquet``
+    → ``2026_lignes.parquet``) when there is one, otherwise ``lignes.parquet`` beside it."""
+    path = Path(path)
+    if path.is_dir() and path.suffix != ".parquet":  # ``x.parquet/`` of part files is a file
+        return path / "feuilles.parquet", path / "lignes.parquet"
+    if "feuilles" in path.stem:
+        twin = path.with_name(path.stem.replace("feuilles", "lignes") + path.suffix)
+        if twin != path and twin.exists():
+            return path, twin
+    return path, path.with_name("lignes.parquet")
+
+
 def _check_id_columns(folder: Path, f_columns: list[str], line_columns: list[str]) -> None:
     if "id" not in f_columns or "feuille_id" not in line_columns:
         raise UnreadableFile(f"{folder} : colonnes « id » ou « feuille_id » absentes des fichiers Parquet.")
@@ -146,14 +162,16 @@ def _grouped_lines(f: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame | None:
     return lines.select(c for c in LIGNE_COLUMNS if c in lines.columns)
 
 
-def read_parquet_feuilles(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(feuilles, lignes) engine frames from ``feuilles.parquet`` and ``lignes.parquet``."""
+def read_parquet_feuilles(path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(feuilles, lignes) engine frames from a Parquet flow (a folder or its feuilles file, see
+    :func:`parquet_flow`)."""
+    feuilles_path, lignes_path = parquet_flow(path)
     # Side by side: Arrow's decoding releases the GIL.
     with ThreadPoolExecutor(2, thread_name_prefix="parquet") as pool:
-        f_read = pool.submit(_read_parquet, folder / "feuilles.parquet")
-        lines_read = pool.submit(_read_parquet, folder / "lignes.parquet")
+        f_read = pool.submit(_read_parquet, feuilles_path)
+        lines_read = pool.submit(_read_parquet, lignes_path)
         f, lines = f_read.result(), lines_read.result()
-    _check_id_columns(folder, f.columns, lines.columns)
+    _check_id_columns(feuilles_path.parent, f.columns, lines.columns)
     f = feuille_frame(f.with_row_index("_pos"))
     lines = ligne_frame(lines.with_row_index("_row"))
     grouped = _grouped_lines(f, lines)
@@ -194,7 +212,7 @@ def read_flow(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, frozenset[int]]:
     integer: the engine works on text ids, the NDJSON output gives them back as integers."""
     p = Path(path)
     if str(path) != "-" and (p.suffix == ".parquet" or p.is_dir()):
-        return (*read_parquet_feuilles(p if p.is_dir() else p.parent), frozenset())
+        return (*read_parquet_feuilles(p), frozenset())
     if str(path) != "-" and p.is_file():
         fast = ndjson.read_frames(p)
         if fast is not None:
@@ -373,8 +391,7 @@ def run(referentiel: Path, feuilles: Path, out: str, fmt: str) -> None:
         # A large Parquet flow is streamed, partitioned by person (unless its ids repeat).
         from caisse.rules.claims import partitioned
 
-        folder = source if source.is_dir() else source.parent
-        if partitioned.flow_size(folder) > CHUNK_FEUILLES and partitioned.run(referentiel, folder, out):
+        if partitioned.flow_size(source) > CHUNK_FEUILLES and partitioned.run(referentiel, source, out):
             return
     started = time.perf_counter()
     # Both readers spend their time in Arrow and Polars, which release the GIL: side by side. The

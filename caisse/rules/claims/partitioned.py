@@ -151,9 +151,10 @@ def _map_batches(path: Path, work: Callable[[int, int, pl.DataFrame], _T]) -> li
         return list(pool.map(one, slices))
 
 
-def flow_size(folder: Path) -> int:
-    """Number of feuilles in ``folder/feuilles.parquet``, from the file's metadata only."""
-    return int(_parquet_file(folder / "feuilles.parquet").metadata.num_rows)
+def flow_size(flow: Path) -> int:
+    """Number of feuilles of a Parquet flow (a folder or its feuilles file,
+    :func:`batch.parquet_flow`), from the file's metadata only."""
+    return int(_parquet_file(batch.parquet_flow(flow)[0]).metadata.num_rows)
 
 
 def bucket_of(nir: pl.Expr, buckets: int) -> pl.Expr:
@@ -200,13 +201,13 @@ class _IdIndex:
         )
 
 
-def _spill_feuilles(folder: Path, tmp: Path, buckets: int) -> tuple[int, _IdIndex] | None:
+def _spill_feuilles(flow: Path, tmp: Path, buckets: int) -> tuple[int, _IdIndex] | None:
     """Pass 1a; ``None`` when an id is null or repeated (the in-memory path decides)."""
-    path = folder / "feuilles.parquet"
+    path, lignes_path = batch.parquet_flow(flow)
     batch._check_id_columns(
-        folder,
+        path.parent,
         _parquet_file(path).schema_arrow.names,
-        _parquet_file(folder / "lignes.parquet").schema_arrow.names,
+        _parquet_file(lignes_path).schema_arrow.names,
     )
 
     def spill(i: int, offset: int, raw: pl.DataFrame) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]] | None:
@@ -244,9 +245,9 @@ def _spill_feuilles(folder: Path, tmp: Path, buckets: int) -> tuple[int, _IdInde
     )
 
 
-def _spill_lignes(folder: Path, tmp: Path, index: _IdIndex) -> int:
+def _spill_lignes(flow: Path, tmp: Path, index: _IdIndex) -> int:
     """Pass 1b: each line to its feuille's bucket, with ``_fpos`` and its file row ``_row``."""
-    path = folder / "lignes.parquet"
+    path = batch.parquet_flow(flow)[1]
     keep = [*LIGNE_COLUMNS, "feuille_id", "_row", "_bucket"]
 
     def spill(i: int, offset: int, raw: pl.DataFrame) -> int:
@@ -459,7 +460,8 @@ def run(
     workers: int | None = None,
     range_feuilles: int = RANGE_FEUILLES,
 ) -> bool:
-    """Liquidate ``folder``'s Parquet flow into ``out`` (``--format parquet``) in three passes.
+    """Liquidate ``folder``'s Parquet flow (a folder or its feuilles file,
+    :func:`batch.parquet_flow`) into ``out`` (``--format parquet``) in three passes.
 
     Returns ``False``, having written nothing, when the flow's feuille ids are not all unique
     and not null: the caller then uses the in-memory path (:func:`batch.run`).

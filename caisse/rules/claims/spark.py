@@ -252,8 +252,8 @@ def _row_number(raw: DataFrame) -> Column:
 
 
 def read_parquet_spark(spark: SparkSession, folder: Path) -> tuple[DataFrame, DataFrame]:
-    """(feuilles, lines) read by Spark from ``folder/feuilles.parquet`` and
-    ``folder/lignes.parquet`` (files, or folders of part files), with the rules of
+    """(feuilles, lines) read by Spark from a Parquet flow (a folder or its feuilles file,
+    :func:`batch.parquet_flow`; files, or folders of part files), with the rules of
     :func:`batch.read_parquet_feuilles`:
 
     - feuilles: the engine's columns (:data:`engine.FEUILLE_COLUMNS`), ``_pos`` being the row's
@@ -272,9 +272,10 @@ def read_parquet_spark(spark: SparkSession, folder: Path) -> tuple[DataFrame, Da
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    raw_f = _read_spark_parquet(spark, folder / "feuilles.parquet")
-    raw_l = _read_spark_parquet(spark, folder / "lignes.parquet")
-    batch._check_id_columns(folder, raw_f.columns, raw_l.columns)
+    feuilles_path, lignes_path = batch.parquet_flow(folder)
+    raw_f = _read_spark_parquet(spark, feuilles_path)
+    raw_l = _read_spark_parquet(spark, lignes_path)
+    batch._check_id_columns(feuilles_path.parent, raw_f.columns, raw_l.columns)
 
     position = _row_number(raw_f).alias("_pos")
     f = _convert(spark, raw_f, RAW_FEUILLE_FIELDS, position, batch.feuille_frame, FEUILLE_COLUMNS)
@@ -499,7 +500,7 @@ def read_input(
     read on the driver (:func:`batch.read_feuilles`) and staged in ``staging``."""
     p = Path(feuilles_path)
     if str(feuilles_path) != "-" and (p.suffix == ".parquet" or p.is_dir()):
-        return read_parquet_spark(spark, p if p.is_dir() else p.parent)
+        return read_parquet_spark(spark, p)
     f, lines = batch.read_feuilles(p)
     return stage_frames(spark, f, lines, staging)
 

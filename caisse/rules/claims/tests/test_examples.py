@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 import pytest
 
+from caisse.batch_io import UnreadableFile
 from caisse.rules.claims import batch, records
 from caisse.rules.claims.referentiel import load_referentiel
 
@@ -132,3 +133,26 @@ def test_parquet_with_text_dates_and_a_bad_value(tmp_path: Path) -> None:
     got = _read(out)
     assert got[1]["rejets"] == ["DONNEE_INVALIDE"]
     assert got == _read(tmp_path / "ref.ndjson")
+
+
+@pytest.mark.parametrize(
+    ("feuilles_name", "lignes_name"),
+    [("flux.parquet", "lignes.parquet"), ("2025_feuilles.parquet", "2025_lignes.parquet")],
+)
+def test_parquet_feuilles_file_of_another_name(tmp_path: Path, feuilles_name: str, lignes_name: str) -> None:
+    """``--feuilles`` names the feuilles file itself, whatever its name; its lines are the twin
+    ``…lignes…`` file, else ``lignes.parquet`` beside it (batch.parquet_flow)."""
+    _to_parquet(tmp_path)
+    (tmp_path / "feuilles.parquet").rename(tmp_path / feuilles_name)
+    (tmp_path / "lignes.parquet").rename(tmp_path / lignes_name)
+    assert batch.parquet_flow(tmp_path / feuilles_name) == (tmp_path / feuilles_name, tmp_path / lignes_name)
+    out = tmp_path / "decomptes.ndjson"
+    batch.run(EXAMPLE / "referentiel", tmp_path / feuilles_name, str(out), "ndjson")
+    assert _differences(_read(EXAMPLE / "decomptes_attendus.ndjson"), _read(out)) == []
+
+
+def test_parquet_flow_without_its_lines_file_is_unreadable(tmp_path: Path) -> None:
+    _to_parquet(tmp_path)
+    (tmp_path / "lignes.parquet").unlink()
+    with pytest.raises(UnreadableFile, match="lignes.parquet"):
+        batch.run(EXAMPLE / "referentiel", tmp_path / "feuilles.parquet", str(tmp_path / "out.ndjson"), "ndjson")

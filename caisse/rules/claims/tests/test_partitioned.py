@@ -62,6 +62,19 @@ def test_example_same_output_as_in_memory(tmp_path: Path, buckets: int, range_fe
     _assert_same(tmp_path / "memoire", out)
 
 
+def test_feuilles_file_of_another_name(tmp_path: Path) -> None:
+    """The flow named by its feuilles file, whatever its name (batch.parquet_flow)."""
+    ref = _example_unique_ids(tmp_path)
+    _in_memory(ref, tmp_path, tmp_path / "memoire")
+    (tmp_path / "feuilles.parquet").rename(tmp_path / "mars_feuilles.parquet")
+    (tmp_path / "lignes.parquet").rename(tmp_path / "mars_lignes.parquet")
+    out = tmp_path / "partitionne"
+    flow = tmp_path / "mars_feuilles.parquet"
+    assert partitioned.flow_size(flow) == 199
+    assert partitioned.run(ref, flow, str(out), buckets=3, workers=1, range_feuilles=50)
+    _assert_same(tmp_path / "memoire", out)
+
+
 def test_example_in_worker_processes(tmp_path: Path) -> None:
     ref = _example_unique_ids(tmp_path)
     _in_memory(ref, tmp_path, tmp_path / "memoire")
