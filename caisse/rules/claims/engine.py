@@ -656,6 +656,9 @@ def _step_base(lines: Frame) -> Frame:
         .otherwise(0)
         .alias("depassement_cts"),
         (ok & (pl.col("montant_facture_cts") < tarif_br)).alias("_sous_tarif"),
+        # The act's tariff (tarif × quantité × coefficient), whatever was billed: the forfait
+        # actes lourds threshold reads the tariff, not the amount billed (R160-16).
+        pl.when(ok).then(tarif_br).otherwise(0).alias("_tarif_acte_cts"),
     )
 
 
@@ -744,10 +747,15 @@ def _step_forfait_actes_lourds(lines: pl.DataFrame, lp: LineParameters) -> pl.Da
     sub = collect(
         lines.lazy()
         .filter(pl.col("_fal_elig"))
-        .select("_lid", "_fpos", "_lpos", "date_soins", PERIOD, "base_remboursement_cts", "coefficient", "quantite"),
+        .select(
+            "_lid", "_fpos", "_lpos", "date_soins", PERIOD, "base_remboursement_cts", "_tarif_acte_cts", "coefficient",
+            "quantite",
+        ),
         lines.height,
     )
-    total = pl.col("base_remboursement_cts").sum().over(grp)
+    # The threshold is on the acts' tariffs (rules.md A.6, R160-16), not on the bases: an act
+    # billed below its tariff keeps the forfait when its tariff reaches the threshold.
+    total = pl.col("_tarif_acte_cts").sum().over(grp)
     # Several acts of the session: their tariffs and their coefficients are summed (R160-16), a
     # line of quantité n counting n acts.
     coef = (pl.col("coefficient") * pl.col("quantite")).sum().over(grp)

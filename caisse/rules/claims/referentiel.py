@@ -4,7 +4,9 @@ Beneficiaries carry nested lists of dated periods (droits, ALD, C2S, AME, matern
 invalidité...). The engine needs "is this date inside one of this person's periods of kind K",
 so the lists are flattened into one long ``periods`` table ``(nir, kind, debut, fin,
 participation)`` with open ends replaced by a far date. A malformed beneficiary or professional
-line is skipped (the claims that name it are then rejected as unknown), never fatal.
+line (one of its lists given as something else than a list, for instance) is skipped (the claims
+that name it are then rejected as unknown), never fatal; so is a malformed ``compteurs`` line (an
+amount that is not a number of cents).
 """
 
 from __future__ import annotations
@@ -70,6 +72,34 @@ def _date(raw: Any) -> dt.date | None:
         return None
 
 
+LIST_FIELDS = (*PERIOD_KINDS, "cartes_vitale", "medecin_traitant")
+
+
+def _malformed_lists(b: dict[str, Any]) -> bool:
+    """Whether a beneficiary gives one of its lists as something else than a list (``"droits":
+    5``): the line is malformed, and skipped."""
+    return any(b.get(name) is not None and not isinstance(b.get(name), list) for name in LIST_FIELDS)
+
+
+def _amount(raw: Any) -> int | None:
+    """A counter's amount: an integer (or an integral number, or its text), 0 when absent, None
+    when it is not a number of cents (the counter line is then skipped, never fatal)."""
+    if raw is None:
+        return 0
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, float):
+        return int(raw) if raw.is_integer() else None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str):
+        try:
+            return int(raw.strip())
+        except ValueError:
+            return None
+    return None
+
+
 @dataclass
 class Referentiel:
     """Flat tables of the référentiel. Build it with :func:`load_referentiel` or :meth:`from_records`."""
@@ -107,7 +137,7 @@ class Referentiel:
         cards: list[dict[str, Any]] = []
         mts: list[dict[str, Any]] = []
         for b in beneficiaires:
-            if not b or not isinstance(b.get("nir"), str):
+            if not isinstance(b, dict) or not isinstance(b.get("nir"), str) or _malformed_lists(b):
                 continue
             nir = b["nir"]
             benef_rows.append(
@@ -170,18 +200,14 @@ class Referentiel:
                 }
             )
         counters: list[dict[str, Any]] = []
+        amounts = ("participation_forfaitaire_cts", "franchises_cts", "dette_cts")
         for c in compteurs:
-            if not c or not isinstance(c.get("nir"), str) or not isinstance(c.get("annee"), int):
+            if not isinstance(c, dict) or not isinstance(c.get("nir"), str) or not isinstance(c.get("annee"), int):
                 continue
-            counters.append(
-                {
-                    "nir": c["nir"],
-                    "annee": c["annee"],
-                    "participation_forfaitaire_cts": int(c.get("participation_forfaitaire_cts") or 0),
-                    "franchises_cts": int(c.get("franchises_cts") or 0),
-                    "dette_cts": int(c.get("dette_cts") or 0),
-                }
-            )
+            values = {name: _amount(c.get(name)) for name in amounts}
+            if any(v is None for v in values.values()):  # a malformed line is skipped, never fatal
+                continue
+            counters.append({"nir": c["nir"], "annee": c["annee"], **values})
         benef = pl.DataFrame(benef_rows, schema=BENEF_SCHEMA).unique("nir", keep="first", maintain_order=True)
         return cls(
             beneficiaires=benef,

@@ -179,7 +179,7 @@ def test_hook_in_batch_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(partitioned, "run", spy)
     monkeypatch.setattr(batch, "CHUNK_FEUILLES", 50)
     batch.run(ref, tmp_path / "feuilles.parquet", str(tmp_path / "sortie" / "decomptes.parquet"), "parquet")
-    assert calls == [tmp_path]
+    assert calls == [tmp_path / "feuilles.parquet"]  # the flow as named (its feuilles file, batch.parquet_flow)
     _assert_same(tmp_path / "memoire", tmp_path / "sortie")
 
 

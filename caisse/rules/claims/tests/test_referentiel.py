@@ -135,3 +135,33 @@ def test_packed_key_gives_up_beyond_62_bits() -> None:
 
     df = pl.DataFrame({"a": [0, 2**40], "b": [0, 2**30]})
     assert packed_key(df, ["a", "b"]) is None
+
+
+@pytest.mark.parametrize("field", ["droits", "ald", "c2s", "ame", "invalidite", "maternite", "cartes_vitale", "medecin_traitant"])
+@pytest.mark.parametrize("value", [5, True, 1.5, "2020-01-01", {"debut": "2020-01-01"}])
+def test_a_list_given_as_another_value_skips_the_line(tmp_path: Path, field: str, value: object) -> None:
+    """A malformed beneficiary line is skipped, never fatal (it crashed the reader: ``"droits": 5``
+    is not iterable)."""
+    people = [{"nir": "185017512345678", "droits": [{"debut": "2020-01-01"}]}, {"nir": "285017512345679", field: value}]
+    (tmp_path / "beneficiaires.ndjson").write_text("".join(json.dumps(p) + "\n" for p in people))
+    (tmp_path / "professionnels.ndjson").write_text("")
+    ref = load_referentiel(tmp_path)
+    assert ref.beneficiaires.get_column("nir").to_list() == ["185017512345678"]
+    _same(tmp_path)
+
+
+def test_malformed_counter_lines_are_skipped(tmp_path: Path) -> None:
+    """A ``compteurs.ndjson`` line whose amount is not a number of cents is skipped, never fatal;
+    integral numbers and their text are amounts."""
+    (tmp_path / "beneficiaires.ndjson").write_text("")
+    (tmp_path / "professionnels.ndjson").write_text("")
+    lines = [
+        {"nir": "A", "annee": 2025, "participation_forfaitaire_cts": "abc", "franchises_cts": 0, "dette_cts": 0},
+        {"nir": "B", "annee": 2025, "participation_forfaitaire_cts": 100, "franchises_cts": 0, "dette_cts": [1]},
+        {"nir": "C", "annee": 2025, "participation_forfaitaire_cts": 4900.0, "franchises_cts": "200", "dette_cts": None},
+        {"nir": "D", "annee": 2025, "participation_forfaitaire_cts": 12.5, "franchises_cts": 0, "dette_cts": 0},
+        {"nir": "E", "annee": 2025, "participation_forfaitaire_cts": True, "franchises_cts": 0, "dette_cts": 0},
+    ]
+    (tmp_path / "compteurs.ndjson").write_text("".join(json.dumps(c) + "\n" for c in lines))
+    compteurs = load_referentiel(tmp_path).compteurs
+    assert compteurs.rows() == [("C", 2025, 4900, 200, 0)]
