@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import IO
 
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from caisse.batch_io import UnreadableFile, iter_ndjson, open_output, output
@@ -207,12 +208,30 @@ def read_feuilles(path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     return f, lines
 
 
+def parquet_id_dtype(path: Path) -> pl.DataType | None:
+    """The integer type of a Parquet flow's ``id`` column (:func:`parquet_flow`), None when the
+    ids are text (or the file cannot be read: the reader reports it). The engine works on text
+    ids; the outputs give them back in this type."""
+    try:
+        field = pq.read_schema(parquet_flow(path)[0]).field("id")
+    except (OSError, KeyError, pa.ArrowException):
+        return None
+    if pa.types.is_unsigned_integer(field.type):
+        return pl.UInt64()
+    return pl.Int64() if pa.types.is_integer(field.type) else None
+
+
 def read_flow(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, frozenset[int]]:
-    """:func:`read_feuilles` and the positions of the NDJSON records whose ``id`` is a JSON
-    integer: the engine works on text ids, the NDJSON output gives them back as integers."""
+    """:func:`read_feuilles` and the positions of the feuilles whose ``id`` is an integer (a JSON
+    integer, or any id of an integer Parquet column): the engine works on text ids, the outputs
+    give them back as integers."""
     p = Path(path)
     if str(path) != "-" and (p.suffix == ".parquet" or p.is_dir()):
-        return (*read_parquet_feuilles(p), frozenset())
+        f, lines = read_parquet_feuilles(p)
+        if parquet_id_dtype(p) is None:
+            return f, lines, frozenset()
+        positions = f.filter(pl.col("id").is_not_null()).get_column("_pos")
+        return f, lines, frozenset(positions.to_list())
     if str(path) != "-" and p.is_file():
         fast = ndjson.read_frames(p)
         if fast is not None:
@@ -320,38 +339,60 @@ def _parquet_targets(out: str) -> tuple[Path, Path]:
     return target / "decomptes.parquet", target / "lignes_decomptes.parquet"
 
 
-def _decomptes_table(decomptes: pl.DataFrame) -> pl.DataFrame:
+def output_id_dtype(f: pl.DataFrame, integer_ids: frozenset[int], parquet: pl.DataType | None = None) -> pl.DataType | None:
+    """The type of ``id`` / ``feuille_id`` in a Parquet output: the input Parquet column's integer
+    type, or Int64 when every id of an NDJSON flow was a JSON integer that fits; else None (text,
+    as when the ids mix types)."""
+    if parquet is not None:
+        return parquet
+    ids = f.get_column("id")
+    if not integer_ids or len(integer_ids) != ids.len() - ids.null_count():
+        return None
+    fits = ids.cast(pl.Int64, strict=False).null_count() == ids.null_count()
+    return pl.Int64() if fits else None
+
+
+def _typed_id(column: str, id_dtype: pl.DataType | None) -> pl.Expr:
+    return pl.col(column) if id_dtype is None else pl.col(column).cast(id_dtype)
+
+
+def _decomptes_table(decomptes: pl.DataFrame, id_dtype: pl.DataType | None = None) -> pl.DataFrame:
     return decomptes.select(
         pl.col("_pos").alias("feuille_position"),
-        "id", "statut", "rejets", "destinataire", "montant_rembourse_cts", "paiement_ps_cts",
+        _typed_id("id", id_dtype), "statut", "rejets", "destinataire", "montant_rembourse_cts", "paiement_ps_cts",
         "paiement_assure_cts", "part_c2s_cts", "dette_creee_cts", "dette_recuperee_cts",
         "forfait_journalier_cts", "explication",
     )
 
 
-def _lignes_table(lignes: pl.DataFrame) -> pl.DataFrame:
+def _lignes_table(lignes: pl.DataFrame, id_dtype: pl.DataType | None = None) -> pl.DataFrame:
     return lignes.select(
         pl.col("_fpos").alias("feuille_position"),
-        "feuille_id",
+        _typed_id("feuille_id", id_dtype),
         pl.col("_lpos").alias("ligne"),
         *records.LINE_FIELDS,
     )
 
 
-def write_parquet(out: str, decomptes: pl.DataFrame, lignes: pl.DataFrame) -> None:
+def write_parquet(out: str, decomptes: pl.DataFrame, lignes: pl.DataFrame, id_dtype: pl.DataType | None = None) -> None:
+    """``decomptes.parquet`` and ``lignes_decomptes.parquet`` (ids in ``id_dtype``, see
+    :func:`output_id_dtype`)."""
     dec_path, lig_path = _parquet_targets(out)
     dec_path.parent.mkdir(parents=True, exist_ok=True)
-    _decomptes_table(decomptes).write_parquet(dec_path, compression="lz4", statistics=False)
-    _lignes_table(lignes).write_parquet(lig_path, compression="lz4", statistics=False)
+    _decomptes_table(decomptes, id_dtype).write_parquet(dec_path, compression="lz4", statistics=False)
+    _lignes_table(lignes, id_dtype).write_parquet(lig_path, compression="lz4", statistics=False)
 
 
 class StreamWriter:
     """Writes the output chunk by chunk (the flow is already in processing order, so chunks
     come out in input order): memory stays bounded by one chunk."""
 
-    def __init__(self, out: str, fmt: str, integer_ids: frozenset[int] = frozenset()) -> None:
+    def __init__(
+        self, out: str, fmt: str, integer_ids: frozenset[int] = frozenset(), id_dtype: pl.DataType | None = None
+    ) -> None:
         self.fmt = fmt
         self.integer_ids = integer_ids
+        self.id_dtype = id_dtype
         self.out = out
         self._text: IO[str] | None = None
         self._writers: list[pq.ParquetWriter] = []
@@ -365,7 +406,9 @@ class StreamWriter:
         if self._text is not None:
             ndjson.write(self._text, decomptes, lignes, self.integer_ids)
             return
-        tables = [_decomptes_table(decomptes).to_arrow(), _lignes_table(lignes).to_arrow()]
+        tables = [
+            _decomptes_table(decomptes, self.id_dtype).to_arrow(), _lignes_table(lignes, self.id_dtype).to_arrow()
+        ]
         if not self._writers:
             self._writers = [
                 pq.ParquetWriter(path, table.schema, compression="lz4")
@@ -405,11 +448,15 @@ def run(referentiel: Path, feuilles: Path, out: str, fmt: str) -> None:
     read_s = time.perf_counter() - started
     if big:
         _progress(f"{f.height:,} feuilles, {lines.height:,} lignes lues en {read_s:.1f} s".replace(",", " "))
+    id_dtype = None
+    if fmt == "parquet":
+        parquet_ids = parquet_id_dtype(source) if str(feuilles) != "-" and (source.suffix == ".parquet" or source.is_dir()) else None
+        id_dtype = output_id_dtype(f, integer_ids, parquet_ids)
     in_order = f.height > CHUNK_FEUILLES and processing_order(f).equals(
         pl.Series("_pos", range(f.height), dtype=pl.Int64)
     )
     if in_order:
-        writer = StreamWriter(out, fmt, integer_ids)
+        writer = StreamWriter(out, fmt, integer_ids, id_dtype)
         try:
             for d, lo, _ in iter_chunks(ref, f, lines, None, CHUNK_FEUILLES, None, True, False):
                 writer.write(d, lo)
@@ -420,7 +467,7 @@ def run(referentiel: Path, feuilles: Path, out: str, fmt: str) -> None:
         if big:
             _progress(f"liquidation en {time.perf_counter() - started - read_s:.1f} s")
         if fmt == "parquet":
-            write_parquet(out, decomptes, out_lines)
+            write_parquet(out, decomptes, out_lines, id_dtype)
         else:
             write_ndjson_decomptes(out, decomptes, out_lines, integer_ids)
     if big:

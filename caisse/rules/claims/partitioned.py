@@ -367,10 +367,12 @@ def _arrow(frame: pl.DataFrame) -> pa.Table:
     return frame.rechunk().to_arrow()
 
 
-def _write_file(tmp: Path, prefix: str, path: Path, ranges: int) -> None:
-    """One output file: the buckets' parts range by range, in input order, as row groups. The
-    next range is read and put in order while one is written, on a machine of many cores
-    (memory: a range more per file)."""
+def _write_file(tmp: Path, prefix: str, path: Path, ranges: int, id_dtype: pl.DataType | None = None) -> None:
+    """One output file: the buckets' parts range by range, in input order, as row groups (ids in
+    ``id_dtype``: the input's integer type, see :func:`batch.output_id_dtype`). The next range is
+    read and put in order while one is written, on a machine of many cores (memory: a range more
+    per file)."""
+    id_column = "id" if prefix == "d" else "feuille_id"
 
     def prepared(r: int) -> pa.Table | None:
         files = sorted((tmp / "out").glob(f"{prefix}{r}_*.parquet"))
@@ -378,7 +380,8 @@ def _write_file(tmp: Path, prefix: str, path: Path, ranges: int) -> None:
             return None
         # Each part is in (feuille_position, ligne) order and holds whole feuilles: a stable
         # sort on the position alone keeps the lines' order.
-        return _arrow(pl.read_parquet(files).sort("feuille_position", maintain_order=True))
+        part = pl.read_parquet(files).sort("feuille_position", maintain_order=True)
+        return _arrow(part if id_dtype is None else part.with_columns(pl.col(id_column).cast(id_dtype)))
 
     def write(table: pa.Table | None, writer: pq.ParquetWriter | None) -> pq.ParquetWriter | None:
         if table is None:
@@ -407,12 +410,15 @@ def _write_file(tmp: Path, prefix: str, path: Path, ranges: int) -> None:
             writer.close()
 
 
-def _write_output(tmp: Path, out: str, ranges: int) -> None:
+def _write_output(tmp: Path, out: str, ranges: int, id_dtype: pl.DataType | None = None) -> None:
     """Pass 3: ``decomptes.parquet`` and ``lignes_decomptes.parquet`` written side by side
     (two threads: Polars and the Parquet writer release the GIL)."""
     dec_path, lig_path = batch._parquet_targets(out)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        jobs = [pool.submit(_write_file, tmp, "d", dec_path, ranges), pool.submit(_write_file, tmp, "l", lig_path, ranges)]
+        jobs = [
+            pool.submit(_write_file, tmp, "d", dec_path, ranges, id_dtype),
+            pool.submit(_write_file, tmp, "l", lig_path, ranges, id_dtype),
+        ]
         for job in jobs:
             job.result()
 
@@ -499,7 +505,7 @@ def run(
         out_lines = _liquidate_all(tmp, buckets, workers, range_feuilles)
         pass2 = time.perf_counter() - started - pass1
         _progress(f"liquidation en {pass2:.1f} s ({workers} processus)")
-        _write_output(tmp, out, max(1, math.ceil(n_feuilles / range_feuilles)))
+        _write_output(tmp, out, max(1, math.ceil(n_feuilles / range_feuilles)), batch.parquet_id_dtype(folder))
         elapsed = time.perf_counter() - started
         _progress(f"écriture en {elapsed - pass1 - pass2:.1f} s ({_spaced(out_lines)} lignes de décompte)")
         last_timings.update(

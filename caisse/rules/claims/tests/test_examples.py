@@ -156,3 +156,46 @@ def test_parquet_flow_without_its_lines_file_is_unreadable(tmp_path: Path) -> No
     (tmp_path / "lignes.parquet").unlink()
     with pytest.raises(UnreadableFile, match="lignes.parquet"):
         batch.run(EXAMPLE / "referentiel", tmp_path / "feuilles.parquet", str(tmp_path / "out.ndjson"), "ndjson")
+
+
+def _integer_ids(feuilles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The example with each distinct id replaced by an integer (a repeated id stays repeated)."""
+    numbers: dict[Any, int] = {}
+    return [{**f, "id": numbers.setdefault(f["id"], 1000 + len(numbers))} for f in feuilles]
+
+
+def test_integer_ids_come_back_as_integers_in_every_format(tmp_path: Path) -> None:
+    """An integer id column (Parquet) or JSON integer ids (NDJSON) come back as integers in both
+    outputs, with the same décomptes as text ids."""
+    feuilles = _integer_ids(_read(EXAMPLE / "feuilles.ndjson"))
+    pl.DataFrame([{k: v for k, v in f.items() if k != "lignes"} for f in feuilles]).write_parquet(
+        tmp_path / "feuilles.parquet")
+    pl.DataFrame([{"feuille_id": f["id"], **line} for f in feuilles for line in f["lignes"]]).write_parquet(
+        tmp_path / "lignes.parquet")
+    src = tmp_path / "feuilles.ndjson"
+    src.write_text("".join(json.dumps(f) + "\n" for f in feuilles), encoding="utf-8")
+    ref = EXAMPLE / "referentiel"
+    batch.run(ref, tmp_path / "feuilles.parquet", str(tmp_path / "pq.ndjson"), "ndjson")
+    batch.run(ref, src, str(tmp_path / "nd.ndjson"), "ndjson")
+    expected = _read(EXAMPLE / "decomptes_attendus.ndjson")
+    for name in ("pq.ndjson", "nd.ndjson"):
+        got = _read(tmp_path / name)
+        assert [g["id"] for g in got] == [f["id"] for f in feuilles]
+        assert _differences([{**e, "id": f["id"]} for e, f in zip(expected, feuilles, strict=True)], got) == []
+    for source, out in ((tmp_path / "feuilles.parquet", "pq"), (src, "nd")):
+        batch.run(ref, source, str(tmp_path / out), "parquet")
+        dec = pl.read_parquet(tmp_path / out / "decomptes.parquet")
+        lig = pl.read_parquet(tmp_path / out / "lignes_decomptes.parquet")
+        assert dec.schema["id"] == pl.Int64 and lig.schema["feuille_id"] == pl.Int64
+        assert dec.get_column("id").to_list() == [f["id"] for f in feuilles]
+
+
+def test_mixed_or_huge_json_ids_stay_text_in_parquet(tmp_path: Path) -> None:
+    feuilles = _read(EXAMPLE / "feuilles.ndjson")[:4]
+    for ids, dtype in (([1, "2", 3, 4], pl.String), ([1, 2, 3, 10**20], pl.String), ([1, 2, 3, 4], pl.Int64)):
+        src = tmp_path / "f.ndjson"
+        src.write_text("".join(json.dumps({**f, "id": i}) + "\n" for f, i in zip(feuilles, ids, strict=True)))
+        batch.run(EXAMPLE / "referentiel", src, str(tmp_path / "out"), "parquet")
+        dec = pl.read_parquet(tmp_path / "out" / "decomptes.parquet")
+        assert dec.schema["id"] == dtype
+        assert [str(i) for i in dec.get_column("id").to_list()] == [str(i) for i in ids]

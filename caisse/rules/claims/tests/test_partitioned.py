@@ -269,3 +269,20 @@ def test_small_chunks_with_carried_counters_same_output_as_one_large_batch(
     for table, (big, small) in ((batch._decomptes_table, (big_d, small_d)), (batch._lignes_table, (big_l, small_l))):
         expected, got = table(big), table(small)
         assert got.equals(expected), got.join(expected, on=got.columns, how="anti").head(5)
+
+
+def test_integer_ids_as_in_memory(tmp_path: Path) -> None:
+    """An integer id column comes back as integers from the partitioned runner too."""
+    ref = _example_unique_ids(tmp_path)
+    f = pl.read_parquet(tmp_path / "feuilles.parquet")
+    numbers = f.select(pl.col("id"), (pl.int_range(pl.len()) * 7 + 5).alias("n"))
+    f.join(numbers, on="id", maintain_order="left").with_columns(pl.col("n").alias("id")).drop("n").write_parquet(
+        tmp_path / "feuilles.parquet")
+    lines = pl.read_parquet(tmp_path / "lignes.parquet")
+    lines.join(numbers.rename({"id": "feuille_id"}), on="feuille_id", how="left", maintain_order="left").with_columns(
+        pl.col("n").alias("feuille_id")).drop("n").write_parquet(tmp_path / "lignes.parquet")
+    _in_memory(ref, tmp_path, tmp_path / "memoire")
+    out = tmp_path / "partitionne"
+    assert partitioned.run(ref, tmp_path, str(out), buckets=3, workers=1, range_feuilles=50)
+    _assert_same(tmp_path / "memoire", out)
+    assert pl.read_parquet(out / "decomptes.parquet").schema["id"] == pl.Int64
