@@ -6,8 +6,11 @@ Inputs (contract §2):
 - Parquet: when ``--feuilles`` ends in ``.parquet`` (or names a folder), the feuilles file (one
   row per feuille: the named file, or ``feuilles.parquet`` in the folder) and its lines file
   (``feuille_id`` + the line fields: ``lignes.parquet`` beside it, or the twin named with
-  ``lignes`` for ``feuilles``, see :func:`parquet_flow`) are read. A line whose ``feuille_id`` names no feuille is ignored; when an id is repeated,
-  the lines belong to its first feuille (the repeats are rejected as ``DOUBLON``).
+  ``lignes`` for ``feuilles``, see :func:`parquet_flow`) are read. A line whose ``feuille_id``
+  names no feuille is ignored. When an id is repeated k times, lines whose count divides by k are
+  taken as k blocks in file order (the j-th block to the j-th occurrence); otherwise they all
+  belong to the occurrence processed first (by ``date_reception``, then file order), the one
+  liquidated, the others being rejected as ``DOUBLON``.
 
 Outputs:
 
@@ -57,6 +60,7 @@ from caisse.rules.claims.conversions import date_column, line_fields
 from caisse.rules.claims.counters import Counters
 from caisse.rules.claims.engine import FEUILLE_COLUMNS, LIGNE_COLUMNS, liquidate
 from caisse.rules.claims.legal import load
+from caisse.rules.claims.nomenclature import FAR_FUTURE
 from caisse.rules.claims.referentiel import Referentiel, check_referentiel, load_referentiel
 
 CHUNK_FEUILLES = 2_000_000
@@ -184,16 +188,23 @@ def read_parquet_feuilles(path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
         )
     else:
         # A repeated id whose lines split evenly is taken as repeated blocks (k-th block -> k-th
-        # occurrence); otherwise every line belongs to the first occurrence.
-        occurrences = f.select("id", "_pos").with_columns(pl.int_range(pl.len()).over("id").alias("_occ"))
-        counts = occurrences.group_by("id").agg(pl.len().alias("_nb_occ"))
+        # occurrence); otherwise every line belongs to the occurrence processed first (contract
+        # order: date_reception, then input position), the one that is liquidated — the others
+        # are DOUBLON —, as when each NDJSON record carries its own lines.
+        occurrences = f.select("id", "_pos", "date_reception").with_columns(
+            pl.int_range(pl.len()).over("id").alias("_occ")
+        )
+        counts = occurrences.group_by("id").agg(
+            pl.len().alias("_nb_occ"),
+            pl.col("_occ").sort_by(pl.col("date_reception").fill_null(FAR_FUTURE), "_pos").first().alias("_premier"),
+        )
         lines = lines.join(counts, left_on="feuille_id", right_on="id", how="inner").sort("_row")
         rank = pl.int_range(pl.len()).over("feuille_id")
         size = pl.len().over("feuille_id")
         lines = lines.with_columns(
             pl.when((pl.col("_nb_occ") > 1) & (size % pl.col("_nb_occ") == 0))
             .then(rank // (size // pl.col("_nb_occ")))
-            .otherwise(0)
+            .otherwise(pl.col("_premier"))
             .alias("_occ")
         )
         lines = lines.join(
@@ -253,7 +264,7 @@ def processing_order(feuilles: pl.DataFrame) -> pl.Series:
     """The feuilles' ``_pos`` in the contract's processing order (date_reception, id)."""
     return (
         feuilles.select(
-            "_pos", pl.col("date_reception").fill_null(dt.date(2999, 12, 31)), pl.col("id").fill_null("")
+            "_pos", pl.col("date_reception").fill_null(FAR_FUTURE), pl.col("id").fill_null("")
         )
         .sort("date_reception", "id", "_pos")
         .get_column("_pos")

@@ -119,8 +119,11 @@ READ_LINE_SCHEMA: dict[str, pl.DataType] = {"feuille_id": pl.String(), "_row": p
 """A line of ``lignes.parquet`` after :func:`batch.ligne_frame`, with its file row ``_row``."""
 NESTED_LINE_SCHEMA: dict[str, pl.DataType] = {"_fpos": pl.Int64(), "_row": pl.Int64(), **LINE_FIELDS}
 """A line nested under its person: its feuille's ``_pos`` and its file row (ranked in the task)."""
-ID_SCHEMA: dict[str, pl.DataType] = {"_pos": pl.Int64(), "id": pl.String(), "nir": pl.String()}
-"""A feuille's position, id and person: what the lines need to find their feuille."""
+ID_SCHEMA: dict[str, pl.DataType] = {
+    "_pos": pl.Int64(), "id": pl.String(), "nir": pl.String(), "date_reception": pl.Date()
+}
+"""A feuille's position, id, person and reception date: what the lines need to find their
+feuille (among the occurrences of a repeated id, the one processed first)."""
 
 
 def local_session(partitions: int = 4, cores: int = 2, app: str = "caisse-liquider") -> SparkSession:
@@ -282,19 +285,23 @@ def read_parquet_spark(spark: SparkSession, folder: Path) -> tuple[DataFrame, Da
     f = f.withColumn("nir_key", _nir_key(F.col("nir")))
     # The ids and persons again, through the same conversion (three columns read twice: cheaper
     # than keeping the converted feuilles for a second use).
-    keys = _convert(spark, raw_f, ("id", "nir"), position, batch.feuille_frame, ID_SCHEMA)
+    keys = _convert(spark, raw_f, ("id", "nir", "date_reception"), position, batch.feuille_frame, ID_SCHEMA)
     row = _row_number(raw_l).alias("_row")
     lines = _convert(spark, raw_l, RAW_LIGNE_FIELDS, row, batch.ligne_frame, READ_LINE_SCHEMA)
 
     # Each id's occurrences (position and person), in input order (structs sort by ``_pos``),
     # then the in-memory reader's rule (batch.read_parquet_feuilles): the lines of an id repeated
     # k times go block by block (rank // (size // k)) when their count divides by k, else all to
-    # the first occurrence.
+    # the occurrence processed first (date_reception, then position).
     occurrence = F.struct("_pos", _nir_key(F.col("nir")).alias("nir_key"))
+    reception = F.coalesce(F.col("date_reception"), F.lit(FAR_FUTURE))
     occurrences = (
         keys.where(F.col("id").isNotNull())
         .groupBy("id")
-        .agg(F.array_sort(F.collect_list(occurrence)).alias("_occurrences"))
+        .agg(
+            F.array_sort(F.collect_list(occurrence)).alias("_occurrences"),
+            F.min_by("_pos", F.struct(reception, F.col("_pos"))).alias("_premier"),
+        )
     )
     lines = lines.join(occurrences, lines["feuille_id"] == occurrences["id"], "inner").drop("id")
     by_id = Window.partitionBy("feuille_id")
@@ -307,7 +314,7 @@ def read_parquet_spark(spark: SparkSession, folder: Path) -> tuple[DataFrame, Da
     block = F.when(
         (F.col("_n_occ") > 1) & (F.col("_size") % F.col("_n_occ") == 0),
         F.expr("_rank div (_size div _n_occ)"),
-    ).otherwise(F.lit(0))
+    ).otherwise(F.array_position(F.col("_occurrences._pos"), F.col("_premier")) - 1)
     chosen = F.element_at(F.col("_occurrences"), block.cast("int") + 1)
     fields = [F.col(c) for c in READ_LINE_SCHEMA if c != "feuille_id"]
     return f, lines.select(chosen["_pos"].alias("_fpos"), chosen["nir_key"].alias("nir_key"), *fields)

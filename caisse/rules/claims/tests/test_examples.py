@@ -199,3 +199,27 @@ def test_mixed_or_huge_json_ids_stay_text_in_parquet(tmp_path: Path) -> None:
         dec = pl.read_parquet(tmp_path / "out" / "decomptes.parquet")
         assert dec.schema["id"] == dtype
         assert [str(i) for i in dec.get_column("id").to_list()] == [str(i) for i in ids]
+
+
+def test_repeated_id_lines_go_to_the_occurrence_processed_first(tmp_path: Path) -> None:
+    """A feuille re-sent with an earlier reception date, its lines listed once in Parquet: they
+    belong to the occurrence liquidated (processed first), as each NDJSON record's own lines do."""
+    feuilles = _read(EXAMPLE / "feuilles.ndjson")[:6]
+    first = feuilles[0]
+    assert len(first["lignes"]) % 2 == 1  # not two even blocks
+    earlier = {**first, "date_reception": "2025-07-01"}
+    feuilles.append(earlier)
+    pl.DataFrame([{k: v for k, v in f.items() if k != "lignes"} for f in feuilles]).write_parquet(
+        tmp_path / "feuilles.parquet")
+    listed_once = [f for f in feuilles if f is not earlier]
+    pl.DataFrame([{"feuille_id": f["id"], **line} for f in listed_once for line in f["lignes"]]).write_parquet(
+        tmp_path / "lignes.parquet")
+    src = tmp_path / "feuilles.ndjson"
+    src.write_text("".join(json.dumps(f) + "\n" for f in feuilles), encoding="utf-8")
+    batch.run(EXAMPLE / "referentiel", tmp_path / "feuilles.parquet", str(tmp_path / "pq.ndjson"), "ndjson")
+    batch.run(EXAMPLE / "referentiel", src, str(tmp_path / "nd.ndjson"), "ndjson")
+    got, want = _read(tmp_path / "pq.ndjson"), _read(tmp_path / "nd.ndjson")
+    assert want[0]["rejets"] == ["DOUBLON"] and want[-1]["statut"] == "liquidee"
+    # In Parquet the later occurrence has no line of its own: rejected too (no lines).
+    assert got[0]["statut"] == "rejetee" and got[0]["lignes"] == []
+    assert got[1:] == want[1:]
