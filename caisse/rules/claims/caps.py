@@ -203,6 +203,11 @@ def apply_caps(lines: pl.DataFrame, counters: Counters, daily: bool = True) -> t
         ],
         few_groups=True,
     )
+    # The few lines whose annual cap cut the daily amount: the daily consumption carried to the
+    # next batch is the amount before the annual cap, as the running sums within a batch read it.
+    before_annual = sub.filter(
+        (pl.col("participation_forfaitaire_cts") < pl.col("_pf_jour")) | (pl.col("franchise_cts") < pl.col("_fr_jour"))
+    ).select("_lid", pl.col("_pf_jour").alias("_pf_avant_an"), pl.col("_fr_jour").alias("_fr_avant_an"))
     # Back to the lines: two columns only (their order is random with respect to the lines',
     # so each column costs a cache miss per line), the "cap reached" flags in the high bits.
     flags = 1 << 40
@@ -233,7 +238,7 @@ def apply_caps(lines: pl.DataFrame, counters: Counters, daily: bool = True) -> t
         (pl.col("_fr_cap") // (2 * flags) == 1).alias("_fr_plafond_an_atteint"),
     )
     lines = drop(lines, "_pf_cap", "_fr_cap")
-    return lines, _new_daily(lines)
+    return lines, _new_daily(lines, before_annual)
 
 
 def _greedy_cum(raw: pl.Expr, cum: pl.Expr, rest: pl.Expr) -> pl.Expr:
@@ -330,23 +335,33 @@ def _capped_over_stages() -> list[list[pl.Expr]]:
             (pf < pl.col("_pf_jour")).fill_null(False).alias("_pf_plafond_an_atteint"),
             (pl.col("_fr_jour") < pl.col("_fr_brut")).fill_null(False).alias("_fr_plafond_jour_atteint"),
             (fr < pl.col("_fr_jour")).fill_null(False).alias("_fr_plafond_an_atteint"),
+            # The daily amounts before the annual cap, carried to the next batch (_new_daily).
+            pl.col("_pf_jour").alias("_pf_avant_an"),
+            pl.col("_fr_jour").alias("_fr_avant_an"),
         ],
     ]
 
 
-def _new_daily(lines: pl.DataFrame) -> pl.LazyFrame:
+def _new_daily(lines: pl.DataFrame, before_annual: pl.DataFrame | None = None) -> pl.LazyFrame:
     """This batch's consumption of the daily caps, for the carried counters (lazy: only computed
-    when carried)."""
+    when carried): each line's amount within the daily cap *before* the annual cap (``_pf_avant_an``
+    / ``_fr_avant_an`` where the annual cap cut it: on the lines of a small batch, in
+    ``before_annual`` for a large one), so that a day split across batches is capped, and
+    explained, as in one batch."""
     ok = lines.lazy().filter(pl.col("_ok"))
+    if before_annual is not None:
+        ok = ok.join(before_annual.lazy(), on="_lid", how="left")
+    pf = pl.coalesce("_pf_avant_an", "participation_forfaitaire_cts")
+    fr = pl.coalesce("_fr_avant_an", "franchise_cts")
     new_daily = pl.concat(
         [
-            ok.filter(pl.col("participation_forfaitaire_cts") > 0).group_by("nir", "executant", "date_soins").agg(
-                pl.col("participation_forfaitaire_cts").sum().alias("cts")
+            ok.filter(pf > 0).group_by("nir", "executant", "date_soins").agg(
+                pf.sum().alias("cts")
             ).select("nir", pl.col("executant").alias("cle"), "date_soins", pl.lit("pf").alias("kind"), "cts"),
-            ok.filter((pl.col("franchise_cts") > 0) & pl.col("_fr_plafond_jour").is_not_null())
+            ok.filter((fr > 0) & pl.col("_fr_plafond_jour").is_not_null())
             .with_columns(FR_CLE)
             .group_by("nir", "_fr_cle", "date_soins", "_fr_kind")
-            .agg(pl.col("franchise_cts").sum().alias("cts"))
+            .agg(fr.sum().alias("cts"))
             .select("nir", pl.col("_fr_cle").alias("cle"), "date_soins", pl.col("_fr_kind").alias("kind"), "cts"),
         ]
     ).cast(DAILY_SCHEMA)  # type: ignore[arg-type]
