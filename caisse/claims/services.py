@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import polars as pl
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import BooleanField, F, Func, Q
 from django.db.models.functions import Collate
 from django.utils import timezone
@@ -99,6 +99,7 @@ CHUNK_FEUILLES = 20_000
 BULK = 1000
 IN_SLICE = 500  # values per SQL ``IN`` list (SQLite limits the number of parameters)
 MAX_ID = 255
+MAX_REPORTED = 50  # rejected lines printed one by one, then counted
 
 T = TypeVar("T")
 
@@ -180,8 +181,10 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
-def _records_from_parquet(f: pl.DataFrame, lines: pl.DataFrame) -> list[dict[str, Any] | None]:
-    """Contract records rebuilt from the Parquet reader's frames (typed as the engine reads them)."""
+def _records_from_parquet(f: pl.DataFrame, lines: pl.DataFrame, integer_ids: bool = False) -> list[dict[str, Any] | None]:
+    """Contract records rebuilt from the Parquet reader's frames (typed as the engine reads them);
+    with ``integer_ids`` (an integer ``id`` column) each id is kept as an integer, so that the
+    export gives it back as ``caisse liquider`` does."""
     f = _conform(f, FEUILLE_COLUMNS)
     lines = _conform(lines, LIGNE_COLUMNS)
     by_feuille: dict[int, list[dict[str, Any]]] = {}
@@ -193,6 +196,8 @@ def _records_from_parquet(f: pl.DataFrame, lines: pl.DataFrame) -> list[dict[str
     for row in f.iter_rows(named=True):
         rec = {k: _iso(v) for k, v in row.items() if not k.startswith("_")}
         rec["lignes"] = by_feuille.get(row["_pos"], [])
+        if integer_ids and rec.get("id") is not None:
+            rec["id"] = int(rec["id"])
         out.append(rec)
     return out
 
@@ -201,7 +206,7 @@ def _read_flow(path: Path) -> tuple[list[dict[str, Any] | None], pl.DataFrame, p
     """(records, feuilles frame, lignes frame) with the batch readers' verdicts (``_invalide``)."""
     if _is_parquet(path):
         f, lines = batch.read_parquet_feuilles(path)
-        raw = _records_from_parquet(f, lines)
+        raw = _records_from_parquet(f, lines, batch.parquet_id_dtype(path) is not None)
     else:
         raw = list(iter_ndjson(path))
         f, lines = records.frames_from_records(raw)
@@ -242,9 +247,26 @@ def _existing_ids(ids: list[str]) -> dict[str, int]:
     return found
 
 
+RECEIVE_ATTEMPTS = 3
+
+
 def receive_flow(path: str | Path, *, quiet: bool = False) -> ReceptionReport:
-    """Receive a flow of feuilles (``caisse recevoir``); idempotent; summary in French on stderr."""
-    path = Path(path)
+    """Receive a flow of feuilles (``caisse recevoir``); idempotent; summary in French on stderr.
+
+    Two receptions at once of flows sharing ids (the same file sent twice by two processes): the
+    one that commits second breaks a uniqueness constraint, its transaction leaves nothing behind,
+    and it starts again, finding the other's feuilles (duplicates, or the same flow already
+    received) instead of ending on a database error."""
+    for attempt in range(1, RECEIVE_ATTEMPTS + 1):
+        try:
+            return _receive_flow(Path(path), quiet)
+        except IntegrityError:
+            if attempt == RECEIVE_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _receive_flow(path: Path, quiet: bool) -> ReceptionReport:
     digest = _fingerprint(path)
     fmt = FlowFormat.PARQUET if _is_parquet(path) else FlowFormat.NDJSON
     previous = FlowReception.objects.filter(empreinte=digest, deja_recu=False).order_by("pk").first()
@@ -348,7 +370,12 @@ def import_referentiel_extras(folder: str | Path, *, quiet: bool = False) -> Ext
     nomen_path, counters_path = folder / "nomenclature.ndjson", folder / "compteurs.ndjson"
     with transaction.atomic():
         if nomen_path.exists():
-            rows = read_nomenclature(nomen_path).unique(["code", "debut"], keep="last", maintain_order=True)
+            rows = read_nomenclature(nomen_path)
+            left_out = sum(1 for _ in iter_ndjson(nomen_path)) - rows.height
+            if left_out:
+                report.rejets.append(f"nomenclature.ndjson : {left_out} ligne(s) écartée(s) (illisible, code, "
+                                     "catégorie ou tarif manquant ou invalide).")
+            rows = rows.unique(["code", "debut"], keep="last", maintain_order=True)
             codes = rows.get_column("code").unique().to_list()
             for part in _slices(codes):
                 ImportedNomenclature.objects.filter(code__in=part).delete()
@@ -365,14 +392,22 @@ def import_referentiel_extras(folder: str | Path, *, quiet: bool = False) -> Ext
         if counters_path.exists():
             report.compteurs = _import_counters(counters_path, report)
     if not quiet:
-        _say("importer", f"{report.codes} code(s) de nomenclature et {report.compteurs} compteur(s) importés.")
+        for rejet in report.rejets[:MAX_REPORTED]:
+            _say("importer", rejet)
+        if len(report.rejets) > MAX_REPORTED:
+            _say("importer", f"… et {len(report.rejets) - MAX_REPORTED} autre(s) ligne(s) rejetée(s).")
+        _say("importer", f"{report.codes} code(s) de nomenclature et {report.compteurs} compteur(s) importés"
+             + (f" ; {len(report.rejets)} rejet(s)." if report.rejets else "."))
     return report
 
 
 def _import_counters(path: Path, report: ExtrasReport) -> int:
     totals: dict[tuple[str, int], list[int]] = {}
     for line, c in enumerate(iter_ndjson(path), start=1):
-        if not c or not isinstance(c.get("nir"), str) or isinstance(c.get("annee"), bool) or not isinstance(c.get("annee"), int):
+        if c is None:
+            report.rejets.append(f"compteurs.ndjson ligne {line} : ligne illisible (objet JSON attendu).")
+            continue
+        if not isinstance(c.get("nir"), str) or isinstance(c.get("annee"), bool) or not isinstance(c.get("annee"), int):
             report.rejets.append(f"compteurs.ndjson ligne {line} : « nir » ou « annee » manquant ou invalide.")
             continue
         amounts = [c.get(k) or 0 for k in ("participation_forfaitaire_cts", "franchises_cts", "dette_cts")]
@@ -1033,13 +1068,36 @@ def iter_decomptes() -> Iterator[dict[str, Any]]:
         .iterator(chunk_size=2000)
     )
     keyed = (((d or FAR_FUTURE, i or "", 0, pk), _input_id(_canonical(dec), n)) for d, i, pk, dec, n in processed)
+    rows = list(DuplicateReception.objects.values_list(
+        "date_reception", "identifiant", "reception_id", "position", _IdIsNumber("enregistrement"), "enregistrement"))
+    decomptes = duplicate_decomptes([(i, rec) for _, i, _, _, _, rec in rows])
     dups = sorted(
-        ((d or FAR_FUTURE, i, 1, r * 10**9 + p), _duplicate_decompte(i, n))
-        for d, i, r, p, n in DuplicateReception.objects.values_list(
-            "date_reception", "identifiant", "reception_id", "position", _IdIsNumber("enregistrement"))
+        ((d or FAR_FUTURE, i, 1, r * 10**9 + p), _input_id(dec, n))
+        for (d, i, r, p, n, _), dec in zip(rows, decomptes, strict=True)
     )
     for _, decompte in heapq.merge(keyed, dups, key=lambda item: item[0]):
         yield decompte
+
+
+def duplicate_decomptes(received: Sequence[tuple[str, dict[str, Any] | None]]) -> list[dict[str, Any]]:
+    """The décomptes ``caisse liquider`` gives these repeated ids (``(id, record received)``).
+
+    The engine's first failing control names the rejection (contract §2 order): a repeat is a
+    ``DOUBLON``, unless the record itself is unusable (no line, no date of reception, a required
+    field missing or malformed…), which is a ``DONNEE_INVALIDE`` first. The records go through the
+    engine with their ids already seen, so the verdict is the engine's own; a repeat stored without
+    its record is a ``DOUBLON``."""
+    with_record = [(pos, rec) for pos, (_, rec) in enumerate(received) if isinstance(rec, dict)]
+    out = [_duplicate_decompte(ident) for ident, _ in received]
+    if with_record:
+        seen = Counters(seen_ids=pl.DataFrame({"id": sorted({i for i, _ in received})}, schema=IDS_SCHEMA))
+        ref = Referentiel.from_records([], [], pl.DataFrame(schema=NOMENCLATURE_SCHEMA))
+        f, lines = records.frames_from_records([rec for _, rec in with_record])
+        decomptes, out_lines, _ = liquidate(ref, f, lines, seen, None, load(), carry=False)
+        for (pos, _), decompte in zip(with_record, records.records_from_frames(decomptes, out_lines), strict=True):
+            if decompte.get("rejets") in (["DOUBLON"], ["DONNEE_INVALIDE"]):
+                out[pos] = decompte
+    return out
 
 
 def export_decomptes(out: str, *, quiet: bool = False) -> int:

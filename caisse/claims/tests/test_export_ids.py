@@ -62,7 +62,7 @@ def test_integer_ids_come_back_as_integers_as_liquider_writes_them(tmp_path: Pat
     assert '{"id":7,' in out.read_text().replace(" ", "") and '{"id":"8",' in out.read_text().replace(" ", "")
 
 
-def test_a_parquet_flow_keeps_text_ids_as_liquider_does(tmp_path: Path) -> None:
+def test_a_parquet_flow_keeps_integer_ids_as_liquider_does(tmp_path: Path) -> None:
     import polars as pl
 
     feuilles = read_ndjson(EXAMPLE / "feuilles.ndjson")[:4]
@@ -80,4 +80,4 @@ def test_a_parquet_flow_keeps_text_ids_as_liquider_does(tmp_path: Path) -> None:
     liquider = tmp_path / "liquider.ndjson"
     batch.run(EXAMPLE / "referentiel", folder / "feuilles.parquet", str(liquider), "ndjson")
     got, expected = read_ndjson(out), read_ndjson(liquider)
-    assert sorted(g["id"] for g in got) == sorted(e["id"] for e in expected) == ["1", "2", "3", "4"]
+    assert sorted(g["id"] for g in got) == sorted(e["id"] for e in expected) == [1, 2, 3, 4]

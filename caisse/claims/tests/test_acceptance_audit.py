@@ -1,0 +1,203 @@
+"""Regressions found by an acceptance audit of the persistent path (contract §7), run as the
+acceptance checks run it: the payments file depends on the payments only (a run killed and
+resumed on PostgreSQL numbers its rows differently), a repeated id is rejected with the code
+``caisse liquider`` gives it, two receptions at once end without a database error, and the
+référentiel's rejected extra lines are reported."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sepaxml
+import xmlschema
+
+from caisse.claims import sepa, services
+from caisse.claims.models import DuplicateReception, Feuille, PayeeKind, Payment
+from caisse.claims.tests.helpers import (
+    EXAMPLE,
+    TODAY,
+    import_folder,
+    in_reception_order,
+    read_ndjson,
+    write_ndjson,
+)
+from caisse.rules.claims import batch
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(not EXAMPLE.exists(), reason="example folder not available"),
+]
+
+XSD = Path(sepaxml.__file__).parent / "schemas" / "pain.001.001.03.xsd"
+
+
+def _export(tmp_path: Path) -> list[dict[str, Any]]:
+    out = tmp_path / "export.ndjson"
+    services.export_decomptes(str(out), quiet=True)
+    return read_ndjson(out)
+
+
+def _liquider(tmp_path: Path, feuilles: Path) -> list[dict[str, Any]]:
+    out = tmp_path / "liquider.ndjson"
+    batch.run(EXAMPLE / "referentiel", feuilles, str(out), "ndjson")
+    return read_ndjson(out)
+
+
+# --- The payments file ------------------------------------------------------------------------------------
+
+
+def _copy(p: Payment, pk: int) -> Payment:
+    """The same payment under another database id (a resumed run on PostgreSQL)."""
+    fields = {f.attname: getattr(p, f.attname) for f in Payment._meta.concrete_fields}
+    return Payment(**{**fields, "id": pk})
+
+
+def test_the_payments_file_is_the_same_whatever_the_database_ids_and_the_time(tmp_path: Path) -> None:
+    import_folder(EXAMPLE / "referentiel")
+    services.receive_flow(EXAMPLE / "feuilles.ndjson", quiet=True)
+    services.daily_run(None, today=TODAY, quiet=True)
+    payments = list(Payment.objects.order_by("date_paiement", "type_beneficiaire", "identifiant_beneficiaire"))
+    xml, _ = sepa.credit_transfer(payments)
+    # Exported again later, or from a database whose rows were numbered otherwise: the same bytes.
+    assert sepa.credit_transfer(payments)[0] == xml
+    assert sepa.credit_transfer([_copy(p, 10_000 + i) for i, p in enumerate(payments)])[0] == xml
+    xmlschema.XMLSchema(XSD).validate(xml.decode())
+    text = xml.decode()
+    assert f"<CreDtTm>{TODAY:%Y-%m-%d}T00:00:00</CreDtTm>" in text
+    assert "P" + payments[0].identifiant_beneficiaire in text or "A" + payments[0].identifiant_beneficiaire in text
+    # What the file carries changes its message id.
+    changed = [_copy(p, p.pk) for p in payments]
+    changed[0].montant_cts += 1
+    other = sepa.credit_transfer(changed)[0].decode()
+    assert other.split("<MsgId>")[1][:35] != text.split("<MsgId>")[1][:35]
+
+
+def test_end_to_end_ids_name_the_payee_and_date_and_fit_the_schema() -> None:
+    day = dt.date(2026, 3, 2)
+    plain = Payment(type_beneficiaire=PayeeKind.PS, identifiant_beneficiaire="10000000001", date_paiement=day)
+    odd = Payment(type_beneficiaire=PayeeKind.PS, identifiant_beneficiaire="PS/ 12-é" * 5, date_paiement=day)
+    assure = Payment(type_beneficiaire=PayeeKind.ASSURE, identifiant_beneficiaire="2750275123456 21",
+                     date_paiement=day)
+    assert sepa.end_to_end_id(plain) == "CAISSE20260302P10000000001"
+    for p in (odd, assure):
+        ident = sepa.end_to_end_id(p)
+        assert len(ident) == 35 and ident.startswith("CAISSE20260302") and ident.isascii()
+        assert sepa.end_to_end_id(p) == ident
+    assert sepa.end_to_end_id(odd) != sepa.end_to_end_id(assure)
+
+
+def test_several_payment_dates_give_one_block_each_with_its_own_id(tmp_path: Path) -> None:
+    import_folder(EXAMPLE / "referentiel")
+    feuilles = read_ndjson(EXAMPLE / "feuilles.ndjson")
+    first = write_ndjson(tmp_path / "a.ndjson", [f for f in feuilles if f["date_reception"] <= "2025-06-30"])
+    second = write_ndjson(tmp_path / "b.ndjson", [f for f in feuilles if f["date_reception"] > "2025-06-30"])
+    services.receive_flow(first, quiet=True)
+    services.daily_run(None, today=TODAY, quiet=True)
+    services.receive_flow(second, quiet=True)
+    services.daily_run(None, today=TODAY + dt.timedelta(days=1), quiet=True)
+    payments = list(Payment.objects.order_by("date_paiement", "type_beneficiaire", "identifiant_beneficiaire"))
+    xml, _ = sepa.credit_transfer(payments)
+    xmlschema.XMLSchema(XSD).validate(xml.decode())
+    text = xml.decode()
+    blocks = [part.split("</PmtInfId>")[0] for part in text.split("<PmtInfId>")[1:]]
+    assert len(blocks) == len(set(blocks)) == 2
+    assert blocks[0].startswith(f"CAISSE{TODAY:%Y%m%d}-") and len(blocks[0]) == 35
+    assert f"<CreDtTm>{TODAY + dt.timedelta(days=1):%Y-%m-%d}T00:00:00</CreDtTm>" in text
+    keys = [(p.date_paiement, p.type_beneficiaire, p.identifiant_beneficiaire) for p in payments]
+    assert len(keys) == len(set(keys))  # one transfer per payee and payment date
+    assert text.count("<CdtTrfTxInf>") == sum(1 for p in payments if sepa.valid_iban(p.iban))
+
+
+# --- Repeated ids -----------------------------------------------------------------------------------------
+
+
+def test_a_repeat_whose_record_is_unusable_is_rejected_as_liquider_rejects_it(tmp_path: Path) -> None:
+    feuilles = read_ndjson(EXAMPLE / "feuilles.ndjson")
+    good, other = feuilles[0], feuilles[1]
+
+    def at(day: str, **kw: Any) -> dict[str, Any]:
+        return {**good, "lignes": [{**good["lignes"][0], "date_soins": day}], **kw}
+
+    flow = write_ndjson(tmp_path / "repeats.ndjson", [
+        at("2025-06-28", id="D1"), {**other, "id": "D1", "lignes": []},  # no line: DONNEE_INVALIDE first
+        at("2025-06-27", id="D2"), {**other, "id": "D2", "nir": "123"},  # a bad NIR comes after DOUBLON
+        at("2025-06-26", id="D3"), {**other, "id": "D3", "date_reception": None},
+        at("2025-06-25", id="D4"), {**other, "id": "D4", "tiers_payant": None},
+        at("2025-06-24", id="D5"), {**other, "id": "D5"},
+    ])
+    import_folder(EXAMPLE / "referentiel")
+    services.receive_flow(flow, quiet=True)
+    assert DuplicateReception.objects.count() == 5 and Feuille.objects.count() == 5
+    services.daily_run(None, today=TODAY, quiet=True)
+    got = _export(tmp_path)
+    expected = in_reception_order(_liquider(tmp_path, flow), read_ndjson(flow))
+    assert got == expected
+    assert [g["rejets"] for g in got if g["statut"] == "rejetee"] == [
+        ["DONNEE_INVALIDE"], ["DOUBLON"], ["DONNEE_INVALIDE"], ["DOUBLON"], ["DONNEE_INVALIDE"]]
+    # The repeats sent again by another file: as liquider on everything received.
+    again = write_ndjson(tmp_path / "again.ndjson", read_ndjson(flow)[1::2])
+    services.receive_flow(again, quiet=True)
+    everything = write_ndjson(tmp_path / "all.ndjson", [*read_ndjson(flow), *read_ndjson(again)])
+    assert _export(tmp_path) == in_reception_order(_liquider(tmp_path, everything), read_ndjson(everything))
+
+
+def test_a_repeat_stored_without_its_record_is_a_doublon() -> None:
+    out = services.duplicate_decomptes([("X1", None), ("7", {"id": 7})])
+    assert out[0]["rejets"] == ["DOUBLON"] and out[0]["id"] == "X1"
+    assert out[1]["rejets"] == ["DONNEE_INVALIDE"] and out[1]["id"] == "7"
+
+
+# --- Two receptions at once -------------------------------------------------------------------------------
+
+
+def test_a_reception_beaten_by_another_starts_again_instead_of_failing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feuilles = read_ndjson(EXAMPLE / "feuilles.ndjson")[:4]
+    import_folder(EXAMPLE / "referentiel")
+    services.receive_flow(write_ndjson(tmp_path / "a.ndjson", feuilles), quiet=True)
+    # The other process committed the same ids after this one looked them up: the insert breaks
+    # the uniqueness of the ids, the transaction is undone and the reception starts again.
+    real = services._existing_ids
+    calls: list[int] = []
+
+    def stale(ids: list[str]) -> dict[str, int]:
+        calls.append(len(ids))
+        return {} if len(calls) == 1 else real(ids)
+
+    monkeypatch.setattr(services, "_existing_ids", stale)
+    more = read_ndjson(EXAMPLE / "feuilles.ndjson")[4:6]
+    report = services.receive_flow(write_ndjson(tmp_path / "b.ndjson", [*feuilles, *more]), quiet=True)
+    assert (report.recues, report.doublons) == (2, 4)
+    assert Feuille.objects.count() == 6 and DuplicateReception.objects.count() == 4
+
+
+# --- The référentiel's extra files ------------------------------------------------------------------------
+
+
+def test_rejected_nomenclature_and_counter_lines_are_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "referentiel"
+    folder.mkdir()
+    for name in ("beneficiaires.ndjson", "professionnels.ndjson"):
+        (folder / name).write_bytes((EXAMPLE / "referentiel" / name).read_bytes())
+    (folder / "nomenclature.ndjson").write_text(
+        (EXAMPLE / "referentiel" / "nomenclature.ndjson").read_text(encoding="utf-8")
+        + "pas du json\n"
+        + json.dumps({"code": "ZZ1", "categorie": "inconnue", "tarif_cts": 100, "debut": "2025-01-01", "fin": None}) + "\n",
+        encoding="utf-8",
+    )
+    (folder / "compteurs.ndjson").write_text(
+        json.dumps({"nir": "185095906591507", "annee": 2025, "participation_forfaitaire_cts": "x"}) + "\n"
+        + json.dumps({"nir": 5}) + "\n" + "[1, 2]\n", encoding="utf-8")
+    report = services.import_referentiel_extras(folder)
+    err = capsys.readouterr().err
+    assert len(report.rejets) == 4
+    assert "nomenclature.ndjson : 2 ligne(s) écartée(s)" in err
+    assert "compteurs.ndjson ligne 1 : montant non entier." in err
+    assert "compteurs.ndjson ligne 2 : « nir » ou « annee » manquant ou invalide." in err
+    assert "compteurs.ndjson ligne 3 : ligne illisible (objet JSON attendu)." in err
+    assert "; 4 rejet(s)." in err
