@@ -32,13 +32,14 @@ Rules (rules.md B.1-B.3), every value from the dated parameters at the first day
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import polars as pl
 
 from caisse.rules.allowances.legal import legal_frame, paternity_by_birth
 from caisse.rules.allowances.limits import ald_start, limit_360, offset_by
-from caisse.rules.allowances.schema import frame_from_records, typed
+from caisse.rules.allowances.schema import contract_month, frame_from_records, typed
 from caisse.rules.parameters import Parameters, load_parameters
 
 RISKS = ("maladie", "maternite", "paternite", "atmp")
@@ -80,7 +81,7 @@ def _salary_lists(frame: pl.DataFrame) -> pl.DataFrame:
     """Add per arrêt the gross salaries (``_brut``), how many months before the arrêt each is
     (``_avant``, 1 = the month before) and whether a salary line is malformed (``_sal_bad``)."""
     salaries = pl.col("salaires")
-    month = pl.element().struct.field("mois").str.to_date("%Y-%m", strict=False)  # null if malformed
+    month = contract_month(pl.element().struct.field("mois"))  # null if malformed
     arret_month = pl.col("date_debut").dt.year() * 12 + pl.col("date_debut").dt.month()
     frame = frame.with_columns(
         _brut=salaries.list.eval(pl.element().struct.field("brut_cts")),
@@ -146,11 +147,14 @@ def _validation(frame: pl.DataFrame) -> pl.DataFrame:
     checks: list[tuple[pl.Expr, str, pl.Expr]] = [
         (pl.col("id").is_null(), "DONNEE_INVALIDE", pl.lit("L'identifiant de l'arrêt (« id ») est absent.")),
         (
-            ~risk.is_in(RISKS) | risk.is_null(),
+            risk.is_null(),
             "DONNEE_INVALIDE",
-            pl.format(
-                "Le risque « {} » est inconnu (maladie, maternite, paternite ou atmp).", risk.fill_null("")
-            ),
+            pl.lit("Le risque de l'arrêt (« risque ») est absent : maladie, maternite, paternite ou atmp attendu."),
+        ),
+        (
+            ~risk.is_in(RISKS),
+            "DONNEE_INVALIDE",
+            pl.format("Le risque « {} » est inconnu (maladie, maternite, paternite ou atmp).", risk),
         ),
         (
             pl.col("date_debut").is_null(),
@@ -308,6 +312,27 @@ def _entitlement(frame: pl.DataFrame) -> pl.DataFrame:
         _fin=pl.when(pl.col("_coupe_ald")).then(ald_end).otherwise(pl.col("_fin")),
     )
     return limit_360(frame)
+
+
+_LAST_DAY = pl.lit(dt.date(9999, 12, 31))
+
+
+def _beyond_calendar(frame: pl.DataFrame) -> pl.DataFrame:
+    """A paid period ending after 31/12/9999 (a congé starting in December 9999, or a birth dated in
+    year 9999 that stretches the prénatal) has no ``AAAA-MM-JJ`` end date: the record is refused
+    rather than written with a date outside the contract's form."""
+    beyond = (pl.col("_valide") & (pl.col("_fin") > _LAST_DAY)).fill_null(False)
+    if not frame.select(beyond.any()).item():
+        return frame
+    return frame.with_columns(
+        erreur=pl.when(beyond).then(pl.lit("DONNEE_INVALIDE")).otherwise(pl.col("erreur")),
+        motif_erreur=pl.when(beyond)
+        .then(pl.lit("La période indemnisée irait au-delà du 31/12/9999 : dates de l'arrêt invalides."))
+        .otherwise(pl.col("motif_erreur")),
+        _valide=pl.col("_valide") & ~beyond,
+        eligible=pl.col("eligible") & ~beyond,
+        jours_carence=pl.when(beyond).then(0).otherwise(pl.col("jours_carence")),
+    )
 
 
 def _periods(frame: pl.DataFrame) -> pl.DataFrame:
@@ -483,7 +508,7 @@ def compute_ij(arrets: pl.DataFrame, params: Parameters | None = None) -> pl.Dat
     )
     frame = _validation(frame)
     frame = _base_and_rates(frame)
-    frame = _entitlement(frame)
+    frame = _beyond_calendar(_entitlement(frame))
     frame = _periods(frame)
     frame = frame.with_columns(
         salaire_journalier_base_cts=pl.when(pl.col("eligible"))

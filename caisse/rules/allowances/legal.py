@@ -180,9 +180,15 @@ def legal_frame(days: pl.Series, params: Parameters) -> pl.DataFrame:
     for day in days.drop_nulls().unique().to_list():
         try:
             rows.append(legal_values(params, day))
-        except ParameterError as exc:
+        except (ParameterError, OverflowError) as exc:
+            # OverflowError: an arrêt of January of year 1 has no month before (R323-4 SMIC).
+            message = (
+                str(exc)
+                if isinstance(exc, ParameterError)
+                else f"Aucune valeur légale en vigueur pour un arrêt commençant le {day.isoformat()}."
+            )
             row: dict[str, Any] = dict.fromkeys(LEGAL_SCHEMA)
-            row["date_debut"], row["_param_erreur"] = day, str(exc)
+            row["date_debut"], row["_param_erreur"] = day, message
             rows.append(row)
     return (
         pl.DataFrame(rows, schema=LEGAL_SCHEMA, orient="row") if rows else pl.DataFrame(schema=LEGAL_SCHEMA)

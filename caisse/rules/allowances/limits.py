@@ -25,6 +25,14 @@ def years_before(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year - years, day=28)
 
 
+def years_after(day: dt.date, years: int) -> dt.date:
+    """Same day ``years`` later (29 February → 28 February), as Polars' ``offset_by``."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
 def offset_by(frame: pl.DataFrame, when: pl.Expr, amount: str, unit: str) -> pl.Expr:
     """``when`` moved by the value of column ``amount`` in ``unit`` (``mo``, ``y``): calendar
     arithmetic, end of month clamped. A single value in the frame (the usual case) avoids building
@@ -36,15 +44,58 @@ def offset_by(frame: pl.DataFrame, when: pl.Expr, amount: str, unit: str) -> pl.
 
 
 def ald_start(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add ``_ald_debut``: start of the 3-year ALD period each ALD maladie arrêt belongs to."""
+    """Add ``_ald_debut``: start of the 3-year ALD period each ALD maladie arrêt belongs to.
+
+    The first period starts at the nir's first ALD arrêt (or ``date_premier_arret_ald``); an arrêt
+    starting 3 years or more after the start of the current period opens the next one, and the
+    later arrêts belong to that new period (checked in date order, R323-1)."""
     is_ald = (pl.col("risque") == "maladie") & pl.col("ald") & pl.col("_valide")
     own = pl.min_horizontal(pl.col("date_premier_arret_ald"), pl.col("date_debut"))
     firsts = frame.filter(is_ald & pl.col("nir").is_not_null()).group_by("nir").agg(_ald_premier=own.min())
     frame = frame.join(firsts, on="nir", how="left", maintain_order="left")
     first = pl.min_horizontal(pl.col("_ald_premier"), own)
     period_end = offset_by(frame, first, "_annees_carence_ald", "y")
-    start = pl.when(pl.col("date_debut") >= period_end).then(pl.col("date_debut")).otherwise(first)
-    return frame.with_columns(_ald_debut=pl.when(is_ald).then(start).otherwise(None)).drop("_ald_premier")
+    late = pl.col("date_debut") >= period_end
+    start = pl.when(late).then(pl.col("date_debut")).otherwise(first)
+    frame = frame.with_columns(
+        _ald_debut=pl.when(is_ald).then(start).otherwise(None),
+        _ald_tardif=(is_ald & late & pl.col("nir").is_not_null()).fill_null(False),
+    ).drop("_ald_premier")
+    # One late arrêt per nir opens its own period, as above. With two or more, the later ones may
+    # fall in the period the first late one opened: walk those few nirs in date order.
+    chained = (
+        frame.filter(pl.col("_ald_tardif"))
+        .group_by("nir")
+        .len()
+        .filter(pl.col("len") >= 2)
+        .get_column("nir")
+    )
+    if chained.is_empty():
+        return frame.drop("_ald_tardif")
+    rows = (
+        frame.filter(is_ald.fill_null(False) & pl.col("nir").is_in(chained.implode()))
+        .sort(["nir", "date_debut", "_row"])
+        .select("_row", "nir", "date_debut", "_ald_debut", "_annees_carence_ald")
+    )
+    starts: dict[int, dt.date | None] = {}
+    current_nir: str | None = None
+    period: dt.date | None = None
+    for row, nir, debut, ald_debut, years in rows.iter_rows():
+        if nir != current_nir:
+            # The nir's first arrêt: its start is the first period's (earliest known arrêt).
+            current_nir, period = nir, ald_debut
+        elif period is not None and years_after(period, years) <= debut:
+            period = debut
+        starts[row] = period
+    fixed = pl.DataFrame(
+        {"_row": list(starts), "_ald_debut_chaine": list(starts.values())},
+        schema={"_row": pl.UInt32, "_ald_debut_chaine": pl.Date},
+    )
+    return (
+        frame.join(fixed, on="_row", how="left", maintain_order="left")
+        .with_columns(_ald_debut=pl.coalesce("_ald_debut_chaine", "_ald_debut"))
+        .drop("_ald_debut_chaine", "_ald_tardif")
+    )
 
 
 def limit_360(frame: pl.DataFrame) -> pl.DataFrame:

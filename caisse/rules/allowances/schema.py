@@ -171,6 +171,24 @@ def read_arrets(path: str | Path) -> pl.DataFrame:
     return frame_from_records(iter_ndjson(path))
 
 
+def contract_date(text: pl.Expr) -> pl.Expr:
+    """A contract date ``AAAA-MM-JJ`` (ASCII digits, a real calendar day, year 1 or later), else null.
+
+    Polars' ``%Y-%m-%d`` alone is lenient: it takes ``2025-3-1``, `` 2025-03-01``, ``+2025-03-01``
+    and year ``0000`` (which no Python date can hold); the other commands refuse them too
+    (``caisse liquider``, ``caisse c2s``)."""
+    parsed = pl.when(text.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")).then(
+        text.str.to_date("%Y-%m-%d", strict=False)
+    )
+    return pl.when(parsed.dt.year() >= 1).then(parsed)
+
+
+def contract_month(text: pl.Expr) -> pl.Expr:
+    """A contract month ``AAAA-MM`` (ASCII digits, month 01 to 12, year 1 or later) as its first day, else null."""
+    parsed = pl.when(text.str.contains(r"^[0-9]{4}-[0-9]{2}$")).then(text.str.to_date("%Y-%m", strict=False))
+    return pl.when(parsed.dt.year() >= 1).then(parsed)
+
+
 def typed(raw: pl.DataFrame) -> pl.DataFrame:
     """Dates parsed (null when unreadable), missing optional columns added, row number ``_row``."""
     frame = raw
@@ -184,13 +202,10 @@ def typed(raw: pl.DataFrame) -> pl.DataFrame:
     for name in DATE_FIELDS:
         column = pl.col(name)
         if frame.schema[name] == pl.String:
-            conversions.append(column.str.to_date("%Y-%m-%d", strict=False).alias(name))
-            conversions.append(
-                (column.is_not_null() & column.str.to_date("%Y-%m-%d", strict=False).is_null()).alias(
-                    f"_bad_{name}"
-                )
-            )
-        else:
-            conversions.append(column.cast(pl.Date).alias(name))
-            conversions.append(pl.lit(False).alias(f"_bad_{name}"))
+            parsed = contract_date(column)
+        else:  # a Parquet date column: Polars dates go beyond Python's (year 0 and before)
+            parsed = column.cast(pl.Date)
+            parsed = pl.when(parsed.dt.year() >= 1).then(parsed)
+        conversions.append(parsed.alias(name))
+        conversions.append((column.is_not_null() & parsed.is_null()).alias(f"_bad_{name}"))
     return frame.with_columns(conversions).with_row_index("_row")

@@ -68,6 +68,54 @@ def test_bad_records_get_an_error_code_and_keep_their_place(tmp_path: Path) -> N
     assert rows[0]["montant_total_cts"] == rows[-1]["montant_total_cts"] == 23016
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("date_debut", "0000-06-02"),  # Polars reads year 0, which no Python date holds: crashed the batch
+        ("date_debut", "-001-06-02"),
+        ("date_debut", "0001-01-05"),  # no month before it for the R323-4 SMIC: crashed the batch
+        ("date_debut", "2025-6-2"),  # contract dates are AAAA-MM-JJ, as in caisse liquider and caisse c2s
+        ("date_debut", " 2025-06-02"),
+        ("date_debut", "+2025-06-02"),
+        ("date_fin", "2025-6-11"),
+        ("date_accouchement", "0000-01-01"),
+        ("date_premier_arret_ald", "0000-01-01"),
+        ("risque", None),
+    ],
+)
+def test_out_of_form_dates_are_bad_records_not_a_crash(tmp_path: Path, field: str, value: object) -> None:
+    bad = {**GOOD, "id": "X", "risque": "maternite" if field == "date_accouchement" else "maladie", field: value}
+    rows = _run(tmp_path, [json.dumps(GOOD), json.dumps(bad), json.dumps({**GOOD, "id": "OK2"})])
+    assert [r["id"] for r in rows] == ["OK", "X", "OK2"]
+    assert rows[1]["eligible"] is False and rows[1]["erreur"] in ("DONNEE_INVALIDE", "PARAMETRE_INDISPONIBLE")
+    assert rows[1]["periodes"] == [] and rows[1]["montant_total_cts"] == 0 and rows[1]["motif"]
+    assert rows[0]["montant_total_cts"] == rows[2]["montant_total_cts"] == 23016
+
+
+def test_a_paid_period_beyond_year_9999_is_a_bad_record(tmp_path: Path) -> None:
+    """Contract dates are AAAA-MM-JJ: a congé of December 9999 or a birth dated 9999 stretching the
+    prénatal would end in year 10000 (written ``+10000-03-21``)."""
+    maternity = {**GOOD, "risque": "maternite", "date_fin": None}
+    rows = _run(
+        tmp_path,
+        [
+            json.dumps({**maternity, "id": "A", "date_debut": "9999-12-01"}),
+            json.dumps({**maternity, "id": "B", "date_accouchement": "9999-12-31"}),
+            json.dumps({**GOOD, "id": "C", "risque": "atmp", "date_debut": "9999-12-01", "date_fin": "9999-12-31"}),
+        ],
+    )
+    assert [(r["eligible"], r["erreur"]) for r in rows] == [
+        (False, "DONNEE_INVALIDE"),
+        (False, "DONNEE_INVALIDE"),
+        (True, None),
+    ]
+    assert rows[0]["periodes"] == rows[1]["periodes"] == [] and "9999" in str(rows[0]["motif"])
+    assert rows[2]["periodes"] == [
+        {"debut": "9999-12-01", "fin": "9999-12-28", "ij_journaliere_cts": 3945},
+        {"debut": "9999-12-29", "fin": "9999-12-31", "ij_journaliere_cts": 5260},
+    ]
+
+
 def test_unreadable_file_is_reported(tmp_path: Path) -> None:
     with pytest.raises(UnreadableFile):
         run(tmp_path / "absent.ndjson", str(tmp_path / "out.ndjson"))
