@@ -318,10 +318,21 @@ _OS_ERRORS = {
 }
 
 
+_OS_ERROR_TYPES = (
+    (IsADirectoryError, errno.EISDIR),
+    (NotADirectoryError, errno.ENOTDIR),
+    (FileNotFoundError, errno.ENOENT),
+    (PermissionError, errno.EACCES),
+)
+"""The errno of an error raised without one (Polars' writer raises ``IsADirectoryError`` with an
+English text only)."""
+
+
 def os_error_message(exc: OSError) -> str:
     """One French line for a file the command could not read or write (never a traceback)."""
     where = f" « {exc.filename} »" if exc.filename else ""
-    why = _OS_ERRORS.get(exc.errno or 0) or exc.strerror or str(exc) or type(exc).__name__
+    code = exc.errno or next((number for kind, number in _OS_ERROR_TYPES if isinstance(exc, kind)), 0)
+    why = _OS_ERRORS.get(code) or exc.strerror or str(exc) or type(exc).__name__
     return f"Accès impossible au fichier{where} : {why}."
 
 

@@ -37,3 +37,16 @@ def test_an_output_that_cannot_be_written_gives_one_french_line(tmp_path: Path, 
     assert len(lines) == 1 and expected in lines[0], result.stderr
     assert result.stdout == ""
     assert not (tmp_path / "-").exists()
+
+
+def test_ij_output_to_a_folder_gives_one_french_line(tmp_path: Path) -> None:
+    """Polars' writer raises ``IsADirectoryError`` without an errno and with an English text: the
+    message is still the French one."""
+    (tmp_path / "dossier").mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    arrets = EXAMPLE.parent / "ij_arrets.ndjson"
+    command = [sys.executable, "-m", "caisse.cli", "ij", "--arrets", str(arrets), "--out", "dossier"]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "c'est un dossier" in lines[0] and "expected" not in lines[0], result.stderr

@@ -24,9 +24,9 @@ Dates and months (contract conventions): a date is ``AAAA-MM-JJ`` and a month ``
 digits, a real calendar date/month — every value of that form that ``caisse ij`` reads (Polars
 ``%Y-%m-%d`` / ``%Y-%m``), and the same months. Other spellings are refused with ``DONNEE_INVALIDE``
 and a French message naming the field: ISO 8601 variants that Python's ``date.fromisoformat`` would
-take (``20250610``, ``2025-W24-2``), non-ASCII digits, blanks, a time part, and also the unpadded
-``2025-6-10``, a leading blank or ``+2025-06-10`` that Polars' lenient date parser lets through in
-``caisse ij`` (not the contract's form).
+take (``20250610``, ``2025-W24-2``), non-ASCII digits, blanks, a time part, the unpadded
+``2025-6-10``, a leading blank or ``+2025-06-10`` (not the contract's form; ``caisse ij`` refuses
+them too).
 """
 
 from __future__ import annotations
