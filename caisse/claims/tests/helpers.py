@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from caisse.beneficiaries.exchange import import_referentiel
 from caisse.claims import services
 from caisse.claims.models import AnnualCounter, DailyCapConsumption, Debt, Feuille, Payment, SeenAct
@@ -16,6 +18,12 @@ if not EXAMPLE.exists():  # the shared folder sits next to the repository
     EXAMPLE = Path("/work/shared/spec/examples/liquider")
 
 TODAY = dt.date(2026, 11, 22)
+
+NEEDS_EXAMPLE_DB = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(not EXAMPLE.exists(), reason="example folder not available"),
+]
+"""The marks of a test module on the database that replays the contract's example."""
 
 FEUILLE_FIELDS = (
     "statut", "rejets", "destinataire", "paiement_ps_cts", "paiement_assure_cts",

@@ -19,6 +19,7 @@ from caisse.claims import sepa, services
 from caisse.claims.models import DuplicateReception, Feuille, PayeeKind, Payment
 from caisse.claims.tests.helpers import (
     EXAMPLE,
+    NEEDS_EXAMPLE_DB,
     TODAY,
     import_folder,
     in_reception_order,
@@ -27,10 +28,7 @@ from caisse.claims.tests.helpers import (
 )
 from caisse.rules.claims import batch
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(not EXAMPLE.exists(), reason="example folder not available"),
-]
+pytestmark = NEEDS_EXAMPLE_DB
 
 XSD = Path(sepaxml.__file__).parent / "schemas" / "pain.001.001.03.xsd"
 

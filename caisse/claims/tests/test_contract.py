@@ -15,6 +15,7 @@ from caisse.claims import services
 from caisse.claims.models import DailyRun, Feuille, FeuilleStatus, FlowReception
 from caisse.claims.tests.helpers import (
     EXAMPLE,
+    NEEDS_EXAMPLE_DB,
     TODAY,
     differences,
     import_folder,
@@ -25,10 +26,7 @@ from caisse.claims.tests.helpers import (
 )
 from caisse.rules.claims import batch
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(not EXAMPLE.exists(), reason="example folder not available"),
-]
+pytestmark = NEEDS_EXAMPLE_DB
 
 
 def _liquider(tmp_path: Path, feuilles: Path) -> list[dict]:

@@ -6,12 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from caisse.claims import services
 from caisse.claims.models import DuplicateReception, Feuille
 from caisse.claims.tests.helpers import (
     EXAMPLE,
+    NEEDS_EXAMPLE_DB,
     TODAY,
     import_folder,
     in_reception_order,
@@ -20,10 +19,7 @@ from caisse.claims.tests.helpers import (
 )
 from caisse.rules.claims import batch
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(not EXAMPLE.exists(), reason="example folder not available"),
-]
+pytestmark = NEEDS_EXAMPLE_DB
 
 
 def _flow(tmp_path: Path) -> tuple[Path, list[dict[str, Any]]]:

@@ -26,6 +26,7 @@ from caisse.claims.models import (
 )
 from caisse.claims.tests.helpers import (
     EXAMPLE,
+    NEEDS_EXAMPLE_DB,
     TODAY,
     differences,
     import_folder,
@@ -34,10 +35,7 @@ from caisse.claims.tests.helpers import (
     write_ndjson,
 )
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(not EXAMPLE.exists(), reason="example folder not available"),
-]
+pytestmark = NEEDS_EXAMPLE_DB
 
 FEUILLES = read_ndjson(EXAMPLE / "feuilles.ndjson") if EXAMPLE.exists() else []
 EXPECTED = (

@@ -16,19 +16,11 @@ from hypothesis import strategies as st
 from caisse.rules.c2s import AMERequest, Member, MonthlyResource, c2s_ceiling, decide_ame
 from caisse.rules.c2s.batch import decide_record, run
 from caisse.rules.c2s.engine import dom_ceiling, resource_window
+from caisse.rules.c2s.tests.test_batch_and_ame import GOOD
 from caisse.rules.parameters import load_parameters
 
 PARAMS = load_parameters()
 WHEN = dt.date(2025, 6, 10)
-GOOD: dict[str, Any] = {
-    "id": "OK",
-    "date_demande": "2025-06-10",
-    "zone": "metropole",
-    "membres": [{"date_naissance": "1990-05-01", "role": "demandeur"}],
-    "ressources": [{"mois": "2024-05", "montant_cts": 50000}],
-    "logement": "locataire",
-    "rsa": False,
-}
 
 
 def _yearly(total_cts: int, when: dt.date = WHEN) -> list[dict[str, Any]]:
