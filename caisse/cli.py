@@ -135,11 +135,12 @@ def simuler(
     format: Annotated[Format, typer.Option("--format", help="Format des flux.")] = Format.ndjson,
 ) -> None:
     """Générer une caisse synthétique déterministe (référentiel et flux d'une année)."""
-    from caisse.simulation.generator import run
+    from caisse.simulation.generator import SimulationError, run
 
-    if beneficiaires <= 0:
-        _fail("Le nombre de bénéficiaires doit être positif.")
-    run(beneficiaires, annee, graine, out, format.value)
+    try:
+        run(beneficiaires, annee, graine, out, format.value)
+    except SimulationError as exc:
+        _fail(str(exc))
 
 
 @app.command()

@@ -20,7 +20,7 @@ import pyarrow as pa
 from caisse.simulation import calibration as cal
 from caisse.simulation.arrow import list_of_structs
 from caisse.simulation.dates import NONE, as_date
-from caisse.simulation.ids import choose, zfill
+from caisse.simulation.ids import pick, zfill
 from caisse.simulation.people import People
 from caisse.simulation.professionals import Employers
 
@@ -200,7 +200,7 @@ def generate(
                 pl.Series(multiple < 1), None
             ),
             "employeur": pe.frame["employeur"][pl.Series(person)],
-            "declaration_atmp": choose(arret_decl >= 0, decl_ids[pl.Series(np.maximum(arret_decl, 0))], None),
+            "declaration_atmp": pick(arret_decl >= 0, decl_ids, arret_decl),
         }
     )
     declarations = pl.DataFrame(
@@ -214,7 +214,7 @@ def generate(
             "date_reception": as_date(reception).dt.to_string("%Y-%m-%d"),
             "canal": pl.Series(["papier", "en_ligne"])[pl.Series(online.astype(np.int64))],
             "avec_arret": with_arret,
-            "arret": choose(with_arret, arret_ids[pl.Series(np.maximum(decl_arret, 0))], None),
+            "arret": pick(with_arret, arret_ids, decl_arret),
             "instruction": pl.Series(["decision_directe", "enquete"])[pl.Series(enquete.astype(np.int64))],
             "date_decision": as_date(decision).dt.to_string("%Y-%m-%d"),
             "reconnu": reconnu,

@@ -129,7 +129,8 @@ def build(
     # care after the death, care after the rights closed (the other care stays inside)
     for anomaly, limit in (
         ("DECES", a["deces"]),
-        ("DROITS_FERMES", np.where(a["ame"], NONE, a["droits_fin"])),
+        # not for the dead: care after the rights closed would also be after the death
+        ("DROITS_FERMES", np.where(a["ame"] | (a["deces"] != NONE), NONE, a["droits_fin"])),
     ):
         lim = limit[person]
         chosen = _draw(rng, np.nonzero((lim != NONE) & ~taken)[0], f, cal.ANOMALIES_CIBLEES[anomaly])

@@ -11,7 +11,8 @@ Output folder (see ``docs/simulation.md``)::
     referentiel/beneficiaires.ndjson    contract §1 (+ identity, household, parents, employer)
     referentiel/professionnels.ndjson   contract §1 (+ names, addresses, BIC)
     referentiel/employeurs.ndjson       employers (valid SIRET)
-    referentiel/nomenclature.ndjson     the nomenclature the claims were coded with
+    referentiel/nomenclature.ndjson     the nomenclature the claims were coded with (contract
+                                        categories only)
     feuilles.ndjson                     contract §2 input, nested lignes   (ndjson)
     feuilles.parquet + lignes.parquet   contract §2 input                  (parquet)
     arrets.ndjson                       contract §4 input
@@ -60,6 +61,27 @@ OUTPUTS = [
     "feuilles", "lignes", "arrets", "demandes_c2s", "declarations_atmp", "contacts", "anomalies",
 ]  # fmt: skip
 LIGNE_FIELDS = ["code", "date_soins", "quantite", "coefficient", "montant_facture_cts"]
+#: Years the output is valid for: the engines' dated legal parameters cover every flow from
+#: 2016 (IJ eligibility thresholds from 2015-02-01, and an arrêt reads the months before it),
+#: the shipped nomenclature every code family from 2010; 2100 keeps every date (deliveries and
+#: receptions of the next year) far inside the nomenclature's open end.
+ANNEE_MIN = 2016
+ANNEE_MAX = 2100
+
+
+class SimulationError(ValueError):
+    """Arguments ``caisse simuler`` cannot work with (one French line)."""
+
+
+def check_arguments(beneficiaires: int, annee: int) -> None:
+    """Refuse a population or a year the simulated caisse cannot be valid for."""
+    if beneficiaires <= 0:
+        raise SimulationError("Le nombre de bénéficiaires doit être positif.")
+    if not ANNEE_MIN <= annee <= ANNEE_MAX:
+        raise SimulationError(
+            f"L'année simulée doit être comprise entre {ANNEE_MIN} et {ANNEE_MAX} "
+            f"(paramètres légaux et nomenclature en vigueur) : {annee} reçu."
+        )
 
 
 def stream(graine: int, kind: str, block: int = 0) -> np.random.Generator:
@@ -109,6 +131,7 @@ def _progress(message: str) -> None:
 
 def run(beneficiaires: int, annee: int, graine: int, out: Path, fmt: str = "ndjson") -> dict[str, int]:
     """Write the synthetic caisse into ``out``; returns the row count of each table."""
+    check_arguments(beneficiaires, annee)
     started = time.perf_counter()
     out = Path(out)
     ref = out / "referentiel"
@@ -149,7 +172,7 @@ def run(beneficiaires: int, annee: int, graine: int, out: Path, fmt: str = "ndjs
             (out / stale).unlink(missing_ok=True)
     sinks["professionnels"].write(ps.frame)
     sinks["employeurs"].write(emp.frame)
-    (ref / "nomenclature.ndjson").write_bytes(nomen.source.read_bytes())
+    (ref / "nomenclature.ndjson").write_bytes(nomenclature_mod.contract_lines(nomen.source))
 
     counters = {"feuilles": 0, "arrets": 0, "declarations": 0, "c2s": 0, "contacts": 0}
     blocks = (beneficiaires + BLOCK - 1) // BLOCK

@@ -71,6 +71,14 @@ def choose(mask: np.ndarray, a: pl.Series | None, b: pl.Series | None) -> pl.Ser
     return frame.select(pl.when(pl.col("m")).then(pl.col("a")).otherwise(pl.col("b"))).to_series()
 
 
+def pick(mask: np.ndarray, values: pl.Series, index: np.ndarray) -> pl.Series:
+    """``values[index]`` where ``mask``, null elsewhere; safe when ``values`` is empty (a small
+    population may have no declaration, arrêt, employer… to point to)."""
+    if len(values) == 0:
+        return pl.Series([None] * len(mask), dtype=values.dtype)
+    return choose(mask, values[pl.Series(np.maximum(index, 0))], None)
+
+
 def siret_numbers(siren8: np.ndarray) -> np.ndarray:
     """14-digit SIRET (valid SIREN + NIC 0001k) from 8-digit SIREN payloads."""
     siren = with_luhn(siren8, 8)

@@ -33,6 +33,16 @@ EXAMPLE = (
 
 EPOCH = dt.date(1970, 1, 1)
 
+#: The categories of the contract (§1); the shipped nomenclature may carry more (the project's
+#: ``hospitalisation``), which the simulated référentiel leaves out (the engine knows them anyway).
+CONTRACT_CATEGORIES = frozenset(
+    {
+        "consultation_medecin", "acte_technique_medecin", "imagerie", "sage_femme", "dentaire",
+        "auxiliaire_medical", "biologie", "medicament_100", "medicament_65", "medicament_30",
+        "medicament_15", "transport", "optique", "audioprothese", "dispositif_medical",
+    }
+)  # fmt: skip
+
 #: family -> (categorie, {code: weight}); an empty mapping means "any code of the category".
 FAMILIES: dict[str, tuple[str, dict[str, float]]] = {
     "gp": ("consultation_medecin", {"G": 86, "VG": 4, "TCG": 6, "CSGER": 0}),
@@ -131,6 +141,16 @@ class Nomenclature:
     def coefficient(self, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
         n = self.n_coefs[rows]
         return self.coefs[rows, (u * n).astype(np.int64)]
+
+
+def contract_lines(source: Path) -> bytes:
+    """The lines of the nomenclature file whose category is one of the contract's, as is."""
+    kept = [
+        line
+        for line in source.read_bytes().splitlines(keepends=True)
+        if line.strip() and json.loads(line).get("categorie") in CONTRACT_CATEGORIES
+    ]
+    return b"".join(line if line.endswith(b"\n") else line + b"\n" for line in kept)
 
 
 def nomenclature_path() -> Path:

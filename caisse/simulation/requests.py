@@ -10,6 +10,8 @@ volumes per beneficiary and the reasons measured by the CPAM 93 in 2020.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import polars as pl
 import pyarrow as pa
@@ -17,7 +19,7 @@ import pyarrow as pa
 from caisse.simulation import calibration as cal
 from caisse.simulation.arrow import Column, list_of_structs
 from caisse.simulation.cash import month_strings
-from caisse.simulation.dates import NONE, as_date
+from caisse.simulation.dates import NONE, as_date, day
 from caisse.simulation.ids import zfill
 from caisse.simulation.people import People
 from caisse.simulation.professionals import Employers, Professionals
@@ -27,6 +29,8 @@ from caisse.simulation.professionals import Employers, Professionals
 PLAFOND_C2S_CTS = [1_033_900, 1_550_800, 1_860_900, 2_171_100]
 PLAFOND_PAR_PERSONNE_CTS = 413_500
 MAX_MEMBRES = 8
+#: First day of the C2S (loi 2018-1203, décret 2019-621): no request is dated before it.
+C2S_DEBUT = day(dt.date(2019, 11, 1))
 
 
 def _plafond(size: np.ndarray) -> np.ndarray:
@@ -55,6 +59,10 @@ def demandes_c2s(rng: np.random.Generator, pe: People, first_id: int) -> pl.Data
         np.clip(a["p_end"][head[req]] - rng.integers(30, 90, r), y0, y0 + 364),
         y0 + rng.integers(0, 365, r),
     )
+    # the C2S exists from 1 November 2019 (it replaced the CMU-C and the ACS)
+    keep = when >= C2S_DEBUT
+    req, is_renew, when = req[keep], is_renew[keep], when[keep]
+    r = len(req)
     plafond = _plafond(np.minimum(size[req], MAX_MEMBRES))
     part = a["c2s_part"][head[req]]
     ratio = np.where(

@@ -185,3 +185,57 @@ def test_several_blocks_are_deterministic_and_numbered_globally(
     ids = [f["id"] for f in read_ndjson(tmp_path / "a" / "feuilles.ndjson")]
     numbers = sorted({int(i[1:]) for i in ids})
     assert numbers == list(range(len(numbers)))
+
+
+@pytest.mark.parametrize(("n", "graine"), [(1, 1), (2, 1), (3, 1), (10, 1), (10, 2)])
+def test_tiny_populations_are_simulated(n: int, graine: int, tmp_path: Path) -> None:
+    """A block without any AT/MP declaration (or arrêt) to link to used to crash (out of bounds)."""
+    run(n, 2024, graine, tmp_path / "nd", "ndjson")
+    run(n, 2024, graine, tmp_path / "pq", "parquet")
+    benef = read_ndjson(tmp_path / "nd" / "referentiel" / "beneficiaires.ndjson")
+    assert len(benef) == n
+    arrets = read_ndjson(tmp_path / "nd" / "arrets.ndjson")
+    assert all(a["declaration_atmp"] is None or a["risque"] == "atmp" for a in arrets)
+
+
+def test_referentiel_nomenclature_keeps_to_the_contract_categories(small: Path) -> None:
+    from caisse.simulation.nomenclature import CONTRACT_CATEGORIES
+
+    rows = read_ndjson(small / "referentiel" / "nomenclature.ndjson")
+    assert rows and {r["categorie"] for r in rows} <= CONTRACT_CATEGORIES
+    codes = {r["code"] for r in rows}
+    feuilles = read_ndjson(small / "feuilles.ndjson")
+    assert {line["code"] for f in feuilles for line in f["lignes"]} - {"ZZINCONNU"} <= codes
+
+
+def test_droits_fermes_never_planted_on_the_dead(tmp_path: Path) -> None:
+    """Care after the rights closed of a person also dead then is a DECES, not DROITS_FERMES
+    (seed 3, 3 000 people, 2020: a person who died in March and left in December)."""
+    run(3_000, 2020, 3, tmp_path, "ndjson")
+    dead = {b["nir"] for b in read_ndjson(tmp_path / "referentiel" / "beneficiaires.ndjson") if b["deces"]}
+    planted = {r["id"] for r in read_ndjson(tmp_path / "anomalies.ndjson") if r["anomalie"] == "DROITS_FERMES"}
+    assert planted
+    assert not [f["id"] for f in read_ndjson(tmp_path / "feuilles.ndjson") if f["id"] in planted and f["nir"] in dead]
+
+
+def test_no_c2s_request_before_the_c2s_existed(tmp_path: Path) -> None:
+    run(3_000, 2019, 2, tmp_path, "ndjson")
+    dates = [r["date_demande"] for r in read_ndjson(tmp_path / "demandes_c2s.ndjson")]
+    assert dates and min(dates) >= "2019-11-01"
+
+
+@pytest.mark.parametrize("annee", ["0", "-1", "2015", "2101", "99999"])
+def test_cli_refuses_a_year_out_of_range_in_one_french_line(annee: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", "from caisse.cli import main; main()", "simuler", "--beneficiaires", "5",
+         "--annee", annee, "--graine", "1", "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert result.stdout == ""
+    assert result.stderr.strip().startswith("L'année simulée doit être comprise entre")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
