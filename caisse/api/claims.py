@@ -29,13 +29,11 @@ from typing import Any
 
 import polars as pl
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
 from caisse.accounts.models import Role
 from caisse.accounts.perms import Capability, has
 from caisse.api import openapi
-from caisse.api.auth import authenticated, problem
+from caisse.api.auth import authenticated, endpoint, problem
 from caisse.api.engine_process import BatchInfo, EngineClient
 from caisse.claims.services import (
     batch_inputs,
@@ -295,8 +293,32 @@ def liquidate_sized(feuille: dict[str, Any]) -> tuple[dict[str, Any], BatchInfo]
     return BATCHER.submit_sized(feuille)
 
 
-@csrf_exempt
-@require_POST
+#: Fields without which the engine cannot read a feuille at all (it would reject it whole with
+#: DONNEE_INVALIDE): the API answers 422 and names them. ``risque`` and ``parcours`` default to
+#: ``maladie`` and ``medecin_traitant``; ``prescripteur`` and ``carte_vitale`` may be null.
+REQUIRED = ("id", "date_reception", "nir", "executant", "tiers_payant", "lignes")
+
+
+def unreadable_fields(feuille: dict[str, Any]) -> tuple[list[str], str]:
+    """The required fields missing (absent or null), and what is wrong with ``lignes`` ("" if fine)."""
+    missing = [name for name in REQUIRED if feuille.get(name) is None]
+    lignes = feuille.get("lignes")
+    if lignes is None:
+        return missing, ""
+    if not isinstance(lignes, list) or not lignes:
+        return missing, "« lignes » doit être une liste non vide d'actes"
+    if not all(isinstance(line, dict) for line in lignes):
+        return missing, "chaque élément de « lignes » doit être un objet {code, date_soins, quantite, coefficient, montant_facture_cts}"
+    return missing, ""
+
+
+def unprocessable(missing: list[str], lignes: str) -> JsonResponse:
+    parts = ([f"champ(s) manquant(s) : {', '.join(missing)}"] if missing else []) + ([lignes] if lignes else [])
+    return problem(422, "Feuille incomplète", "Feuille illisible par le moteur : " + " ; ".join(parts) + ".",
+                   rejets=["DONNEE_INVALIDE"], champs_manquants=missing)
+
+
+@endpoint("POST")
 @authenticated
 def liquidation(request: HttpRequest) -> JsonResponse:
     user = request.api_user  # type: ignore[attr-defined]
@@ -308,6 +330,9 @@ def liquidation(request: HttpRequest) -> JsonResponse:
         return problem(400, "Corps illisible", "Un objet JSON (une feuille de soins, contrat §2) est attendu.")
     if not isinstance(feuille, dict):
         return problem(400, "Corps illisible", "Un objet JSON (une feuille de soins, contrat §2) est attendu.")
+    missing, lignes = unreadable_fields(feuille)
+    if missing or lignes:
+        return unprocessable(missing, lignes)
     if SLOTS is not None and not SLOTS.acquire(blocking=False):
         response = problem(503, "Service momentanément surchargé",
                            "Trop de liquidations en cours sur ce serveur : réessayez dans une seconde.")
@@ -349,22 +374,27 @@ openapi.register(
                                                          "et moteur), en millisecondes.",
                                           "schema": {"type": "string"}},
                     }},
-                "400": openapi.PROBLEM, "401": openapi.PROBLEM, "403": openapi.PROBLEM, "503": openapi.PROBLEM,
+                "400": openapi.PROBLEM, "401": openapi.PROBLEM, "403": openapi.PROBLEM,
+                "422": {"description": "Feuille illisible par le moteur (champs obligatoires absents ou nuls, "
+                                       "lignes qui ne sont pas une liste d'objets) : problème RFC 9457 avec "
+                                       "« rejets » ([DONNEE_INVALIDE]) et « champs_manquants »",
+                        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Probleme"}}}},
+                "503": openapi.PROBLEM,
             },
         }
     },
     {
         "Feuille": {
             "type": "object",
-            "required": ["id", "type", "nir", "executant", "lignes"],
+            "required": list(REQUIRED),
             "properties": {
-                "id": {"type": "string"}, "type": {"enum": ["FSE", "FSP"]},
+                "id": {"type": ["string", "integer"]}, "type": {"enum": ["FSE", "FSP"]},
                 "date_reception": {"type": "string", "format": "date"}, "nir": {"type": "string"},
                 "executant": {"type": "string"}, "prescripteur": {"type": ["string", "null"]},
                 "tiers_payant": {"type": "boolean"}, "risque": {"enum": ["maladie", "maternite", "atmp"]},
                 "parcours": {"type": "string"}, "en_rapport_ald": {"type": "boolean"},
                 "carte_vitale": {"type": ["string", "null"]},
-                "lignes": {"type": "array", "items": {"type": "object", "properties": {
+                "lignes": {"type": "array", "minItems": 1, "items": {"type": "object", "properties": {
                     "code": {"type": "string"}, "date_soins": {"type": "string", "format": "date"},
                     "quantite": {"type": "integer"}, "coefficient": {"type": "number"},
                     "montant_facture_cts": {"type": "integer"}}}},
@@ -373,7 +403,7 @@ openapi.register(
         "Decompte": {
             "type": "object",
             "properties": {
-                "id": {"type": "string"}, "statut": {"enum": ["liquidee", "rejetee"]},
+                "id": {"type": ["string", "integer"]}, "statut": {"enum": ["liquidee", "rejetee"]},
                 "rejets": {"type": "array", "items": {"type": "string"}},
                 "destinataire": {"enum": ["ps", "assure"]},
                 **{name: {"type": "integer"} for name in (

@@ -29,7 +29,7 @@ PATHS: dict[str, Any] = {
             "responses": {
                 "200": {"description": "Droits ouverts à la date",
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Droits"}}}},
-                "400": PROBLEM, "401": PROBLEM, "403": PROBLEM, "404": PROBLEM,
+                "400": PROBLEM, "401": PROBLEM, "403": PROBLEM, "404": PROBLEM, "422": PROBLEM,
             },
         }
     },
@@ -45,7 +45,7 @@ PATHS: dict[str, Any] = {
             ],
             "responses": {"200": {"description": "Bundle FHIR de type searchset",
                                   "content": {"application/fhir+json": {"schema": {"type": "object"}}}},
-                          "400": PROBLEM, "401": PROBLEM, "403": PROBLEM, "404": PROBLEM},
+                          "400": PROBLEM, "401": PROBLEM, "403": PROBLEM, "404": PROBLEM, "422": PROBLEM},
         }
     },
 }

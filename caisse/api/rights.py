@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.coverage import Coverage
 
 from caisse.accounts.models import Role
 from caisse.accounts.perms import Capability, has
-from caisse.api.auth import api_user_with, problem, unauthenticated
+from caisse.api.auth import api_user_with, endpoint, problem, unauthenticated
 from caisse.beneficiaries.models import Beneficiary
 from caisse.core.audit import _actor_label
 from caisse.core.models import AuditAction, AuditEvent
 from caisse.rights.services import PreparedInsert, PreparedQuery, RightsOnDay, rights_on
 from caisse.rules import identifiers
+from caisse.rules.parameters import ParameterError
 
 NIR_SYSTEM = "urn:oid:1.2.250.1.213.1.4.8"  # INS-NIR
 JSON = {"ensure_ascii": False}
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PERSON = PreparedQuery(Beneficiary, lambda nir: Beneficiary.objects.filter(nir=nir).order_by("pk")[:1], nir="\x00nir")
 READ_SUMMARY = "Consultation des droits par l'API"
 # The audit line of a lookup, as ``core.audit.record`` writes it, in one INSERT compiled once: it
@@ -68,13 +70,15 @@ def _lookup(request: HttpRequest, nir: str) -> tuple[RightsOnDay | None, JsonRes
         bad_nir = exc
     user, found = api_user_with(request, *([(_PERSON, {"nir": nir})] if bad_nir is None else []))
     if user is None:
-        return None, unauthenticated()
+        return None, unauthenticated(request)
     if not _may_look_up(user):
         return None, problem(403, "Accès refusé", "La consultation des droits est réservée aux professionnels et agents.")
     if bad_nir is not None:
         return None, problem(400, "NIR invalide", str(bad_nir))
     raw_date = request.GET.get("date")
-    try:
+    try:  # AAAA-MM-JJ only (fromisoformat also takes AAAAMMJJ and week dates)
+        if raw_date and not ISO_DATE.fullmatch(raw_date):
+            raise ValueError(raw_date)
         when = dt.date.fromisoformat(raw_date) if raw_date else dt.date.today()
     except ValueError:
         return None, problem(400, "Date invalide", f"« {raw_date} » : format attendu AAAA-MM-JJ.")
@@ -83,10 +87,13 @@ def _lookup(request: HttpRequest, nir: str) -> tuple[RightsOnDay | None, JsonRes
         return None, problem(404, "Bénéficiaire inconnu", "Aucun bénéficiaire de la caisse n'a ce NIR.")
     audit = {"at": timezone.now(), "actor_id": user.pk or None, "actor_label": _actor_label(user),
              "beneficiary_id": person.pk, "object_id": str(person.pk)}
-    return rights_on(person, when, enfants=False, first=[(_AUDIT_READ, audit)]), None
+    try:
+        return rights_on(person, when, enfants=False, first=[(_AUDIT_READ, audit)]), None
+    except ParameterError as exc:  # a date before the dated legal parameters the rights read
+        return None, problem(422, "Date hors du champ des règles", f"{when.isoformat()} : {exc}")
 
 
-@require_GET
+@endpoint("GET")
 def rights_lookup(request: HttpRequest, nir: str) -> JsonResponse:
     rights, error = _lookup(request, nir)
     if error is not None:
@@ -120,9 +127,14 @@ def coverages(rights: RightsOnDay) -> list[Coverage]:
     ]
 
 
-@require_GET
+@endpoint("GET")
 def fhir_coverage(request: HttpRequest) -> JsonResponse:
     identifier = request.GET.get("beneficiary:identifier") or request.GET.get("beneficiary.identifier") or ""
+    if not identifier.strip():
+        if api_user_with(request)[0] is None:
+            return unauthenticated(request)
+        return problem(400, "Paramètre manquant",
+                       f"« beneficiary:identifier » est attendu : {NIR_SYSTEM}|<NIR> ou le NIR seul.")
     nir = identifier.split("|")[-1]
     rights, error = _lookup(request, nir)
     if error is not None:

@@ -75,3 +75,43 @@ def test_beyond_the_liquidations_in_flight_it_answers_503_at_once(token: str, mo
     timing = dict(part.split(";", 1)[0:2] for part in response["Server-Timing"].split(", "))
     assert set(timing) == {"attente", "lot"}
     assert all(float(value.split(";")[0].removeprefix("dur=")) >= 0 for value in timing.values())
+
+
+@pytest.mark.parametrize(("change", "missing"), [
+    ({"nir": None}, ["nir"]), ({"lignes": None}, ["lignes"]), ({"id": None, "executant": None}, ["id", "executant"]),
+    ({"lignes": []}, []), ({"lignes": [1]}, []), ({"lignes": "G"}, []),
+])
+def test_a_feuille_the_engine_cannot_read_is_a_422_naming_what_is_missing(  # type: ignore[no-untyped-def]
+        token: str, change: dict, missing: list[str]) -> None:
+    feuille = next(f for f in iter_ndjson(EXAMPLES / "feuilles.ndjson") if f)
+    body = {k: v for k, v in {**feuille, **change}.items() if v is not None}
+    response = Client().post("/api/v1/liquidations", json.dumps(body), content_type="application/json",
+                             HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 422 and response["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["rejets"] == ["DONNEE_INVALIDE"] and problem["champs_manquants"] == missing
+    assert all(name in problem["detail"] for name in missing) and ".." not in problem["detail"]
+    # the engine alone rejects the same feuille whole
+    referentiel = load_referentiel(EXAMPLES / "referentiel")
+    assert "DONNEE_INVALIDE" in liquidate_records(referentiel, [body])[0][0]["rejets"]
+
+
+def test_an_empty_object_is_a_422_not_a_rejected_decompte_without_id(token: str) -> None:
+    response = Client().post("/api/v1/liquidations", "{}", content_type="application/json",
+                             HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 422
+    assert set(response.json()["champs_manquants"]) == {"id", "date_reception", "nir", "executant", "tiers_payant", "lignes"}
+
+
+def test_an_unexpected_failure_is_a_french_500_problem_not_a_traceback_page(token: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from caisse.api import claims
+
+    def broken(feuille: dict) -> None:
+        raise RuntimeError("panne")
+
+    monkeypatch.setattr(claims, "liquidate_sized", broken)
+    feuille = next(f for f in iter_ndjson(EXAMPLES / "feuilles.ndjson") if f)
+    response = Client(raise_request_exception=False).post(
+        "/api/v1/liquidations", json.dumps(feuille), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 500 and response["Content-Type"] == "application/problem+json"
+    assert "panne" not in response.content.decode() and response.json()["title"] == "Erreur interne"

@@ -140,3 +140,50 @@ def test_the_precompiled_rights_equal_the_orm_on_every_day(gestionnaire) -> None
                 dt.date(2024, 9, 1), dt.date(2030, 1, 1)):
         expected = person.rights_periods.open_on(day).first()
         assert services.rights_on(person, day, enfants=False).droits_de_base == expected, day
+
+
+def test_an_unknown_or_revoked_token_is_told_apart_from_no_token(professional_token: str, covered) -> None:  # type: ignore[no-untyped-def]
+    response = _get(f"/api/v1/droits/{covered.nir}", "faux-jeton")
+    assert response.status_code == 401  # type: ignore[attr-defined]
+    assert response.json()["title"] == "Jeton invalide"  # type: ignore[attr-defined]
+    assert 'error="invalid_token"' in response["WWW-Authenticate"]  # type: ignore[index]
+    ApiToken.objects.update(revoked_at=timezone.now())
+    assert _get(f"/api/v1/droits/{covered.nir}", professional_token).json()["title"] == "Jeton invalide"  # type: ignore[attr-defined]
+
+
+def test_the_bearer_scheme_is_case_insensitive(professional_token: str, covered) -> None:  # type: ignore[no-untyped-def]
+    response = Client().get(f"/api/v1/droits/{covered.nir}?date=2026-03-01",
+                            HTTP_AUTHORIZATION=f"bearer {professional_token}")
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(("date", "status"), [("20260301", 400), ("2026-W09-7", 400), ("2026-02-30", 400),
+                                              ("0001-01-01", 422), ("1900-01-01", 422)])
+def test_a_bad_or_too_old_date_is_a_french_problem_never_a_500(  # type: ignore[no-untyped-def]
+        professional_token: str, covered, date: str, status: int) -> None:
+    response = _get(f"/api/v1/droits/{covered.nir}?date={date}", professional_token)
+    assert response.status_code == status  # type: ignore[attr-defined]
+    assert response["Content-Type"] == "application/problem+json"  # type: ignore[index]
+    assert response.json()["detail"]  # type: ignore[attr-defined]
+
+
+def test_other_methods_and_addresses_are_problem_documents(professional_token: str, covered) -> None:  # type: ignore[no-untyped-def]
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {professional_token}"}
+    client = Client(enforce_csrf_checks=True)
+    for response in (client.post(f"/api/v1/droits/{covered.nir}", **headers),
+                     client.delete("/api/fhir/Coverage", **headers),
+                     client.post("/api/openapi.json"),
+                     client.get("/api/v1/liquidations", **headers)):
+        assert response.status_code == 405
+        assert response["Content-Type"] == "application/problem+json" and response["Allow"]
+        assert response.json()["title"] == "Méthode non autorisée"
+    for url in ("/api/v1/inconnu", f"/api/v1/droits/{covered.nir}/", "/api/"):
+        response = client.get(url, **headers)
+        assert response.status_code == 404 and response["Content-Type"] == "application/problem+json"
+
+
+def test_fhir_without_the_beneficiary_identifier(professional_token: str) -> None:
+    response = _get("/api/fhir/Coverage", professional_token)
+    assert response.status_code == 400  # type: ignore[attr-defined]
+    assert "beneficiary:identifier" in response.json()["detail"]  # type: ignore[attr-defined]
+    assert _get("/api/fhir/Coverage").status_code == 401  # type: ignore[attr-defined]
