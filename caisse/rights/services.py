@@ -697,10 +697,12 @@ def _as(value: Any, kind: Any) -> Any:
 _PK, _DAY = -7_340_021, dt.date(1111, 11, 11)  # sentinels: no real row or day has them
 
 
-def _periods(model: type[M], *, first: bool = True, **filters: Any) -> PreparedQuery[M]:
+def _periods(
+    model: type[M], *, first: bool = True, exclude: dict[str, Any] | None = None, **filters: Any
+) -> PreparedQuery[M]:
     """The person's rows of ``model`` open on the day (default ordering; the first one if ``first``)."""
     def build(pk: int, when: dt.date) -> models.QuerySet[M]:
-        qs = model._default_manager.filter(beneficiary_id=pk, **filters).open_on(when)  # type: ignore[attr-defined]
+        qs = model._default_manager.filter(beneficiary_id=pk, **filters).exclude(**(exclude or {})).open_on(when)  # type: ignore[attr-defined]
         return qs[:1] if first else qs  # type: ignore[no-any-return]
     return PreparedQuery(model, build, pk=_PK, when=_DAY)
 
@@ -711,7 +713,9 @@ def _medecin_traitant(pk: int, when: dt.date) -> models.QuerySet[HealthProfessio
 
 
 _BASE = _periods(RightsPeriod)
-_C2S = _periods(C2SAttribution, statut=C2SStatus.OUVERTE)
+# A C2S closed since (FERMEE: ended, or cut at the death) or a renewal to come (A_VENIR) still
+# covers the days of its period, as the claims référentiel reads it; a suspended one does not.
+_C2S = _periods(C2SAttribution, exclude={"statut": C2SStatus.SUSPENDUE})
 _AME = _periods(AMEAttribution, statut=AMEStatus.ACCORDEE)
 _ALD = _periods(ALDPeriod, first=False)
 _INVALIDITY = _periods(InvalidityPeriod)

@@ -112,6 +112,27 @@ def test_pregnancy_sets_the_sixth_month_and_the_exoneration_window(gestionnaire)
     assert services.rights_on(person, D(2025, 6, 9)).maternite is None
 
 
+def test_a_c2s_closed_since_still_covers_a_past_date_but_not_a_suspended_one(gestionnaire) -> None:  # type: ignore[no-untyped-def]
+    """Rights at a past date (ADRi-like lookup): a C2S closed since (its period over, or cut at the
+    death) still covers the days of its period, as the claims référentiel reads it."""
+    person = BeneficiaryFactory()
+    services.open_rights(person, debut=D(2020, 1, 1), motif=OpeningReason.RESIDENCE, by=gestionnaire)
+    services.grant_c2s(person, debut=D(2025, 1, 1), fin=D(2025, 12, 31), participation_mensuelle_cts=0,
+                       by=gestionnaire, today=D(2025, 1, 1))
+    services.declare_death(person, date_deces=D(2025, 6, 30), by=gestionnaire)
+    assert person.c2s_attributions.get().statut == C2SStatus.FERMEE
+    assert services.rights_on(person, D(2025, 3, 1)).c2s is not None
+    assert services.rights_on(person, D(2025, 7, 1)).c2s is None
+    other = BeneficiaryFactory()
+    attribution = services.grant_c2s(other, debut=D(2026, 1, 1), fin=D(2026, 12, 31),
+                                     participation_mensuelle_cts=1400, by=gestionnaire, today=D(2026, 1, 1))
+    assert services.rights_on(other, D(2026, 2, 1)).c2s is not None
+    services.suspend_c2s_for_unpaid(D(2026, 3, 5))
+    attribution.refresh_from_db()
+    assert attribution.statut == C2SStatus.SUSPENDUE
+    assert services.rights_on(other, D(2026, 2, 1)).c2s is None
+
+
 def test_c2s_with_participation_is_suspended_after_two_unpaid_months_and_restored(gestionnaire) -> None:  # type: ignore[no-untyped-def]
     person = BeneficiaryFactory()
     attribution = services.grant_c2s(person, debut=D(2026, 1, 1), fin=D(2026, 12, 31),
