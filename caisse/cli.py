@@ -337,10 +337,41 @@ def os_error_message(exc: OSError) -> str:
     return f"Accès impossible au fichier{where} : {why}."
 
 
+def usage_error_message(exc: Exception) -> str:
+    """One French line for a command line the parser refused (typer's own texts are English)."""
+    from typer._click import exceptions as cli_errors  # typer's bundled click (version pinned)
+
+    ctx = getattr(exc, "ctx", None)
+    command = ctx.command_path if ctx is not None else "caisse"
+    hint = f" (voir « {command} --help »)"
+    param = getattr(exc, "param", None)
+    what = " / ".join(getattr(param, "opts", None) or [str(getattr(param, "name", None) or "un paramètre")])
+    if isinstance(exc, cli_errors.MissingParameter):
+        return f"Paramètre obligatoire manquant : {what}{hint}."
+    if isinstance(exc, cli_errors.BadParameter):
+        return f"Valeur invalide pour {what}{hint}."
+    if isinstance(exc, cli_errors.NoSuchOption):
+        return f"Option inconnue : {exc.option_name}{hint}."
+    if isinstance(exc, cli_errors.BadOptionUsage):
+        return f"Option mal employée : {exc.option_name}{hint}."
+    message = str(getattr(exc, "message", ""))
+    if message.startswith("No such command"):
+        return f"Commande inconnue{message[len('No such command'):].rstrip('.')}{hint}."
+    return f"Ligne de commande invalide{hint}."
+
+
 def main() -> None:
+    from typer._click import exceptions as cli_errors
+
     try:
-        app()
-    except KeyboardInterrupt:
+        result = app(prog_name="caisse", standalone_mode=False)
+    except cli_errors.NoArgsIsHelpError as exc:  # ``caisse`` alone: its help, as before
+        exc.show()
+        sys.exit(2)
+    except cli_errors.UsageError as exc:
+        print(usage_error_message(exc), file=sys.stderr)
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):
         print("Interrompu.", file=sys.stderr)
         sys.exit(130)
     except OSError as exc:
@@ -350,6 +381,8 @@ def main() -> None:
             sys.exit(1)
         print(os_error_message(exc), file=sys.stderr)
         sys.exit(2)
+    if isinstance(result, int) and result:  # a command's typer.Exit(code)
+        sys.exit(result)
 
 
 if __name__ == "__main__":

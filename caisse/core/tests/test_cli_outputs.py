@@ -50,3 +50,24 @@ def test_ij_output_to_a_folder_gives_one_french_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "c'est un dossier" in lines[0] and "expected" not in lines[0], result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["simuler", "--annee", "abc", "--out", "x"], "Valeur invalide pour --annee (voir « caisse simuler --help »)."),
+        (["simuler", "--out", "x"], "Paramètre obligatoire manquant : --beneficiaires"),
+        (["liquider", "--bogus", "1"], "Option inconnue : --bogus"),
+        (["pas-une-commande"], "Commande inconnue 'pas-une-commande'"),
+        (["liquider", "--referentiel", "r", "--feuilles", "f", "--out", "o", "--format", "xml"],
+         "Valeur invalide pour --format"),
+    ],
+    ids=["valeur", "manquant", "option", "commande", "choix"],
+)
+def test_a_refused_command_line_gives_one_french_line(tmp_path: Path, args: list[str], expected: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    result = subprocess.run([sys.executable, "-m", "caisse.cli", *args], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(expected), result.stderr
