@@ -10,7 +10,7 @@ import errno
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -31,7 +31,7 @@ class Format(StrEnum):
     parquet = "parquet"
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.echo(message.splitlines()[0] if message else "Erreur.", err=True)
     raise typer.Exit(code=2)
 
@@ -297,6 +297,23 @@ def exporter_paiements(
     except NothingToTransfer as exc:
         typer.echo(f"exporter : {exc}", err=True)
         raise typer.Exit(code=1) from None
+
+
+@app.command()
+def jeton(
+    utilisateur: Annotated[str, typer.Option(help="Identifiant du compte (professionnel ou agent).")],
+    libelle: Annotated[str, typer.Option(help="À quoi sert le jeton (logiciel, partenaire).")] = "Jeton d'API",
+) -> None:
+    """Créer un jeton d'API (Authorization: Bearer …) pour un compte ; il n'est affiché qu'une fois."""
+    _setup_django()
+    from caisse.accounts.models import ApiToken, User
+
+    user = User.objects.filter(username=utilisateur, is_active=True).first()
+    if user is None:
+        _fail(f"Compte « {utilisateur} » introuvable ou désactivé.")
+    _, token = ApiToken.issue(user, libelle)
+    typer.echo(f"Jeton créé pour {user} (il ne sera plus affiché) :", err=True)
+    typer.echo(token)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

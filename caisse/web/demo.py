@@ -295,4 +295,5 @@ def build_demo(personnes: int = 20_000, today: dt.date | None = None) -> None:
     print("\nComptes de démonstration (mot de passe commun : " + DEMO_PASSWORD + ")")
     for label, username, who in rows:
         print(f"  {label:<{width}}  {username:<14} {who}")
+    print("\nAPI (/api/openapi.json) : un jeton par « caisse jeton --utilisateur professionnel ».")
     print()

@@ -44,3 +44,25 @@ def test_bad_database_url_gives_one_french_line(tmp_path: Path, url: str, comman
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
     assert expected in lines[0] and "CAISSE_DATABASE_URL" in lines[0]
     assert "secret" not in result.stderr  # the password is never echoed
+
+
+def test_jeton_issues_a_token_once(tmp_path: Path) -> None:
+    """``caisse jeton`` prints a new bearer token once (stdout: the token only) and stores its
+    digest with its label (the API finds the account by that digest); an unknown account is a
+    French error."""
+    url = f"sqlite:///{tmp_path / 'caisse.sqlite3'}"
+    unknown = _caisse(tmp_path, url, "jeton", "--utilisateur", "personne")  # also creates the schema
+    assert unknown.returncode == 2 and unknown.stdout == ""
+    assert unknown.stderr.strip() == "Compte « personne » introuvable ou désactivé."
+    created = _caisse(tmp_path, url, "gerer", "shell", "-c",
+                      "from caisse.accounts.models import User, Role; "
+                      "User.objects.create_user('pro', password='x', role=Role.PROFESSIONNEL)")
+    assert created.returncode == 0, created.stderr
+    issued = _caisse(tmp_path, url, "jeton", "--utilisateur", "pro", "--libelle", "Logiciel du cabinet")
+    assert issued.returncode == 0, issued.stderr
+    token = issued.stdout.strip()
+    assert len(token) >= 32 and "\n" not in token and "ne sera plus affiché" in issued.stderr
+    check = _caisse(tmp_path, url, "gerer", "shell", "-c",
+                    "from caisse.accounts.models import ApiToken; "
+                    f"t = ApiToken.objects.get(digest=ApiToken.hash('{token}')); print(t.label, t.user.username)")
+    assert check.stdout.strip().splitlines()[-1] == "Logiciel du cabinet pro", check.stderr
