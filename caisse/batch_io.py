@@ -10,7 +10,9 @@ stops a batch: the engines turn it into an output record carrying an error code.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -20,6 +22,35 @@ import polars as pl
 
 BOM = "\ufeff"
 BOM_BYTES = BOM.encode("utf-8")
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)  # ASCII digits; fullmatch: no trailing newline
+
+
+def iso_date(raw: str) -> dt.date:
+    """A contract date, exactly ``AAAA-MM-JJ`` (ASCII digits, a real calendar day); ``ValueError``
+    otherwise (``date.fromisoformat`` alone also takes ``AAAAMMJJ`` and week dates)."""
+    if not _ISO_DATE.fullmatch(raw):
+        raise ValueError(raw)
+    return dt.date.fromisoformat(raw)
+
+
+def contract_date(text: pl.Expr) -> pl.Expr:
+    """A text column of contract dates ``AAAA-MM-JJ`` (ASCII digits, a real calendar day, year 1
+    or later) as Date, null where malformed. Polars' ``%Y-%m-%d`` alone is lenient: it takes
+    ``2025-3-1``, `` 2025-03-01``, ``+2025-03-01`` and year ``0000`` (which no Python date can
+    hold); every command refuses them."""
+    parsed = pl.when(text.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")).then(
+        text.str.to_date("%Y-%m-%d", strict=False)
+    )
+    return pl.when(parsed.dt.year() >= 1).then(parsed)
+
+
+def contract_month(text: pl.Expr) -> pl.Expr:
+    """A text column of contract months ``AAAA-MM`` (ASCII digits, month 01 to 12, year 1 or
+    later) as the month's first day, null where malformed."""
+    parsed = pl.when(text.str.contains(r"^[0-9]{4}-[0-9]{2}$")).then(text.str.to_date("%Y-%m", strict=False))
+    return pl.when(parsed.dt.year() >= 1).then(parsed)
 
 
 class UnreadableFile(Exception):

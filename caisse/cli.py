@@ -14,7 +14,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from caisse.batch_io import UnreadableFile
+from caisse.batch_io import UnreadableFile, iso_date
 
 app = typer.Typer(
     help="Caisse : système d'information d'une caisse primaire d'assurance maladie.",
@@ -214,7 +214,7 @@ def nomenclature(
     if bdpm is None and csv is None:
         _fail("Indiquez au moins un fichier officiel : --bdpm ou --csv.")
     try:
-        debut = dt.date.fromisoformat(date) if date else dt.date.today()
+        debut = iso_date(date) if date else dt.date.today()
     except ValueError:
         _fail(f"Date d'effet invalide : « {date} » (attendu : AAAA-MM-JJ).")
     parts = [pl.DataFrame(schema=SCHEMA)]
@@ -252,12 +252,11 @@ def traiter(
     jusqu_au: Annotated[str | None, typer.Option("--jusqu-au", help="Date limite de réception (AAAA-MM-JJ).")] = None,
 ) -> None:
     """Traitement quotidien : liquider les feuilles reçues, mettre à jour compteurs, dettes et paiements."""
-    import datetime as dt
 
     limit = None
     if jusqu_au:
         try:
-            limit = dt.date.fromisoformat(jusqu_au)
+            limit = iso_date(jusqu_au)
         except ValueError:
             _fail(f"Date « {jusqu_au} » invalide : format attendu AAAA-MM-JJ.")
     _setup_django()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
@@ -14,6 +13,7 @@ from fhir.resources.R4B.coverage import Coverage
 from caisse.accounts.models import Role
 from caisse.accounts.perms import Capability, has
 from caisse.api.auth import api_user_with, endpoint, problem, unauthenticated
+from caisse.batch_io import iso_date
 from caisse.beneficiaries.models import Beneficiary
 from caisse.core.audit import _actor_label
 from caisse.core.models import AuditAction, AuditEvent
@@ -23,7 +23,6 @@ from caisse.rules.parameters import ParameterError
 
 NIR_SYSTEM = "urn:oid:1.2.250.1.213.1.4.8"  # INS-NIR
 JSON = {"ensure_ascii": False}
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PERSON = PreparedQuery(Beneficiary, lambda nir: Beneficiary.objects.filter(nir=nir).order_by("pk")[:1], nir="\x00nir")
 READ_SUMMARY = "Consultation des droits par l'API"
 # The audit line of a lookup, as ``core.audit.record`` writes it, in one INSERT compiled once: it
@@ -76,10 +75,8 @@ def _lookup(request: HttpRequest, nir: str) -> tuple[RightsOnDay | None, JsonRes
     if bad_nir is not None:
         return None, problem(400, "NIR invalide", str(bad_nir))
     raw_date = request.GET.get("date")
-    try:  # AAAA-MM-JJ only (fromisoformat also takes AAAAMMJJ and week dates)
-        if raw_date and not ISO_DATE.fullmatch(raw_date):
-            raise ValueError(raw_date)
-        when = dt.date.fromisoformat(raw_date) if raw_date else dt.date.today()
+    try:
+        when = iso_date(raw_date) if raw_date else dt.date.today()
     except ValueError:
         return None, problem(400, "Date invalide", f"« {raw_date} » : format attendu AAAA-MM-JJ.")
     person = next(iter(found[0]), None)

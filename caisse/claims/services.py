@@ -144,13 +144,9 @@ class ReceptionReport:
         )
 
 
-def _is_parquet(path: Path) -> bool:
-    return path.suffix == ".parquet" or path.is_dir()
-
-
 def _fingerprint(path: Path) -> str:
     digest = hashlib.blake2b(digest_size=32)
-    if _is_parquet(path):
+    if batch.is_parquet_flow(path):
         files = list(batch.parquet_flow(path))
     else:
         files = [path]
@@ -204,7 +200,7 @@ def _records_from_parquet(f: pl.DataFrame, lines: pl.DataFrame, integer_ids: boo
 
 def _read_flow(path: Path) -> tuple[list[dict[str, Any] | None], pl.DataFrame, pl.DataFrame]:
     """(records, feuilles frame, lignes frame) with the batch readers' verdicts (``_invalide``)."""
-    if _is_parquet(path):
+    if batch.is_parquet_flow(path):
         f, lines = batch.read_parquet_feuilles(path)
         raw = _records_from_parquet(f, lines, batch.parquet_id_dtype(path) is not None)
     else:
@@ -268,7 +264,7 @@ def receive_flow(path: str | Path, *, quiet: bool = False) -> ReceptionReport:
 
 def _receive_flow(path: Path, quiet: bool) -> ReceptionReport:
     digest = _fingerprint(path)
-    fmt = FlowFormat.PARQUET if _is_parquet(path) else FlowFormat.NDJSON
+    fmt = FlowFormat.PARQUET if batch.is_parquet_flow(path) else FlowFormat.NDJSON
     previous = FlowReception.objects.filter(empreinte=digest, deja_recu=False).order_by("pk").first()
     if previous is not None:
         with transaction.atomic():
@@ -1004,13 +1000,14 @@ def _finish(run: DailyRun, size: int, params: SanteParameters, quiet: bool) -> D
 _DOUBLON_EXPLICATION = "Feuille rejetée (DOUBLON) : doublon d'une feuille ou d'un acte déjà traité."
 
 
-def _duplicate_decompte(ident: str, number: bool | None = False) -> dict[str, Any]:
-    """The décompte ``caisse liquider`` gives a repeated id (the contract's DOUBLON rejection)."""
-    return _input_id({
+def _duplicate_decompte(ident: str) -> dict[str, Any]:
+    """The décompte ``caisse liquider`` gives a repeated id (the contract's DOUBLON rejection; the
+    id's JSON type is restored by :func:`_input_id`)."""
+    return {
         "id": ident, "statut": "rejetee", "rejets": ["DOUBLON"], "montant_rembourse_cts": 0, "paiement_ps_cts": 0,
         "paiement_assure_cts": 0, "part_c2s_cts": 0, "dette_creee_cts": 0, "dette_recuperee_cts": 0,
         "forfait_journalier_cts": 0, "lignes": [], "explication": _DOUBLON_EXPLICATION,
-    }, number)
+    }
 
 
 class _IdIsNumber(Func):

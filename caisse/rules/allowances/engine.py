@@ -37,9 +37,10 @@ from typing import Any
 
 import polars as pl
 
+from caisse.batch_io import contract_month
 from caisse.rules.allowances.legal import legal_frame, paternity_by_birth
 from caisse.rules.allowances.limits import ald_start, limit_360, offset_by
-from caisse.rules.allowances.schema import contract_month, frame_from_records, typed
+from caisse.rules.allowances.schema import frame_from_records, typed
 from caisse.rules.parameters import Parameters, load_parameters
 
 RISKS = ("maladie", "maternite", "paternite", "atmp")

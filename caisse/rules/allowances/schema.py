@@ -22,7 +22,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.json as pa_json
 
-from caisse.batch_io import iter_ndjson
+from caisse.batch_io import contract_date, iter_ndjson
 
 SALARY = pl.Struct({"mois": pl.String, "brut_cts": pl.Int64})
 
@@ -169,24 +169,6 @@ def read_arrets(path: str | Path) -> pl.DataFrame:
             frame = pl.DataFrame(pl.from_arrow(table))
             return frame.with_columns(*_no_read_error(), _id_entier=pl.lit(False))
     return frame_from_records(iter_ndjson(path))
-
-
-def contract_date(text: pl.Expr) -> pl.Expr:
-    """A contract date ``AAAA-MM-JJ`` (ASCII digits, a real calendar day, year 1 or later), else null.
-
-    Polars' ``%Y-%m-%d`` alone is lenient: it takes ``2025-3-1``, `` 2025-03-01``, ``+2025-03-01``
-    and year ``0000`` (which no Python date can hold); the other commands refuse them too
-    (``caisse liquider``, ``caisse c2s``)."""
-    parsed = pl.when(text.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")).then(
-        text.str.to_date("%Y-%m-%d", strict=False)
-    )
-    return pl.when(parsed.dt.year() >= 1).then(parsed)
-
-
-def contract_month(text: pl.Expr) -> pl.Expr:
-    """A contract month ``AAAA-MM`` (ASCII digits, month 01 to 12, year 1 or later) as its first day, else null."""
-    parsed = pl.when(text.str.contains(r"^[0-9]{4}-[0-9]{2}$")).then(text.str.to_date("%Y-%m", strict=False))
-    return pl.when(parsed.dt.year() >= 1).then(parsed)
 
 
 def typed(raw: pl.DataFrame) -> pl.DataFrame:

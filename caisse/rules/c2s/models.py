@@ -36,6 +36,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeGuard
 
+from caisse.batch_io import iso_date
+
 Zone = Literal["metropole", "dom"]
 Decision = Literal["c2s_gratuite", "c2s_participation", "refus"]
 
@@ -44,7 +46,6 @@ ROLES: tuple[str, ...] = ("demandeur", "conjoint", "enfant", "autre")
 LOGEMENTS: tuple[str, ...] = ("locataire", "locataire_aide_logement", "proprietaire", "heberge_gratuit")
 
 # re.ASCII: ``\d`` is 0-9 only (not "２０２５"); fullmatch: no trailing newline as ``$`` would allow.
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])", re.ASCII)
 
 
@@ -167,9 +168,7 @@ def parse_date(raw: Any, name: str) -> dt.date:
     if not isinstance(raw, str):
         raise InvalidRecord(f"Le champ « {name} » est absent ou n'est pas une date AAAA-MM-JJ.")
     try:
-        if not _DATE.fullmatch(raw):
-            raise ValueError(raw)
-        return dt.date.fromisoformat(raw)
+        return iso_date(raw)
     except ValueError:
         raise InvalidRecord(
             f"Le champ « {name} » (« {raw} ») n'est pas une date AAAA-MM-JJ valide."

@@ -122,6 +122,11 @@ def rank_lines(lines: pl.DataFrame) -> pl.DataFrame:
     return lines.select(c for c in LIGNE_COLUMNS if c in lines.columns)
 
 
+def is_parquet_flow(path: str | Path) -> bool:
+    """Whether ``--feuilles`` names a Parquet flow (a ``.parquet`` file or a folder), not NDJSON."""
+    return str(path) != "-" and (Path(path).suffix == ".parquet" or Path(path).is_dir())
+
+
 def parquet_flow(path: Path) -> tuple[Path, Path]:
     """The (feuilles, lignes) files of a Parquet flow named by ``--feuilles``: a folder holds
     ``feuilles.parquet`` and ``lignes.parquet``; a file is the feuilles file itself, its lines
@@ -233,16 +238,12 @@ def parquet_id_dtype(path: Path) -> pl.DataType | None:
 
 
 def read_flow(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, frozenset[int]]:
-    """:func:`read_feuilles` and the positions of the feuilles whose ``id`` is an integer (a JSON
-    integer, or any id of an integer Parquet column): the engine works on text ids, the outputs
-    give them back as integers."""
+    """:func:`read_feuilles` and the positions of the NDJSON records whose ``id`` is a JSON
+    integer: the engine works on text ids, the NDJSON output gives them back as integers (a
+    Parquet flow's ids have one type, its column's: :func:`parquet_id_dtype`)."""
     p = Path(path)
-    if str(path) != "-" and (p.suffix == ".parquet" or p.is_dir()):
-        f, lines = read_parquet_feuilles(p)
-        if parquet_id_dtype(p) is None:
-            return f, lines, frozenset()
-        positions = f.filter(pl.col("id").is_not_null()).get_column("_pos")
-        return f, lines, frozenset(positions.to_list())
+    if is_parquet_flow(path):
+        return (*read_parquet_feuilles(p), frozenset())
     if str(path) != "-" and p.is_file():
         fast = ndjson.read_frames(p)
         if fast is not None:
@@ -441,7 +442,8 @@ def run(referentiel: Path, feuilles: Path, out: str, fmt: str) -> None:
     """Entry point of ``caisse liquider`` (see the module docstring)."""
     source = Path(feuilles)
     check_referentiel(referentiel)
-    if fmt == "parquet" and str(feuilles) != "-" and (source.suffix == ".parquet" or source.is_dir()):
+    parquet_source = is_parquet_flow(feuilles)
+    if fmt == "parquet" and parquet_source:
         # A large Parquet flow is streamed, partitioned by person (unless its ids repeat).
         from caisse.rules.claims import partitioned
 
@@ -459,10 +461,11 @@ def run(referentiel: Path, feuilles: Path, out: str, fmt: str) -> None:
     read_s = time.perf_counter() - started
     if big:
         _progress(f"{f.height:,} feuilles, {lines.height:,} lignes lues en {read_s:.1f} s".replace(",", " "))
-    id_dtype = None
-    if fmt == "parquet":
-        parquet_ids = parquet_id_dtype(source) if str(feuilles) != "-" and (source.suffix == ".parquet" or source.is_dir()) else None
-        id_dtype = output_id_dtype(f, integer_ids, parquet_ids)
+    # Ids given back in the input's type: an integer Parquet column's, or JSON integers.
+    parquet_ids = parquet_id_dtype(source) if parquet_source else None
+    if parquet_ids is not None and fmt == "ndjson":
+        integer_ids = frozenset(f.filter(pl.col("id").is_not_null()).get_column("_pos").to_list())
+    id_dtype = output_id_dtype(f, integer_ids, parquet_ids) if fmt == "parquet" else None
     in_order = f.height > CHUNK_FEUILLES and processing_order(f).equals(
         pl.Series("_pos", range(f.height), dtype=pl.Int64)
     )

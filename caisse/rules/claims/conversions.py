@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from caisse.batch_io import contract_date
+
 
 def date_column(df: pl.DataFrame, name: str) -> tuple[pl.Expr, pl.Expr]:
     """(the column as Date, a flag for values present but not a valid date)."""
@@ -17,10 +19,7 @@ def date_column(df: pl.DataFrame, name: str) -> tuple[pl.Expr, pl.Expr]:
         return col, pl.lit(False)
     if df.schema[name] == pl.Datetime() or isinstance(df.schema[name], pl.Datetime):
         return col.dt.date(), pl.lit(False)
-    text = col.cast(pl.String)
-    # Exactly YYYY-MM-DD, as the NDJSON reader (the format alone would also take 2025-6-30).
-    parsed = pl.when(text.str.contains(r"^\d{4}-\d{2}-\d{2}$")).then(text.str.to_date("%Y-%m-%d", strict=False))
-    parsed = pl.when(parsed.dt.year() >= 1).then(parsed)  # no year 0000 (Python's dates start in year 1)
+    parsed = contract_date(col.cast(pl.String))  # exactly YYYY-MM-DD, as the NDJSON reader
     return parsed, col.is_not_null() & parsed.is_null()
 
 

@@ -506,7 +506,7 @@ def read_input(
     argument: a Parquet pair is read by Spark (:func:`read_parquet_spark`); an NDJSON file is
     read on the driver (:func:`batch.read_feuilles`) and staged in ``staging``."""
     p = Path(feuilles_path)
-    if str(feuilles_path) != "-" and (p.suffix == ".parquet" or p.is_dir()):
+    if batch.is_parquet_flow(feuilles_path):
         return read_parquet_spark(spark, p)
     f, lines = batch.read_feuilles(p)
     return stage_frames(spark, f, lines, staging)
