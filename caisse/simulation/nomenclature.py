@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from caisse.rules.claims.nomenclature import CONTRACT_CATEGORIES
+
 SHIPPED = Path(__file__).resolve().parent.parent / "rules" / "claims" / "nomenclature.ndjson"
 EXAMPLE = (
     Path(__file__).resolve().parents[2]
@@ -33,15 +35,6 @@ EXAMPLE = (
 
 EPOCH = dt.date(1970, 1, 1)
 
-#: The categories of the contract (§1); the shipped nomenclature may carry more (the project's
-#: ``hospitalisation``), which the simulated référentiel leaves out (the engine knows them anyway).
-CONTRACT_CATEGORIES = frozenset(
-    {
-        "consultation_medecin", "acte_technique_medecin", "imagerie", "sage_femme", "dentaire",
-        "auxiliaire_medical", "biologie", "medicament_100", "medicament_65", "medicament_30",
-        "medicament_15", "transport", "optique", "audioprothese", "dispositif_medical",
-    }
-)  # fmt: skip
 
 #: family -> (categorie, {code: weight}); an empty mapping means "any code of the category".
 FAMILIES: dict[str, tuple[str, dict[str, float]]] = {

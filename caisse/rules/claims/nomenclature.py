@@ -45,6 +45,8 @@ CATEGORIES = (
     "dispositif_medical",
     "hospitalisation",
 )
+CONTRACT_CATEGORIES = frozenset(CATEGORIES[:-1])
+"""The categories of the contract (§1): all but the project's own ``hospitalisation``."""
 
 SCHEMA: dict[str, pl.DataType] = {
     "code": pl.String(),
