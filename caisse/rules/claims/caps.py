@@ -150,7 +150,7 @@ def apply_caps(lines: pl.DataFrame, counters: Counters, daily: bool = True) -> t
 
     Adds ``participation_forfaitaire_cts`` and ``franchise_cts`` (and ``_pf_plafonnee`` /
     ``_fr_plafonnee`` for the explanation). Lines must be sorted in processing order.
-    ``daily=False`` (counters not carried) lets a small batch skip planning this batch's daily
+    ``daily=False`` (counters not carried) skips this batch's daily
     consumption: it then comes back empty.
     """
     small = is_small(lines.height)
@@ -205,7 +205,7 @@ def apply_caps(lines: pl.DataFrame, counters: Counters, daily: bool = True) -> t
     )
     # The few lines whose annual cap cut the daily amount: the daily consumption carried to the
     # next batch is the amount before the annual cap, as the running sums within a batch read it.
-    before_annual = sub.filter(
+    before_annual = None if not daily else sub.filter(
         (pl.col("participation_forfaitaire_cts") < pl.col("_pf_jour")) | (pl.col("franchise_cts") < pl.col("_fr_jour"))
     ).select("_lid", pl.col("_pf_jour").alias("_pf_avant_an"), pl.col("_fr_jour").alias("_fr_avant_an"))
     # Back to the lines: two columns only (their order is random with respect to the lines',
@@ -238,7 +238,7 @@ def apply_caps(lines: pl.DataFrame, counters: Counters, daily: bool = True) -> t
         (pl.col("_fr_cap") // (2 * flags) == 1).alias("_fr_plafond_an_atteint"),
     )
     lines = drop(lines, "_pf_cap", "_fr_cap")
-    return lines, _new_daily(lines, before_annual)
+    return lines, (_new_daily(lines, before_annual) if daily else _EMPTY_DAILY)
 
 
 def _greedy_cum(raw: pl.Expr, cum: pl.Expr, rest: pl.Expr) -> pl.Expr:
