@@ -640,12 +640,17 @@ def _small_duplicate(carried: bool) -> pl.Expr:
 # --------------------------------------------------------------------------------------------
 
 
-def _step_base(lines: Frame) -> Frame:
-    """Base de remboursement = tariff × quantité × coefficient, within the amount billed."""
+def _act_tariff() -> pl.Expr:
+    """The act's tariff: tarif × quantité × coefficient, rounded to the cent."""
     raw = pl.col("tarif_cts").cast(pl.Float64) * pl.col("quantite") * pl.col("coefficient")
     # Bounded before the cast: a rejected line's values may be anything, and above the largest
     # amount billed (controls.MAX_MONTANT_CTS) the base is the amount billed anyway.
-    tarif_br = (raw + 0.5 + 1e-9).floor().clip(upper_bound=float(1 << 52)).cast(pl.Int64, strict=False)
+    return (raw + 0.5 + 1e-9).floor().clip(upper_bound=float(1 << 52)).cast(pl.Int64, strict=False)
+
+
+def _step_base(lines: Frame) -> Frame:
+    """Base de remboursement = tariff × quantité × coefficient, within the amount billed."""
+    tarif_br = _act_tariff()
     ok = pl.col("_ok")
     return lines.with_columns(
         pl.when(ok).then(pl.min_horizontal(tarif_br, pl.col("montant_facture_cts"))).otherwise(0).alias(
@@ -656,9 +661,6 @@ def _step_base(lines: Frame) -> Frame:
         .otherwise(0)
         .alias("depassement_cts"),
         (ok & (pl.col("montant_facture_cts") < tarif_br)).alias("_sous_tarif"),
-        # The act's tariff (tarif × quantité × coefficient), whatever was billed: the forfait
-        # actes lourds threshold reads the tariff, not the amount billed (R160-16).
-        pl.when(ok).then(tarif_br).otherwise(0).alias("_tarif_acte_cts"),
     )
 
 
@@ -748,8 +750,8 @@ def _step_forfait_actes_lourds(lines: pl.DataFrame, lp: LineParameters) -> pl.Da
         lines.lazy()
         .filter(pl.col("_fal_elig"))
         .select(
-            "_lid", "_fpos", "_lpos", "date_soins", PERIOD, "base_remboursement_cts", "_tarif_acte_cts", "coefficient",
-            "quantite",
+            "_lid", "_fpos", "_lpos", "date_soins", PERIOD, "base_remboursement_cts",
+            _act_tariff().alias("_tarif_acte_cts"), "coefficient", "quantite",
         ),
         lines.height,
     )
