@@ -177,6 +177,10 @@ class Feuille(models.Model):
         "identifiant de la feuille", max_length=255, null=True, blank=True,
         help_text="Vide pour un enregistrement illisible (rejeté DONNEE_INVALIDE au traitement).",
     )
+    identifiant_entier = models.BigIntegerField(
+        "identifiant entier", null=True, blank=True,
+        help_text="Valeur de l'identifiant reçu comme un entier : ces feuilles sont traitées dans l'ordre des nombres (9 avant 10).",
+    )
     type = models.CharField("type", max_length=3, blank=True, choices=FeuilleType.choices)
     date_reception = models.DateField("date de réception", null=True, blank=True)
     nir = models.CharField("NIR", max_length=32, blank=True, db_index=True)
@@ -199,9 +203,9 @@ class Feuille(models.Model):
     class Meta:
         verbose_name = "feuille de soins"
         verbose_name_plural = "feuilles de soins"
-        ordering = ["date_reception", "identifiant"]
+        ordering = ["date_reception", "identifiant_entier", "identifiant"]
         indexes = [
-            models.Index(fields=["statut", "date_reception", "identifiant"], name="feuille_to_process"),
+            models.Index(fields=["statut", "date_reception", "identifiant_entier", "identifiant"], name="feuille_to_process"),
             models.Index(fields=["date_paiement", "type"], name="feuille_paid"),
             # A professional's return (back-office page and online space): their feuilles by status, newest first.
             models.Index(fields=["executant", "statut", "date_reception"], name="feuille_by_professional"),

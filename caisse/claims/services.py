@@ -83,7 +83,13 @@ from caisse.rules.claims.counters import (
     IDS_SCHEMA,
     Counters,
 )
-from caisse.rules.claims.engine import FEUILLE_COLUMNS, LIGNE_COLUMNS, liquidate
+from caisse.rules.claims.engine import (
+    FEUILLE_COLUMNS,
+    LIGNE_COLUMNS,
+    has_integer_ids,
+    liquidate,
+    processing_keys,
+)
 from caisse.rules.claims.legal import SanteParameters, load
 from caisse.rules.claims.nomenclature import (
     FAR_FUTURE,
@@ -285,22 +291,23 @@ def _receive_flow(path: Path, quiet: bool) -> ReceptionReport:
     for fpos, lpos in lines.filter(pl.col("_invalide").fill_null(False)).select("_fpos", "_lpos").iter_rows():
         bad_lines.setdefault(fpos, []).append(lpos)
     # Within the flow, the occurrence kept for a repeated id is the first in the engine's order.
+    order, nulls_last = processing_keys(has_integer_ids(f))
     keep = (
-        f.select("_pos", "id", pl.col("date_reception").fill_null(FAR_FUTURE).alias("_d"))
-        .filter(pl.col("id").is_not_null() & (pl.col("id").str.len_chars() <= MAX_ID) & ~pl.col("id").str.contains("\x00", literal=True))
-        .sort("_d", "_pos")
+        f.filter(pl.col("id").is_not_null() & (pl.col("id").str.len_chars() <= MAX_ID) & ~pl.col("id").str.contains("\x00", literal=True))
+        .sort(order, nulls_last=nulls_last)
+        .select("_pos", "id")
         .unique("id", keep="first", maintain_order=True)
     )
     first_pos = dict(zip(keep.get_column("id").to_list(), keep.get_column("_pos").to_list(), strict=True))
     already = _existing_ids(list(first_pos))
-    cols = f.select("_pos", "id", "type", "date_reception", "nir", "executant", "_invalide").rows()
+    cols = f.select("_pos", "id", "type", "date_reception", "nir", "executant", "_invalide", "_id_entier").rows()
 
     with transaction.atomic():
         reception = FlowReception.objects.create(fichier=str(path)[:500], format=fmt, empreinte=digest)
         report = ReceptionReport(reception, enregistrements=len(cols))
         feuilles: list[Feuille] = []
         duplicates: list[tuple[int, str, dt.date | None, dict[str, Any] | None]] = []
-        for pos, ident, kind, reception_date, nir, executant, invalid in cols:
+        for pos, ident, kind, reception_date, nir, executant, invalid, integer_id in cols:
             record, reason = _storable(raw[pos])
             usable_id = ident if ident is not None and len(ident) <= MAX_ID and "\x00" not in ident else None
             if usable_id is not None and (usable_id in already or first_pos.get(usable_id) != pos):
@@ -313,7 +320,8 @@ def _receive_flow(path: Path, quiet: bool) -> ReceptionReport:
                 ranks = ", ".join(str(i + 1) for i in bad_lines[pos][:10])
                 reason = f"Ligne(s) {ranks} invalide(s) : rejetée(s) au traitement (DONNEE_INVALIDE)."
             feuilles.append(Feuille(
-                identifiant=usable_id, type=kind if kind in FeuilleType.values else "",
+                identifiant=usable_id, identifiant_entier=integer_id if usable_id is not None else None,
+                type=kind if kind in FeuilleType.values else "",
                 date_reception=reception_date, nir=(nir or "").replace("\x00", "")[:32],
                 executant=(executant or "").replace("\x00", "")[:64],
                 enregistrement=record, invalide=bad, lignes_invalides=bad_lines.get(pos, []), erreur=reason[:300],
@@ -676,11 +684,14 @@ def _pending(limit: dt.date | None) -> Any:
 
 
 def _contract_order(prefix: str = "") -> list[Any]:
-    """ORDER BY of the contract (date_reception, id), ids compared byte by byte on every database."""
+    """ORDER BY of the contract (date_reception, id) as the engine orders a flow
+    (:func:`~caisse.rules.claims.engine.processing_keys`): the ids received as integers first, as
+    numbers, then the others compared byte by byte on every database."""
     ident: Any = F(f"{prefix}identifiant")
     if connection.vendor == "postgresql":
         ident = Collate(f"{prefix}identifiant", "C")
-    return [F(f"{prefix}date_reception").asc(nulls_last=True), ident.asc(nulls_first=True), f"{prefix}pk"]
+    return [F(f"{prefix}date_reception").asc(nulls_last=True), F(f"{prefix}identifiant_entier").asc(nulls_last=True),
+            ident.asc(nulls_first=True), f"{prefix}pk"]
 
 
 @dataclass
@@ -1040,6 +1051,19 @@ def _input_id(decompte: dict[str, Any], number: bool | None) -> dict[str, Any]:
     return decompte
 
 
+def _integer_id(ident: str | None, number: bool | None) -> int | None:
+    """The value of an id received as a JSON integer (as ``Feuille.identifiant_entier`` holds it)."""
+    if number and ident is not None and _INTEGER_TEXT.fullmatch(ident) and -(1 << 63) <= int(ident) < (1 << 63):
+        return int(ident)
+    return None
+
+
+def _integer_rank(value: int | None) -> tuple[int, int]:
+    """Sort key of the contract's order within a day: integer ids first, as numbers (as SQL's
+    ``identifiant_entier`` NULLS LAST), then the others by their text."""
+    return (0, value) if value is not None else (1, 0)
+
+
 _FEUILLE_KEYS = (*records.FEUILLE_FIELDS, "lignes", "explication")
 
 
@@ -1061,15 +1085,18 @@ def iter_decomptes() -> Iterator[dict[str, Any]]:
     processed = (
         Feuille.objects.exclude(statut=FeuilleStatus.RECUE)
         .order_by(*_contract_order())
-        .values_list("date_reception", "identifiant", "pk", "decompte", _IdIsNumber("enregistrement"))
+        .values_list("date_reception", "identifiant_entier", "identifiant", "pk", "decompte", _IdIsNumber("enregistrement"))
         .iterator(chunk_size=2000)
     )
-    keyed = (((d or FAR_FUTURE, i or "", 0, pk), _input_id(_canonical(dec), n)) for d, i, pk, dec, n in processed)
+    keyed = (
+        ((d or FAR_FUTURE, _integer_rank(e), i or "", 0, pk), _input_id(_canonical(dec), n))
+        for d, e, i, pk, dec, n in processed
+    )
     rows = list(DuplicateReception.objects.values_list(
         "date_reception", "identifiant", "reception_id", "position", _IdIsNumber("enregistrement"), "enregistrement"))
     decomptes = duplicate_decomptes([(i, rec) for _, i, _, _, _, rec in rows])
     dups = sorted(
-        ((d or FAR_FUTURE, i, 1, r * 10**9 + p), _input_id(dec, n))
+        ((d or FAR_FUTURE, _integer_rank(_integer_id(i, n)), i, 1, r * 10**9 + p), _input_id(dec, n))
         for (d, i, r, p, n, _), dec in zip(rows, decomptes, strict=True)
     )
     for _, decompte in heapq.merge(keyed, dups, key=lambda item: item[0]):

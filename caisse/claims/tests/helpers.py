@@ -64,8 +64,13 @@ def differences(expected: list[dict[str, Any]], got: list[dict[str, Any]]) -> li
 
 
 def in_reception_order(rows: list[dict[str, Any]], feuilles: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``caisse liquider``'s output (input order) put in the contract's order (date_reception, id)."""
-    keys = [(f.get("date_reception") or "9999", f.get("id") or "", i) for i, f in enumerate(feuilles)]
+    """``caisse liquider``'s output (input order) put in the contract's order (date_reception, id):
+    on a day, the ids given as integers first, as numbers, then the others as text."""
+    def integer(ident: Any) -> tuple[int, int]:
+        return (0, ident) if type(ident) is int and -(1 << 63) <= ident < (1 << 63) else (1, 0)
+
+    keys = [(f.get("date_reception") or "9999", integer(f.get("id")), "" if f.get("id") is None else str(f["id"]), i)
+            for i, f in enumerate(feuilles)]
     return [rows[i] for *_, i in sorted(keys)]
 
 

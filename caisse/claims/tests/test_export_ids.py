@@ -46,7 +46,7 @@ def test_integer_ids_come_back_as_integers_as_liquider_writes_them(tmp_path: Pat
     got = read_ndjson(out)
     liquider = tmp_path / "liquider.ndjson"
     batch.run(EXAMPLE / "referentiel", flow, str(liquider), "ndjson")
-    expected = in_reception_order(read_ndjson(liquider), [{**r, "id": str(r["id"])} for r in records])
+    expected = in_reception_order(read_ndjson(liquider), records)
     assert got == expected
     assert [type(g["id"]) for g in got] == [type(e["id"]) for e in expected]  # 7 == 7.0 would hide a float
     by_text = {str(g["id"]): g["id"] for g in got if str(g["id"]) != "7"}
@@ -77,3 +77,24 @@ def test_a_parquet_flow_keeps_integer_ids_as_liquider_does(tmp_path: Path) -> No
     batch.run(EXAMPLE / "referentiel", folder / "feuilles.parquet", str(liquider), "ndjson")
     got, expected = read_ndjson(out), read_ndjson(liquider)
     assert sorted(g["id"] for g in got) == sorted(e["id"] for e in expected) == [1, 2, 3, 4]
+
+
+def test_integer_ids_are_processed_in_numeric_order_as_by_liquider(tmp_path: Path) -> None:
+    """Feuille 9 (tiers payant) leaves a debt that feuille 10, received the same day, recovers:
+    9 before 10, as ``caisse liquider`` orders integer ids, also in the daily run and the export."""
+    from caisse.rules.claims.tests.test_integer_id_order import _two_feuilles
+
+    records = _two_feuilles(10, 9)
+    flow = write_ndjson(tmp_path / "feuilles.ndjson", records)
+    import_folder(EXAMPLE / "referentiel")
+    services.receive_flow(flow, quiet=True)
+    assert sorted(Feuille.objects.values_list("identifiant", "identifiant_entier")) == [("10", 10), ("9", 9)]
+    services.daily_run(None, today=TODAY, quiet=True)
+    out = tmp_path / "export.ndjson"
+    services.export_decomptes(str(out), quiet=True)
+    liquider = tmp_path / "liquider.ndjson"
+    batch.run(EXAMPLE / "referentiel", flow, str(liquider), "ndjson")
+    got = read_ndjson(out)
+    assert [g["id"] for g in got] == [9, 10]
+    assert got == in_reception_order(read_ndjson(liquider), records)
+    assert got[1]["dette_recuperee_cts"] == got[0]["dette_creee_cts"] > 0

@@ -58,7 +58,13 @@ from caisse.batch_io import UnreadableFile, iter_ndjson, open_output, output
 from caisse.rules.claims import ndjson, records
 from caisse.rules.claims.conversions import date_column, line_fields
 from caisse.rules.claims.counters import Counters
-from caisse.rules.claims.engine import FEUILLE_COLUMNS, LIGNE_COLUMNS, liquidate
+from caisse.rules.claims.engine import (
+    FEUILLE_COLUMNS,
+    LIGNE_COLUMNS,
+    has_integer_ids,
+    liquidate,
+    processing_keys,
+)
 from caisse.rules.claims.legal import load
 from caisse.rules.claims.nomenclature import FAR_FUTURE
 from caisse.rules.claims.referentiel import Referentiel, check_referentiel, load_referentiel
@@ -81,13 +87,15 @@ def _read_parquet(path: Path) -> pl.DataFrame:
 
 
 def feuille_frame(f: pl.DataFrame) -> pl.DataFrame:
-    """The contract's conversions of ``feuilles.parquet`` rows (with their ``_pos``): id as text,
-    ``date_reception`` as a date (``_invalide`` where present but not a date), default
+    """The contract's conversions of ``feuilles.parquet`` rows (with their ``_pos``): id as text
+    (an integer column's value kept in ``_id_entier`` for the processing order), ``date_reception`` as a date (``_invalide`` where present but not a date), default
     ``risque`` and ``parcours``; only the engine's columns are kept."""
     reception, bad_reception = date_column(f, "date_reception")
+    integer = f.schema.get("id", pl.String()).is_integer()  # ids ordered as numbers (engine.processing_keys)
     f = f.with_columns(
         pl.col("_pos").cast(pl.Int64),
         pl.col("id").cast(pl.String),
+        *([pl.col("id").cast(pl.Int64, strict=False).alias("_id_entier")] if integer else []),
         reception.alias("date_reception"),
         bad_reception.alias("_invalide"),
     )
@@ -263,13 +271,8 @@ def write_ndjson_decomptes(out: str, decomptes: pl.DataFrame, lignes: pl.DataFra
 
 def processing_order(feuilles: pl.DataFrame) -> pl.Series:
     """The feuilles' ``_pos`` in the contract's processing order (date_reception, id)."""
-    return (
-        feuilles.select(
-            "_pos", pl.col("date_reception").fill_null(FAR_FUTURE), pl.col("id").fill_null("")
-        )
-        .sort("date_reception", "id", "_pos")
-        .get_column("_pos")
-    )
+    keys, nulls_last = processing_keys(has_integer_ids(feuilles))
+    return feuilles.select(pl.col("_pos").sort_by(keys, nulls_last=nulls_last)).to_series()
 
 
 def iter_chunks(

@@ -69,6 +69,9 @@ FEUILLE_COLUMNS: dict[str, pl.DataType] = {
     "en_rapport_ald": pl.Boolean(),
     "carte_vitale": pl.String(),
     "_invalide": pl.Boolean(),
+    # The id's value when it was given as an integer (a JSON integer, an integer Parquet column),
+    # else null: such ids are ordered as numbers (9 before 10), see :func:`processing_keys`.
+    "_id_entier": pl.Int64(),
 }
 LIGNE_COLUMNS: dict[str, pl.DataType] = {
     "_fpos": pl.Int64(),
@@ -240,24 +243,44 @@ def _lines_with_feuilles(lines: pl.DataFrame, fcols: pl.DataFrame) -> pl.DataFra
     return lines.join(fcols, on="_fpos", how="inner").sort("_ordre", "_lpos")
 
 
-_PROCESSING_RANK = (
-    pl.arg_sort_by(pl.col("date_reception").fill_null(FAR_FUTURE), pl.col("id").fill_null(""), "_pos").arg_sort().cast(pl.Int64)
-)
-"""Each feuille's rank in the contract's order, as an expression."""
+def processing_keys(integer_ids: bool) -> tuple[list[pl.Expr], list[bool]]:
+    """The contract's processing order (``date_reception``, ``id``, then input position) as sort
+    keys and their ``nulls_last`` flags. With ``integer_ids`` (some ids were given as integers,
+    ``_id_entier``) those ids come first among a day's feuilles, in numeric order (9 before 10,
+    as the integers compare), then the text ids in byte order; a missing id or date sorts as an
+    empty id, resp. after every date."""
+    keys = [pl.col("date_reception").fill_null(FAR_FUTURE)]
+    if integer_ids:
+        keys.append(pl.col("_id_entier"))
+    keys += [pl.col("id").fill_null(""), pl.col("_pos")]
+    return keys, [False, *([True] if integer_ids else []), False, False]
+
+
+def has_integer_ids(f: pl.DataFrame) -> bool:
+    """Whether some feuille's id was given as an integer (see :func:`processing_keys`)."""
+    return "_id_entier" in f.columns and f.get_column("_id_entier").null_count() < f.height
+
+
+@functools.cache
+def _processing_rank_expr(integer_ids: bool) -> pl.Expr:
+    """Each feuille's rank in the contract's order, as an expression (built once)."""
+    keys, nulls_last = processing_keys(integer_ids)
+    return pl.arg_sort_by(keys, nulls_last=nulls_last).arg_sort().cast(pl.Int64)
 
 
 def _processing_rank(f: pl.DataFrame) -> pl.Series:
-    """Each feuille's rank in the contract's order (``date_reception``, ``id``, then input
-    position); a flow already in that order (a reception file) is ranked without sorting."""
-    d, ids = f.get_column("date_reception"), f.get_column("id")
+    """Each feuille's rank in the contract's order (:func:`processing_keys`); a flow already in
+    that order (a reception file) is ranked without sorting."""
+    integer_ids = has_integer_ids(f)
+    d = f.get_column("date_reception")
+    ids = f.get_column("_id_entier" if integer_ids else "id")
     if f.height and not d.null_count() and not ids.null_count():
         earlier_d, later_d = d.slice(0, f.height - 1), d.slice(1)
         earlier_i, later_i = ids.slice(0, f.height - 1), ids.slice(1)
         in_order = ((earlier_d < later_d) | ((earlier_d == later_d) & (earlier_i <= later_i))).all()
         if in_order and f.get_column("_pos").is_sorted():
             return pl.int_range(f.height, dtype=pl.Int64, eager=True)
-    return f.select(_PROCESSING_RANK).to_series()
-
+    return f.select(_processing_rank_expr(integer_ids)).to_series()
 
 
 def _ymd(date: pl.Expr) -> pl.Expr:
@@ -357,7 +380,7 @@ def _feuille_controls_small(f: pl.DataFrame, lines: pl.DataFrame, ref: Referenti
     plan = (
         f.hstack([has_lines])
         .lazy()
-        .with_columns(_PROCESSING_RANK.alias("_ordre"))
+        .with_columns(_processing_rank_expr(has_integer_ids(f)).alias("_ordre"))
         .join(_person_index(ref.beneficiaires.lazy()), on="nir", how="left", maintain_order="left")
         .join(_professional_index(ref.professionnels.lazy()), on="executant", how="left", maintain_order="left")
     )

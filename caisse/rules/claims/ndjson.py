@@ -89,6 +89,8 @@ def _read_frames(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, frozenset[int]
             columns.append(reception.alias(name))
         elif name == "_invalide":
             columns.append(bad_reception.alias(name))
+        elif name == "_id_entier":  # the ids given as integers, ordered as numbers
+            columns.append((pl.col("id") if schema.get("id") == pl.Int64() else pl.lit(None)).cast(dtype).alias(name))
         elif name in schema:
             columns.append(pl.col(name).cast(dtype))
         else:

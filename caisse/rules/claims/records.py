@@ -79,6 +79,8 @@ def frames_from_records(records: Sequence[dict[str, Any] | None]) -> tuple[pl.Da
                 value = str(value) if isinstance(value, int) and not isinstance(value, bool) else None
                 bad = bad or value is None
             fcols[name].append(value)
+        ident = r.get("id")  # an integer id is ordered as a number (engine.processing_keys)
+        fcols["_id_entier"].append(ident if type(ident) is int and -(1 << 63) <= ident < (1 << 63) else None)
         reception, ok = _date(r.get("date_reception"))
         bad = bad or not ok
         fcols["date_reception"].append(reception)

@@ -109,7 +109,7 @@ PERSON_TABLES: dict[str, dict[str, pl.DataType]] = {
     "compteurs": COUNTER_SCHEMA,
 }
 
-RAW_FEUILLE_FIELDS = tuple(c for c in FEUILLE_COLUMNS if c not in ("_pos", "_invalide"))
+RAW_FEUILLE_FIELDS = tuple(c for c in FEUILLE_COLUMNS if c not in ("_pos", "_invalide", "_id_entier"))
 """The columns of ``feuilles.parquet`` that :func:`batch.feuille_frame` reads (the others are
 not shipped to the tasks)."""
 RAW_LIGNE_FIELDS = ("feuille_id", "code", "date_soins", "quantite", "coefficient", "montant_facture_cts")
@@ -471,6 +471,7 @@ def liquidate_spark_dataframes(
     # Global pass: the first occurrence of each feuille id in the contract's order.
     order = Window.partitionBy("id").orderBy(
         F.coalesce(F.col("date_reception"), F.lit(FAR_FUTURE)),
+        F.col("_id_entier").asc_nulls_last(),  # an id given as an integer first (engine.processing_keys)
         F.coalesce(F.col("id"), F.lit("")),
         F.col("_pos"),
     )

@@ -62,6 +62,22 @@ def test_example_same_output_as_in_memory(tmp_path: Path, buckets: int, range_fe
     _assert_same(tmp_path / "memoire", out)
 
 
+def test_integer_ids_same_output_as_in_memory(tmp_path: Path) -> None:
+    """Integer ids, numbered so that their numeric order is not their text order (99 before 100):
+    each bucket ranks its feuilles as the whole flow does."""
+    ref = _example_unique_ids(tmp_path)
+    f = pl.read_parquet(tmp_path / "feuilles.parquet")
+    lines = pl.read_parquet(tmp_path / "lignes.parquet")
+    number = dict(zip(f.get_column("id").to_list(), range(f.height + 90, 90, -1), strict=True))
+    f.with_columns(pl.col("id").replace_strict(number, return_dtype=pl.Int64)).write_parquet(tmp_path / "feuilles.parquet")
+    lines.with_columns(pl.col("feuille_id").replace_strict(number, default=None, return_dtype=pl.Int64)).write_parquet(
+        tmp_path / "lignes.parquet")
+    _in_memory(ref, tmp_path, tmp_path / "memoire")
+    out = tmp_path / "partitionne"
+    assert partitioned.run(ref, tmp_path, str(out), buckets=3, workers=1, range_feuilles=50)
+    _assert_same(tmp_path / "memoire", out)
+
+
 def test_feuilles_file_of_another_name(tmp_path: Path) -> None:
     """The flow named by its feuilles file, whatever its name (batch.parquet_flow)."""
     ref = _example_unique_ids(tmp_path)

@@ -287,3 +287,23 @@ def test_parquet_column_types_as_the_in_memory_reader(spark: Any, tmp_path: Path
     expected = _polars(ref, tmp_path / "feuilles.parquet", explanations=False)
     got = spark_runner.liquidate_spark_polars(spark, ref, tmp_path, partitions=2, explanations=False)
     _assert_same(expected, got)
+
+
+@pytest.mark.skipif(not EXAMPLE.exists(), reason="example folder not available")
+def test_integer_ids_in_numeric_order_as_in_memory(spark: Any, tmp_path: Path) -> None:
+    """An integer id column is processed in numeric order (9 before 10) in Spark's groups too;
+    a repeated integer id keeps its first occurrence in that order."""
+    from caisse.rules.claims.tests.test_integer_id_order import _two_feuilles
+
+    feuilles = [*_two_feuilles(10, 9), *_two_feuilles(110, 19)]
+    feuilles[2] = {**feuilles[2], "id": 9}  # 9 again, same day: the first 9 (input position 1) stays
+    pl.DataFrame([{k: v for k, v in f.items() if k != "lignes"} for f in feuilles]).write_parquet(
+        tmp_path / "feuilles.parquet")
+    pl.DataFrame([{"feuille_id": f["id"], **line} for f in feuilles for line in f["lignes"]]).write_parquet(
+        tmp_path / "lignes.parquet")
+    ref = EXAMPLE / "referentiel"
+    expected = _polars(ref, tmp_path / "feuilles.parquet", explanations=True)
+    decomptes = expected[0].select("id", "dette_creee_cts", "dette_recuperee_cts", "rejets").rows()
+    assert decomptes[0][2] == decomptes[1][1] > 0  # 10 recovers what 9 left
+    got = spark_runner.liquidate_spark_polars(spark, ref, tmp_path, partitions=2, explanations=True)
+    _assert_same(expected, got)
