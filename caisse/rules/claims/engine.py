@@ -426,7 +426,15 @@ def _person_columns() -> list[pl.Expr]:
 @functools.cache
 def _professional_columns() -> list[pl.Expr]:
     """What :func:`_professional_index` selects (built once)."""
-    return [pl.col("id").alias("executant"), pl.col("_ps_idx").cast(pl.Int64)]
+    non_conventionne = ((pl.col("conventionne") == False) | (pl.col("secteur") == 3)).fill_null(False)  # noqa: E712
+    generaliste = (pl.col("profession") == "medecin") & (pl.col("specialite") == "medecine_generale")
+    return [
+        pl.col("id").alias("executant"), pl.col("_ps_idx").cast(pl.Int64),
+        # Paid on the tarif d'autorité (CSS art. L162-5-10): 0 conventionné, 1 non-conventionné
+        # general practitioner, 2 another non-conventionné professional.
+        pl.when(non_conventionne).then(pl.when(generaliste.fill_null(False)).then(1).otherwise(2)).otherwise(0)
+        .cast(pl.Int8).alias(AUTORITE),
+    ]
 
 
 PersonTable = TypeVar("PersonTable", pl.DataFrame, pl.LazyFrame)
@@ -663,17 +671,59 @@ def _small_duplicate(carried: bool) -> pl.Expr:
 # --------------------------------------------------------------------------------------------
 
 
-def _act_tariff() -> pl.Expr:
-    """The act's tariff: tarif × quantité × coefficient, rounded to the cent."""
-    raw = pl.col("tarif_cts").cast(pl.Float64) * pl.col("quantite") * pl.col("coefficient")
+AUTORITE = "_ps_autorite"
+"""Feuille and line column: whether the executant is paid on the tarif d'autorité (see
+:func:`_professional_columns`)."""
+TARIF_AUTORITE = "_tarif_autorite_cts"
+"""Line column, present only when some executant of the batch is not conventionné: the act's
+tarif d'autorité (× quantité × coefficient), which replaces its tariff (null for the others)."""
+
+
+def _rounded(amount: pl.Expr) -> pl.Expr:
+    """A Float64 amount of cents rounded half up to the cent (within Int64)."""
     # Bounded before the cast: a rejected line's values may be anything, and above the largest
     # amount billed (controls.MAX_MONTANT_CTS) the base is the amount billed anyway.
-    return (raw + 0.5 + 1e-9).floor().clip(upper_bound=float(1 << 52)).cast(pl.Int64, strict=False)
+    return (amount + 0.5 + 1e-9).floor().clip(upper_bound=float(1 << 52)).cast(pl.Int64, strict=False)
 
 
-def _step_base(lines: Frame) -> Frame:
-    """Base de remboursement = tariff × quantité × coefficient, within the amount billed."""
-    tarif_br = _act_tariff()
+def _conventional_tariff() -> pl.Expr:
+    """The act's tariff: tarif × quantité × coefficient, rounded to the cent."""
+    return _rounded(pl.col("tarif_cts").cast(pl.Float64) * pl.col("quantite") * pl.col("coefficient"))
+
+
+def _act_tariff(authority: bool = False) -> pl.Expr:
+    """The act's tariff (:func:`_conventional_tariff`); with ``authority`` its tarif d'autorité
+    where the line has one (:func:`_tarif_autorite`)."""
+    return pl.coalesce(TARIF_AUTORITE, _conventional_tariff()) if authority else _conventional_tariff()
+
+
+def _tarif_autorite(lp: LineParameters) -> pl.Expr:
+    """The act's tarif d'autorité when its executant is not conventionné (CSS art. L162-5-10), for
+    the categories of fees (``tarif_autorite.categories``): a doctor's consultation at a fixed
+    amount (general practitioner or specialist) × quantité × coefficient, another act at a share
+    of its tarif conventionnel; null for the other lines (their tariff stays)."""
+    kind = pl.col(AUTORITE).fill_null(0)
+    consultation = pl.when(kind == 1).then(lp.scalar("tarif_autorite.consultation_generaliste", pl.Int64())).otherwise(
+        lp.scalar("tarif_autorite.consultation_specialiste", pl.Int64())
+    )
+    share = _half_up(_conventional_tariff() * lp.scalar("tarif_autorite.part_du_tarif", pl.Int64()), 100)
+    return (
+        pl.when((kind == 0) | ~lp.in_set("tarif_autorite.categories"))
+        .then(pl.lit(None, dtype=pl.Int64()))
+        .when(lp.is_category("consultation_medecin"))
+        .then(_rounded(consultation.cast(pl.Float64) * pl.col("quantite") * pl.col("coefficient")))
+        .otherwise(share)
+        .alias(TARIF_AUTORITE)
+    )
+
+
+def _step_base(lines: Frame, lp: LineParameters, authority: bool = False) -> Frame:
+    """Base de remboursement = tariff × quantité × coefficient, within the amount billed; with
+    ``authority`` (some executant of the batch is not conventionné) the tarif d'autorité where
+    it applies."""
+    if authority:
+        lines = lines.with_columns(_tarif_autorite(lp))
+    tarif_br = _act_tariff(authority)
     ok = pl.col("_ok")
     return lines.with_columns(
         pl.when(ok).then(pl.min_horizontal(tarif_br, pl.col("montant_facture_cts"))).otherwise(0).alias(
@@ -774,7 +824,7 @@ def _step_forfait_actes_lourds(lines: pl.DataFrame, lp: LineParameters) -> pl.Da
         .filter(pl.col("_fal_elig"))
         .select(
             "_lid", "_fpos", "_lpos", "date_soins", PERIOD, "base_remboursement_cts",
-            _act_tariff().alias("_tarif_acte_cts"), "coefficient", "quantite",
+            _act_tariff(TARIF_AUTORITE in lines.columns).alias("_tarif_acte_cts"), "coefficient", "quantite",
         ),
         lines.height,
     )
@@ -943,9 +993,11 @@ def liquidate(
             .alias("_rejet_f")
         )
     ok = (pl.col("_rejet_f").is_null() & pl.col("_rejet_l").is_null()).alias("_ok")
+    # Some executant paid on the tarif d'autorité (rare): the lines carry it, else no column.
+    authority = bool(f.get_column(AUTORITE).fill_null(0).max())
     if is_small(lines.height):  # the eligibility to the forfait actes lourds in the rates' plan
-        lines = chain(lines, lambda frame: _fal_eligible(_step_rate(_step_base(frame.with_columns(ok)), lp), lp),
-                      ("taux", "forfait", lp))
+        lines = chain(lines, lambda frame: _fal_eligible(_step_rate(_step_base(frame.with_columns(ok), lp, authority), lp), lp),
+                      ("taux", "forfait", authority, lp))
         if lines.get_column("_fal_elig").any():
             lines = _step_forfait_actes_lourds(lines, lp)
             lines = chain(lines, lambda frame: _step_participations(_step_amo(frame, lp), lp), ("participations", lp))
@@ -953,13 +1005,14 @@ def liquidate(
             lines = chain(lines, lambda frame: _step_participations(_step_amo(frame.with_columns(_NO_FAL), lp), lp),
                           ("participations", "sans forfait", lp))
     else:
-        lines = chain(lines, lambda frame: _step_rate(_step_base(frame.with_columns(ok)), lp), ("taux", lp))
+        lines = chain(lines, lambda frame: _step_rate(_step_base(frame.with_columns(ok), lp, authority), lp), ("taux", authority, lp))
         lines = _step_forfait_actes_lourds(lines, lp)
         lines = chain(lines, lambda frame: _step_participations(_step_amo(frame, lp), lp), ("participations", lp))
     lines, counters_daily_annual = caps.apply_caps(lines, counters, carry)
     if explanations:
         words = not is_small(lines.height)  # a small batch's texts are looked up line by line
-        lines = chain(lines, lambda frame: explain.line_signature(caps.line_payments(frame), words), ("paiements", words))
+        lines = chain(lines, lambda frame: explain.line_signature(caps.line_payments(frame), words, authority),
+                      ("paiements", words, authority))
     else:
         lines = chain(lines, caps.line_payments, ("paiements",))
 
@@ -989,7 +1042,7 @@ def _line_feuille_columns() -> list[pl.Expr]:
     return [
         pl.col("_pos").alias("_fpos"), pl.col("_ordre"), pl.col("_rejet_f"), pl.col("id"), pl.col("date_reception"),
         _ymd(pl.col("date_reception")).alias("_reception_ymd"), pl.col("nir"), pl.col("executant"),
-        pl.col("tiers_payant"), pl.col("en_rapport_ald"), pl.col("_nir_idx"), pl.col("_ps_idx"),
+        pl.col("tiers_payant"), pl.col("en_rapport_ald"), pl.col("_nir_idx"), pl.col("_ps_idx"), pl.col(AUTORITE),
         pl.col("date_naissance"), pl.col("_naissance_ymd"),
         # The feuille's risk and parcours as the flags the lines read (cheaper to copy than text).
         (pl.col("risque") == "atmp").alias("_risque_atmp"),

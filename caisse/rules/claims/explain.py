@@ -96,11 +96,17 @@ def _bits(flags: tuple[str, ...]) -> pl.Expr:
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 
-def line_signature(lines: Frame, words: bool = True) -> Frame:
+TARIF_AUTORITE = "_tarif_autorite_cts"
+"""The tarif d'autorité of a line (a column only when some executant is not conventionné)."""
+
+
+def line_signature(lines: Frame, words: bool = True, authority: bool = False) -> Frame:
     """The three signature words ``_sig1``.. ``_sig3`` of each line (see the module docstring),
     and the flags they read. A rejected line's text depends only on its rejection code. Column
     expressions only: the engine chains this step lazily with the payments. ``words=False``
-    gives the flags only: a small batch's texts are written line by line (:func:`explain_lines`)."""
+    gives the flags only: a small batch's texts are written line by line (:func:`explain_lines`).
+    With ``authority`` (a ``_tarif_autorite_cts`` column), a line paid on the tarif d'autorité
+    gets a signature of its own (such lines are rare)."""
     lines = lines.with_columns(
         (pl.col("depassement_cts") > 0).alias("_depasse"),
         (
@@ -126,6 +132,8 @@ def line_signature(lines: Frame, words: bool = True) -> Frame:
     w2, fit2 = _pack([(pl.col(c), b) for c, b in WORD2])
     w3, fit3 = _pack([(pl.col(c).fill_null(0), b) for c, b in WORD3])
     fits = fit1 & fit2 & fit3 & (coef100 == pl.col("coefficient") * 100)
+    if authority:
+        fits = fits & pl.col(TARIF_AUTORITE).is_null()
     own = -(pl.int_range(pl.len(), dtype=pl.Int64) + 1)  # a signature of its own
     rejet = pl.col("_rejet_l").replace_strict(REJECT_IDS, default=0, return_dtype=pl.Int64).fill_null(0)
     return lines.with_columns(
@@ -137,12 +145,13 @@ def line_signature(lines: Frame, words: bool = True) -> Frame:
 
 def _line_texts(rep: pl.DataFrame) -> pl.Series:
     """The explanation of each representative line (one per distinct signature)."""
-    return rep.select(_line_text_expression()).to_series()
+    return rep.select(_line_text_expression(TARIF_AUTORITE in rep.columns)).to_series()
 
 
 @functools.cache
-def _line_text_expression() -> pl.Expr:
-    """The sentences of a line, as one expression built once (it reads only the line's columns)."""
+def _line_text_expression(authority: bool = False) -> pl.Expr:
+    """The sentences of a line, as one expression built once (it reads only the line's columns);
+    with ``authority``, the base of a line paid on the tarif d'autorité says so."""
     ok = pl.col("_ok")
     taux = pl.col("taux").cast(pl.String)
     rejected = pl.format(
@@ -150,19 +159,21 @@ def _line_text_expression() -> pl.Expr:
         pl.col("_rejet_l"),
         pl.col("_rejet_l").replace_strict(MESSAGES, default=pl.lit("rejet")),
     )
+    quantity = pl.col("quantite").cast(pl.String)
+    coefficient = pl.col("coefficient").cast(pl.String).str.replace(r"\.0$", "")
+    under = pl.when(pl.col("_sous_tarif")).then(pl.lit(", limitée au montant facturé")).otherwise(pl.lit(""))
+    base = pl.format(
+        "Base de remboursement : {} au tarif de {} en vigueur depuis le {}, quantité {}, coefficient {}{} (CSS art. L162-1-7).",
+        pl.col("code"), eur(pl.col("tarif_cts")), pl.col("_tarif_debut").dt.to_string("%d/%m/%Y"), quantity, coefficient, under,
+    )
+    if authority:
+        base = pl.when(pl.col(TARIF_AUTORITE).is_null()).then(base).otherwise(pl.format(
+            "Professionnel non conventionné : base de remboursement au tarif d'autorité, {} pour {}, quantité {},"
+            " coefficient {}{}, au lieu du tarif conventionnel de {} (CSS art. L162-5-10).",
+            eur(pl.col(TARIF_AUTORITE)), pl.col("code"), quantity, coefficient, under, eur(pl.col("tarif_cts")),
+        ))
     pieces = [
-        _when(
-            ok,
-            pl.format(
-                "Base de remboursement : {} au tarif de {} en vigueur depuis le {}, quantité {}, coefficient {}{} (CSS art. L162-1-7).",
-                pl.col("code"),
-                eur(pl.col("tarif_cts")),
-                pl.col("_tarif_debut").dt.to_string("%d/%m/%Y"),
-                pl.col("quantite").cast(pl.String),
-                pl.col("coefficient").cast(pl.String).str.replace(r"\.0$", ""),
-                pl.when(pl.col("_sous_tarif")).then(pl.lit(", limitée au montant facturé")).otherwise(pl.lit("")),
-            ),
-        ),
+        _when(ok, base),
         _when(
             ok & pl.col("_depasse"),
             pl.lit("Dépassement (montant facturé au-delà du tarif) non remboursable (CSS art. L162-1-7)."),
@@ -248,6 +259,7 @@ def explain_lines(lines: pl.DataFrame, memo: dict[tuple[object, ...], str]) -> p
     needed = [
         "_ok", "_rejet_l", "code", "tarif_cts", "_tarif_debut", "quantite", "coefficient", "taux", "categorie",
         *LINE_FLAGS, *(c for c, _ in WORD2), *(c for c, _ in WORD3),
+        *([TARIF_AUTORITE] if TARIF_AUTORITE in lines.columns else []),
     ]
     if is_small(lines.height):
         facts: list[tuple[object, ...]] = lines[needed].rows()
