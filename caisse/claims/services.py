@@ -1213,3 +1213,25 @@ def processing_delays(debut: dt.date | None = None, fin: dt.date | None = None) 
         qs = qs.filter(date_paiement__lte=fin)
     rows = qs.values_list("type", "date_reception", "date_paiement")
     return delays.delay_table(rows)
+
+
+def late_payment_penalties(debut: dt.date | None = None, fin: dt.date | None = None) -> pl.DataFrame:
+    """The electronic feuilles paid to professionals (tiers payant) in the period, with the
+    penalty each owes for a late payment (CSS art. D161-13-4, :func:`delays.late_payment_penalties`);
+    the part obligatoire is the décompte's AMO reimbursement."""
+    from django.db.models.fields.json import KT
+
+    qs = Feuille.objects.filter(
+        statut=FeuilleStatus.LIQUIDEE, type=FeuilleType.FSE, date_paiement__isnull=False, date_reception__isnull=False,
+        decompte__destinataire="ps",
+    )
+    if debut is not None:
+        qs = qs.filter(date_paiement__gte=debut)
+    if fin is not None:
+        qs = qs.filter(date_paiement__lte=fin)
+    rows = qs.values_list("executant", "date_reception", "date_paiement", KT("decompte__montant_rembourse_cts"))
+    items = pl.DataFrame(
+        [(e, r, p, int(a) if a not in (None, "") else 0) for e, r, p, a in rows.iterator(chunk_size=5000)],
+        schema=delays.PENALTY_ITEMS, orient="row",
+    )
+    return delays.late_payment_penalties(items)

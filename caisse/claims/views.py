@@ -26,10 +26,16 @@ from caisse.beneficiaries.access import (
     search_beneficiaries_for,
 )
 from caisse.claims import capture, documents
+from caisse.claims import delays as delay_rules
 from caisse.claims.documents import DocumentUnavailable, euros
 from caisse.claims.forms import PaperFeuilleForm, PeriodForm
 from caisse.claims.models import DailyRun, Feuille, FeuilleStatus, RunStatus
-from caisse.claims.services import payment_runs, processing_delays, stored_nomenclature
+from caisse.claims.services import (
+    late_payment_penalties,
+    payment_runs,
+    processing_delays,
+    stored_nomenclature,
+)
 from caisse.core.audit import record
 from caisse.core.models import AuditAction
 
@@ -224,9 +230,20 @@ def delays(request: HttpRequest) -> HttpResponse:
     for r in rows:
         r["d9_affiche"] = documents._num(r["d9_jours"])
         r["moyenne_affiche"] = documents._num(r["delai_moyen_jours"])
+    # Late payments to professionals under tiers payant (CSS art. D161-13-4).
+    penalties = None if invalid else late_payment_penalties(du, au)
+    semesters = delay_rules.penalties_by_semester(penalties) if penalties is not None else []
+    owed = delay_rules.penalties_by_professional(penalties, limit=PENALTY_ROWS) if penalties is not None else []
+    for r in [*semesters, *owed]:
+        r["penalites"] = euros(r["penalites_cts"])
     return render(request, "claims/delays.html", {
         "form": form, "rows": rows,
         "chart": documents.delays_chart_svg(rows) if rows else "",
         "summary": documents.delays_summary(rows) if rows else "",
+        "semesters": semesters, "owed": owed, "penalty_rows": PENALTY_ROWS,
     }, status=400 if invalid else 200)
+
+
+PENALTY_ROWS = 10
+"""Professionals listed per semester on the delays page (the largest penalties)."""
 

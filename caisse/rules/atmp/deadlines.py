@@ -13,8 +13,7 @@ procedure: it is the dated boolean parameter ``atmp.procedure.prorogation_jour_n
 The employer's 48 hours (R441-3) exclude Sundays and public holidays (not Saturdays): they are
 counted as whole days after the day the employer learned of the accident.
 
-Public holidays are those of metropolitan France (the ``holidays`` library); the extra days of
-Alsace-Moselle (Good Friday, 26 December) are not handled.
+Public holidays are those of metropolitan France (:mod:`caisse.rules.calendar`).
 """
 
 from __future__ import annotations
@@ -22,11 +21,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
 
-import holidays
 from dateutil.relativedelta import relativedelta
 
+from caisse.rules.calendar import is_public_holiday, next_working_day
 from caisse.rules.parameters import Parameters
 
 PROCEDURE_START = dt.date(2019, 12, 1)
@@ -61,25 +59,7 @@ class DeadlineCode(StrEnum):
 # --- Calendar -----------------------------------------------------------------------------------
 
 
-@cache
-def _holidays(year: int) -> frozenset[dt.date]:
-    return frozenset(holidays.country_holidays("FR", years=year).keys())
-
-
-def is_public_holiday(day: dt.date) -> bool:
-    return day in _holidays(day.year)
-
-
-def is_working_day(day: dt.date) -> bool:
-    """Monday to Friday and not a French public holiday."""
-    return day.weekday() < 5 and not is_public_holiday(day)
-
-
-def next_working_day(day: dt.date) -> dt.date:
-    """``day`` itself when it is a working day, otherwise the first working day after it."""
-    while not is_working_day(day):
-        day += dt.timedelta(days=1)
-    return day
+# Working days and public holidays: caisse.rules.calendar (shared with the claims' payment delays).
 
 
 def jours_francs(start: dt.date, days: int, *, extend: bool = True) -> dt.date:

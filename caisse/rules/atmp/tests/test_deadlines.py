@@ -21,10 +21,9 @@ from caisse.rules.atmp.deadlines import (
     decision_deadline,
     hours_excluding_sundays_and_holidays,
     implicit_recognition_due,
-    is_public_holiday,
-    is_working_day,
     jours_francs,
 )
+from caisse.rules.calendar import is_public_holiday, is_working_day
 from caisse.rules.parameters import ParameterError, load_parameters
 
 SCENARIOS = yaml.safe_load((Path(__file__).parent.parent / "scenarios" / "delais.yaml").read_text(encoding="utf-8"))
