@@ -147,7 +147,8 @@ def render_statement_pdf(beneficiary: Any, date_paiement: dt.date, today: dt.dat
 def professional_return(identifiant: str, limit: int = 500) -> dict[str, Any]:
     """What the caisse sent a professional: the transfers (newest first) with their total, the
     feuilles rejected whole and the rejected lines of liquidated feuilles, each with its code and
-    its reason in French (the back-office page and the professional's own space show the same)."""
+    its reason in French, and the late payment penalties it is owed per semester (CSS art.
+    D161-13-4); the back-office page and the professional's own space show the same."""
     from caisse.professionals.models import HealthProfessional
 
     payments = list(Payment.objects.filter(type_beneficiaire=PayeeKind.PS, identifiant_beneficiaire=identifiant)
@@ -163,11 +164,16 @@ def professional_return(identifiant: str, limit: int = 500) -> dict[str, Any]:
         if not any(line.get("rejets") for line in (f.decompte or {}).get("lignes") or []):
             continue  # most liquidated feuilles: nothing to show, no statement to build
         partial.append({"f": f, "lines": [(line.code, c) for line in statement(f).lignes for c in line.rejets]})
+    from caisse.claims import delays, services
+
+    penalties = [{**r, "penalites": euros(r["penalites_cts"])}
+                 for r in delays.penalties_by_professional(services.late_payment_penalties(executant=identifiant))]
     return {
         "ps": HealthProfessional.objects.filter(identifiant=identifiant).first(),
         "payments": [(p, euros(p.montant_cts)) for p in payments],
         "total": euros(sum(p.montant_cts for p in payments)),
         "rejections": rejections, "partial": partial,
+        "penalties": penalties,
     }
 
 

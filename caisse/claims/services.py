@@ -1215,10 +1215,13 @@ def processing_delays(debut: dt.date | None = None, fin: dt.date | None = None) 
     return delays.delay_table(rows)
 
 
-def late_payment_penalties(debut: dt.date | None = None, fin: dt.date | None = None) -> pl.DataFrame:
-    """The electronic feuilles paid to professionals (tiers payant) in the period, with the
-    penalty each owes for a late payment (CSS art. D161-13-4, :func:`delays.late_payment_penalties`);
-    the part obligatoire is the décompte's AMO reimbursement."""
+def late_payment_penalties(
+    debut: dt.date | None = None, fin: dt.date | None = None, executant: str | None = None
+) -> pl.DataFrame:
+    """The electronic feuilles paid to professionals (tiers payant) in the period (to one
+    professional with ``executant``), with the penalty each owes for a late payment (CSS art.
+    D161-13-4, :func:`delays.late_payment_penalties`); the part obligatoire is the décompte's AMO
+    reimbursement."""
     from django.db.models.fields.json import KT
 
     qs = Feuille.objects.filter(
@@ -1229,6 +1232,8 @@ def late_payment_penalties(debut: dt.date | None = None, fin: dt.date | None = N
         qs = qs.filter(date_paiement__gte=debut)
     if fin is not None:
         qs = qs.filter(date_paiement__lte=fin)
+    if executant is not None:
+        qs = qs.filter(executant=executant)
     rows = qs.values_list("executant", "date_reception", "date_paiement", KT("decompte__montant_rembourse_cts"))
     items = pl.DataFrame(
         [(e, r, p, int(a) if a not in (None, "") else 0) for e, r, p, a in rows.iterator(chunk_size=5000)],

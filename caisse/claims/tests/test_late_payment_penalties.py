@@ -122,3 +122,7 @@ def test_penalties_of_the_daily_run_on_the_delays_page(make_user: Any) -> None:
     top = max(delays.penalties_by_professional(penalties), key=lambda r: r["penalites_cts"])
     assert reverse("claims:professional", args=[top["executant"]]) in html
     assert services.late_payment_penalties(debut=D(2027, 1, 1)).height == 0
+    # The professional's return (back-office page and online space) shows what it is owed.
+    page = client.get(reverse("claims:professional", args=[top["executant"]])).content.decode()
+    assert "Pénalités de retard de paiement" in page and euros(top["penalites_cts"]) in page
+    check_page(page)
