@@ -47,6 +47,7 @@ from caisse.rights.models import (
 )
 from caisse.rights.services import Prepared, PreparedRows, run_together
 from caisse.rules import identifiers
+from caisse.rules.claims.referentiel import conventionne_of, secteur_of
 
 BATCH_SIZE = 2000
 IMPORT_LABEL = "import du référentiel"
@@ -142,8 +143,9 @@ def _import_professionals(folder: Path, report: ImportReport) -> None:
             ident = str(record.get("id") or "").strip()
             if not ident:
                 raise BadRecord("identifiant « id » manquant.")
-            secteur = int(record.get("secteur") or 1)
-            conventionne = bool(record.get("conventionne", True))
+            # Read as caisse liquider reads them (an unknown secteur: 1, as the model's default).
+            secteur = secteur_of(record.get("secteur")) or 1
+            conventionne = conventionne_of(record.get("conventionne"))
             rows.append(HealthProfessional(
                 identifiant=ident, profession=str(record.get("profession") or ""),
                 specialite=str(record.get("specialite") or ""), secteur=secteur if conventionne else 3,

@@ -91,7 +91,10 @@ def feuille_frame(f: pl.DataFrame) -> pl.DataFrame:
     (an integer column's value kept in ``_id_entier`` for the processing order), ``date_reception`` as a date (``_invalide`` where present but not a date), default
     ``risque`` and ``parcours``; only the engine's columns are kept."""
     reception, bad_reception = date_column(f, "date_reception")
-    integer = f.schema.get("id", pl.String()).is_integer()  # ids ordered as numbers (engine.processing_keys)
+    # Ids ordered as numbers (engine.processing_keys): an integer column, or Spark's reading of an
+    # unsigned 64-bit one (decimal(20, 0)); beyond Int64 they are ordered as text.
+    id_type = f.schema.get("id", pl.String())
+    integer = id_type.is_integer() or (isinstance(id_type, pl.Decimal) and id_type.scale == 0)
     f = f.with_columns(
         pl.col("_pos").cast(pl.Int64),
         pl.col("id").cast(pl.String),

