@@ -1,5 +1,5 @@
 """Edge cases of the numeric order of integer ids and of the tarif d'autorité, found by a review:
-the review found, fixed since (each test names the path and the expected behaviour)."""
+each test names the path and the expected behaviour."""
 
 from __future__ import annotations
 
