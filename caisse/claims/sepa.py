@@ -14,10 +14,17 @@ A pain.001 document carries at least one payment information block, hence at lea
 valid IBAN) no document is made at all, :class:`NothingToTransfer` says why in French, and the
 callers write no file (``caisse exporter paiements``) or offer none (the back-office page).
 
-The document depends on the payments only (contract §7: a daily run killed and run again ends in
-the state of an uninterrupted run, so exporting it gives the same file, byte for byte): each
-transfer's ``EndToEndId`` names its payee and payment date (:func:`end_to_end_id`), never a
-database id; the message id (``MsgId``) and each block's id (``PmtInfId``) are digests of what
+No NIR leaves for the bank (CNIL, décret NIR; ADR 0012): a member's (assuré's) transfer carries a
+keyed digest of its payee and date as ``EndToEndId`` (:func:`end_to_end_id`), a plain French label
+as remittance text (:func:`remittance`) and the member's name, never the NIR, as creditor name
+(:func:`creditor_name`). A professional's identifier (RPPS, FINESS) is no patient's data and stays.
+The key is ``CAISSE_SEPA_CLE`` (environment or Django settings), else the Django ``SECRET_KEY``
+(the installation's own key when none is given: the same for the server and the commands).
+
+The document depends on the payments (and the caisse's configuration) only (contract §7: a daily
+run killed and run again ends in the state of an uninterrupted run, so exporting it gives the same
+file, byte for byte): each transfer's ``EndToEndId`` is made of its payee and payment date, never
+a database id; the message id (``MsgId``) and each block's id (``PmtInfId``) are digests of what
 they carry, and the creation time (``CreDtTm``) is the latest payment date at midnight, where
 sepaxml would write the clock and random ids. Exporting the same payments twice thus gives the
 same message, which a bank recognises as a repeated submission instead of paying twice.
@@ -47,13 +54,10 @@ DEFAULT_BIC = "BDFEFRPPCCT"
 def debtor() -> dict[str, str]:
     """The caisse's account (name, IBAN, BIC)."""
 
-    def get(name: str, default: str) -> str:
-        return str(os.environ.get(name) or getattr(settings, name, "") or default)
-
     return {
-        "name": get("CAISSE_SEPA_NOM", DEFAULT_NAME),
-        "IBAN": identifiers.compact(get("CAISSE_SEPA_IBAN", DEFAULT_IBAN)),
-        "BIC": get("CAISSE_SEPA_BIC", DEFAULT_BIC),
+        "name": _setting("CAISSE_SEPA_NOM", DEFAULT_NAME),
+        "IBAN": identifiers.compact(_setting("CAISSE_SEPA_IBAN", DEFAULT_IBAN)),
+        "BIC": _setting("CAISSE_SEPA_BIC", DEFAULT_BIC),
     }
 
 
@@ -80,19 +84,83 @@ class NothingToTransfer(ValueError):
 
 SCHEMA = "pain.001.001.03"
 MAX_ID = 35  # Max35Text: MsgId, PmtInfId, EndToEndId
+MAX_REMITTANCE = 140  # Max140Text: Ustrd
 _PLAIN_ID = re.compile(r"[A-Za-z0-9]+")
+
+
+def _setting(name: str, default: str = "") -> str:
+    return str(os.environ.get(name) or getattr(settings, name, "") or default)
+
+
+def _reference_key() -> bytes:
+    """The key of the members' references: ``CAISSE_SEPA_CLE``, else the Django ``SECRET_KEY``
+    (stable for a deployment, hence the same file on every export; unknown to the banks, who
+    cannot find a NIR back by trying them all)."""
+    secret = _setting("CAISSE_SEPA_CLE") or str(settings.SECRET_KEY)
+    return hashlib.blake2b(secret.encode("utf-8"), digest_size=32, person=b"caisse.sepa.ref").digest()
+
+
+def _short(parts: Sequence[object], size: int, key: bytes = b"") -> str:
+    data = "\x1f".join(str(part) for part in parts).encode("utf-8")
+    return hashlib.blake2b(data, key=key, digest_size=16).hexdigest()[:size]
 
 
 def end_to_end_id(p: Payment) -> str:
     """The transfer's ``EndToEndId``: ``CAISSE``, the payment date, ``P`` (professional) or ``A``
-    (assuré), then the payee's id, or ``-`` and a digest of it when it is not plain letters and
-    digits or too long. One payment per payee and date, hence unique; the same whatever the
-    database ids (a run killed and resumed numbers its rows differently on PostgreSQL)."""
+    (assuré), then
+
+    - for a professional, its identifier, or ``-`` and a digest of it when it is not plain letters
+      and digits or too long;
+    - for an assuré, ``-`` and a keyed digest (:func:`_reference_key`) of the payee kind, NIR and
+      payment date: the NIR never travels to the bank.
+
+    Always 35 characters or fewer, letters, digits and ``-``. One payment per payee and date, hence
+    unique (19 hexadecimal digits for a digest: 76 bits); the same whatever the database ids (a run
+    killed and resumed numbers its rows differently on PostgreSQL)."""
     head = f"CAISSE{p.date_paiement:%Y%m%d}{'P' if p.type_beneficiaire == PayeeKind.PS else 'A'}"
     ident = str(p.identifiant_beneficiaire)
+    size = MAX_ID - len(head) - 1
+    if p.type_beneficiaire != PayeeKind.PS:
+        key = _reference_key()
+        return head + "-" + _short([PayeeKind.ASSURE, identifiers.compact(ident), f"{p.date_paiement:%Y-%m-%d}"], size, key)
     if _PLAIN_ID.fullmatch(ident) and len(head) + len(ident) <= MAX_ID:
         return head + ident
-    return head + "-" + hashlib.blake2b(ident.encode("utf-8"), digest_size=16).hexdigest()[: MAX_ID - len(head) - 1]
+    return head + "-" + _short([ident], size)
+
+
+def _feuilles(n: int) -> str:
+    return f"{n} feuille{'s' if n > 1 else ''} de soins"
+
+
+def remittance(p: Payment) -> str:
+    """The transfer's remittance text (``Ustrd``, 140 characters at most), which the payee's bank
+    shows on its statement. For an assuré, the date and the number of feuilles, no identifier:
+    ``Remboursement de soins du 03/01/2025 - 3 feuilles de soins``. For a professional, its
+    identifier too: ``Tiers payant du 03/01/2025 - professionnel 10000000001 - 2 feuilles de soins``."""
+    if p.type_beneficiaire == PayeeKind.PS:
+        text = (f"Tiers payant du {p.date_paiement:%d/%m/%Y} - professionnel {p.identifiant_beneficiaire} - "
+                f"{_feuilles(p.nb_feuilles)}")
+    else:
+        text = f"Remboursement de soins du {p.date_paiement:%d/%m/%Y} - {_feuilles(p.nb_feuilles)}"
+    return text[:MAX_REMITTANCE]
+
+
+ASSURE_NAME = "Assure social"
+_NOT_A_NAME = re.compile(r"[\W_]*(assur[ée]e?)?[\W_]*", re.IGNORECASE)
+
+
+def creditor_name(p: Payment) -> str:
+    """The creditor's name (``Cdtr/Nm``): the payment's, never an assuré's NIR. The payments
+    name an assuré without a name on file ``Assuré <NIR>``, or by the NIR itself: such a name
+    becomes ``Assure social``."""
+    ident = str(p.identifiant_beneficiaire)
+    if p.type_beneficiaire == PayeeKind.PS:
+        return p.nom or ident
+    nir = re.sub(r"\s", "", ident)
+    name = str(p.nom or "")
+    if not nir or nir[:13] in re.sub(r"\s", "", name) or _NOT_A_NAME.fullmatch(name):
+        return ASSURE_NAME
+    return name
 
 
 def _digest(parts: Sequence[object]) -> str:
@@ -128,21 +196,23 @@ def credit_transfer(payments: Sequence[Payment]) -> tuple[bytes, list[Payment]]:
     transfer = SepaTransfer(config, schema=SCHEMA, clean=True)
     skipped: list[Payment] = []
     carried: list[tuple[Any, ...]] = []  # what each transfer says, before sepaxml rewrites it
+    seen: set[str] = set()
     for p in payments:
         iban = valid_iban(p.iban)
         if iban is None:
             skipped.append(p)
             continue
-        who = "professionnel" if p.type_beneficiaire == PayeeKind.PS else "assure"
         payment: dict[str, Any] = {
-            "name": p.nom or p.identifiant_beneficiaire,
+            "name": creditor_name(p),
             "IBAN": iban,
             "amount": int(p.montant_cts),
             "execution_date": p.date_paiement,
-            "description": f"Remboursement frais de sante {who} {p.identifiant_beneficiaire} "
-            f"{p.nb_feuilles} feuille(s) du {p.date_paiement:%d/%m/%Y}",
+            "description": remittance(p),
             "endtoend_id": end_to_end_id(p),
         }
+        if payment["endtoend_id"] in seen:  # 76 bits: never expected, but never two transfers alike
+            raise ValueError(f"Deux virements ont la même référence {payment['endtoend_id']} : aucun fichier SEPA n'est produit.")
+        seen.add(payment["endtoend_id"])
         if p.bic:
             payment["BIC"] = p.bic
         carried.append((p.date_paiement, *(payment.get(k, "") for k in ("endtoend_id", "amount", "IBAN", "BIC", "name",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,7 @@ def test_the_payments_file_is_the_same_whatever_the_database_ids_and_the_time(tm
     xmlschema.XMLSchema(XSD).validate(xml.decode())
     text = xml.decode()
     assert f"<CreDtTm>{TODAY:%Y-%m-%d}T00:00:00</CreDtTm>" in text
-    assert "P" + payments[0].identifiant_beneficiaire in text or "A" + payments[0].identifiant_beneficiaire in text
+    assert all(f"<EndToEndId>{sepa.end_to_end_id(p)}</EndToEndId>" in text for p in payments)
     # What the file carries changes its message id.
     changed = [_copy(p, p.pk) for p in payments]
     changed[0].montant_cts += 1
@@ -80,12 +81,79 @@ def test_end_to_end_ids_name_the_payee_and_date_and_fit_the_schema() -> None:
     odd = Payment(type_beneficiaire=PayeeKind.PS, identifiant_beneficiaire="PS/ 12-é" * 5, date_paiement=day)
     assure = Payment(type_beneficiaire=PayeeKind.ASSURE, identifiant_beneficiaire="2750275123456 21",
                      date_paiement=day)
-    assert sepa.end_to_end_id(plain) == "CAISSE20260302P10000000001"
+    assert sepa.end_to_end_id(plain) == "CAISSE20260302P10000000001"  # a professional's id may travel
     for p in (odd, assure):
         ident = sepa.end_to_end_id(p)
         assert len(ident) == 35 and ident.startswith("CAISSE20260302") and ident.isascii()
         assert sepa.end_to_end_id(p) == ident
     assert sepa.end_to_end_id(odd) != sepa.end_to_end_id(assure)
+
+
+def _assure(nir: str, day: dt.date, pk: int | None = None) -> Payment:
+    return Payment(id=pk, type_beneficiaire=PayeeKind.ASSURE, identifiant_beneficiaire=nir, date_paiement=day)
+
+
+def test_an_assures_end_to_end_id_never_carries_the_nir(monkeypatch: pytest.MonkeyPatch) -> None:
+    day = dt.date(2025, 1, 3)
+    nir = "100049940465190"
+    ident = sepa.end_to_end_id(_assure(nir, day))
+    assert re.fullmatch(r"CAISSE20250103A-[0-9a-f]{19}", ident), ident
+    assert nir[:13] not in ident and nir[-9:] not in ident
+    # Deterministic: the same payee and date, whatever the database id; another payee or date differs.
+    assert sepa.end_to_end_id(_assure(nir, day, pk=7)) == sepa.end_to_end_id(_assure(nir, day, pk=70_000)) == ident
+    assert sepa.end_to_end_id(_assure("100049940465191", day)) != ident
+    assert sepa.end_to_end_id(_assure(nir, day + dt.timedelta(days=1)))[16:] != ident[16:]
+    ps = Payment(type_beneficiaire=PayeeKind.PS, identifiant_beneficiaire=nir, date_paiement=day)
+    assert sepa.end_to_end_id(ps) != ident
+    # Keyed: a bank cannot find the NIR back by trying all of them without the caisse's key.
+    monkeypatch.setenv("CAISSE_SEPA_CLE", "une autre clé")
+    other = sepa.end_to_end_id(_assure(nir, day))
+    assert other != ident and re.fullmatch(r"CAISSE20250103A-[0-9a-f]{19}", other)
+
+
+def test_an_assures_remittance_text_and_name_carry_no_nir() -> None:
+    day = dt.date(2025, 1, 3)
+    nir = "100049940465190"
+    p = Payment(type_beneficiaire=PayeeKind.ASSURE, identifiant_beneficiaire=nir, date_paiement=day, nb_feuilles=3,
+                nom=f"Assuré {nir}")
+    assert sepa.remittance(p) == "Remboursement de soins du 03/01/2025 - 3 feuilles de soins"
+    assert sepa.remittance(Payment(**{**_fields(p), "nb_feuilles": 1})).endswith("- 1 feuille de soins")
+    assert sepa.creditor_name(p) == sepa.ASSURE_NAME  # the name the payments give a nameless assuré
+    for nom in ("", nir, "1 00 04 99 404 651 90", "Assuré", "assuree"):
+        assert sepa.creditor_name(Payment(**{**_fields(p), "nom": nom})) == sepa.ASSURE_NAME
+    assert sepa.creditor_name(Payment(**{**_fields(p), "nom": "Marc Durand"})) == "Marc Durand"
+    ps = Payment(type_beneficiaire=PayeeKind.PS, identifiant_beneficiaire="10000000001", date_paiement=day,
+                 nb_feuilles=2, nom="")
+    assert sepa.remittance(ps) == "Tiers payant du 03/01/2025 - professionnel 10000000001 - 2 feuilles de soins"
+    assert sepa.creditor_name(ps) == "10000000001"
+    long_ps = Payment(**{**_fields(ps), "identifiant_beneficiaire": "X" * 64, "nb_feuilles": 10**9})
+    assert len(sepa.remittance(long_ps)) <= 140
+
+
+def _fields(p: Payment) -> dict[str, Any]:
+    return {f.attname: getattr(p, f.attname) for f in Payment._meta.concrete_fields}
+
+
+def test_no_nir_of_the_referentiel_travels_in_the_payments_file(tmp_path: Path) -> None:
+    import_folder(EXAMPLE / "referentiel")
+    services.receive_flow(EXAMPLE / "feuilles.ndjson", quiet=True)
+    services.daily_run(None, today=TODAY, quiet=True)
+    out = tmp_path / "paiements.xml"
+    assert services.export_payments(str(out), quiet=True) > 0
+    text = out.read_text(encoding="utf-8")
+    xmlschema.XMLSchema(XSD).validate(text)
+    nirs = {person["nir"] for person in read_ndjson(EXAMPLE / "referentiel" / "beneficiaires.ndjson")}
+    assert nirs and Payment.objects.filter(type_beneficiaire=PayeeKind.ASSURE).exists()
+    compact = re.sub(r"\s", "", text)
+    assert not [n for n in nirs if n[:13] in compact], "a NIR travels to the bank"
+    assures = Payment.objects.filter(type_beneficiaire=PayeeKind.ASSURE)
+    for p in assures:
+        assert f"<EndToEndId>{sepa.end_to_end_id(p)}</EndToEndId>" in text
+        assert f"<Ustrd>{sepa.remittance(p)}</Ustrd>" in text
+    ids = re.findall(r"<EndToEndId>([^<]*)</EndToEndId>", text)
+    assert len(ids) == len(set(ids)) == Payment.objects.count()
+    assert all(len(i) <= 35 and re.fullmatch(r"[A-Za-z0-9-]+", i) for i in ids)
+    assert all(len(u) <= 140 for u in re.findall(r"<Ustrd>([^<]*)</Ustrd>", text))
 
 
 def test_several_payment_dates_give_one_block_each_with_its_own_id(tmp_path: Path) -> None:

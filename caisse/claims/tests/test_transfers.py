@@ -287,3 +287,31 @@ def test_the_back_office_offers_no_empty_file(family: Path, make_user: Any) -> N
     assert "Aucun virement à exporter" in response.content.decode()
     assert response["Content-Type"].startswith("text/html")
 
+
+
+def test_no_nir_travels_to_the_bank_from_the_command_or_the_back_office(
+    family: Path, tmp_path: Path, make_user: Any
+) -> None:
+    services.receive_flow(family, quiet=True)
+    services.daily_run(None, today=TODAY, quiet=True)
+    Beneficiary.objects.filter(nir=SINGLE).update(nom="", prenom="")  # no name on file: "Assuré <NIR>"
+    Payment.objects.filter(identifiant_beneficiaire=SINGLE).update(nom=f"Assuré {SINGLE}")
+    out = tmp_path / "virements.xml"
+    assert services.export_payments(str(out), quiet=True) == 3
+    client = Client()
+    client.force_login(make_user(Role.LIQUIDATEUR, username="paul"))
+    response = client.get(reverse("claims:payments_sepa", args=[DailyRun.objects.get().pk]))
+    assert response.status_code == 200
+    for xml in (out.read_bytes(), response.content):
+        _valid(xml)
+        text = xml.decode()
+        for person in (PARENT, CHILD_1, CHILD_2, SINGLE):
+            assert person[:13] not in text.replace(" ", ""), person
+        root = ET.fromstring(xml)
+        for p in Payment.objects.filter(type_beneficiaire=PayeeKind.ASSURE):
+            tx = next(t for t in root.findall(".//p:CdtTrfTxInf", NS)
+                      if t.findtext("p:PmtId/p:EndToEndId", namespaces=NS) == sepa.end_to_end_id(p))
+            assert tx.findtext("p:RmtInf/p:Ustrd", namespaces=NS) == (
+                f"Remboursement de soins du {TODAY:%d/%m/%Y} - {p.nb_feuilles} feuille{'s' if p.nb_feuilles > 1 else ''} de soins")
+        names = {t.findtext("p:Cdtr/p:Nm", namespaces=NS) for t in root.findall(".//p:CdtTrfTxInf", NS)}
+        assert {"Marc Durand", sepa.ASSURE_NAME} <= names
