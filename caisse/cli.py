@@ -143,12 +143,29 @@ def simuler(
         _fail(str(exc))
 
 
+def _serving_defaults(host: str) -> None:
+    """What serving needs unless the environment says otherwise: no development mode (French
+    error pages, no technical detail shown to users; the secret key is then the installation's,
+    see the settings) and the host served among the allowed ones."""
+    import contextlib
+    import os
+    from pathlib import Path
+
+    os.environ.setdefault("CAISSE_DEBUG", "0")
+    var = Path(__file__).resolve().parent.parent / "var"
+    with contextlib.suppress(OSError):  # settings.STATIC_ROOT: WhiteNoise warns when it is missing
+        (var / "static").mkdir(parents=True, exist_ok=True)
+    if "CAISSE_ALLOWED_HOSTS" not in os.environ and host not in ("127.0.0.1", "localhost"):
+        os.environ["CAISSE_ALLOWED_HOSTS"] = "*" if host in ("0.0.0.0", "::") else f"127.0.0.1,localhost,{host}"
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Adresse d'écoute.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port d'écoute.")] = 8000,
 ) -> None:
     """Servir le back-office, les espaces en ligne et l'API HTTP."""
+    _serving_defaults(host)
     _setup_django()
     from caisse.web.server import serve as run_server
 
@@ -163,6 +180,8 @@ def demo(
     servir: Annotated[bool, typer.Option("--servir/--sans-serveur", help="Servir après construction.")] = True,
 ) -> None:
     """Construire une caisse de démonstration, afficher les comptes, puis la servir."""
+    if servir:
+        _serving_defaults(host)
     _setup_django()
     from caisse.web.demo import build_demo
 

@@ -1166,13 +1166,18 @@ def _report_skipped(skipped: Sequence[Payment]) -> None:
         _say("exporter", f"paiement de {p.montant_cts / 100:.2f} € à {p.identifiant_beneficiaire} non exporté : IBAN absent ou invalide.")
 
 
-def payment_runs(limit: int = 104) -> list[dict[str, Any]]:
-    """The latest finished daily runs (newest first) with what they paid: transfers and amounts to
-    professionals and to assurés, the transfers that no SEPA file can carry (no valid IBAN) and
-    those it carries (``virements``: no file when there is none)."""
+def finished_runs() -> Any:
+    """The finished daily runs, newest first (the payments page pages through them)."""
+    return DailyRun.objects.filter(statut=RunStatus.TERMINE).order_by("-date_traitement", "-pk")
+
+
+def payment_runs(runs: Sequence[DailyRun] | None = None, limit: int = 104) -> list[dict[str, Any]]:
+    """Finished daily runs (``runs``, else the latest ``limit``, newest first) with what they paid:
+    transfers and amounts to professionals and to assurés, the transfers that no SEPA file can
+    carry (no valid IBAN) and those it carries (``virements``: no file when there is none)."""
     from django.db.models import Count, Q, Sum
 
-    runs = list(DailyRun.objects.filter(statut=RunStatus.TERMINE).order_by("-date_traitement", "-pk")[:limit])
+    runs = list(runs) if runs is not None else list(finished_runs()[:limit])
     totals = {
         row["run"]: row
         for row in Payment.objects.filter(run__in=runs).values("run").annotate(

@@ -31,6 +31,7 @@ from caisse.claims.documents import DocumentUnavailable, euros
 from caisse.claims.forms import PaperFeuilleForm, PeriodForm
 from caisse.claims.models import DailyRun, Feuille, FeuilleStatus, RunStatus
 from caisse.claims.services import (
+    finished_runs,
     late_payment_penalties,
     payment_runs,
     processing_delays,
@@ -94,10 +95,22 @@ def lookup(request: HttpRequest) -> HttpResponse:
             return redirect("claims:beneficiary", person.pk)
         messages.error(request, "Aucun bénéficiaire n'est immatriculé avec ce NIR.")
     elif ps:
-        return redirect("claims:professional", ps)
+        if _known_professional(ps):
+            return redirect("claims:professional", ps)
+        messages.error(request, "Aucun professionnel de santé ni aucune feuille ne porte cet identifiant.")
     else:
         messages.error(request, "Saisissez un NIR ou un identifiant de professionnel.")
     return redirect("claims:queue")
+
+
+def _known_professional(identifiant: str) -> bool:
+    """Whether the professional's return page has something to show (as its view decides)."""
+    from caisse.claims.models import PayeeKind, Payment
+    from caisse.professionals.models import HealthProfessional
+
+    return (HealthProfessional.objects.filter(identifiant=identifiant).exists()
+            or Feuille.objects.filter(executant=identifiant).exists()
+            or Payment.objects.filter(type_beneficiaire=PayeeKind.PS, identifiant_beneficiaire=identifiant).exists())
 
 
 @claims_team(write=True)
@@ -175,12 +188,19 @@ def statement_download(request: HttpRequest, person: Any, date: str, *, back_url
 
 @claims_team()
 def payments(request: HttpRequest) -> HttpResponse:
-    rows = payment_runs()
+    from django.core.paginator import Paginator
+
+    page = Paginator(finished_runs(), RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    rows = payment_runs(list(page.object_list))
     for r in rows:
         r["montant_ps"] = euros(r["montant_ps_cts"])
         r["montant_assures"] = euros(r["montant_assures_cts"])
         r["total"] = euros(r["montant_ps_cts"] + r["montant_assures_cts"])
-    return render(request, "claims/payments.html", {"rows": rows})
+    return render(request, "claims/payments.html", {"rows": rows, "page": page})
+
+
+RUNS_PER_PAGE = 30
+"""Daily runs per page of the payments page (newest first, older ones on the next pages)."""
 
 
 @claims_team()

@@ -3,8 +3,12 @@
 Everything that changes between machines comes from environment variables:
 
 - ``CAISSE_DATABASE_URL``: database (``postgres://…``); embedded SQLite ``./caisse.sqlite3`` by default.
-- ``CAISSE_SECRET_KEY``: secret key (a development key is used when absent and DEBUG is on).
-- ``CAISSE_DEBUG``: ``1`` for development (default ``1`` outside production).
+- ``CAISSE_SECRET_KEY``: secret key. When absent, the installation's own key, created once in
+  ``var/cle_secrete`` (readable by its owner only) and shared by every command and the server
+  (sessions survive a restart; the SEPA references of ``claims.sepa`` stay the same from the
+  back-office and from ``caisse exporter paiements``).
+- ``CAISSE_DEBUG``: ``1`` for development (default ``1``, but ``caisse serve`` and ``caisse demo``
+  serve with ``0`` unless it is set: French error pages, no technical detail).
 - ``CAISSE_ALLOWED_HOSTS``: comma-separated host names.
 """
 
@@ -31,11 +35,33 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 DEBUG = env_bool("CAISSE_DEBUG", True)
-SECRET_KEY = os.environ.get("CAISSE_SECRET_KEY") or (
+
+
+def installation_key() -> str:
+    """The installation's secret key (``var/cle_secrete``), created on first use; empty when it
+    can be neither read nor written (a read-only installation must give ``CAISSE_SECRET_KEY``)."""
+    import secrets
+
+    key_file = BASE_DIR.parent / "var" / "cle_secrete"
+    try:
+        if not key_file.exists():
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(secrets.token_urlsafe(50))
+        return key_file.read_text(encoding="utf-8").strip()
+    except FileExistsError:  # another process created it meanwhile
+        return key_file.read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+
+
+SECRET_KEY = os.environ.get("CAISSE_SECRET_KEY") or installation_key() or (
     "dev-only-insecure-key-caisse" if DEBUG else ""
 )
 if not SECRET_KEY:
-    raise ImproperlyConfigured("CAISSE_SECRET_KEY est obligatoire hors mode développement.")
+    raise ImproperlyConfigured("CAISSE_SECRET_KEY est obligatoire : la clé de l'installation (var/cle_secrete) "
+                               "ne peut être ni lue ni créée.")
 ALLOWED_HOSTS = os.environ.get("CAISSE_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 
 INSTALLED_APPS = [

@@ -27,6 +27,7 @@ import polars as pl
 
 from caisse.rules.claims.controls import FEUILLE_CODES, LINE_CODES, MESSAGES
 from caisse.rules.claims.frames import drop, is_small
+from caisse.rules.claims.nomenclature import CATEGORY_LABELS
 
 REJECT_IDS = {code: i + 1 for i, code in enumerate(dict.fromkeys((*LINE_CODES, *FEUILLE_CODES)))}
 
@@ -208,7 +209,13 @@ def _line_text_expression(authority: bool = False) -> pl.Expr:
         ),
         _when(
             ok & ~pl.col("_exonere") & ~pl.col("_hors_parcours") & ~pl.col("_ame_exclu") & ~pl.col("_fal"),
-            pl.format("Taux de remboursement de {} % pour la catégorie {} (CSS art. R160-5).", taux, pl.col("categorie")),
+            pl.format(
+                "Taux de remboursement de {} % pour {} (CSS art. R160-5).", taux,
+                pl.col("categorie").cast(pl.String).replace_strict(
+                    CATEGORY_LABELS, default=pl.concat_str(pl.lit("la catégorie "), pl.col("categorie").cast(pl.String)),
+                    return_dtype=pl.String,
+                ),
+            ),
         ),
         _when(
             ok & pl.col("_fal"),

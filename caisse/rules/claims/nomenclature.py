@@ -48,6 +48,26 @@ CATEGORIES = (
 CONTRACT_CATEGORIES = frozenset(CATEGORIES[:-1])
 """The categories of the contract (§1): all but the project's own ``hospitalisation``."""
 
+CATEGORY_LABELS = {
+    "consultation_medecin": "les consultations de médecin",
+    "acte_technique_medecin": "les actes techniques médicaux",
+    "imagerie": "les actes d'imagerie",
+    "sage_femme": "les actes de sage-femme",
+    "dentaire": "les soins dentaires",
+    "auxiliaire_medical": "les actes des auxiliaires médicaux",
+    "biologie": "les analyses de biologie médicale",
+    "medicament_100": "les médicaments irremplaçables et particulièrement coûteux",
+    "medicament_65": "les médicaments à service médical rendu majeur ou important",
+    "medicament_30": "les médicaments à service médical rendu modéré",
+    "medicament_15": "les médicaments à service médical rendu faible",
+    "transport": "les transports sanitaires",
+    "optique": "l'optique",
+    "audioprothese": "les audioprothèses",
+    "dispositif_medical": "les dispositifs médicaux",
+    "hospitalisation": "les frais d'hospitalisation",
+}
+"""How the explanations name each category, in French (a category without a label keeps its key)."""
+
 SCHEMA: dict[str, pl.DataType] = {
     "code": pl.String(),
     "libelle": pl.String(),

@@ -1,0 +1,76 @@
+"""Back-office details found by a browser audit: the professional look-up, the payments page's
+pages, the server's defaults (French error pages, no development mode)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from caisse.accounts.models import Role
+from caisse.claims.models import DailyRun, RunStatus
+from caisse.claims.views import RUNS_PER_PAGE
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_an_unknown_professional_id_gets_a_french_message_not_a_404(make_user: Any) -> None:
+    client = _client(make_user(Role.MANAGER))
+    response = client.get(reverse("claims:lookup"), {"ps": "99999999999"}, follow=True)
+    html = response.content.decode()
+    assert response.status_code == 200 and response.redirect_chain[-1][0] == reverse("claims:queue")
+    assert "Aucun professionnel de santé ni aucune feuille ne porte cet identifiant." in html
+
+
+def test_the_payments_page_pages_through_every_run(make_user: Any) -> None:
+    start = timezone.now()
+    runs = [
+        DailyRun(date_traitement=dt.date(2025, 1, 1) + dt.timedelta(days=k), debut=start, fin=start,
+                 statut=RunStatus.TERMINE)
+        for k in range(RUNS_PER_PAGE + 5)
+    ]
+    DailyRun.objects.bulk_create(runs)
+    client = _client(make_user(Role.MANAGER))
+    first = client.get(reverse("claims:payments")).content.decode()
+    newest, oldest = runs[-1].date_traitement, runs[0].date_traitement
+    assert f"{newest:%d/%m/%Y}" in first and f"{oldest:%d/%m/%Y}" not in first
+    assert "page 1 sur 2" in first and "Traitements plus anciens" in first
+    assert "Montant aux professionnels" in first and "Montant aux assurés" in first  # no two "Montant" columns
+    second = client.get(reverse("claims:payments"), {"page": 2}).content.decode()
+    assert f"{oldest:%d/%m/%Y}" in second and "Traitements plus récents" in second
+
+
+def test_serving_defaults_leave_development_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    from caisse import cli
+
+    for name in ("CAISSE_DEBUG", "CAISSE_ALLOWED_HOSTS"):
+        monkeypatch.delenv(name, raising=False)
+    cli._serving_defaults("127.0.0.1")
+    assert os.environ["CAISSE_DEBUG"] == "0" and "CAISSE_ALLOWED_HOSTS" not in os.environ
+    cli._serving_defaults("0.0.0.0")
+    assert os.environ["CAISSE_ALLOWED_HOSTS"] == "*"
+    monkeypatch.setenv("CAISSE_DEBUG", "1")
+    monkeypatch.delenv("CAISSE_ALLOWED_HOSTS")
+    cli._serving_defaults("caisse.example")
+    assert os.environ["CAISSE_DEBUG"] == "1"  # an explicit choice stays
+    assert os.environ["CAISSE_ALLOWED_HOSTS"] == "127.0.0.1,localhost,caisse.example"
+
+
+def test_the_installation_key_is_created_once_and_kept(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from caisse.config import settings
+
+    monkeypatch.setattr(settings, "BASE_DIR", tmp_path / "caisse")
+    key = settings.installation_key()
+    assert len(key) > 40 and settings.installation_key() == key
+    assert (tmp_path / "var" / "cle_secrete").stat().st_mode & 0o777 == 0o600
