@@ -150,7 +150,8 @@ def _import_professionals(folder: Path, report: ImportReport) -> None:
                 identifiant=ident, profession=str(record.get("profession") or ""),
                 specialite=str(record.get("specialite") or ""), secteur=secteur if conventionne else 3,
                 optam=bool(record.get("optam")) and secteur == 2, conventionne=conventionne,
-                nom=str(record.get("nom") or ""), prenom=str(record.get("prenom") or ""),
+                # A structure (laboratory, hospital, transporter, supplier) is named by its raison sociale.
+                nom=str(record.get("nom") or record.get("raison_sociale") or ""), prenom=str(record.get("prenom") or ""),
                 iban=_valid_iban(record.get("iban")), bic=str(record.get("bic") or ""),
             ))
         except (BadRecord, ValueError) as exc:

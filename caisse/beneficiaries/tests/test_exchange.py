@@ -99,3 +99,23 @@ def test_overlapping_periods_are_read_as_liquider_reads_them(tmp_path: Path) -> 
 def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(UnreadableFile, match="n'est pas un dossier"):
         import_referentiel(tmp_path / "absent")
+
+
+def test_professionals_fields_are_read_as_liquider_reads_them(tmp_path: Path) -> None:
+    """A structure is named by its raison sociale; ``secteur`` may be given as text; only an
+    explicit ``false`` makes a professional non-conventionné (``referentiel.secteur_of`` and
+    ``conventionne_of``, shared with ``caisse liquider``)."""
+    (tmp_path / "beneficiaires.ndjson").write_text("")
+    rows = [
+        {"id": "750000001", "profession": "laboratoire", "raison_sociale": "Laboratoire Pasteur Nord"},
+        {"id": "10000000001", "profession": "medecin", "specialite": "medecine_generale", "secteur": "3",
+         "conventionne": False},
+        {"id": "10000000002", "profession": "medecin", "secteur": "deux", "conventionne": None},
+    ]
+    (tmp_path / "professionnels.ndjson").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = import_referentiel(tmp_path, today=TODAY, quiet=True)
+    assert report.errors == []
+    lab, s3, unknown = (HealthProfessional.objects.get(identifiant=r["id"]) for r in rows)
+    assert lab.nom == "Laboratoire Pasteur Nord"
+    assert (s3.secteur, s3.conventionne) == (3, False)
+    assert (unknown.secteur, unknown.conventionne) == (1, True)
