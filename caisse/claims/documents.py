@@ -1,8 +1,15 @@
 """What the health-costs screens show: décomptes read back from the database, the statement PDF
 (décompte de remboursement, WeasyPrint) and the processing-delay chart (matplotlib, SVG).
 
-Amounts are formatted here, in French (``26,50 €``), so the templates only lay them out. When
-WeasyPrint cannot load (no Pango), :class:`DocumentUnavailable` carries a French message for a 503.
+Amounts and rates are formatted here, in French (``26,50 €``, ``70 %``, with a non-breaking space
+before the sign so that it never wraps alone), so the templates only lay them out. When WeasyPrint
+cannot load (no Pango), :class:`DocumentUnavailable` carries a French message for a 503.
+
+The debt of the assuré (CSS art. L160-13): the participations forfaitaires and franchises that a
+payment could not absorb (tiers payant, or a reimbursement smaller than them) become a debt
+(``dette_creee_cts``), withheld from the person's later reimbursements (``dette_recuperee_cts``).
+Every screen and the statement show both per feuille, with :data:`DETTE_RECUPEREE_NOTE` and
+:data:`DETTE_CREEE_NOTE` as their one-line explanation.
 """
 
 from __future__ import annotations
@@ -22,7 +29,30 @@ from caisse.rules.claims.controls import MESSAGES
 
 EXTRA_MESSAGES = {"DOUBLON": MESSAGES.get("DOUBLON", "doublon")}
 DocumentUnavailable = PdfUnavailable
-__all__ = ["DocumentUnavailable", "euros"]
+__all__ = ["DETTE_CREEE_NOTE", "DETTE_RECUPEREE_NOTE", "DocumentUnavailable", "euros", "percent"]
+
+NBSP = "\u00a0"
+DETTE_RECUPEREE_NOTE = (
+    "Retenu pour sommes dues : part du remboursement retenue pour des participations forfaitaires et franchises médicales "
+    "dues sur des soins antérieurs (code de la sécurité sociale, article L160-13)."
+)
+DETTE_CREEE_NOTE = (
+    "Dette créée : participations forfaitaires et franchises médicales de ces soins qui n'ont pas pu être "
+    "déduites du paiement (tiers payant, ou remboursement inférieur à leur montant) ; elles restent dues et "
+    "seront retenues sur les prochains remboursements (code de la sécurité sociale, article L160-13)."
+)
+RECOURS_NOTE = (
+    "Si vous contestez ce décompte, vous pouvez saisir par écrit la commission de recours amiable de votre "
+    "caisse primaire d'assurance maladie dans un délai de deux mois à compter de sa notification (code de la "
+    "sécurité sociale, article R142-1). Sans réponse de la commission dans les deux mois suivant la réception "
+    "de votre réclamation, celle-ci est réputée rejetée et vous pouvez saisir le pôle social du tribunal "
+    "judiciaire (article R142-6 du même code)."
+)
+
+
+def percent(value: Any) -> str:
+    """``70`` → ``70 %`` with a non-breaking space (``—`` when there is no rate)."""
+    return "—" if value in (None, "") else f"{value}{NBSP}%"
 
 
 def reason(code: str) -> str:
@@ -45,6 +75,8 @@ class Line:
     franchise: str
     rembourse: str
     rejets: list[tuple[str, str]]
+    facture: str = "—"  # the amount billed (received record), when known
+    depassement: str = "—"  # the part billed above the base (décompte), when known
 
 
 @dataclass
@@ -60,10 +92,45 @@ class Statement:
     dette_recuperee_cts: int
     explication: str
     lignes: list[Line] = field(default_factory=list)
+    professionnel: str = ""  # who gave the care, filled by :func:`statement_context` (one query per statement)
+    versement: str = ""  # to whom it was paid, in words, filled by :func:`statement_context`
 
     def money(self) -> dict[str, str]:
         return {k: euros(getattr(self, f"{k}_cts")) for k in
                 ("rembourse", "paiement_ps", "paiement_assure", "dette_creee", "dette_recuperee")}
+
+    @property
+    def rien_verse(self) -> bool:
+        """Liquidated, yet nobody is paid anything (all of it withheld, or nothing to reimburse)."""
+        return self.statut == FeuilleStatus.LIQUIDEE and not self.paiement_ps_cts and not self.paiement_assure_cts
+
+    def dette_notes(self) -> list[str]:
+        """One French sentence per debt movement of this feuille (none when there is none)."""
+        notes = []
+        if self.dette_recuperee_cts:
+            tail = " ; rien n'est versé pour ces soins." if self.rien_verse else "."
+            notes.append(
+                f"Retenue sur ce remboursement : {euros(self.dette_recuperee_cts)} pour des participations forfaitaires "
+                "et franchises médicales dues sur des soins antérieurs (code de la sécurité sociale, article "
+                f"L160-13){tail}")
+        if self.dette_creee_cts:
+            why = ("le professionnel de santé a été payé en tiers payant" if self.paiement_ps_cts
+                   else "le remboursement ne suffisait pas à les couvrir")
+            notes.append(
+                "Participations forfaitaires et franchises médicales de ces soins non déduites du paiement "
+                f"({why}) : {euros(self.dette_creee_cts)} à retenir sur les prochains remboursements (code de la "
+                "sécurité sociale, article L160-13).")
+        return notes
+
+
+def _cents(value: Any) -> int | None:
+    """An amount in cents read from a stored record (``None`` when absent or unreadable)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _date_fr(value: Any) -> str:
@@ -80,13 +147,13 @@ def statement(feuille: Feuille) -> Statement:
     lines = []
     for i, line in enumerate(d.get("lignes") or []):
         source = received[i] if i < len(received) and isinstance(received[i], dict) else {}
-        taux = line.get("taux")
         lines.append(Line(
             code=str(line.get("code") or source.get("code") or "—"), date_soins=_date_fr(source.get("date_soins")),
-            base=euros(line.get("base_remboursement_cts")), taux="—" if taux is None else f"{taux} %",
+            base=euros(line.get("base_remboursement_cts")), taux=percent(line.get("taux")),
             amo=euros(line.get("montant_amo_cts")), participation=euros(line.get("participation_forfaitaire_cts")),
             franchise=euros(line.get("franchise_cts")), rembourse=euros(line.get("montant_rembourse_cts")),
             rejets=[(c, reason(c)) for c in line.get("rejets") or []],
+            facture=euros(_cents(source.get("montant_facture_cts"))), depassement=euros(_cents(line.get("depassement_cts"))),
         ))
     return Statement(
         feuille=feuille, statut=str(d.get("statut") or feuille.statut),
@@ -106,7 +173,45 @@ def processed_for_nir(nir: str) -> list[Feuille]:
     )
 
 
-def statement_context(beneficiary: Any, date_paiement: dt.date, today: dt.date | None = None) -> dict[str, Any]:
+def professional_names(identifiants: set[str]) -> dict[str, str]:
+    """``identifiant`` → ``"Jean Martin, médecin (n° 10000000001)"`` for the professionals known to
+    the caisse; one query."""
+    from caisse.professionals.models import HealthProfessional, Profession
+
+    labels = dict(Profession.choices)
+    names = {}
+    for ps in HealthProfessional.objects.filter(identifiant__in=sorted(i for i in identifiants if i)):
+        name = f"{ps.prenom} {ps.nom}".strip()
+        what = str(labels.get(ps.profession) or ps.profession or "professionnel de santé")
+        number = f"(n°{NBSP}{ps.identifiant})"
+        names[ps.identifiant] = (f"{name}, {what[:1].lower()}{what[1:]} {number}" if name
+                                 else f"{what[:1].upper()}{what[1:]} {number}")
+    return names
+
+
+def _versement(s: Statement, compte: str) -> str:
+    """To whom a liquidated feuille was paid, in words, for the statement's caption; ``compte`` says
+    where the assuré's part went ("à vous" or "sur le compte de …")."""
+    if s.paiement_ps_cts and s.paiement_assure_cts:
+        return f"payée au professionnel de santé (tiers payant) et {compte}"
+    if s.paiement_ps_cts:
+        return "payée au professionnel de santé (tiers payant)"
+    if s.paiement_assure_cts:
+        return f"payée {compte}"
+    if s.dette_recuperee_cts:
+        return "aucun versement : le remboursement est entièrement retenu au titre de sommes dues"
+    return "aucun montant à verser"
+
+
+def statement_context(beneficiary: Any, date_paiement: dt.date, today: dt.date | None = None,
+                      viewer_nir: str | None = None) -> dict[str, Any]:
+    """What the statement of ``beneficiary``'s payment of ``date_paiement`` shows.
+
+    ``viewer_nir``: the assuré who reads it in the online space (the person or their parent). The
+    transfer that paid the person's part may be another account holder's (an ayant droit is paid to
+    its ouvrant droit), and that transfer also carries the holder's own reimbursements: a reader
+    who is neither the holder nor the person sees only this statement's part, never the holder's
+    name, transfer or account. ``None`` (the back-office) shows the transfer in full."""
     feuilles = list(
         Feuille.objects.filter(nir=beneficiary.nir, statut=FeuilleStatus.LIQUIDEE, date_paiement=date_paiement)
         .select_related("paiement").order_by("date_reception", "identifiant")
@@ -117,27 +222,51 @@ def statement_context(beneficiary: Any, date_paiement: dt.date, today: dt.date |
     payment: Payment | None = next(
         (f.paiement for f in feuilles if f.paiement is not None and f.paiement.type_beneficiaire == PayeeKind.ASSURE),
         None)
+    holder = payment.identifiant_beneficiaire if payment else ""
+    masked = bool(payment and viewer_nir is not None and holder not in (viewer_nir, beneficiary.nir))
+    titulaire = (payment.nom or holder) if payment and holder != beneficiary.nir and not masked else ""
+    if masked:
+        compte = "sur le compte de l'ouvrant droit"
+    elif titulaire:
+        compte = f"sur le compte de {titulaire}"
+    else:
+        compte = "à vous"
+    names = professional_names({f.executant for f in feuilles})
+    for s in items:
+        ident = s.feuille.executant
+        s.professionnel = names.get(ident) or (
+            f"professionnel n°{NBSP}{ident} (inconnu du répertoire de la caisse)" if ident else "non indiqué")
+        s.versement = _versement(s, compte)
     total_assure_cts = sum(s.paiement_assure_cts for s in items)
     return {
         "b": beneficiary, "date_paiement": date_paiement, "items": items,
         "total_rembourse": euros(sum(s.rembourse_cts for s in items)),
         "total_assure": euros(total_assure_cts),
         "total_ps": euros(sum(s.paiement_ps_cts for s in items)),
-        "virement": euros(payment.montant_cts) if payment else None,
-        "iban_fin": (payment.iban[-4:] if payment and payment.iban else ""),
-        "titulaire": (payment.nom or payment.identifiant_beneficiaire)
-        if payment and payment.identifiant_beneficiaire != beneficiary.nir else "",
-        "virement_partage": bool(payment and payment.montant_cts != total_assure_cts),
+        "total_dette_recuperee": euros(sum(s.dette_recuperee_cts for s in items)),
+        "total_dette_creee": euros(sum(s.dette_creee_cts for s in items)),
+        "dette_recuperee": any(s.dette_recuperee_cts for s in items),
+        "dette_creee": any(s.dette_creee_cts for s in items),
+        "virement": euros(payment.montant_cts) if payment and not masked else None,
+        "verse_autre_compte": masked,
+        "iban_fin": (payment.iban[-4:] if payment and payment.iban and not masked else ""),
+        "titulaire": titulaire,
+        "compte": compte,
+        "virement_partage": bool(payment and not masked and payment.montant_cts != total_assure_cts),
+        "recours": RECOURS_NOTE,
         "today": today or dt.date.today(),
     }
 
 
-def render_statement_html(beneficiary: Any, date_paiement: dt.date, today: dt.date | None = None) -> str:
-    return render_to_string("claims/statement_pdf.html", statement_context(beneficiary, date_paiement, today))
+def render_statement_html(beneficiary: Any, date_paiement: dt.date, today: dt.date | None = None,
+                          viewer_nir: str | None = None) -> str:
+    return render_to_string("claims/statement_pdf.html",
+                            statement_context(beneficiary, date_paiement, today, viewer_nir=viewer_nir))
 
 
-def render_statement_pdf(beneficiary: Any, date_paiement: dt.date, today: dt.date | None = None) -> bytes:
-    html = render_statement_html(beneficiary, date_paiement, today)
+def render_statement_pdf(beneficiary: Any, date_paiement: dt.date, today: dt.date | None = None,
+                         viewer_nir: str | None = None) -> bytes:
+    html = render_statement_html(beneficiary, date_paiement, today, viewer_nir=viewer_nir)
     return html_to_pdf(html)
 
 

@@ -1,7 +1,9 @@
 """The online spaces of health costs.
 
 - The assuré's reimbursements (``/mon-espace/remboursements/``): the payments with their statement
-  (décompte) in PDF, and the feuilles processed or waiting; only their own file.
+  (décompte) in PDF, and the feuilles processed or waiting; their own file, and the files of the
+  minor children attached to them (whose reimbursements are paid to their ouvrant droit), each
+  labelled with the child's name.
 - The health professional's space (``/en-ligne/professionnel/``): a patient's rights on the day of
   care (as ADRi in the practice's software; the real-time API gives the same to software), and
   the caisse's return on their feuilles, payments and rejections (NOEMIE-like).
@@ -13,50 +15,146 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from caisse.beneficiaries.access import get_beneficiary_for, patient_for_rights_lookup
+from caisse.beneficiaries.access import AccessDenied, get_beneficiary_for, patient_for_rights_lookup
+from caisse.beneficiaries.models import ParentLink
 from caisse.claims import documents
-from caisse.claims.models import Feuille, FeuilleStatus
-from caisse.claims.views import processed_rows, statement_download
+from caisse.claims.models import Feuille, FeuilleStatus, PayeeKind
+from caisse.claims.services import AGE_AYANT_DROIT  # paid to the parent below this age (assure_payees)
+from caisse.claims.views import processed_rows
+from caisse.core.audit import record
+from caisse.core.models import AuditAction
 from caisse.core.money import euros
 from caisse.web.decorators import member_required, professional_required
+
+
+def _age_on(birth: dt.date, day: dt.date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def my_children_ids(me: Any, today: dt.date | None = None) -> list[int]:
+    """The minor children attached to ``me`` today (a :class:`ParentLink` running today, as
+    :func:`caisse.beneficiaries.access.member_can_see` requires, and under 18 today), youngest last."""
+    today = today or dt.date.today()
+    links = (
+        ParentLink.objects.filter(parent_id=me.pk, debut__lte=today)
+        .filter(Q(fin__isnull=True) | Q(fin__gte=today))
+        .order_by("child__date_naissance", "child_id")
+        .values_list("child_id", "child__date_naissance")
+    )
+    seen: list[int] = []
+    for pk, birth in links:
+        if pk not in seen and _age_on(birth, today) < AGE_AYANT_DROIT:
+            seen.append(pk)
+    return seen
+
+
+def _compte(f: Feuille, me: Any) -> str:
+    """Where the assuré's part of a feuille was paid, as the member reads it ("" for their own
+    feuille paid on their own account, the usual case)."""
+    p = f.paiement
+    if p is None or p.type_beneficiaire != PayeeKind.ASSURE:
+        return ""
+    if p.identifiant_beneficiaire == me.nir:
+        return "" if f.nir == me.nir else "sur mon compte"
+    if p.identifiant_beneficiaire == f.nir:
+        return "sur le compte de l'enfant"
+    return "sur un autre compte"
 
 
 @member_required
 def my_reimbursements(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     me = get_beneficiary_for(user, user.beneficiary_id, purpose="espace en ligne : mes remboursements de soins")
-    rows = processed_rows(documents.processed_for_nir(me.nir))
-    payments: dict[dt.date, dict[str, int]] = {}
-    for row in rows:
-        f, s = row["f"], row["s"]
-        if f.date_paiement is not None and f.statut == FeuilleStatus.LIQUIDEE:
-            paid = payments.setdefault(f.date_paiement, {"nb": 0, "assure": 0, "ps": 0})
-            paid["nb"] += 1
-            paid["assure"] += s.paiement_assure_cts
-            paid["ps"] += s.paiement_ps_cts
-    by_date = [
-        {"date": d, "nb": p["nb"], "assure": euros(p["assure"]), "ps": euros(p["ps"])}
-        for d, p in sorted(payments.items(), reverse=True)
+    children = [
+        get_beneficiary_for(user, pk, purpose="espace en ligne : remboursements de soins consultés par le parent")
+        for pk in my_children_ids(me)
     ]
-    pending = Feuille.objects.filter(nir=me.nir, statut=FeuilleStatus.RECUE).count()
+    groups = []
+    payments: dict[tuple[dt.date, int], dict[str, Any]] = {}
+    pending = []
+    for rank, person in enumerate([me, *children]):
+        feuilles = list(
+            Feuille.objects.filter(nir=person.nir).exclude(statut=FeuilleStatus.RECUE)
+            .select_related("run", "paiement").order_by("-date_reception", "identifiant")
+        )
+        rows = processed_rows(feuilles)
+        for row in rows:
+            f, s = row["f"], row["s"]
+            row["compte"] = _compte(f, me) if s.paiement_assure_cts else ""
+            if f.date_paiement is not None and f.statut == FeuilleStatus.LIQUIDEE:
+                paid = payments.setdefault((f.date_paiement, rank), {
+                    "date": f.date_paiement, "person": person, "self": rank == 0,
+                    "nb": 0, "mine": 0, "other": 0, "ps": 0, "retenu": 0})
+                paid["nb"] += 1
+                paid["mine" if row["compte"] in ("", "sur mon compte") else "other"] += s.paiement_assure_cts
+                paid["ps"] += s.paiement_ps_cts
+                paid["retenu"] += s.dette_recuperee_cts
+        groups.append({"person": person, "self": rank == 0, "rows": rows, "id": f"feuilles-{rank}"})
+        waiting = Feuille.objects.filter(nir=person.nir, statut=FeuilleStatus.RECUE).count()
+        if waiting:
+            pending.append({"person": person, "self": rank == 0, "nb": waiting})
+    by_date = []
+    for (_, _rank), p in sorted(payments.items(), key=lambda kv: (-kv[0][0].toordinal(), kv[0][1])):
+        url = reverse("mes_soins:decompte", args=[p["date"].isoformat()])
+        by_date.append({
+            **p, "assure": euros(p["mine"]), "autre": euros(p["other"]) if p["other"] else "",
+            "ps": euros(p["ps"]), "retenu": euros(p["retenu"]),
+            "url": url if p["self"] else f"{url}?enfant={p['person'].pk}",
+        })
     return render(request, "claims/my_reimbursements.html", {
-        "me": me, "payments": by_date, "rows": rows, "pending": pending,
+        "me": me, "children": children, "payments": by_date, "groups": groups,
+        "pending": pending, "pending_total": sum(p["nb"] for p in pending),
+        "dette_recuperee_note": documents.DETTE_RECUPEREE_NOTE, "dette_creee_note": documents.DETTE_CREEE_NOTE,
     })
 
 
 @member_required
 def my_statement_pdf(request: HttpRequest, date: str) -> HttpResponse:
+    """The statement of a payment date: the member's own, or with ``?enfant=<id>`` that of a minor
+    child attached to them (anyone else: 403, as for every file the member may not see)."""
     user: Any = request.user
     me = get_beneficiary_for(user, user.beneficiary_id, purpose="espace en ligne : décompte de remboursement")
-    return statement_download(
-        request, me, date, back_url=reverse("mes_soins:remboursements"),
-        summary="Décompte de remboursement du {:%d/%m/%Y} téléchargé dans l'espace en ligne",
-        filename="mon-decompte-{:%Y%m%d}.pdf",
-    )
+    child = request.GET.get("enfant")
+    if child is None:
+        person, summary = me, "Décompte de remboursement du {:%d/%m/%Y} téléchargé dans l'espace en ligne"
+        filename = "mon-decompte-{:%Y%m%d}.pdf"
+    else:
+        try:
+            pk = int(child)
+        except ValueError:
+            raise Http404("Enfant inconnu.") from None
+        if pk not in my_children_ids(me):
+            raise AccessDenied("Vous n'avez pas accès à ce dossier.")
+        person = get_beneficiary_for(user, pk, purpose="espace en ligne : décompte de remboursement d'un enfant rattaché")
+        summary = "Décompte de remboursement du {:%d/%m/%Y} téléchargé par un parent dans l'espace en ligne"
+        filename = f"decompte-enfant-{person.pk}-{{:%Y%m%d}}.pdf"
+    return _statement_download(request, person, date, viewer=me, summary=summary, filename=filename)
+
+
+def _statement_download(request: HttpRequest, person: Any, date: str, *, viewer: Any, summary: str,
+                        filename: str) -> HttpResponse:
+    """As :func:`caisse.claims.views.statement_download`, read by ``viewer`` (an assuré): the
+    statement never shows another account holder's transfer (see :func:`documents.statement_context`)."""
+    try:
+        paid = dt.date.fromisoformat(date)
+    except ValueError:
+        raise Http404("Date de paiement invalide.") from None
+    if not Feuille.objects.filter(nir=person.nir, statut=FeuilleStatus.LIQUIDEE, date_paiement=paid).exists():
+        raise Http404("Aucun remboursement à cette date.")
+    try:
+        pdf = documents.render_statement_pdf(person, paid, viewer_nir=viewer.nir)
+    except documents.DocumentUnavailable as exc:
+        return render(request, "web/unavailable.html",
+                      {"reason": str(exc), "back_url": reverse("mes_soins:remboursements")}, status=503)
+    record(by=request.user, action=AuditAction.DOWNLOAD, beneficiary=person, obj=person, summary=summary.format(paid))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename.format(paid)}"'
+    return response
 
 
 @professional_required

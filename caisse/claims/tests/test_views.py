@@ -336,7 +336,7 @@ def test_statement_html_shows_lines_amounts_and_explanation(liquidated: dict[str
     html = render_statement_html(liquidated["person"], feuille.date_paiement)
     line = feuille.decompte["lignes"][0]
     assert "Décompte de remboursement de frais de santé" in html
-    assert f"{line['taux']} %" in html and "Participation forfaitaire" in html and "Franchise" in html
+    assert f"{line['taux']}\u00a0%" in html and "Participation forfaitaire" in html and "Franchise" in html
     assert feuille.decompte["explication"][:40] in html.replace("&#x27;", "'")
 
 
