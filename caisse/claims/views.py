@@ -39,6 +39,7 @@ from caisse.claims.services import (
 )
 from caisse.core.audit import record
 from caisse.core.models import AuditAction
+from caisse.rules.claims.controls import MESSAGES
 
 View = Callable[..., HttpResponse]
 
@@ -183,6 +184,86 @@ def statement_download(request: HttpRequest, person: Any, date: str, *, back_url
     return response
 
 
+# --- One feuille: what was received, how it was liquidated, how it was paid ---------------------------------
+
+_LINE_AMOUNTS = (
+    ("base_remboursement_cts", "Base"), ("montant_amo_cts", "Part AMO"),
+    ("participation_forfaitaire_cts", "Participation forfaitaire"), ("franchise_cts", "Franchise"),
+    ("forfait_actes_lourds_cts", "Forfait actes lourds"), ("forfait_journalier_cts", "Forfait journalier"),
+    ("depassement_cts", "Dépassement"), ("montant_rembourse_cts", "Remboursé"),
+)
+_FEUILLE_AMOUNTS = (
+    ("montant_rembourse_cts", "Remboursé par l'assurance maladie"), ("part_c2s_cts", "Part complémentaire santé solidaire"),
+    ("paiement_ps_cts", "Payé au professionnel"), ("paiement_assure_cts", "Payé à l'assuré"),
+    ("dette_creee_cts", "Dette créée (participations non déduites)"), ("dette_recuperee_cts", "Dette récupérée sur ce remboursement"),
+)
+
+
+def _feuille_lines(f: Feuille) -> list[dict[str, Any]]:
+    """The received lines side by side with their liquidation (same rank), amounts in euros."""
+    received = [line if isinstance(line, dict) else {} for line in (f.enregistrement or {}).get("lignes") or []]
+    liquidated = (f.decompte or {}).get("lignes") or []
+    rows = []
+    for rank in range(max(len(received), len(liquidated))):
+        got = received[rank] if rank < len(received) else {}
+        out = liquidated[rank] if rank < len(liquidated) else {}
+        rows.append({
+            "rang": rank + 1, "code": got.get("code") or out.get("code"), "date_soins": got.get("date_soins"),
+            "quantite": got.get("quantite", 1), "coefficient": got.get("coefficient", 1),
+            "facture": euros(got["montant_facture_cts"]) if isinstance(got.get("montant_facture_cts"), int) else "—",
+            "taux": out.get("taux"), "amounts": [euros(out[k]) if k in out else "—" for k, _ in _LINE_AMOUNTS],
+            "rejets": [(code, MESSAGES.get(code, code)) for code in out.get("rejets") or []],
+            "explication": out.get("explication"), "invalide": rank in (f.lignes_invalides or []),
+        })
+    return rows
+
+
+RISQUES = {"maladie": "Maladie", "maternite": "Maternité", "atmp": "Accident du travail ou maladie professionnelle"}
+PARCOURS = {
+    "medecin_traitant": "Médecin traitant", "oriente": "Orienté par le médecin traitant", "hors_parcours": "Hors parcours",
+    "urgence": "Urgence", "acces_direct_specifique": "Accès direct spécifique", "remplacant": "Remplaçant du médecin traitant",
+    "hors_residence": "Hors résidence habituelle",
+}
+
+
+@claims_team()
+def feuille(request: HttpRequest, pk: int) -> HttpResponse:
+    """One feuille de soins: the record received, each line's liquidation and the payment. Reading
+    it opens the person's file: recorded in it (access functions)."""
+    from caisse.professionals.models import HealthProfessional
+
+    f = Feuille.objects.select_related("reception", "run", "paiement").filter(pk=pk).first()
+    if f is None:
+        raise Http404("Feuille de soins introuvable.")
+    known = beneficiaries_by_nir_for(request.user, {f.nir}).get(f.nir) if f.nir else None
+    person = get_beneficiary_for(request.user, known.pk, purpose=f"consultation de la feuille de soins {f.identifiant}") \
+        if known is not None else None
+    record_in = f.enregistrement or {}
+    decompte = f.decompte or {}
+    return render(request, "claims/feuille.html", {
+        "f": f, "person": person, "record": record_in, "decompte": decompte,
+        "executant": HealthProfessional.objects.filter(identifiant=f.executant).first(),
+        "prescripteur": record_in.get("prescripteur"),
+        "risque": RISQUES.get(str(record_in.get("risque") or "maladie"), record_in.get("risque")),
+        "parcours": PARCOURS.get(str(record_in.get("parcours") or "medecin_traitant"), record_in.get("parcours")),
+        "lines": _feuille_lines(f), "line_headers": [label for _, label in _LINE_AMOUNTS],
+        "amounts": [(label, euros(decompte[k])) for k, label in _FEUILLE_AMOUNTS if k in decompte],
+        "rejets": [(code, MESSAGES.get(code, code)) for code in decompte.get("rejets") or []],
+    })
+
+
+@claims_team()
+def feuille_lookup(request: HttpRequest) -> HttpResponse:
+    """The queue's look-up of a feuille by its identifier."""
+    ident = (request.GET.get("feuille") or "").strip()
+    found = Feuille.objects.filter(identifiant=ident).first() if ident else None
+    if found is not None:
+        return redirect("claims:feuille", found.pk)
+    messages.error(request, "Aucune feuille de soins reçue ne porte cet identifiant." if ident
+                   else "Saisissez l'identifiant d'une feuille de soins.")
+    return redirect("claims:queue")
+
+
 # --- Payments: each daily run's transfers and its SEPA file ---------------------------------------------------
 
 
@@ -233,7 +314,7 @@ def professional(request: HttpRequest, identifiant: str) -> HttpResponse:
     back = documents.professional_return(identifiant)
     if back["ps"] is None and not back["payments"] and not back["rejections"]:
         raise Http404("Professionnel inconnu.")
-    return render(request, "claims/professional.html", {"identifiant": identifiant, **back})
+    return render(request, "claims/professional.html", {"identifiant": identifiant, "agent": True, **back})
 
 
 # --- Processing delays ----------------------------------------------------------------------------------------

@@ -23,5 +23,8 @@ def professional_list(request: HttpRequest) -> HttpResponse:
 
 @agent_required()
 def professional_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    from caisse.claims.views import READERS
+
     professional = get_object_or_404(HealthProfessional, pk=pk)
-    return render(request, "professionals/detail.html", {"p": professional})
+    can_see_claims = getattr(request.user, "role", None) in READERS  # the claims pages' own rule
+    return render(request, "professionals/detail.html", {"p": professional, "can_see_claims": can_see_claims})

@@ -74,3 +74,46 @@ def test_the_installation_key_is_created_once_and_kept(tmp_path: Any, monkeypatc
     key = settings.installation_key()
     assert len(key) > 40 and settings.installation_key() == key
     assert (tmp_path / "var" / "cle_secrete").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.skipif(not __import__("caisse.claims.tests.helpers", fromlist=["EXAMPLE"]).EXAMPLE.exists(),
+                    reason="example folder not available")
+def test_a_feuille_page_shows_the_record_its_liquidation_and_its_payment(make_user: Any) -> None:
+    from caisse.claims import services
+    from caisse.claims.models import Feuille, FeuilleStatus
+    from caisse.claims.tests.helpers import EXAMPLE, TODAY, import_folder
+    from caisse.core.models import AuditEvent
+    from caisse.core.money import euros
+    from caisse.web.tests.test_accessibility import check_page
+
+    import_folder(EXAMPLE / "referentiel")
+    services.receive_flow(EXAMPLE / "feuilles.ndjson", quiet=True)
+    services.daily_run(None, today=TODAY, quiet=True)
+    paid = Feuille.objects.filter(statut=FeuilleStatus.LIQUIDEE, paiement__isnull=False).order_by("pk").first()
+    rejected = Feuille.objects.filter(statut=FeuilleStatus.REJETEE).exclude(nir="").order_by("pk").first()
+    assert paid is not None and rejected is not None
+    agent = make_user(Role.LIQUIDATEUR)
+    client = _client(agent)
+
+    html = client.get(reverse("claims:feuille", args=[paid.pk])).content.decode()
+    check_page(html)
+    line = paid.decompte["lignes"][0]
+    assert f"Feuille de soins {paid.identifiant}" in html and f"<code>{line['code']}</code>" in html
+    assert euros(line["base_remboursement_cts"]) in html and euros(paid.decompte["montant_rembourse_cts"]) in html
+    assert "Règles appliquées à la ligne 1" in html and f"Virement du {paid.date_paiement:%d/%m/%Y}" in html
+    assert AuditEvent.objects.filter(summary__contains=f"feuille de soins {paid.identifiant}").exists()
+
+    html = client.get(reverse("claims:feuille", args=[rejected.pk])).content.decode()
+    check_page(html)
+    code = rejected.decompte["rejets"][0]
+    assert "Feuille rejetée" in html and f"<code>{code}</code>" in html
+
+    assert client.get(reverse("claims:feuille", args=[10**9])).status_code == 404
+    found = client.get(reverse("claims:feuille_lookup"), {"feuille": paid.identifiant})
+    assert found["Location"] == reverse("claims:feuille", args=[paid.pk])
+    missing = client.get(reverse("claims:feuille_lookup"), {"feuille": "NOPE"}, follow=True).content.decode()
+    assert "Aucune feuille de soins reçue ne porte cet identifiant." in missing
+    # The professional's return links the rejected feuilles to their page.
+    back = client.get(reverse("claims:professional", args=[rejected.executant])).content.decode()
+    assert reverse("claims:feuille", args=[rejected.pk]) in back
+    assert _client(make_user(Role.ACCUEIL)).get(reverse("claims:feuille", args=[paid.pk])).status_code == 403
