@@ -298,7 +298,8 @@ def explain_lines(lines: pl.DataFrame, memo: dict[tuple[object, ...], str]) -> p
     return drop(lines, *keys).with_columns(column)
 
 
-def _feuille_text(rejet: str | None, liquidee: bool, creee: bool, recuperee: bool, tiers_payant: bool) -> str:
+def _feuille_text(rejet: str | None, liquidee: bool, creee: bool, recuperee: bool, tiers_payant: bool,
+                  verse: bool = True) -> str:
     pieces = []
     if rejet is not None:
         pieces.append(f"Feuille rejetée ({rejet}) : {MESSAGES.get(rejet, 'rejet')}.")
@@ -318,8 +319,12 @@ def _feuille_text(rejet: str | None, liquidee: bool, creee: bool, recuperee: boo
         pieces.append("Une dette de participations antérieure est récupérée sur ce remboursement (CSS art. L160-13).")
     if liquidee and tiers_payant:
         pieces.append("Tiers payant : le professionnel de santé est payé directement.")
-    elif liquidee:
+    elif liquidee and verse:
         pieces.append("Remboursement versé à l'assuré.")
+    elif liquidee and recuperee:
+        pieces.append("Rien n'est versé à l'assuré : tout le remboursement est retenu au titre de cette dette.")
+    elif liquidee:
+        pieces.append("Aucun montant à verser à l'assuré.")
     return " ".join(pieces)
 
 
@@ -327,9 +332,10 @@ _FEUILLE_CODES = [None, *REJECT_IDS]
 _FEUILLE_TEXTS = pl.Series(
     "explication",
     [
-        _feuille_text(code, bool(liq), bool(created), bool(rec), bool(tp))
+        _feuille_text(code, bool(liq), bool(created), bool(rec), bool(tp), bool(paid))
         for code in _FEUILLE_CODES
         for liq in (0, 1)
+        for paid in (0, 1)
         for created in (0, 1)
         for rec in (0, 1)
         for tp in (0, 1)
@@ -340,24 +346,27 @@ _FEUILLE_TEXTS = pl.Series(
 
 def explain_feuilles(decomptes: pl.DataFrame) -> pl.DataFrame:
     """Adds the décompte's own sentences as ``explication`` (Categorical): rejection, debt
-    created and debt recovered, who is paid. The amounts are in the décompte's columns. A small
-    batch's few décomptes are indexed here, value by value (no plan)."""
+    created and debt recovered, who is paid (or that nothing is paid to the assuré). The amounts
+    are in the décompte's columns. A small batch's few décomptes are indexed here, value by value
+    (no plan)."""
     if is_small(decomptes.height):
-        rejets, liquidees, creees, recuperees, tiers = (
+        rejets, liquidees, creees, recuperees, tiers, verses = (
             decomptes.get_column(c).to_list()
-            for c in ("_rejet_f", "_liquidee", "dette_creee_cts", "dette_recuperee_cts", "tiers_payant")
+            for c in ("_rejet_f", "_liquidee", "dette_creee_cts", "dette_recuperee_cts", "tiers_payant",
+                      "paiement_assure_cts")
         )
         rows = [
-            (0 if r is None else REJECT_IDS[r]) * 16 + bool(liq) * 8 + (cre is not None and cre > 0) * 4
-            + (rec is not None and rec > 0) * 2 + bool(tp)
-            for r, liq, cre, rec, tp in zip(rejets, liquidees, creees, recuperees, tiers, strict=True)
+            (0 if r is None else REJECT_IDS[r]) * 32 + bool(liq) * 16 + (v is not None and v > 0) * 8
+            + (cre is not None and cre > 0) * 4 + (rec is not None and rec > 0) * 2 + bool(tp)
+            for r, liq, cre, rec, tp, v in zip(rejets, liquidees, creees, recuperees, tiers, verses, strict=True)
         ]
         return decomptes.hstack([_FEUILLE_TEXTS.gather(rows)])
     code = pl.col("_rejet_f").replace_strict(REJECT_IDS, return_dtype=pl.Int64)  # every code is known: an unknown one raises
     code = pl.when(pl.col("_rejet_f").is_null()).then(0).otherwise(code)
     index = (
-        code * 16
-        + pl.col("_liquidee").fill_null(False).cast(pl.Int64) * 8
+        code * 32
+        + pl.col("_liquidee").fill_null(False).cast(pl.Int64) * 16
+        + (pl.col("paiement_assure_cts") > 0).fill_null(False).cast(pl.Int64) * 8
         + (pl.col("dette_creee_cts") > 0).fill_null(False).cast(pl.Int64) * 4
         + (pl.col("dette_recuperee_cts") > 0).fill_null(False).cast(pl.Int64) * 2
         + pl.col("tiers_payant").fill_null(False).cast(pl.Int64)
