@@ -303,7 +303,44 @@ def professional_return(identifiant: str, limit: int = 500) -> dict[str, Any]:
         "total": euros(sum(p.montant_cts for p in payments)),
         "rejections": rejections, "partial": partial,
         "penalties": penalties,
+        "paid_feuilles": _paid_feuilles(payments[:DETAILED_PAYMENTS]), "detailed": DETAILED_PAYMENTS,
     }
+
+
+DETAILED_PAYMENTS = 12
+"""A professional's latest transfers detailed feuille by feuille on its return (reconciliation)."""
+
+
+def _paid_feuilles(payments: list[Payment]) -> list[dict[str, Any]]:
+    """The feuilles each transfer pays (newest transfer first): id, reception, dates of care, the
+    amount paid to the professional, so that a practice reconciles its transfers invoice by invoice."""
+    from django.db.models.fields.json import KT
+
+    rows = (
+        Feuille.objects.filter(paiement__in=payments)
+        .order_by("-paiement__date_paiement", "date_reception", "identifiant")
+        .values("pk", "identifiant", "date_reception", "paiement__date_paiement", "enregistrement",
+                paye=KT("decompte__paiement_ps_cts"))
+    )
+    out = []
+    for r in rows:
+        dates = sorted({str(line.get("date_soins")) for line in (r["enregistrement"] or {}).get("lignes") or []
+                        if isinstance(line, dict) and line.get("date_soins")})
+        care = ", ".join(dt.date.fromisoformat(d).strftime("%d/%m/%Y") for d in dates if _iso_date(d))
+        out.append({
+            "pk": r["pk"], "identifiant": r["identifiant"], "date_reception": r["date_reception"],
+            "date_paiement": r["paiement__date_paiement"], "soins": care or "—",
+            "paye": euros(int(r["paye"])) if r["paye"] not in (None, "") else "—",
+        })
+    return out
+
+
+def _iso_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 # --- Processing delays chart ------------------------------------------------------------------------

@@ -16,4 +16,5 @@ urlpatterns = [
     path("delais/", views.delays, name="delays"),
     path("paiements/", views.payments, name="payments"),
     path("paiements/<int:run_id>/virements.xml", views.payments_sepa, name="payments_sepa"),
+    path("paiements/<int:run_id>/sans-iban/", views.payments_without_iban, name="payments_without_iban"),
 ]

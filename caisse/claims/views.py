@@ -306,6 +306,24 @@ def payments_sepa(request: HttpRequest, run_id: int) -> HttpResponse:
     return response
 
 
+@claims_team()
+def payments_without_iban(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The run's transfers that no SEPA file can carry (no valid IBAN on file): who, how much, to be
+    paid otherwise once the account is known."""
+    from caisse.claims.models import PayeeKind
+
+    run = DailyRun.objects.filter(pk=run_id, statut=RunStatus.TERMINE).first()
+    if run is None:
+        raise Http404("Traitement quotidien introuvable ou pas encore terminé.")
+    blocked = list(run.paiements.filter(iban_valide=False).order_by("type_beneficiaire", "identifiant_beneficiaire"))
+    people = beneficiaries_by_nir_for(request.user, {p.identifiant_beneficiaire for p in blocked
+                                                     if p.type_beneficiaire == PayeeKind.ASSURE})
+    rows = [{"p": p, "montant": euros(p.montant_cts), "person": people.get(p.identifiant_beneficiaire)} for p in blocked]
+    return render(request, "claims/payments_without_iban.html", {
+        "run": run, "rows": rows, "total": euros(sum(p.montant_cts for p in blocked)),
+    })
+
+
 # --- A professional's return (NOEMIE-like) ----------------------------------------------------------------
 
 

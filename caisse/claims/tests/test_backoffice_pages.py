@@ -116,4 +116,33 @@ def test_a_feuille_page_shows_the_record_its_liquidation_and_its_payment(make_us
     # The professional's return links the rejected feuilles to their page.
     back = client.get(reverse("claims:professional", args=[rejected.executant])).content.decode()
     assert reverse("claims:feuille", args=[rejected.pk]) in back
+    # ... and details its latest transfers feuille by feuille.
+    to_ps = Feuille.objects.filter(paiement__type_beneficiaire="ps").order_by("-date_paiement", "pk").first()
+    assert to_ps is not None
+    back = client.get(reverse("claims:professional", args=[to_ps.executant])).content.decode()
+    check_page(back)
+    assert "Feuilles payées par les 12 derniers virements" in back
+    assert reverse("claims:feuille", args=[to_ps.pk]) in back and euros(to_ps.decompte["paiement_ps_cts"]) in back
     assert _client(make_user(Role.ACCUEIL)).get(reverse("claims:feuille", args=[paid.pk])).status_code == 403
+
+
+def test_the_transfers_without_a_valid_iban_are_listed(make_user: Any) -> None:
+    from caisse.claims.models import PayeeKind, Payment
+    from caisse.core.money import euros
+    from caisse.web.tests.test_accessibility import check_page
+
+    now = timezone.now()
+    run = DailyRun.objects.create(date_traitement=dt.date(2025, 3, 14), debut=now, fin=now, statut=RunStatus.TERMINE)
+    Payment.objects.create(type_beneficiaire=PayeeKind.PS, identifiant_beneficiaire="10000000001", nom="Cabinet Martin",
+                           iban="", iban_valide=False, date_paiement=run.date_traitement, montant_cts=4150,
+                           nb_feuilles=2, run=run)
+    Payment.objects.create(type_beneficiaire=PayeeKind.PS, identifiant_beneficiaire="10000000002", nom="Cabinet Durand",
+                           iban="FR7630006000011234567890189", iban_valide=True, date_paiement=run.date_traitement,
+                           montant_cts=1000, nb_feuilles=1, run=run)
+    client = _client(make_user(Role.MANAGER))
+    listing = client.get(reverse("claims:payments")).content.decode()
+    assert reverse("claims:payments_without_iban", args=[run.pk]) in listing
+    html = client.get(reverse("claims:payments_without_iban", args=[run.pk])).content.decode()
+    check_page(html)
+    assert "Cabinet Martin" in html and euros(4150) in html and "Cabinet Durand" not in html
+    assert client.get(reverse("claims:payments_without_iban", args=[run.pk + 1])).status_code == 404
