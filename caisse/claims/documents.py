@@ -295,7 +295,9 @@ def professional_return(identifiant: str, limit: int = 500) -> dict[str, Any]:
         partial.append({"f": f, "lines": [(line.code, c) for line in statement(f).lignes for c in line.rejets]})
     from caisse.claims import delays, services
 
-    penalties = [{**r, "penalites": euros(r["penalites_cts"])}
+    penalties = [{**r, "penalites": euros(r["penalites_cts"]),
+                  "semestre_paiement_affiche": semester_label(r["semestre_paiement"]),
+                  "semestre_versement_affiche": semester_label(r["semestre_versement"])}
                  for r in delays.penalties_by_professional(services.late_payment_penalties(executant=identifiant))]
     return {
         "ps": HealthProfessional.objects.filter(identifiant=identifiant).first(),
@@ -370,18 +372,37 @@ def delays_chart_svg(rows: list[dict[str, Any]]) -> str:
                       colors=colours[kind], linestyles="dashed", linewidth=1.5, label=f"{kind} : cible (jours)")
     ax.set_xlim(-0.7, max(len(months), 2) - 0.3)
     ax.set_ylim(bottom=0)
-    ax.set_xticks(range(len(months)), months)
+    ax.set_xticks(range(len(months)), [month_label(m, short=True) for m in months])
+    ax.yaxis.set_major_formatter(lambda value, _: _num(value))  # French decimals: 2,5
     if len(months) > 8:  # a year of months: slanted, so that the labels never run into each other
         ax.tick_params(axis="x", labelrotation=45)
     ax.set_ylabel("jours")
     ax.spines[["top", "right"]].set_visible(False)
     # Beside the plot, never over a bar or a target line.
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False, borderaxespad=0)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=10, frameon=False, borderaxespad=0)
     fig.tight_layout()
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None})
     svg = _SVG_HEAD.sub("", buffer.getvalue(), count=1)
     return svg.replace("<svg ", '<svg aria-hidden="true" focusable="false" ', 1)
+
+
+MOIS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre",
+        "décembre")
+MOIS_ABREGES = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.")
+
+
+def month_label(month: str, short: bool = False) -> str:
+    """``2025-01`` -> ``janvier 2025`` (``janv. 2025`` with ``short``)."""
+    year, number = month.split("-")
+    name = (MOIS_ABREGES if short else MOIS)[int(number) - 1]
+    return f"{name} {year}"
+
+
+def semester_label(semester: str) -> str:
+    """``2025-S1`` -> ``1er semestre 2025``."""
+    year, half = semester.split("-S")
+    return f"{'1er' if half == '1' else '2e'} semestre {year}"
 
 
 def delays_summary(rows: list[dict[str, Any]]) -> str:
@@ -391,7 +412,7 @@ def delays_summary(rows: list[dict[str, Any]]) -> str:
         target = r["cible_d9_jours"]
         verdict = "" if target is None else (
             f", cible de {target} jours {'atteinte' if r['cible_atteinte'] else 'non atteinte'}")
-        parts.append(f"{r['mois']}, {r['type']} : 9e décile {_num(r['d9_jours'])} jours, "
+        parts.append(f"{month_label(r['mois'])}, {r['type']} : 9e décile {_num(r['d9_jours'])} jours, "
                      f"moyenne {_num(r['delai_moyen_jours'])} jours sur {r['nb']} feuille(s){verdict}.")
     return " ".join(parts)
 

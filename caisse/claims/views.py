@@ -349,12 +349,15 @@ def delays(request: HttpRequest) -> HttpResponse:
     for r in rows:
         r["d9_affiche"] = documents._num(r["d9_jours"])
         r["moyenne_affiche"] = documents._num(r["delai_moyen_jours"])
+        r["mois_affiche"] = documents.month_label(r["mois"])
     # Late payments to professionals under tiers payant (CSS art. D161-13-4).
     penalties = None if invalid else late_payment_penalties(du, au)
     semesters = delay_rules.penalties_by_semester(penalties) if penalties is not None else []
     owed = delay_rules.penalties_by_professional(penalties, limit=PENALTY_ROWS) if penalties is not None else []
     for r in [*semesters, *owed]:
         r["penalites"] = euros(r["penalites_cts"])
+        r["semestre_paiement_affiche"] = documents.semester_label(r["semestre_paiement"])
+        r["semestre_versement_affiche"] = documents.semester_label(r["semestre_versement"])
     return render(request, "claims/delays.html", {
         "form": form, "rows": rows,
         "chart": documents.delays_chart_svg(rows) if rows else "",

@@ -117,7 +117,7 @@ def test_penalties_of_the_daily_run_on_the_delays_page(make_user: Any) -> None:
 
     check_page(html)
     assert "Pénalités de retard de paiement en tiers payant" in html and "D161-13-4" in html
-    assert '<th scope="row">2026-S2</th>' in html and "2027-S1" in html
+    assert '<th scope="row">2e semestre 2026</th>' in html and "1er semestre 2027" in html
     assert euros(expected) in html, euros(expected)
     top = max(delays.penalties_by_professional(penalties), key=lambda r: r["penalites_cts"])
     assert reverse("claims:professional", args=[top["executant"]]) in html

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from caisse.accounts.models import Role
 from caisse.beneficiaries.models import Beneficiary
-from caisse.claims import capture, sepa, services
+from caisse.claims import capture, documents, sepa, services
 from caisse.claims.models import DailyRun, Feuille, FeuilleStatus, FeuilleType, FlowReception, Payment
 from caisse.claims.tests.helpers import EXAMPLE, import_folder
 from caisse.core.models import AuditAction, AuditEvent
@@ -373,7 +373,7 @@ def test_delays_page_shows_a_table_and_a_chart(liquidated: dict[str, Any], manag
     html = response.content.decode()
     assert response.status_code == 200
     assert "<svg" in html and 'aria-hidden="true"' in html and "<figcaption" in html
-    month = liquidated["feuille"].date_paiement.strftime("%Y-%m")
+    month = documents.month_label(liquidated["feuille"].date_paiement.strftime("%Y-%m"))  # "décembre 2026"
     assert f'<th scope="row">{month}</th>' in html and "FSP" in html
     assert "9e décile 3 jours" in html  # the text alternative
     bad = _client(manager).get(reverse("claims:delays"), {"du": "2026-12-01", "au": "2026-01-01"})
