@@ -15,11 +15,27 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 DATE_WIDGET_ATTRS = {"type": "date"}
 
 
+class IsoDateInput(forms.DateInput):
+    """A date picker (``type=date``), whose value must be ISO: a date typed JJ/MM/AAAA (in a link,
+    or sent without the picker) is shown back in the picker instead of an empty field."""
+
+    def format_value(self, value: Any) -> str | None:
+        if isinstance(value, str):
+            import datetime as dt
+
+            for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
+                try:
+                    return dt.datetime.strptime(value.strip(), pattern).date().isoformat()
+                except ValueError:
+                    continue
+        return super().format_value(value)  # type: ignore[no-any-return]
+
+
 def date_field(label: str, *, required: bool = True, help_text: str = "") -> forms.DateField:
     """A date picker that also accepts a typed date (JJ/MM/AAAA)."""
     return forms.DateField(
         label=label, required=required, help_text=help_text or "Format : JJ/MM/AAAA.",
-        widget=forms.DateInput(attrs=DATE_WIDGET_ATTRS, format="%Y-%m-%d"),
+        widget=IsoDateInput(attrs=DATE_WIDGET_ATTRS, format="%Y-%m-%d"),
     )
 
 
