@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+import polars as pl
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -199,16 +200,29 @@ _FEUILLE_AMOUNTS = (
 )
 
 
+def _french_date(value: Any) -> str:
+    """``2025-01-31`` -> ``31/01/2025`` (anything else as received: the record may hold a bad date)."""
+    try:
+        return dt.date.fromisoformat(str(value)).strftime("%d/%m/%Y")
+    except ValueError:
+        return str(value) if value not in (None, "") else "—"
+
+
 def _feuille_lines(f: Feuille) -> list[dict[str, Any]]:
-    """The received lines side by side with their liquidation (same rank), amounts in euros."""
+    """The received lines side by side with their liquidation (same rank), amounts in euros, each
+    code with its label in the nomenclature."""
     received = [line if isinstance(line, dict) else {} for line in (f.enregistrement or {}).get("lignes") or []]
     liquidated = (f.decompte or {}).get("lignes") or []
+    codes = {str(line.get("code")) for line in received if line.get("code")}
+    nomenclature = stored_nomenclature().filter(pl.col("code").is_in(sorted(codes)))
+    labels = dict(zip(nomenclature.get_column("code").to_list(), nomenclature.get_column("libelle").to_list(), strict=True))
     rows = []
     for rank in range(max(len(received), len(liquidated))):
         got = received[rank] if rank < len(received) else {}
         out = liquidated[rank] if rank < len(liquidated) else {}
         rows.append({
-            "rang": rank + 1, "code": got.get("code") or out.get("code"), "date_soins": got.get("date_soins"),
+            "rang": rank + 1, "code": got.get("code") or out.get("code"), "libelle": labels.get(str(got.get("code"))),
+            "date_soins": _french_date(got.get("date_soins")),
             "quantite": got.get("quantite", 1), "coefficient": got.get("coefficient", 1),
             "facture": euros(got["montant_facture_cts"]) if isinstance(got.get("montant_facture_cts"), int) else "—",
             "taux": out.get("taux"), "amounts": [euros(out[k]) if k in out else "—" for k, _ in _LINE_AMOUNTS],

@@ -148,6 +148,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "fr-fr"
+# French only: a browser that asks for another language (LocaleMiddleware reads Accept-Language)
+# still gets French numbers (1 832), dates and messages.
+LANGUAGES = [("fr", "Français")]
 TIME_ZONE = "Europe/Paris"
 USE_I18N = True
 USE_TZ = True

@@ -154,3 +154,15 @@ def test_a_period_typed_dd_mm_yyyy_is_shown_back_in_the_date_pickers(make_user: 
     html = _client(make_user(Role.MANAGER)).get(reverse("claims:delays"), {"du": "01/03/2025", "au": "2025-03-31"}
                                                 ).content.decode()
     assert 'value="2025-03-01"' in html and 'value="2025-03-31"' in html
+
+
+def test_numbers_are_french_whatever_the_browser_language(make_user: Any) -> None:
+    """A browser asking for English (Accept-Language) still reads 1 832, not 1,832."""
+    from django.template import Context, Template
+    from django.utils import translation
+
+    client = _client(make_user(Role.MANAGER))
+    response = client.get(reverse("claims:delays"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert response.headers.get("Content-Language", "fr").startswith("fr")
+    with translation.override(translation.get_language_from_request(response.wsgi_request)):
+        assert Template("{{ n }}").render(Context({"n": 1832})) == "1\xa0832"
