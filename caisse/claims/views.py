@@ -77,9 +77,13 @@ def _today() -> dt.date:
 @claims_team()
 def queue(request: HttpRequest) -> HttpResponse:
     today = _today()
+    from caisse.professionals.models import HealthProfessional
+
     pending = list(capture.captured_pending())
     people = beneficiaries_by_nir_for(request.user, {f.nir for f in pending})
-    items = [(f, people.get(f.nir), (today - f.date_reception).days if f.date_reception else None)
+    names = {p.identifiant: f"{p.prenom} {p.nom}".strip() for p in
+             HealthProfessional.objects.filter(identifiant__in={f.executant for f in pending})}
+    items = [(f, people.get(f.nir), (today - f.date_reception).days if f.date_reception else None, names.get(f.executant))
              for f in pending]
     return render(request, "claims/queue.html", {
         "items": items, "can_write": request.user.role in WRITERS,  # type: ignore[union-attr]
