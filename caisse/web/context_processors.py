@@ -35,9 +35,21 @@ def _entries(user: Any) -> list[tuple[str, str]]:
                     entries.append((label, reverse(url_name)))
         entries.append(("Professionnels de santé", reverse("professionals:list")))
         return entries
-    if getattr(user, "role", None) == Role.ASSURE:
-        return [("Mon espace", reverse("web:member_home"))]
-    return []
+    role = getattr(user, "role", None)
+    spaces = {
+        Role.ASSURE: [("Mon espace", "web:member_home"), ("Mes remboursements", "mes_soins:remboursements"),
+                      ("Mes indemnités journalières", "online:mes_ij"), ("Mes accidents du travail", "online:mes_atmp")],
+        Role.PROFESSIONNEL: [("Mon espace professionnel", "espace_ps:accueil")],
+        Role.EMPLOYEUR: [("Mon espace employeur", "online:employeur"),
+                         ("Déclarer un accident du travail", "online:declarer_accident"),
+                         ("Attestation de salaire", "online:attestation_trouver"),
+                         ("Indemnités en subrogation", "online:employeur_paiements")],
+    }
+    entries = []
+    for label, url_name in spaces.get(role, []):
+        with suppress(NoReverseMatch):  # that space is not served in this deployment
+            entries.append((label, reverse(url_name)))
+    return entries
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:

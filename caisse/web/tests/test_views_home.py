@@ -162,7 +162,9 @@ def test_member_home_lists_only_current_children(client: Any) -> None:
     (Role.MEDECIN_CONSEIL, ["Rechercher un bénéficiaire", "Protocoles ALD à examiner"], ["Contrôles de résidence"]),
     (Role.ENQUETEUR, ["Contrôles de résidence"], ["Protocoles ALD à examiner"]),
     (Role.ACCUEIL, ["Rechercher un bénéficiaire"], ["Protocoles ALD à examiner", "Contrôles de résidence"]),
-    (Role.ASSURE, ["Mon espace"], ["Rechercher un bénéficiaire"]),
+    (Role.ASSURE, ["Mon espace", "Mes remboursements", "Mes indemnités journalières"], ["Rechercher un bénéficiaire"]),
+    (Role.PROFESSIONNEL, ["Mon espace professionnel"], ["Rechercher un bénéficiaire", "Mon espace employeur"]),
+    (Role.EMPLOYEUR, ["Mon espace employeur", "Déclarer un accident du travail"], ["Mes remboursements"]),
 ])
 def test_navigation_shows_only_what_the_role_may_open(client: Any, role: str, expected: list[str],
                                                       absent: list[str]) -> None:
