@@ -57,7 +57,7 @@ def _prepare(env: dict[str, str], workdir: Path) -> str:
         "import os; os.environ.setdefault('DJANGO_SETTINGS_MODULE','caisse.config.settings');"
         "import django; django.setup();"
         "from caisse.accounts.models import ApiToken, User;"
-        "u,_=User.objects.get_or_create(username='bench-api', defaults={'role':'professionnel'});"
+        "u,_=User.objects.get_or_create(username='bench-api', defaults={'role':'liquidateur'});"
         "print(ApiToken.issue(u,'bench')[1])"
     )
     out = subprocess.run([PYTHON, "-c", script], env=env, cwd=workdir, check=True, capture_output=True, text=True)

@@ -15,6 +15,7 @@ counters of the database only, so each answer equals :func:`liquidate_one`'s.
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -299,6 +300,17 @@ def liquidate_sized(feuille: dict[str, Any]) -> tuple[dict[str, Any], BatchInfo]
 REQUIRED = ("id", "date_reception", "nir", "executant", "tiers_payant", "lignes")
 
 
+@functools.lru_cache(maxsize=4096)
+def professional_identifier(professional_id: int | None) -> str | None:
+    """The identifier (RPPS, FINESS…) of a professional account's professional, read once per
+    process (it never changes): the real-time liquidation compares it with the feuille's executant."""
+    if professional_id is None:
+        return None
+    from caisse.professionals.models import HealthProfessional
+
+    return HealthProfessional.objects.filter(pk=professional_id).values_list("identifiant", flat=True).first()
+
+
 def unreadable_fields(feuille: dict[str, Any]) -> tuple[list[str], str]:
     """The required fields missing (absent or null), and what is wrong with ``lignes`` ("" if fine)."""
     missing = [name for name in REQUIRED if feuille.get(name) is None]
@@ -333,6 +345,12 @@ def liquidation(request: HttpRequest) -> JsonResponse:
     missing, lignes = unreadable_fields(feuille)
     if missing or lignes:
         return unprocessable(missing, lignes)
+    if user.role == Role.PROFESSIONNEL:  # a professional liquidates its own feuilles only
+        own = professional_identifier(user.professional_id)
+        if own is None or str(feuille.get("executant")) != own:
+            return problem(403, "Accès refusé",
+                           "Un professionnel ne liquide en ligne que ses propres feuilles : l'exécutant doit être "
+                           f"l'identifiant de votre compte{f' ({own})' if own else ''}.")
     if SLOTS is not None and not SLOTS.acquire(blocking=False):
         response = problem(503, "Service momentanément surchargé",
                            "Trop de liquidations en cours sur ce serveur : réessayez dans une seconde.")
@@ -359,7 +377,9 @@ openapi.register(
             "operationId": "liquiderFeuille",
             "summary": "Liquidation immédiate d'une feuille de soins électronique (sans paiement)",
             "description": "Même moteur et mêmes règles que le traitement quotidien ; les compteurs de la "
-                           "personne (plafonds, dette) sont lus dans la base, rien n'est enregistré.",
+                           "personne (plafonds, dette) sont lus dans la base, rien n'est enregistré. Avec le "
+                           "jeton d'un professionnel, l'exécutant de la feuille doit être ce professionnel "
+                           "(403 sinon) ; un agent liquide la feuille de tout professionnel.",
             "tags": ["Frais de santé"],
             "requestBody": {"required": True, "content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/Feuille"}}}},

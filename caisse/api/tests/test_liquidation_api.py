@@ -28,7 +28,8 @@ def token(make_user) -> str:  # type: ignore[no-untyped-def]
         pytest.skip("Exemples du contrat absents (../shared/spec/examples).")
     import_referentiel(EXAMPLES / "referentiel", quiet=True)
     import_referentiel_extras(EXAMPLES / "referentiel", quiet=True)
-    return ApiToken.issue(make_user(Role.PROFESSIONNEL, username="logiciel"), "cabinet")[1]
+    # An agent's token: it liquidates the feuilles of any professional (a professional's, its own only).
+    return ApiToken.issue(make_user(Role.LIQUIDATEUR, username="logiciel"), "liquidation en ligne")[1]
 
 
 def test_each_feuille_alone_matches_the_engine_alone(token: str) -> None:
@@ -115,3 +116,23 @@ def test_an_unexpected_failure_is_a_french_500_problem_not_a_traceback_page(toke
         "/api/v1/liquidations", json.dumps(feuille), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 500 and response["Content-Type"] == "application/problem+json"
     assert "panne" not in response.content.decode() and response.json()["title"] == "Erreur interne"
+
+
+def test_a_professional_liquidates_its_own_feuilles_only(token: str, make_user) -> None:  # type: ignore[no-untyped-def]
+    """A professional's token liquidates the feuilles it executes; another professional's are refused
+    (they would tell it a patient's debts and exonerations)."""
+    from caisse.professionals.models import HealthProfessional
+
+    feuille = next(f for f in iter_ndjson(EXAMPLES / "feuilles.ndjson") if f)
+    mine = HealthProfessional.objects.get(identifiant=feuille["executant"])
+    own = ApiToken.issue(make_user(Role.PROFESSIONNEL, username="cabinet", professional=mine), "cabinet")[1]
+    ok = Client().post("/api/v1/liquidations", json.dumps(feuille), content_type="application/json",
+                       HTTP_AUTHORIZATION=f"Bearer {own}")
+    assert ok.status_code == 200
+    other = HealthProfessional.objects.exclude(pk=mine.pk).first()
+    refused = Client().post("/api/v1/liquidations", json.dumps({**feuille, "executant": other.identifiant}),
+                            content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {own}")
+    assert refused.status_code == 403 and mine.identifiant in refused.json()["detail"]
+    orphan = ApiToken.issue(make_user(Role.PROFESSIONNEL, username="sans-ps"), "cabinet")[1]
+    assert Client().post("/api/v1/liquidations", json.dumps(feuille), content_type="application/json",
+                         HTTP_AUTHORIZATION=f"Bearer {orphan}").status_code == 403
