@@ -175,6 +175,6 @@ def professional_home(request: HttpRequest) -> HttpResponse:
     identifiant = user.professional.identifiant
     return render(request, "claims/professional_home.html", {
         "form": form, "looked_up": looked_up, "patient": patient, "rights": rights,
-        "when": when,
+        "when": when, "future": when is not None and when > dt.date.today(),
         "identifiant": identifiant, **documents.professional_return(identifiant),
     }, status=400 if request.GET and form.errors else 200)

@@ -166,3 +166,35 @@ def test_numbers_are_french_whatever_the_browser_language(make_user: Any) -> Non
     assert response.headers.get("Content-Language", "fr").startswith("fr")
     with translation.override(translation.get_language_from_request(response.wsgi_request)):
         assert Template("{{ n }}").render(Context({"n": 1832})) == "1\xa0832"
+
+
+def test_the_professional_reads_the_ald_exemption_the_death_and_a_future_date(make_user: Any) -> None:
+    """As the API tells it (``exoneration_ald``, ``tiers_payant_obligatoire``, ``deces``), the
+    professional's page says that a patient is exempt for an ALD (never which one), that the
+    tiers payant is mandatory, that the patient has died, and that a future date's rights may change."""
+    from caisse.beneficiaries.tests.factories import BeneficiaryFactory
+    from caisse.professionals.models import HealthProfessional
+    from caisse.rights.models import ALDKind, ALDPeriod, ProtocolStatus, RightsPeriod
+
+    today = timezone.localdate()
+    ps = HealthProfessional.objects.create(identifiant="10000000009", profession="medecin",
+                                           specialite="medecine_generale", secteur=1, nom="Martin", prenom="Jeanne")
+    client = _client(make_user(Role.PROFESSIONNEL, professional=ps))
+    patient = BeneficiaryFactory()
+    RightsPeriod.objects.create(beneficiary=patient, debut=dt.date(2020, 1, 1))
+    ALDPeriod.objects.create(beneficiary=patient, kind=ALDKind.LISTE, affection="Diabète de type 2",
+                             date_protocole=dt.date(2020, 12, 1), statut_protocole=ProtocolStatus.VALIDE,
+                             valide_le=dt.date(2020, 12, 15), debut=dt.date(2021, 1, 1))
+    html = client.get(reverse("espace_ps:accueil"), {"nir": patient.nir, "date": today.isoformat()}).content.decode()
+    assert "Oui, pour les soins en rapport avec une affection de longue durée (ALD)" in html
+    assert "Tiers payant obligatoire" in html and "soins en rapport avec l'ALD" in html
+    assert "Exonération ALD du" not in html and "Diabète" not in html  # no period, no diagnosis
+
+    later = client.get(reverse("espace_ps:accueil"), {"nir": patient.nir,
+                                                      "date": (today + dt.timedelta(days=30)).isoformat()})
+    assert "Date future" in later.content.decode()
+
+    patient.date_deces = today - dt.timedelta(days=3)
+    patient.save()
+    html = client.get(reverse("espace_ps:accueil"), {"nir": patient.nir, "date": today.isoformat()}).content.decode()
+    assert "Décédé" in html and f"{patient.date_deces:%d/%m/%Y}" in html

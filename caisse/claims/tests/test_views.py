@@ -289,7 +289,7 @@ def test_the_professional_checks_a_patients_rights_and_reads_their_return(make_u
     found = client.get(reverse("espace_ps:accueil"), {"nir": spaced, "date": timezone.localdate().isoformat()})
     text = found.content.decode()
     assert found.status_code == 200 and person.nom_affiche in text and "Ouverts" in text
-    assert "réservée à d'autres rôles" in text  # no ALD period shown to a professional
+    assert "Exonération ALD du" not in text and "Tiers payant obligatoire" in text  # no ALD period, no diagnosis
     assert AuditEvent.objects.filter(beneficiary=person, action=AuditAction.READ,
                                      summary__contains="professionnel de santé").count() == 1
 
