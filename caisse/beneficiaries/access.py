@@ -23,13 +23,28 @@ class AccessDenied(PermissionDenied):
     pass
 
 
+AGE_MAJORITE = 18
+"""A child's file is no longer open to the parent from this age (Code civil art. 414): an adult
+manages their own file, even while still attached to the parent."""
+
+
+def minor_on(birth: dt.date | None, day: dt.date) -> bool:
+    """Whether a person born on ``birth`` is under :data:`AGE_MAJORITE` on ``day``."""
+    if birth is None:
+        return False
+    age = day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+    return age < AGE_MAJORITE
+
+
 def member_can_see(user: Any, beneficiary: Beneficiary) -> bool:
-    """An assuré sees their own file and the files of the children attached to them."""
+    """An assuré sees their own file and the files of the minor children attached to them."""
     if user.role != Role.ASSURE or user.beneficiary_id is None:
         return False
     if beneficiary.pk == user.beneficiary_id:
         return True
     today = dt.date.today()
+    if not minor_on(beneficiary.date_naissance, today):
+        return False
     return ParentLink.objects.filter(
         child=beneficiary, parent_id=user.beneficiary_id, debut__lte=today
     ).filter(models.Q(fin__isnull=True) | models.Q(fin__gte=today)).exists()

@@ -20,20 +20,15 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from caisse.beneficiaries.access import AccessDenied, get_beneficiary_for, patient_for_rights_lookup
+from caisse.beneficiaries.access import AccessDenied, get_beneficiary_for, minor_on, patient_for_rights_lookup
 from caisse.beneficiaries.models import ParentLink
 from caisse.claims import documents
 from caisse.claims.models import Feuille, FeuilleStatus, PayeeKind
-from caisse.claims.services import AGE_AYANT_DROIT  # paid to the parent below this age (assure_payees)
 from caisse.claims.views import processed_rows
 from caisse.core.audit import record
 from caisse.core.models import AuditAction
 from caisse.core.money import euros
 from caisse.web.decorators import member_required, professional_required
-
-
-def _age_on(birth: dt.date, day: dt.date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
 def my_children_ids(me: Any, today: dt.date | None = None) -> list[int]:
@@ -48,7 +43,7 @@ def my_children_ids(me: Any, today: dt.date | None = None) -> list[int]:
     )
     seen: list[int] = []
     for pk, birth in links:
-        if pk not in seen and _age_on(birth, today) < AGE_AYANT_DROIT:
+        if pk not in seen and minor_on(birth, today):
             seen.append(pk)
     return seen
 

@@ -16,7 +16,7 @@ from django.urls import NoReverseMatch, reverse
 
 from caisse.accounts.models import Role
 from caisse.accounts.perms import Capability, has, is_agent
-from caisse.beneficiaries.access import get_beneficiary_for
+from caisse.beneficiaries.access import get_beneficiary_for, minor_on
 from caisse.rights import services
 from caisse.rights.models import (
     ALDPeriod,
@@ -101,7 +101,9 @@ def member_home(request: HttpRequest) -> HttpResponse:
     me = get_beneficiary_for(user, user.beneficiary_id, purpose="espace en ligne de l'assuré")
     today = dt.date.today()
     rights = services.rights_on(me, today)
-    children = [(child, services.rights_on(child, today)) for child in rights.enfants]
+    # The minor children only: an adult child, even still attached, manages their own file.
+    children = [(child, services.rights_on(child, today)) for child in rights.enfants
+                if minor_on(child.date_naissance, today)]
     cards = me.cartes_vitale.all()
     return render(request, "web/member_home.html", {
         "me": me, "rights": rights, "children": children, "cards": cards, "today": today,

@@ -198,3 +198,23 @@ def test_the_professional_reads_the_ald_exemption_the_death_and_a_future_date(ma
     patient.save()
     html = client.get(reverse("espace_ps:accueil"), {"nir": patient.nir, "date": today.isoformat()}).content.decode()
     assert "Décédé" in html and f"{patient.date_deces:%d/%m/%Y}" in html
+
+
+def test_a_parent_no_longer_opens_the_file_of_an_adult_child(make_user: Any) -> None:
+    """From 18 (Code civil art. 414) a child's file is their own, even while still attached."""
+    from caisse.beneficiaries.access import AccessDenied, get_beneficiary_for
+    from caisse.beneficiaries.models import ParentLink
+    from caisse.beneficiaries.tests.factories import BeneficiaryFactory
+
+    today = dt.date.today()
+    parent = BeneficiaryFactory(date_naissance=dt.date(1980, 1, 1))
+    minor = BeneficiaryFactory(date_naissance=dt.date(today.year - 10, 1, 1))
+    adult = BeneficiaryFactory(date_naissance=dt.date(today.year - 18, today.month, 1))  # 18 this month
+    for child in (minor, adult):
+        ParentLink.objects.create(parent=parent, child=child, debut=dt.date(2000, 1, 1))
+    member = make_user(Role.ASSURE, beneficiary=parent)
+    assert get_beneficiary_for(member, minor.pk) == minor
+    with pytest.raises(AccessDenied):
+        get_beneficiary_for(member, adult.pk)
+    home = _client(member).get(reverse("web:member_home")).content.decode()
+    assert minor.prenom in home and adult.nir_formate not in home
