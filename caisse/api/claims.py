@@ -14,8 +14,8 @@ counters of the database only, so each answer equals :func:`liquidate_one`'s.
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
-import functools
 import json
 import logging
 import os
@@ -44,6 +44,7 @@ from caisse.claims.services import (
     stored_nomenclature,
 )
 from caisse.rules.claims import records
+from caisse.rules.claims.controls import PARCOURS, RISQUES
 from caisse.rules.claims.engine import liquidate, liquidate_records
 
 JSON = {"ensure_ascii": False}
@@ -300,7 +301,7 @@ def liquidate_sized(feuille: dict[str, Any]) -> tuple[dict[str, Any], BatchInfo]
 REQUIRED = ("id", "date_reception", "nir", "executant", "tiers_payant", "lignes")
 
 
-@functools.lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)
 def professional_identifier(professional_id: int | None) -> str | None:
     """The identifier (RPPS, FINESS…) of a professional account's professional, read once per
     process (it never changes): the real-time liquidation compares it with the feuille's executant."""
@@ -322,6 +323,48 @@ def unreadable_fields(feuille: dict[str, Any]) -> tuple[list[str], str]:
     if not all(isinstance(line, dict) for line in lignes):
         return missing, "chaque élément de « lignes » doit être un objet {code, date_soins, quantite, coefficient, montant_facture_cts}"
     return missing, ""
+
+
+def _iso_date(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and len(value) == 10 and dt.date.fromisoformat(value) is not None
+    except ValueError:
+        return False
+
+
+def invalid_fields(feuille: dict[str, Any]) -> list[str]:
+    """What the engine will judge invalid (a DONNEE_INVALIDE rejection), field by field and in
+    French, so that the professional's software knows what to correct: the décompte is the engine's
+    (the same as the batch's), these names come with it (``champs_invalides``)."""
+    bad: list[str] = []
+
+    def check(ok: bool, name: str, why: str) -> None:
+        if not ok:
+            bad.append(f"{name} : {why}")
+
+    check(feuille.get("type") in ("FSE", "FSP"), "type", "« FSE » ou « FSP » attendu")
+    check(_iso_date(feuille.get("date_reception")), "date_reception", "date AAAA-MM-JJ attendue")
+    for name in ("nir", "executant"):
+        check(isinstance(feuille.get(name), str | int) and not isinstance(feuille.get(name), bool), name,
+              "texte attendu")
+    for name in ("tiers_payant", "en_rapport_ald"):
+        check(name not in feuille or isinstance(feuille.get(name), bool), name, "true ou false attendu")
+    check(feuille.get("risque", "maladie") in RISQUES, "risque", f"une valeur parmi {', '.join(RISQUES)}")
+    check(feuille.get("parcours", "medecin_traitant") in PARCOURS, "parcours", f"une valeur parmi {', '.join(PARCOURS)}")
+    for rank, line in enumerate(feuille.get("lignes") or [], start=1):
+        where = f"lignes[{rank}]"
+        check(isinstance(line.get("code"), str), f"{where}.code", "code d'acte attendu")
+        check(_iso_date(line.get("date_soins")), f"{where}.date_soins", "date AAAA-MM-JJ attendue")
+        quantite = line.get("quantite", 1)
+        check(isinstance(quantite, int) and not isinstance(quantite, bool) and quantite >= 1, f"{where}.quantite",
+              "entier positif attendu")
+        coefficient = line.get("coefficient", 1)
+        check(isinstance(coefficient, int | float) and not isinstance(coefficient, bool) and coefficient > 0,
+              f"{where}.coefficient", "nombre positif attendu")
+        montant = line.get("montant_facture_cts")
+        check(isinstance(montant, int) and not isinstance(montant, bool) and montant >= 0,
+              f"{where}.montant_facture_cts", "montant entier en centimes attendu")
+    return bad
 
 
 def unprocessable(missing: list[str], lignes: str) -> JsonResponse:
@@ -361,6 +404,9 @@ def liquidation(request: HttpRequest) -> JsonResponse:
     finally:
         if SLOTS is not None:
             SLOTS.release()
+    if "DONNEE_INVALIDE" in decompte.get("rejets", ()) or any(
+            "DONNEE_INVALIDE" in line.get("rejets", ()) for line in decompte.get("lignes") or ()):
+        decompte = {**decompte, "champs_invalides": invalid_fields(feuille)}
     response = JsonResponse(decompte, json_dumps_params=JSON)
     # Measurement: the feuilles liquidated in the same engine call, and where the time went
     # (Server-Timing, W3C: shown by browsers' developer tools, read by bench/bench_api.py).
@@ -411,8 +457,8 @@ openapi.register(
                 "id": {"type": ["string", "integer"]}, "type": {"enum": ["FSE", "FSP"]},
                 "date_reception": {"type": "string", "format": "date"}, "nir": {"type": "string"},
                 "executant": {"type": "string"}, "prescripteur": {"type": ["string", "null"]},
-                "tiers_payant": {"type": "boolean"}, "risque": {"enum": ["maladie", "maternite", "atmp"]},
-                "parcours": {"type": "string"}, "en_rapport_ald": {"type": "boolean"},
+                "tiers_payant": {"type": "boolean"}, "risque": {"enum": list(RISQUES)},
+                "parcours": {"enum": list(PARCOURS)}, "en_rapport_ald": {"type": "boolean"},
                 "carte_vitale": {"type": ["string", "null"]},
                 "lignes": {"type": "array", "minItems": 1, "items": {"type": "object", "properties": {
                     "code": {"type": "string"}, "date_soins": {"type": "string", "format": "date"},
@@ -428,9 +474,12 @@ openapi.register(
                 "destinataire": {"enum": ["ps", "assure"]},
                 **{name: {"type": "integer"} for name in (
                     "montant_rembourse_cts", "paiement_ps_cts", "paiement_assure_cts", "part_c2s_cts",
-                    "dette_creee_cts", "dette_recuperee_cts")},
+                    "dette_creee_cts", "dette_recuperee_cts", "forfait_journalier_cts")},
                 "lignes": {"type": "array", "items": {"type": "object"}},
                 "explication": {"type": "string"},
+                "champs_invalides": {"type": "array", "items": {"type": "string"},
+                                     "description": "Avec un rejet DONNEE_INVALIDE : chaque champ en cause et ce "
+                                                    "qui est attendu, en français."},
             },
         },
     },

@@ -136,3 +136,21 @@ def test_a_professional_liquidates_its_own_feuilles_only(token: str, make_user) 
     orphan = ApiToken.issue(make_user(Role.PROFESSIONNEL, username="sans-ps"), "cabinet")[1]
     assert Client().post("/api/v1/liquidations", json.dumps(feuille), content_type="application/json",
                          HTTP_AUTHORIZATION=f"Bearer {orphan}").status_code == 403
+
+
+def test_an_invalid_value_is_named_with_the_engines_rejection(token: str) -> None:
+    """A value the engine judges invalid: the décompte is the engine's (DONNEE_INVALIDE, as in the
+    batch), and ``champs_invalides`` names each field in French."""
+    feuille = next(f for f in iter_ndjson(EXAMPLES / "feuilles.ndjson") if f)
+    bad = {**feuille, "parcours": "MT", "lignes": [{**feuille["lignes"][0], "date_soins": "05/12/2026"}]}
+    response = Client().post("/api/v1/liquidations", json.dumps(bad), content_type="application/json",
+                             HTTP_AUTHORIZATION=f"Bearer {token}")
+    got = response.json()
+    assert response.status_code == 200 and "DONNEE_INVALIDE" in got["rejets"]
+    assert any(c.startswith("parcours : une valeur parmi medecin_traitant") for c in got["champs_invalides"])
+    assert "lignes[1].date_soins : date AAAA-MM-JJ attendue" in got["champs_invalides"]
+    good = Client().post("/api/v1/liquidations", json.dumps(feuille), content_type="application/json",
+                         HTTP_AUTHORIZATION=f"Bearer {token}").json()
+    assert "champs_invalides" not in good
+    schema = Client().get("/api/openapi.json").json()["components"]["schemas"]
+    assert "hors_parcours" in schema["Feuille"]["properties"]["parcours"]["enum"]
