@@ -741,6 +741,8 @@ def rights_on(beneficiary: Beneficiary, when: dt.date, *, enfants: bool = True,
     base, c2s, ame, ald, invalidity = ([rows[:1] for rows in found[:3]] + [found[3]] + [found[4][:1]]
                                        if alive else ([], [], [], [], []))
     maternities, declaration, medecin, card = found[-4:]
+    if not alive:  # after the death: no treating doctor, no valid card, no maternity exemption
+        maternities, declaration, medecin, card = [], [], [], []
     days_after = int(_param("droits.maternite.exoneration_apres_accouchement_jours", when))
     maternity = next((m for m in maternities if m.accouchement + dt.timedelta(days=days_after) >= when), None)
     children = [link.child for link in ParentLink.objects.filter(parent=beneficiary, debut__lte=when)

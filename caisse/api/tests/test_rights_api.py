@@ -187,3 +187,18 @@ def test_fhir_without_the_beneficiary_identifier(professional_token: str) -> Non
     assert response.status_code == 400  # type: ignore[attr-defined]
     assert "beneficiary:identifier" in response.json()["detail"]  # type: ignore[attr-defined]
     assert _get("/api/fhir/Coverage").status_code == 401  # type: ignore[attr-defined]
+
+
+def test_after_the_death_no_card_nor_treating_doctor_is_given(professional_token: str, covered, gestionnaire) -> None:  # type: ignore[no-untyped-def]
+    """Rights on a date after the death: none open, and no valid carte Vitale nor médecin traitant
+    (the API gave the card of a deceased person)."""
+    from caisse.rights.models import CardStatus, CarteVitale
+
+    CarteVitale.objects.create(beneficiary=covered, numero="CV0000999999", statut=CardStatus.ACTIVE,
+                               date_commande=dt.date(2020, 1, 1))
+    before = _get(f"/api/v1/droits/{covered.nir}?date=2026-03-01", professional_token).json()  # type: ignore[attr-defined]
+    assert before["carte_vitale"] == "CV0000999999"
+    services.declare_death(covered, date_deces=dt.date(2026, 3, 10), by=gestionnaire)
+    after = _get(f"/api/v1/droits/{covered.nir}?date=2026-03-20", professional_token).json()  # type: ignore[attr-defined]
+    assert after["deces"] == "2026-03-10" and after["couvert"] is False
+    assert after["carte_vitale"] is None and after["medecin_traitant"] is None
