@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 
+from caisse.allowances.french import de
 from caisse.allowances.models import Canal, LienDefunt, Risque
 from caisse.web.forms import AccessibleForm, date_field
 
@@ -86,9 +87,9 @@ class AttestationSalaireForm(AccessibleForm):
         super().__init__(*args, **kwargs)
         self.months = months
         for k, month in enumerate(months):
-            label = f"{_month_label(month)}"
+            label = _month_label(month)
             self.fields[f"brut_{k}"] = FrenchDecimalField(
-                label=f"Salaire brut de {label}, en euros", required=k < 3, **MONEY,
+                label=f"Salaire brut {de(label)}, en euros", required=k < 3, **MONEY,
                 help_text="Salaire soumis à cotisations." if k == 0 else "",
             )
             if k < 3:

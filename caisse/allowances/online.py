@@ -4,8 +4,10 @@
   downloads their relevé and an attestation of IJ paid over a period, and follows their AT/MP
   declarations (status and next deadline; no medical data beyond what they declared).
 - The employer (role ``employeur``, ``user.employer``) declares a work accident online (like
-  e-DAT), sends the salary certificate of an arrêt of one of their employees (like the DSN
-  attestation), and sees the IJ paid to them under subrogation (like NOEMIE employeurs).
+  e-DAT: the victim is named by NIR, name and birth date together, refused with one message
+  whatever does not match, and shown to the employer as it named them), sends the salary
+  certificate of an arrêt of one of their employees (like the DSN attestation), and sees the IJ
+  paid to them under subrogation (like NOEMIE employeurs).
 
 Every object is looked up *through* the signed-in account (``beneficiaire=user.beneficiary_id``
 or ``employeur=user.employer_id``): another person's or another employer's id is a 404. Every
@@ -16,6 +18,8 @@ through the domain services (``allowances.services``, ``work_accidents.services`
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -54,7 +58,12 @@ from caisse.work_accidents.models import Declaration
 
 View = Callable[..., HttpResponse]
 
-UNKNOWN_NIR = "Aucun assuré n'est immatriculé avec ce NIR. Vérifiez les 15 caractères saisis."
+# One message whatever does not match (unknown NIR, other name, other birth date): the form must not
+# tell which NIRs are registered, nor confirm part of an identity.
+UNKNOWN_VICTIM = (
+    "Les informations de la victime ne correspondent à aucun assuré de la caisse : "
+    "vérifiez le NIR, le nom et la date de naissance."
+)
 UNKNOWN_ARRET = (
     "Aucun arrêt de travail de l'un de vos salariés ne correspond à ce numéro d'avis et à ce NIR. "
     "Vérifiez le numéro imprimé sur l'avis d'arrêt et le NIR du salarié."
@@ -248,6 +257,10 @@ class DeclarationEnLigneForm(AccessibleForm):
     )
     nir = forms.CharField(label="NIR du salarié victime", max_length=21,
                           help_text="Numéro de sécurité sociale : 15 caractères, espaces acceptés.")
+    nom = forms.CharField(label="Nom de la victime", max_length=100,
+                          help_text="Nom de naissance ou nom d'usage, comme sur la carte Vitale ou le bulletin de paie.")
+    prenom = forms.CharField(label="Prénom de la victime", max_length=100)
+    date_naissance = date_field("Date de naissance de la victime")
     date_evenement = date_field("Date de l'accident")
     circonstances = forms.CharField(
         label="Circonstances de l'accident", max_length=4000, widget=forms.Textarea(attrs={"rows": 5}),
@@ -257,25 +270,59 @@ class DeclarationEnLigneForm(AccessibleForm):
     def clean_nir(self) -> str:
         return _nir(self.cleaned_data["nir"])
 
+    def clean_nom(self) -> str:
+        return " ".join(self.cleaned_data["nom"].split())
+
+    def clean_prenom(self) -> str:
+        return " ".join(self.cleaned_data["prenom"].split())
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         today = _today()
+        born = data.get("date_naissance")
+        if born and born > today:
+            self.add_error("date_naissance", "La date de naissance ne peut pas être dans le futur.")
         event = data.get("date_evenement")
         if event and event > today:
             self.add_error("date_evenement", "La date de l'accident ne peut pas être dans le futur.")
         return data
 
 
-def _find_victim(user: Any, nir: str) -> Beneficiary | None:
-    """The victim of an employer's declaration, by exact NIR; the look-up is recorded.
+def _identity_key(value: str) -> str:
+    """A name as compared: no case, accent, hyphen, apostrophe or double space (« Le Hénaff » = « LE-HENAFF »)."""
+    text = unicodedata.normalize("NFKD", value.casefold().replace("œ", "oe").replace("æ", "ae"))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", text).split())
+
+
+def _same_person(person: Beneficiary, *, nom: str, prenom: str, date_naissance: dt.date) -> bool:
+    """The NIR's holder has this birth date, this first name, and this birth or usage name."""
+    names = {_identity_key(n) for n in (person.nom, person.nom_usage) if _identity_key(n)}
+    first = _identity_key(person.prenom)
+    return (
+        person.date_naissance == date_naissance
+        and bool(first) and first == _identity_key(prenom)
+        and _identity_key(nom) in names
+    )
+
+
+def _find_victim(user: Any, *, nir: str, nom: str, prenom: str, date_naissance: dt.date) -> Beneficiary | None:
+    """The victim of an employer's declaration: the holder of the NIR, if the name, first name and
+    birth date given with it are theirs; ``None`` otherwise, whatever did not match.
 
     The access function of this space (like ``work_accidents.perms.find_victim_for`` for the
-    AT/MP team): only the employer guard above reaches it, with a complete and valid NIR."""
-    victim = Beneficiary.objects.filter(nir=nir).first()
-    if victim is not None:
-        record(by=user, action=AuditAction.READ, beneficiary=victim, obj=victim,
-               summary="recherche de la victime d'une déclaration d'accident du travail en ligne (employeur)")
-    return victim
+    AT/MP team): only the employer guard above reaches it, with a complete and valid NIR. The
+    project keeps no register of who works for whom (an arrêt names an employer only once
+    someone is on leave), so an employer proves it knows its employee as the e-DAT asks: NIR,
+    name and birth date together; the AT/MP team instructs the case afterwards. The look-up is
+    recorded in the person's history only when the identity matched: otherwise nothing of them
+    was reached."""
+    person = Beneficiary.objects.filter(nir=nir).first()
+    if person is None or not _same_person(person, nom=nom, prenom=prenom, date_naissance=date_naissance):
+        return None
+    record(by=user, action=AuditAction.READ, beneficiary=person, obj=person,
+           summary="recherche de la victime d'une déclaration d'accident du travail en ligne (employeur)")
+    return person
 
 
 def _form_page(request: HttpRequest, form: Any, *, title: str, submit: str, intro: str = "",
@@ -292,9 +339,10 @@ def declarer_accident(request: HttpRequest) -> HttpResponse:
     form = DeclarationEnLigneForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        victim = _find_victim(user, data["nir"])
+        victim = _find_victim(user, nir=data["nir"], nom=data["nom"], prenom=data["prenom"],
+                              date_naissance=data["date_naissance"])
         if victim is None:
-            form.add_error("nir", UNKNOWN_NIR)
+            form.add_error(None, UNKNOWN_VICTIM)
         elif Declaration.objects.filter(victim=victim, employer_id=user.employer_id, kind=data["kind"],
                                         date_evenement=data["date_evenement"]).exists():
             form.add_error(None, "Vous avez déjà déclaré cet accident de ce salarié à cette date : "
@@ -306,6 +354,7 @@ def declarer_accident(request: HttpRequest) -> HttpResponse:
                     by=user, kind=data["kind"], declarant=Declarant.EMPLOYEUR, victim=victim, employer=user.employer,
                     date_evenement=data["date_evenement"], date_declaration=today, date_reception=today,
                     channel=Channel.EDAT, circonstances=data["circonstances"].strip(),
+                    victim_declared_name=f"{data['prenom']} {data['nom']}",
                 )
             except ValidationError as exc:
                 form.add_validation_error(exc)
@@ -318,8 +367,9 @@ def declarer_accident(request: HttpRequest) -> HttpResponse:
                 return redirect("online:employeur")
     return _form_page(
         request, form, title="Déclarer un accident du travail en ligne", submit="Envoyer la déclaration",
-        intro="Déclarez l'accident dans les 48 heures (dimanches et jours fériés non compris). La déclaration "
-              "est datée du jour de son envoi ; la caisse en informe la victime.",
+        intro="Déclarez l'accident dans les 48 heures (dimanches et jours fériés non compris). Identifiez la "
+              "victime par son NIR, son nom et sa date de naissance. La déclaration est datée du jour de son "
+              "envoi ; la caisse en informe la victime.",
     )
 
 

@@ -640,19 +640,20 @@ def delais_premier_paiement(debut: dt.date, fin: dt.date) -> list[LigneDelai]:
 
 
 def ij_payees(beneficiaire: Beneficiary, debut: dt.date, fin: dt.date) -> list[PeriodeIJ]:
-    """Paid IJ periods of the person that meet [debut, fin], clipped to it (for the attestation)."""
-    periods = (
-        PeriodeIJ.objects.filter(beneficiaire=beneficiaire, statut=StatutPeriode.PAYEE, debut__lte=fin, fin__gte=debut)
+    """IJ periods of the person *paid* between ``debut`` and ``fin`` (date of payment), whole.
+
+    The attestation of IJ paid serves for income tax: what counts is the day of payment, not the
+    days of leave (a December arrêt paid in January belongs to the next year's attestation). A
+    period is paid in one payment, so it is listed once, with its payment date and full amount.
+    """
+    return list(
+        PeriodeIJ.objects.filter(
+            beneficiaire=beneficiaire, statut=StatutPeriode.PAYEE,
+            paiement__date_paiement__gte=debut, paiement__date_paiement__lte=fin,
+        )
         .select_related("paiement", "dossier", "employeur")
-        .order_by("debut")
+        .order_by("paiement__date_paiement", "debut", "pk")
     )
-    clipped = []
-    for p in periods:
-        p.debut, p.fin = max(p.debut, debut), min(p.fin, fin)
-        p.jours = (p.fin - p.debut).days + 1
-        p.montant_cts = p.jours * p.ij_journaliere_cts
-        clipped.append(p)
-    return clipped
 
 
 # --- Capital décès ---------------------------------------------------------------------------------------

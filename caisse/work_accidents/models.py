@@ -38,6 +38,11 @@ class Declaration(models.Model):
         "professionals.Employer", verbose_name="employeur", null=True, blank=True, on_delete=models.PROTECT,
         related_name="atmp_declarations",
     )
+    victim_declared_name = models.CharField(
+        "victime, telle que nommée par l'employeur", max_length=250, blank=True,
+        help_text="Déclaration en ligne : prénom et nom saisis par l'employeur et vérifiés avec le NIR et la date "
+        "de naissance. L'espace employeur affiche ce nom, pas celui du fichier des assurés.",
+    )
     date_evenement = models.DateField(
         "date de l'accident ou de la première constatation médicale",
         help_text="Accident ou rechute : date de l'événement. Maladie professionnelle : date à laquelle la victime "

@@ -65,8 +65,12 @@ def declare(
     *, by: Any, kind: str, declarant: str, victim: Beneficiary, employer: Employer | None,
     date_evenement: dt.date, date_declaration: dt.date, date_reception: dt.date, channel: str = "edat",
     date_copie_employeur: dt.date | None = None, circonstances: str = "", rechute_de: Declaration | None = None,
+    victim_declared_name: str = "",
 ) -> Case:
-    """Record a declaration (DAT, victim's declaration, MP, rechute) and open its case."""
+    """Record a declaration (DAT, victim's declaration, MP, rechute) and open its case.
+
+    ``victim_declared_name``: the victim's name as the employer typed it in an online declaration,
+    once checked against the NIR and birth date (the employer's space shows this name)."""
     if date_declaration < PROCEDURE_START:
         raise ValidationError({"date_declaration": (
             "Seules les déclarations faites à partir du 01/12/2019 (décret 2019-356) sont instruites ici."
@@ -101,7 +105,7 @@ def declare(
         kind=kind, declarant=declarant, channel=channel, victim=victim, employer=employer,
         date_evenement=date_evenement, date_declaration=date_declaration, date_reception=date_reception,
         date_copie_employeur=date_copie_employeur, circonstances=circonstances, rechute_de=rechute_de,
-        declaration_tardive=late,
+        declaration_tardive=late, victim_declared_name=victim_declared_name,
     )
     save_to_file(declaration, by=by, summary=f"Déclaration reçue : {declaration}", beneficiary=victim)
     case = Case(declaration=declaration, status=CaseStatus.DECLARE)

@@ -245,6 +245,15 @@ def test_the_employer_home_lists_only_its_arrets_and_declarations(
     assert reverse("online:attestation_salaire", args=[waiting.pk]) in html
 
 
+def test_the_employer_home_shows_its_actions_as_buttons_not_as_a_bulleted_list(patron: Any) -> None:
+    html = _client(patron).get(reverse("online:employeur")).content.decode()
+    start = html.index('<div class="section-actions">')
+    block = html[start:html.index("</div>", start)]
+    for name in ("online:declarer_accident", "online:attestation_trouver", "online:employeur_paiements"):
+        assert reverse(name) in block
+    assert "<li" not in block and "actions-list" not in html
+
+
 def test_the_employer_signing_in_lands_on_its_space(patron: Any) -> None:
     response = _client(patron).get(reverse("web:home"))
     assert response.status_code == 302 and response["Location"] == reverse("online:employeur")
@@ -260,10 +269,14 @@ def test_the_employer_sees_only_the_ij_paid_to_it(patron: Any, lea: Any, hugo: A
     assert "du 21/03/2025" not in html
 
 
-def _edat(**overrides: Any) -> dict[str, str]:
+def _edat(victim: Any = None, **overrides: Any) -> dict[str, str]:
+    """The e-DAT form as an employer fills it: the victim's NIR, name, first name and birth date."""
     yesterday = timezone.localdate() - dt.timedelta(days=1)
-    data = {"kind": CaseKind.AT.value, "nir": "", "date_evenement": yesterday.isoformat(),
-            "circonstances": "Glissade sur le sol mouillé du fournil."}
+    data = {"kind": CaseKind.AT.value, "nir": "", "nom": "", "prenom": "", "date_naissance": "",
+            "date_evenement": yesterday.isoformat(), "circonstances": "Glissade sur le sol mouillé du fournil."}
+    if victim is not None:
+        data.update(nir=victim.nir, nom=victim.nom, prenom=victim.prenom,
+                    date_naissance=victim.date_naissance.isoformat())
     data.update(overrides)
     return data
 
@@ -271,11 +284,12 @@ def _edat(**overrides: Any) -> dict[str, str]:
 def test_the_employer_declares_a_work_accident_online(patron: Any, boulangerie: Any) -> None:
     victim = BeneficiaryFactory()
     nir = f"{victim.nir[:7]} {victim.nir[7:]}"
-    response = _client(patron).post(reverse("online:declarer_accident"), _edat(nir=nir))
+    response = _client(patron).post(reverse("online:declarer_accident"), _edat(victim, nir=nir))
     assert response.status_code == 302 and response["Location"] == reverse("online:employeur")
     declaration = Declaration.objects.get(victim=victim)
     assert declaration.employer == boulangerie and declaration.declarant == Declarant.EMPLOYEUR
     assert declaration.channel == "edat" and not declaration.declaration_tardive
+    assert declaration.victim_declared_name == f"{victim.prenom} {victim.nom}"
     assert Case.objects.filter(declaration=declaration).exists()
     assert AuditEvent.objects.filter(beneficiary=victim, actor=patron, action=AuditAction.CREATE).exists()
 
@@ -283,8 +297,8 @@ def test_the_employer_declares_a_work_accident_online(patron: Any, boulangerie: 
 def test_the_same_accident_is_not_declared_twice(patron: Any) -> None:
     victim = BeneficiaryFactory()
     client = _client(patron)
-    assert client.post(reverse("online:declarer_accident"), _edat(nir=victim.nir)).status_code == 302
-    response = client.post(reverse("online:declarer_accident"), _edat(nir=victim.nir))
+    assert client.post(reverse("online:declarer_accident"), _edat(victim)).status_code == 302
+    response = client.post(reverse("online:declarer_accident"), _edat(victim))
     assert response.status_code == 400
     assert "déjà déclaré cet accident" in response.content.decode()
     assert Declaration.objects.filter(victim=victim).count() == 1
@@ -294,7 +308,7 @@ def test_a_late_declaration_is_recorded_and_flagged(patron: Any) -> None:
     victim = BeneficiaryFactory()
     event = timezone.localdate() - dt.timedelta(days=10)
     response = _client(patron).post(reverse("online:declarer_accident"),
-                                    _edat(nir=victim.nir, date_evenement=event.isoformat()), follow=True)
+                                    _edat(victim, date_evenement=event.isoformat()), follow=True)
     assert Declaration.objects.get(victim=victim).declaration_tardive
     assert "48 heures" in response.content.decode()
 
@@ -304,28 +318,83 @@ def test_a_late_declaration_is_recorded_and_flagged(patron: Any) -> None:
     ("185047512345600", "clé du NIR ne correspond pas"),
 ])
 def test_a_bad_nir_is_refused_in_french(patron: Any, nir: str, message: str) -> None:
-    response = _client(patron).post(reverse("online:declarer_accident"), _edat(nir=nir))
+    response = _client(patron).post(reverse("online:declarer_accident"),
+                                    _edat(nir=nir, nom="Durand", prenom="Léa", date_naissance="1985-04-12"))
     assert response.status_code == 400
     html = response.content.decode()
     assert message in html and "error-summary" in html
     assert not Declaration.objects.exists()
 
 
-def test_an_unknown_nir_is_refused_in_french(patron: Any) -> None:
-    known = BeneficiaryFactory()
-    other = BeneficiaryFactory.build(serial=99999).nir  # a valid NIR that nobody holds
-    assert other != known.nir
-    response = _client(patron).post(reverse("online:declarer_accident"), _edat(nir=other))
+def test_the_victim_s_name_and_birth_date_are_required(patron: Any) -> None:
+    victim = BeneficiaryFactory()
+    response = _client(patron).post(reverse("online:declarer_accident"), _edat(nir=victim.nir))
     assert response.status_code == 400
-    assert "Aucun assuré n&#x27;est immatriculé avec ce NIR" in response.content.decode()
+    html = response.content.decode()
+    for field in ("id_nom", "id_prenom", "id_date_naissance"):
+        assert f'id="{field}-erreur"' in html, field
     assert not Declaration.objects.exists()
+    assert not AuditEvent.objects.filter(beneficiary=victim).exists()
+
+
+UNKNOWN_VICTIM_HTML = ("Les informations de la victime ne correspondent à aucun assuré de la caisse : "
+                       "vérifiez le NIR, le nom et la date de naissance.")
+
+
+@pytest.mark.parametrize("mismatch", ["unknown_nir", "other_name", "other_first_name", "other_birth_date"])
+def test_a_victim_who_does_not_match_gets_one_message_that_reveals_nothing(patron: Any, mismatch: str) -> None:
+    """Whether the NIR is unknown or the name or birth date differ, the employer reads the same
+    refusal: the form does not tell which NIRs are registered, nor whose they are."""
+    person = BeneficiaryFactory(prenom="Aïcha", nom="Benali", nom_usage="Vasseur", date_naissance=D(1990, 7, 21))
+    data = _edat(person)
+    if mismatch == "unknown_nir":
+        data["nir"] = BeneficiaryFactory.build(serial=99999).nir  # a valid NIR that nobody holds
+        assert data["nir"] != person.nir
+    elif mismatch == "other_name":
+        data["nom"] = "Bernard"
+    elif mismatch == "other_first_name":
+        data["prenom"] = "Amina"
+    else:
+        data["date_naissance"] = "1990-07-22"
+    response = _client(patron).post(reverse("online:declarer_accident"), data)
+    assert response.status_code == 400
+    html = response.content.decode().replace("&#x27;", "'")
+    assert UNKNOWN_VICTIM_HTML in html
+    assert "immatriculé" not in html
+    assert 'id="id_nir-erreur"' not in html  # on the whole form, not on the NIR: nothing singled out
+    assert "Vasseur" not in html and person.nir_formate not in html  # nothing of the file shown
+    assert not Declaration.objects.exists()
+    assert not AuditEvent.objects.filter(beneficiary=person).exists()
+
+
+def test_names_match_without_case_accents_or_hyphens_and_by_usage_name(patron: Any) -> None:
+    person = BeneficiaryFactory(prenom="Jean-Noël", nom="Le Hénaff", nom_usage="Kervella")
+    client = _client(patron)
+    assert client.post(reverse("online:declarer_accident"),
+                       _edat(person, prenom="JEAN NOEL", nom="le-henaff")).status_code == 302
+    yesterday = timezone.localdate() - dt.timedelta(days=2)
+    assert client.post(reverse("online:declarer_accident"),
+                       _edat(person, kind=CaseKind.TRAJET.value, nom="KERVELLA",
+                             date_evenement=yesterday.isoformat())).status_code == 302
+    assert Declaration.objects.filter(victim=person).count() == 2
+
+
+def test_the_employer_home_shows_the_victim_as_the_employer_named_them(patron: Any) -> None:
+    """The employer's space never shows a name from the caisse's file that it did not type: the
+    victim declared under her birth name is not shown under her usage name."""
+    person = BeneficiaryFactory(prenom="Inès", nom="Moreau", nom_usage="Lefebvre-Garnier")
+    response = _client(patron).post(reverse("online:declarer_accident"), _edat(person, prenom="ines", nom="MOREAU"))
+    assert response.status_code == 302
+    html = _client(patron).get(reverse("online:employeur")).content.decode()
+    assert "ines MOREAU" in html
+    assert "Lefebvre-Garnier" not in html and "Inès" not in html
 
 
 def test_an_accident_in_the_future_is_refused(patron: Any) -> None:
     victim = BeneficiaryFactory()
     tomorrow = timezone.localdate() + dt.timedelta(days=1)
     response = _client(patron).post(reverse("online:declarer_accident"),
-                                    _edat(nir=victim.nir, date_evenement=tomorrow.isoformat()))
+                                    _edat(victim, date_evenement=tomorrow.isoformat()))
     assert response.status_code == 400
     assert "ne peut pas être dans le futur" in response.content.decode()
 
@@ -347,8 +416,11 @@ def test_the_employer_finds_the_arret_then_sends_the_certificate(patron: Any, bo
     client = _client(patron)
     found = client.post(reverse("online:attestation_trouver"), {"identifiant": "AAT-EN-LIGNE-1", "nir": person.nir})
     assert found.status_code == 302 and found["Location"] == reverse("online:attestation_salaire", args=[a.pk])
-    form = client.get(found["Location"]).content.decode()
+    form = client.get(found["Location"]).content.decode().replace("&#x27;", "'")
     assert "août 2025" in form and "septembre 2024" in form
+    assert "Salaire brut d'août 2025" in form and "Salaire brut d'avril 2025" in form
+    assert "Salaire brut d'octobre 2024" in form and "Salaire brut de septembre 2024" in form
+    assert "de août" not in form and "de avril" not in form and "de octobre" not in form
     response = client.post(found["Location"], _salaries(
         subrogation="on", subrogation_debut="2025-09-01", subrogation_fin="2025-09-30", salaire_maintenu="80,00"))
     assert response.status_code == 302, response.content.decode()

@@ -169,10 +169,46 @@ def test_the_documents_state_the_paid_amounts(paid_file: DossierIJ) -> None:
     html = documents.render_releve_html(paid_file)
     assert "Relevé d&#x27;indemnités journalières" in html or "Relevé d'indemnités journalières" in html
     assert "Employeur (Boulangerie Dupain)" in html
-    attestation = documents.render_attestation_html(paid_file.beneficiaire, D(2025, 3, 10), D(2025, 3, 31))
-    context = documents.attestation_context(paid_file.beneficiaire, D(2025, 3, 10), D(2025, 3, 31))
-    assert context["jours"] == 22 and context["total_cts"] < paid.montant_cts
-    assert "Période du 10/03/2025 au 31/03/2025" in attestation
+    # Paid on 02/04/2025 for the days of March: the attestation of April lists them, whole.
+    attestation = documents.render_attestation_html(paid_file.beneficiaire, D(2025, 4, 1), D(2025, 4, 30))
+    context = documents.attestation_context(paid_file.beneficiaire, D(2025, 4, 1), D(2025, 4, 30))
+    assert context["jours"] == 26 and context["total_cts"] == paid.montant_cts
+    assert "Période du 01/04/2025 au 30/04/2025" in attestation
+    assert "Payé le" in attestation and "<td>02/04/2025</td>" in attestation
+    # The days of leave of March were not paid in March.
+    march = documents.attestation_context(paid_file.beneficiaire, D(2025, 3, 1), D(2025, 3, 31))
+    assert march["periodes"] == [] and march["total_cts"] == 0
+
+
+def test_the_attestation_lists_what_was_paid_in_the_period_by_date_of_payment() -> None:
+    """For income tax, IJ count in the year they are paid: December 2025 days paid on 05/01/2026
+    belong to the 2026 attestation, not to the 2025 one."""
+    person = BeneficiaryFactory()
+    a = arret(person, debut=D(2025, 12, 1), fin=D(2025, 12, 31))
+    certificate(a)
+    services.payer(jusqu_au=D(2025, 12, 31), date_paiement=D(2026, 1, 5))
+    paid = PaiementIJ.objects.get(beneficiaire=person)
+    in_2025 = documents.attestation_context(person, D(2025, 1, 1), D(2025, 12, 31))
+    in_2026 = documents.attestation_context(person, D(2026, 1, 1), D(2026, 12, 31))
+    assert in_2025["periodes"] == [] and in_2025["total_cts"] == 0
+    assert in_2026["total_cts"] == paid.montant_cts > 0
+    assert [(p.debut, p.fin) for p in in_2026["periodes"]] == [(D(2025, 12, 4), D(2025, 12, 31))]
+    html = documents.render_attestation_html(person, D(2026, 1, 1), D(2026, 12, 31))
+    assert "<td>05/01/2026</td><td>Maladie</td><td>04/12/2025</td><td>31/12/2025</td>" in html
+    assert "Aucune indemnité journalière payée" in documents.render_attestation_html(
+        person, D(2025, 1, 1), D(2025, 12, 31))
+
+
+def test_the_documents_elide_de_before_a_vowel() -> None:
+    aicha = BeneficiaryFactory(prenom="Aïcha", nom="Benali")
+    lea = BeneficiaryFactory(prenom="Léa", nom="Durand")
+    title = documents.render_attestation_html(aicha, D(2025, 1, 1), D(2025, 12, 31)).replace("&#x27;", "'")
+    assert "indemnités journalières d'Aïcha Benali</title>" in title
+    title = documents.render_attestation_html(lea, D(2025, 1, 1), D(2025, 12, 31))
+    assert "indemnités journalières de Léa Durand</title>" in title
+    dossier = DossierIJ.objects.get(pk=arret(aicha, debut=D(2025, 3, 3), fin=D(2025, 3, 20)).dossier_id)
+    assert "Relevé d'indemnités journalières d'Aïcha Benali</title>" in (
+        documents.render_releve_html(dossier).replace("&#x27;", "'"))
 
 
 def test_the_attestation_period_is_checked(ij: Any, paid_file: DossierIJ) -> None:
