@@ -8,7 +8,7 @@ from caisse.web.forms import AccessibleFormMixin
 class SignInForm(AccessibleFormMixin, AuthenticationForm):
     error_messages = {
         "invalid_login": "Identifiant ou mot de passe incorrect. Vérifiez la saisie (majuscules comprises).",
-        "inactive": "Ce compte est désactivé. Adressez-vous à votre responsable.",
+        "inactive": "Ce compte est désactivé. Agent de la caisse : adressez-vous à votre responsable ; assuré, professionnel ou employeur : contactez votre caisse d'assurance maladie.",
     }
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]

@@ -7,35 +7,56 @@ error summary with ``web/_form.html``; the ids used there are built by the same 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
-DATE_WIDGET_ATTRS = {"type": "date"}
+DATE_FORMAT_HINT = "JJ/MM/AAAA"
+# A text field, not ``type=date``: a browser's date picker shows the browser's own format
+# (mm/dd/yyyy in an American Chromium) whatever the page says, so the hint « JJ/MM/AAAA » would be
+# false there. A text field reads the same in every browser, screen reader and voice control;
+# ``inputmode`` opens a keypad with digits and the slash on a phone. No ``pattern``: the browser
+# would answer in its own language, where the server answers in French (forms are ``novalidate``).
+DATE_WIDGET_ATTRS = {"inputmode": "numeric", "autocomplete": "off", "class": "date"}
+# Dates typed as JJ/MM/AAAA (also JJ/MM/AA, J/M/AAAA), or sent as ISO (links, API clients, older
+# bookmarks): both keep working.
+DATE_INPUT_FORMATS = ["%d/%m/%Y", "%d/%m/%y", "%d.%m.%Y", "%d-%m-%Y", "%Y-%m-%d"]
 
 
-class IsoDateInput(forms.DateInput):
-    """A date picker (``type=date``), whose value must be ISO: a date typed JJ/MM/AAAA (in a link,
-    or sent without the picker) is shown back in the picker instead of an empty field."""
+class FrenchDateInput(forms.TextInput):
+    """A date typed JJ/MM/AAAA. Whatever way the value came (a ``date``, an ISO string in a link
+    such as ``?du=2025-03-01``, or JJ/MM/AAAA), it is shown back as JJ/MM/AAAA; a value that is
+    no date is shown back as typed, for the person to correct it."""
+
+    @staticmethod
+    def _french(day: dt.date) -> str:
+        return f"{day.day:02d}/{day.month:02d}/{day.year:04d}"  # 0025 stays 0025, never « 25 »
 
     def format_value(self, value: Any) -> str | None:
         if isinstance(value, str):
-            import datetime as dt
-
-            for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
+            for pattern in DATE_INPUT_FORMATS:
                 try:
-                    return dt.datetime.strptime(value.strip(), pattern).date().isoformat()
+                    return self._french(dt.datetime.strptime(value.strip(), pattern).date())
                 except ValueError:
                     continue
+            return value or None
+        if isinstance(value, dt.date):
+            return self._french(value)
         return super().format_value(value)  # type: ignore[no-any-return]
 
 
 def date_field(label: str, *, required: bool = True, help_text: str = "") -> forms.DateField:
-    """A date picker that also accepts a typed date (JJ/MM/AAAA)."""
+    """A date typed JJ/MM/AAAA (an ISO date is accepted too); the hint always gives the format."""
+    if not help_text:
+        help_text = f"Format : {DATE_FORMAT_HINT}, par exemple 14/07/2025."
+    elif DATE_FORMAT_HINT not in help_text:
+        help_text = f"{help_text.rstrip()} Format : {DATE_FORMAT_HINT}."
     return forms.DateField(
-        label=label, required=required, help_text=help_text or "Format : JJ/MM/AAAA.",
-        widget=IsoDateInput(attrs=DATE_WIDGET_ATTRS, format="%Y-%m-%d"),
+        label=label, required=required, help_text=help_text, input_formats=DATE_INPUT_FORMATS,
+        widget=FrenchDateInput(attrs=dict(DATE_WIDGET_ATTRS)),
+        error_messages={"invalid": f"Saisissez une date valide. Format attendu : {DATE_FORMAT_HINT}, par exemple 14/07/2025."},
     )
 
 
@@ -98,4 +119,4 @@ class AccessibleModelForm(AccessibleFormMixin, forms.ModelForm):  # type: ignore
     pass
 
 
-__all__ = ["NON_FIELD_ERRORS", "AccessibleForm", "AccessibleModelForm", "date_field"]
+__all__ = ["NON_FIELD_ERRORS", "AccessibleForm", "AccessibleModelForm", "FrenchDateInput", "date_field"]

@@ -148,12 +148,12 @@ def test_the_transfers_without_a_valid_iban_are_listed(make_user: Any) -> None:
     assert client.get(reverse("claims:payments_without_iban", args=[run.pk + 1])).status_code == 404
 
 
-def test_a_period_typed_dd_mm_yyyy_is_shown_back_in_the_date_pickers(make_user: Any) -> None:
-    """The delays page filters on ``?du=01/03/2025`` and shows the date back in its ``type=date``
-    field (which only takes an ISO value), not an empty field."""
+def test_a_period_typed_dd_mm_yyyy_is_shown_back_in_the_date_fields(make_user: Any) -> None:
+    """The delays page filters on ``?du=01/03/2025`` and shows both dates back as JJ/MM/AAAA in
+    its date fields (an ISO date in a link too), not empty fields."""
     html = _client(make_user(Role.MANAGER)).get(reverse("claims:delays"), {"du": "01/03/2025", "au": "2025-03-31"}
                                                 ).content.decode()
-    assert 'value="2025-03-01"' in html and 'value="2025-03-31"' in html
+    assert 'value="01/03/2025"' in html and 'value="31/03/2025"' in html
 
 
 def test_numbers_are_french_whatever_the_browser_language(make_user: Any) -> None:
