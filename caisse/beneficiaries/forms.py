@@ -7,7 +7,15 @@ from django.core.exceptions import ValidationError
 
 from caisse.beneficiaries.models import Beneficiary, validate_nir
 from caisse.rules import identifiers
-from caisse.web.forms import AccessibleForm, AccessibleModelForm, date_field
+from caisse.web.forms import (
+    DATE_FORMAT_HINT,
+    DATE_INPUT_FORMATS,
+    DATE_WIDGET_ATTRS,
+    AccessibleForm,
+    AccessibleModelForm,
+    FrenchDateInput,
+    date_field,
+)
 
 
 class SearchForm(AccessibleForm):
@@ -44,13 +52,18 @@ class IdentityForm(AccessibleModelForm):
         model = Beneficiary
         fields = ["nir", "nom", "nom_usage", "prenom", "sexe", "date_naissance", "adresse", "code_postal", "commune",
                   "telephone", "email", "iban", "bic", "titre_sejour_fin"]
-        widgets = {
-            "date_naissance": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-            "titre_sejour_fin": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widgets = {  # dates typed JJ/MM/AAAA, as every date field of the project (web.forms.date_field)
+            "date_naissance": FrenchDateInput(attrs=dict(DATE_WIDGET_ATTRS)),
+            "titre_sejour_fin": FrenchDateInput(attrs=dict(DATE_WIDGET_ATTRS)),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        for name in ("date_naissance", "titre_sejour_fin"):
+            self.fields[name].input_formats = DATE_INPUT_FORMATS
+            hint = self.fields[name].help_text or ""
+            if DATE_FORMAT_HINT not in hint:
+                self.fields[name].help_text = f"{hint} Format : {DATE_FORMAT_HINT}.".strip()
         if self.instance.pk and not self.is_bound:
             self.initial["nir"] = self.instance.nir_formate
 
