@@ -24,9 +24,7 @@ from caisse.beneficiaries.access import AccessDenied, get_beneficiary_for, minor
 from caisse.beneficiaries.models import ParentLink
 from caisse.claims import documents
 from caisse.claims.models import Feuille, FeuilleStatus, PayeeKind
-from caisse.claims.views import processed_rows
-from caisse.core.audit import record
-from caisse.core.models import AuditAction
+from caisse.claims.views import processed_rows, statement_download
 from caisse.core.money import euros
 from caisse.web.decorators import member_required, professional_required
 
@@ -128,28 +126,8 @@ def my_statement_pdf(request: HttpRequest, date: str) -> HttpResponse:
         person = get_beneficiary_for(user, pk, purpose="espace en ligne : décompte de remboursement d'un enfant rattaché")
         summary = "Décompte de remboursement du {:%d/%m/%Y} téléchargé par un parent dans l'espace en ligne"
         filename = f"decompte-enfant-{person.pk}-{{:%Y%m%d}}.pdf"
-    return _statement_download(request, person, date, viewer=me, summary=summary, filename=filename)
-
-
-def _statement_download(request: HttpRequest, person: Any, date: str, *, viewer: Any, summary: str,
-                        filename: str) -> HttpResponse:
-    """As :func:`caisse.claims.views.statement_download`, read by ``viewer`` (an assuré): the
-    statement never shows another account holder's transfer (see :func:`documents.statement_context`)."""
-    try:
-        paid = dt.date.fromisoformat(date)
-    except ValueError:
-        raise Http404("Date de paiement invalide.") from None
-    if not Feuille.objects.filter(nir=person.nir, statut=FeuilleStatus.LIQUIDEE, date_paiement=paid).exists():
-        raise Http404("Aucun remboursement à cette date.")
-    try:
-        pdf = documents.render_statement_pdf(person, paid, viewer_nir=viewer.nir)
-    except documents.DocumentUnavailable as exc:
-        return render(request, "web/unavailable.html",
-                      {"reason": str(exc), "back_url": reverse("mes_soins:remboursements")}, status=503)
-    record(by=request.user, action=AuditAction.DOWNLOAD, beneficiary=person, obj=person, summary=summary.format(paid))
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{filename.format(paid)}"'
-    return response
+    return statement_download(request, person, date, back_url=reverse("mes_soins:remboursements"), summary=summary,
+                              filename=filename, viewer_nir=me.nir)
 
 
 @professional_required

@@ -169,10 +169,12 @@ def statement_pdf(request: HttpRequest, pk: int, date: str) -> HttpResponse:
 
 
 def statement_download(request: HttpRequest, person: Any, date: str, *, back_url: str, summary: str,
-                       filename: str) -> HttpResponse:
+                       filename: str, viewer_nir: str | None = None) -> HttpResponse:
     """The statement (décompte) of a person's payment of ``date`` (AAAA-MM-JJ) as a PDF download,
     recorded in the person's file (``summary`` and ``filename`` are formatted with the date);
-    404 for no payment that day, 503 with a French page when PDFs cannot be made here."""
+    404 for no payment that day, 503 with a French page when PDFs cannot be made here. Read by an
+    assuré (``viewer_nir``), it never shows another account holder's transfer
+    (:func:`documents.statement_context`)."""
     try:
         paid = dt.date.fromisoformat(date)
     except ValueError:
@@ -180,7 +182,7 @@ def statement_download(request: HttpRequest, person: Any, date: str, *, back_url
     if not Feuille.objects.filter(nir=person.nir, statut=FeuilleStatus.LIQUIDEE, date_paiement=paid).exists():
         raise Http404("Aucun remboursement à cette date.")
     try:
-        pdf = documents.render_statement_pdf(person, paid)
+        pdf = documents.render_statement_pdf(person, paid, viewer_nir=viewer_nir)
     except DocumentUnavailable as exc:
         return render(request, "web/unavailable.html", {"reason": str(exc), "back_url": back_url}, status=503)
     record(by=request.user, action=AuditAction.DOWNLOAD, beneficiary=person, obj=person, summary=summary.format(paid))
