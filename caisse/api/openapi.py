@@ -43,9 +43,9 @@ PATHS: dict[str, Any] = {
                  "description": "urn:oid:1.2.250.1.213.1.4.8|<NIR>", "schema": {"type": "string"}},
                 {"name": "date", "in": "query", "required": False, "schema": {"type": "string", "format": "date"}},
             ],
-            "responses": {"200": {"description": "Bundle FHIR de type searchset",
+            "responses": {"200": {"description": "Bundle FHIR de type searchset (vide pour un NIR inconnu)",
                                   "content": {"application/fhir+json": {"schema": {"type": "object"}}}},
-                          "400": PROBLEM, "401": PROBLEM, "403": PROBLEM, "404": PROBLEM, "422": PROBLEM},
+                          "400": PROBLEM, "401": PROBLEM, "403": PROBLEM, "422": PROBLEM},
         }
     },
 }

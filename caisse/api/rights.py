@@ -134,10 +134,16 @@ def fhir_coverage(request: HttpRequest) -> JsonResponse:
                        f"« beneficiary:identifier » est attendu : {NIR_SYSTEM}|<NIR> ou le NIR seul.")
     nir = identifier.split("|")[-1]
     rights, error = _lookup(request, nir)
+    if error is not None and error.status_code == 404:  # a FHIR search that finds nothing: an empty searchset
+        return _bundle([])
     if error is not None:
         return error
     assert rights is not None
-    entries = [{"resource": c} for c in coverages(rights)]
+    return _bundle(coverages(rights))
+
+
+def _bundle(resources: list[Coverage]) -> JsonResponse:
+    entries = [{"resource": c} for c in resources]
     bundle = Bundle.model_validate({"resourceType": "Bundle", "type": "searchset", "total": len(entries),
                                     "entry": entries})
     return JsonResponse(bundle.model_dump(mode="json", exclude_none=True), content_type="application/fhir+json",

@@ -202,3 +202,13 @@ def test_after_the_death_no_card_nor_treating_doctor_is_given(professional_token
     after = _get(f"/api/v1/droits/{covered.nir}?date=2026-03-20", professional_token).json()  # type: ignore[attr-defined]
     assert after["deces"] == "2026-03-10" and after["couvert"] is False
     assert after["carte_vitale"] is None and after["medecin_traitant"] is None
+
+
+def test_a_fhir_search_for_an_unknown_nir_is_an_empty_bundle(professional_token: str) -> None:
+    """FHIR search semantics: no match is a searchset Bundle with no entry (200), not an error."""
+    response = _get("/api/fhir/Coverage?beneficiary:identifier=urn:oid:1.2.250.1.213.1.4.8|187057503537478",
+                    professional_token)
+    assert response.status_code == 200  # type: ignore[attr-defined]
+    body = response.json()  # type: ignore[attr-defined]
+    assert body["resourceType"] == "Bundle" and body["type"] == "searchset" and body["total"] == 0
+    assert "entry" not in body or body["entry"] == []
