@@ -107,7 +107,8 @@ def member_home(request: HttpRequest) -> HttpResponse:
     cards = me.cartes_vitale.all()
     return render(request, "web/member_home.html", {
         "me": me, "rights": rights, "children": children, "cards": cards, "today": today,
-        "active_statuses": {CardStatus.ACTIVE, CardStatus.COMMANDEE, CardStatus.EN_PRODUCTION},
+        # The member declares the card in their hands (a card being made is followed by the caisse).
+        "active_statuses": {CardStatus.ACTIVE},
         "online_links": _online_links(),
     })
 
@@ -138,6 +139,10 @@ def member_lost_card(request: HttpRequest, card_pk: int) -> HttpResponse:
     user: Any = request.user
     me = get_beneficiary_for(user, user.beneficiary_id, purpose="déclaration de perte ou de vol de carte Vitale")
     card = get_object_or_404(me.cartes_vitale, pk=card_pk)
+    if card.statut != CardStatus.ACTIVE:
+        messages.error(request, f"La carte n° {card.numero} n'est pas encore entre vos mains ({card.get_statut_display().lower()}) : "
+                                "sa perte ou son vol ne se déclarent pas ici. Contactez votre caisse si vous ne la recevez pas.")
+        return redirect("web:member_home")
     form = LostCardForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -125,6 +125,11 @@ def test_member_declares_a_lost_card_and_gets_a_new_one(client: Any) -> None:
     f.card.refresh_from_db()
     assert f.card.statut == CardStatus.EN_OPPOSITION and f.card.motif_opposition == "vol"
     assert f.card.remplacee_par is not None and f.card.remplacee_par.statut == CardStatus.COMMANDEE
+    # The new card, only ordered, is not in the member's hands: no loss to declare for it yet.
+    home = client.get(reverse("web:member_home")).content.decode()
+    assert reverse("web:member_lost_card", args=[f.card.remplacee_par.pk]) not in home
+    refused = client.get(reverse("web:member_lost_card", args=[f.card.remplacee_par.pk]), follow=True)
+    assert "pas encore entre vos mains" in refused.content.decode()
 
 
 def test_member_cannot_declare_the_loss_of_someone_elses_card(client: Any) -> None:
