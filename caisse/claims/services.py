@@ -49,6 +49,7 @@ from django.db.models.functions import Collate
 from django.utils import timezone
 
 from caisse.batch_io import UnreadableFile, iter_ndjson, write_ndjson
+from caisse.beneficiaries.access import minor_on
 from caisse.beneficiaries.exchange import beneficiary_queries, beneficiary_records, records_from_rows
 from caisse.beneficiaries.models import Beneficiary, ParentLink
 from caisse.claims import delays, sepa
@@ -721,14 +722,6 @@ def _next_chunk(limit: dt.date | None, size: int) -> _Chunk | None:
     return _Chunk([r[0] for r in rows], (f, lines), nirs, executants)
 
 
-AGE_AYANT_DROIT = 18
-"""An attached child is an ayant droit of its parent until this age (adults are insured in their own right)."""
-
-
-def _age_on(birth: dt.date, day: dt.date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
-
-
 def assure_payees(nirs: Iterable[str], day: dt.date) -> dict[str, str]:
     """The NIR of the account holder paid, on payment date ``day``, for each person's reimbursements
     (the people not in the result are paid themselves).
@@ -757,7 +750,7 @@ def assure_payees(nirs: Iterable[str], day: dt.date) -> dict[str, str]:
             .values_list("child__nir", "child__date_naissance", "child__iban", "parent__nir", "parent__iban", "debut", "pk")
         )
         for child, birth, child_iban, parent, parent_iban, debut, pk in rows:
-            if _age_on(birth, day) < AGE_AYANT_DROIT:
+            if minor_on(birth, day):  # an adult is insured in their own right (access.AGE_MAJORITE)
                 links.setdefault(child, []).append((child_iban, parent, valid(parent_iban), debut, pk))
     payees: dict[str, str] = {}
     for child, parents in links.items():
@@ -1053,8 +1046,8 @@ def _input_id(decompte: dict[str, Any], number: bool | None) -> dict[str, Any]:
 
 def _integer_id(ident: str | None, number: bool | None) -> int | None:
     """The value of an id received as a JSON integer (as ``Feuille.identifiant_entier`` holds it)."""
-    if number and ident is not None and _INTEGER_TEXT.fullmatch(ident) and -(1 << 63) <= int(ident) < (1 << 63):
-        return int(ident)
+    if number and ident is not None and _INTEGER_TEXT.fullmatch(ident):
+        return records.integer_id(int(ident))
     return None
 
 

@@ -704,7 +704,10 @@ consultation), or the share of the tarif conventionnel of another act."""
 
 
 def _tarif_autorite_terms(lp: LineParameters) -> list[pl.Expr]:
-    """The parameter values behind :func:`_tarif_autorite` (its explanation names them)."""
+    """The parameter value behind each line's tarif d'autorité (its explanation names it), when its
+    executant is not conventionné (CSS art. L162-5-10) and the category is one of fees
+    (``tarif_autorite.categories``): a doctor's consultation at a fixed amount per consultation
+    (general practitioner or specialist), another act at a share of its tarif conventionnel."""
     kind = pl.col(AUTORITE).fill_null(0)
     applies = (kind > 0) & lp.in_set("tarif_autorite.categories")
     consultation = applies & lp.is_category("consultation_medecin")
@@ -718,22 +721,15 @@ def _tarif_autorite_terms(lp: LineParameters) -> list[pl.Expr]:
     ]
 
 
-def _tarif_autorite(lp: LineParameters) -> pl.Expr:
-    """The act's tarif d'autorité when its executant is not conventionné (CSS art. L162-5-10), for
-    the categories of fees (``tarif_autorite.categories``): a doctor's consultation at a fixed
-    amount (general practitioner or specialist) × quantité × coefficient, another act at a share
-    of its tarif conventionnel; null for the other lines (their tariff stays)."""
-    kind = pl.col(AUTORITE).fill_null(0)
-    consultation = pl.when(kind == 1).then(lp.scalar("tarif_autorite.consultation_generaliste", pl.Int64())).otherwise(
-        lp.scalar("tarif_autorite.consultation_specialiste", pl.Int64())
-    )
-    share = _half_up(_conventional_tariff() * lp.scalar("tarif_autorite.part_du_tarif", pl.Int64()), 100)
+def _tarif_autorite() -> pl.Expr:
+    """The act's tarif d'autorité, from :func:`_tarif_autorite_terms`' columns: the amount per
+    consultation × quantité × coefficient, or the share of the act's tarif conventionnel; null for
+    the other lines (their tariff stays)."""
+    per_consultation = pl.col(TARIF_AUTORITE_UNITE).cast(pl.Float64) * pl.col("quantite") * pl.col("coefficient")
     return (
-        pl.when((kind == 0) | ~lp.in_set("tarif_autorite.categories"))
-        .then(pl.lit(None, dtype=pl.Int64()))
-        .when(lp.is_category("consultation_medecin"))
-        .then(_rounded(consultation.cast(pl.Float64) * pl.col("quantite") * pl.col("coefficient")))
-        .otherwise(share)
+        pl.when(pl.col(TARIF_AUTORITE_UNITE).is_not_null())
+        .then(_rounded(per_consultation))
+        .otherwise(_half_up(_conventional_tariff() * pl.col(TARIF_AUTORITE_PART), 100))
         .alias(TARIF_AUTORITE)
     )
 
@@ -743,7 +739,7 @@ def _step_base(lines: Frame, lp: LineParameters, authority: bool = False) -> Fra
     ``authority`` (some executant of the batch is not conventionné) the tarif d'autorité where
     it applies."""
     if authority:
-        lines = lines.with_columns(_tarif_autorite(lp), *_tarif_autorite_terms(lp))
+        lines = lines.with_columns(*_tarif_autorite_terms(lp)).with_columns(_tarif_autorite())
     tarif_br = _act_tariff(authority)
     ok = pl.col("_ok")
     return lines.with_columns(

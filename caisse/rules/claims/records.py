@@ -37,6 +37,12 @@ def _date(raw: Any) -> tuple[dt.date | None, bool]:
 _INT64 = (-(1 << 63), (1 << 63) - 1)
 
 
+def integer_id(value: Any) -> int | None:
+    """A feuille id given as an integer, within Int64 (``_id_entier``: such ids are ordered as
+    numbers, engine.processing_keys); None for any other id."""
+    return value if type(value) is int and _INT64[0] <= value <= _INT64[1] else None
+
+
 def _int(raw: Any) -> tuple[int | None, bool]:
     """(integer, ok): an integer, or a float with an integral value, within Int64 (a larger
     number is a bad value of this record, not a reason to stop the batch)."""
@@ -80,7 +86,7 @@ def frames_from_records(records: Sequence[dict[str, Any] | None]) -> tuple[pl.Da
                 bad = bad or value is None
             fcols[name].append(value)
         ident = r.get("id")  # an integer id is ordered as a number (engine.processing_keys)
-        fcols["_id_entier"].append(ident if type(ident) is int and -(1 << 63) <= ident < (1 << 63) else None)
+        fcols["_id_entier"].append(integer_id(ident))
         reception, ok = _date(r.get("date_reception"))
         bad = bad or not ok
         fcols["date_reception"].append(reception)
