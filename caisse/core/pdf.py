@@ -1,5 +1,11 @@
 """HTML to PDF with WeasyPrint, for every document Caisse hands out.
 
+Every PDF is written as PDF/UA-1 (ISO 14289, accessibility; RGAA asks that documents handed out be
+accessible): tagged structure (headings, paragraphs, tables with their header cells) that a screen
+reader follows, the language of the page's ``<html lang>``, the ``<title>`` shown as the window
+title, fonts embedded. A template therefore gives ``lang="fr"``, a ``<title>``, real headings and
+``<th scope>`` headers, and an ``alt`` to any image.
+
 WeasyPrint needs Pango. When it cannot load, :class:`PdfUnavailable` carries a French message and
 the views answer 503; :func:`pdf_available` lets the tests skip with the reason.
 """
@@ -13,6 +19,9 @@ UNAVAILABLE_MESSAGE = (
     "La production des documents en PDF est momentanément indisponible sur ce serveur "
     "(bibliothèque de mise en page absente). Réessayez plus tard."
 )
+
+
+PDF_VARIANT = "pdf/ua-1"
 
 
 class PdfUnavailable(RuntimeError):
@@ -42,4 +51,4 @@ def html_to_pdf(html: str, unavailable_message: str = UNAVAILABLE_MESSAGE) -> by
         weasyprint = _weasyprint()
     except PdfUnavailable as exc:
         raise PdfUnavailable(unavailable_message) from exc.__cause__
-    return bytes(weasyprint.HTML(string=html).write_pdf())
+    return bytes(weasyprint.HTML(string=html).write_pdf(pdf_variant=PDF_VARIANT))

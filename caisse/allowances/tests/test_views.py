@@ -15,6 +15,7 @@ from caisse.allowances.models import Arret, AttestationSalaire, DossierIJ, Paiem
 from caisse.allowances.tests.helpers import arret, certificate, employer, months_before
 from caisse.beneficiaries.tests.factories import BeneficiaryFactory
 from caisse.core.models import AuditAction, AuditEvent
+from caisse.core.tests.pdfs import assert_accessible_pdf
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("caisse.allowances.tests.urls")]
 
@@ -161,6 +162,7 @@ def test_the_releve_and_the_attestation_are_pdfs(ij: Any, paid_file: DossierIJ) 
     response = client.get(reverse("allowances:attestation", args=[paid_file.beneficiaire_id]),
                           {"du": "2025-03-01", "au": "2025-03-31"})
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    assert_accessible_pdf(response.content)
     assert AuditEvent.objects.filter(action=AuditAction.DOWNLOAD, beneficiary=paid_file.beneficiaire).count() == 2
 
 

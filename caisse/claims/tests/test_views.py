@@ -20,6 +20,7 @@ from caisse.claims.tests.helpers import EXAMPLE, import_folder
 from caisse.core.models import AuditAction, AuditEvent
 from caisse.core.money import euros
 from caisse.core.pdf import pdf_available
+from caisse.core.tests.pdfs import assert_accessible_pdf
 
 # The URL map of these tests (this module): the shared pages and the claims pages only, so that
 # the tests do not depend on applications still being written next door.
@@ -323,6 +324,7 @@ def test_beneficiary_page_lists_the_feuilles_and_the_statement_pdf(liquidated: d
     response = client.get(url)
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
+    assert_accessible_pdf(response.content)
     assert AuditEvent.objects.filter(action=AuditAction.DOWNLOAD, beneficiary=person,
                                      summary__startswith="Décompte de remboursement").count() == 1
     assert client.get(reverse("claims:statement", args=[person.pk, "2001-01-01"])).status_code == 404

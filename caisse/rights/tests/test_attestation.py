@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import zlib
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ from django.urls import reverse
 
 from caisse.accounts.models import Role
 from caisse.core.models import AuditAction, AuditEvent
+from caisse.core.tests.pdfs import assert_accessible_pdf, pdf_objects
 from caisse.rights import services
 from caisse.rights.attestation import (
     UNAVAILABLE_MESSAGE,
@@ -29,12 +29,7 @@ needs_pdf = pytest.mark.skipif(not PDF_OK, reason=PDF_WHY or "WeasyPrint indispo
 
 def _pdf_titles(pdf: bytes) -> str:
     """Every /Title of the PDF (document information and outline), from its compressed object streams."""
-    chunks = [pdf]
-    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
-        try:
-            chunks.append(zlib.decompress(match.group(1)))
-        except zlib.error:
-            continue
+    chunks = [pdf_objects(pdf)]
     titles = []
     for chunk in chunks:
         for found in re.finditer(rb"/Title\s*<([0-9a-fA-F]+)>", chunk):
@@ -65,6 +60,7 @@ def test_agent_downloads_a_pdf_with_the_name_and_it_is_traced(client: Any) -> No
     assert response["Content-Disposition"].startswith('attachment; filename="attestation-droits-')
     assert response.content.startswith(b"%PDF")
     assert "Léa MARTIN" in _pdf_titles(response.content)
+    assert_accessible_pdf(response.content)
     assert AuditEvent.objects.filter(beneficiary=f.lea, action=AuditAction.DOWNLOAD, actor=f.claire).count() == 1
 
 

@@ -13,6 +13,7 @@ from caisse.accounts.models import Role
 from caisse.accounts.tests.factories import PASSWORD
 from caisse.beneficiaries.tests.factories import BeneficiaryFactory
 from caisse.core.models import AuditAction, AuditEvent
+from caisse.core.tests.pdfs import assert_accessible_pdf
 from caisse.work_accidents import services
 from caisse.work_accidents.documents import decision_letter_html, pdf_available, questionnaire_letter_html
 from caisse.work_accidents.enums import CaseKind, CaseStatus, Declarant, Recipient
@@ -155,6 +156,7 @@ def test_decision_letter_is_a_pdf_once_decided(agent_atmp: Any) -> None:
     services.decide(case, by=agent_atmp, when=D(2026, 6, 20), recognised=True)
     response = client.get(url)
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    assert_accessible_pdf(response.content)
     assert AuditEvent.objects.filter(action=AuditAction.DOWNLOAD, beneficiary=case.declaration.victim).exists()
 
 
