@@ -158,6 +158,10 @@ CAPTURE_DAYS = (6, 8, 10, 12, 14, 7, 9, 11, 13, 15, 16)
 #: Weekdays of the demo's daily runs (Tuesday, Friday): a caisse runs one every working day; two a
 #: week keep the demo quick to build while the delays stay those of a real year.
 RUN_WEEKDAYS = (1, 4)
+#: An incident of production in the simulated year (month, first day, last day): no daily run
+#: between these days, so the FSE received just before or during it are paid late and the delays
+#: page has late payment penalties to show (CSS D161-13-3/-4), as a real caisse's would after one.
+INCIDENT = (10, 5, 16)
 
 
 def _claims(out: Path, year: int, today: dt.date, limit: int = 25_000) -> None:
@@ -167,7 +171,7 @@ def _claims(out: Path, year: int, today: dt.date, limit: int = 25_000) -> None:
     (FSP) reaches the daily run only once captured: it is received with its own reception date,
     :data:`CAPTURE_DAYS` later, in the scanned batch of the run's eve, so the delays page shows
     paper slower than electronic. A few paper feuilles captured in the back-office during the last
-    days wait in the capture queue for the next run.
+    days wait in the capture queue for the next run. The runs stop during the :data:`INCIDENT`.
     """
     from caisse.batch_io import write_ndjson
     from caisse.claims.services import daily_run, import_referentiel_extras, receive_flow
@@ -194,9 +198,11 @@ def _claims(out: Path, year: int, today: dt.date, limit: int = 25_000) -> None:
     # received and paid: a run pays only what was received by its eve, never a feuille from the
     # future (the flow's deliberately wrong dates stay received, as they would).
     end = dt.date(year + 1, 3, 31)
+    month, first, last = INCIDENT
+    incident = (dt.date(year, month, first), dt.date(year, month, last))
     day = dt.date(year, 1, 1)
     while day <= end:
-        if day.weekday() in RUN_WEEKDAYS:
+        if day.weekday() in RUN_WEEKDAYS and not incident[0] <= day <= incident[1]:
             eve = day - dt.timedelta(days=1)
             ready = next((i for i, (captured_on, _) in enumerate(paper) if captured_on > eve), len(paper))
             if ready:  # ``paper`` is sorted by capture date: the captured ones come first

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import polars as pl
 import pytest
 from django.db.models import Avg, DurationField, ExpressionWrapper, F
 
@@ -12,6 +13,7 @@ from caisse.allowances.models import DossierIJ
 from caisse.beneficiaries.models import Beneficiary
 from caisse.claims.capture import captured_pending
 from caisse.claims.models import Feuille, FeuilleStatus, FeuilleType, Payment
+from caisse.claims.services import late_payment_penalties
 from caisse.web.demo import build_demo
 from caisse.work_accidents.models import Case
 
@@ -35,6 +37,10 @@ def test_a_small_demo_has_accounts_people_and_work_for_every_team(capsys: pytest
     assert mean[FeuilleType.FSE] < dt.timedelta(days=5) < dt.timedelta(days=10) < mean[FeuilleType.FSP]
     assert not paid.filter(date_paiement__lt=F("date_reception")).exists()  # never paid before received
     assert captured_pending().count() == 6
+    # The October incident (no run for two weeks) leaves FSE paid late, with their penalties.
+    penalties = late_payment_penalties()
+    assert penalties.filter(pl.col("retard") == "forfait").height and penalties.filter(pl.col("retard") == "proportionnelle").height
+    assert set(penalties.filter(pl.col("penalite_cts") > 0).get_column("date_reception").dt.month()) == {10}
     # The assuré's and the professional's online spaces have reimbursements and payments to show.
     member = User.objects.get(username="assure").beneficiary
     assert Feuille.objects.filter(nir=member.nir, statut=FeuilleStatus.LIQUIDEE, date_paiement__isnull=False).exists()
