@@ -273,22 +273,32 @@ def render_statement_pdf(beneficiary: Any, date_paiement: dt.date, today: dt.dat
 # --- A professional's return (NOEMIE-like) ---------------------------------------------------------------
 
 
-def professional_return(identifiant: str, limit: int = 500) -> dict[str, Any]:
+def professional_return(
+    identifiant: str, du: dt.date | None = None, au: dt.date | None = None, limit: int = 500
+) -> dict[str, Any]:
     """What the caisse sent a professional: the transfers (newest first) with their total, the
     feuilles rejected whole and the rejected lines of liquidated feuilles, each with its code and
     its reason in French, and the late payment penalties it is owed per semester (CSS art.
-    D161-13-4); the back-office page and the professional's own space show the same."""
+    D161-13-4); the back-office page and the professional's own space show the same.
+
+    ``du``/``au`` (both included, each optional) keep what was sent in that period: transfers
+    by their date of payment, rejections by the day of the run that notified them, penalties by
+    the payment of the late feuille."""
     from caisse.professionals.models import HealthProfessional
 
-    payments = list(Payment.objects.filter(type_beneficiaire=PayeeKind.PS, identifiant_beneficiaire=identifiant)
+    paid_in = {"date_paiement__gte": du} if du else {}
+    paid_in |= {"date_paiement__lte": au} if au else {}
+    run_in = {"run__date_traitement__gte": du} if du else {}
+    run_in |= {"run__date_traitement__lte": au} if au else {}
+    payments = list(Payment.objects.filter(type_beneficiaire=PayeeKind.PS, identifiant_beneficiaire=identifiant, **paid_in)
                     .order_by("-date_paiement"))
     rejections = []
-    for f in Feuille.objects.filter(executant=identifiant, statut=FeuilleStatus.REJETEE).order_by(
+    for f in Feuille.objects.filter(executant=identifiant, statut=FeuilleStatus.REJETEE, **run_in).order_by(
             "-date_reception", "identifiant")[:limit]:
         s = statement(f)
         rejections.append({"f": f, "codes": list(s.rejets) or sorted({c for line in s.lignes for c in line.rejets})})
     partial = []
-    for f in Feuille.objects.filter(executant=identifiant, statut=FeuilleStatus.LIQUIDEE).order_by(
+    for f in Feuille.objects.filter(executant=identifiant, statut=FeuilleStatus.LIQUIDEE, **run_in).order_by(
             "-date_reception", "identifiant")[:limit]:
         if not any(line.get("rejets") for line in (f.decompte or {}).get("lignes") or []):
             continue  # most liquidated feuilles: nothing to show, no statement to build
@@ -298,15 +308,36 @@ def professional_return(identifiant: str, limit: int = 500) -> dict[str, Any]:
     penalties = [{**r, "penalites": euros(r["penalites_cts"]),
                   "semestre_paiement_affiche": semester_label(r["semestre_paiement"]),
                   "semestre_versement_affiche": semester_label(r["semestre_versement"])}
-                 for r in delays.penalties_by_professional(services.late_payment_penalties(executant=identifiant))]
+                 for r in delays.penalties_by_professional(services.late_payment_penalties(du, au, executant=identifiant))]
     return {
         "ps": HealthProfessional.objects.filter(identifiant=identifiant).first(),
+        "periode": period_label(du, au),
         "payments": [(p, euros(p.montant_cts)) for p in payments],
         "total": euros(sum(p.montant_cts for p in payments)),
         "rejections": rejections, "partial": partial,
         "penalties": penalties,
         "paid_feuilles": _paid_feuilles(payments[:DETAILED_PAYMENTS]), "detailed": DETAILED_PAYMENTS,
     }
+
+
+def professional_known(identifiant: str) -> bool:
+    """Whether the caisse knows this professional: in the référentiel, paid, or executant of a feuille."""
+    from caisse.professionals.models import HealthProfessional
+
+    return (
+        HealthProfessional.objects.filter(identifiant=identifiant).exists()
+        or Payment.objects.filter(type_beneficiaire=PayeeKind.PS, identifiant_beneficiaire=identifiant).exists()
+        or Feuille.objects.filter(executant=identifiant).exists()
+    )
+
+
+def period_label(du: dt.date | None, au: dt.date | None) -> str:
+    """« du 01/10/2025 au 31/10/2025 », « depuis le … », « jusqu'au … », or empty for all time."""
+    if du and au:
+        return f"du {du:%d/%m/%Y} au {au:%d/%m/%Y}"
+    if du:
+        return f"depuis le {du:%d/%m/%Y}"
+    return f"jusqu'au {au:%d/%m/%Y}" if au else ""
 
 
 DETAILED_PAYMENTS = 12

@@ -188,6 +188,24 @@ class PeriodForm(AccessibleForm):
         return data
 
 
+class ReturnPeriodForm(PeriodForm):
+    """The period of a professional's return: what was paid or notified between two days."""
+
+    du = date_field("Envoyés du", required=False)
+    au = date_field("au", required=False)
+
+    @staticmethod
+    def bound_to(query: Any) -> ReturnPeriodForm:
+        """The form bound only when the query asks for a period (a page may hold other forms)."""
+        return ReturnPeriodForm(query if "du" in query or "au" in query else None)
+
+    def period(self) -> tuple[dt.date | None, dt.date | None]:
+        """The valid period asked for, ``(None, None)`` for everything."""
+        if not self.is_bound or not self.is_valid():
+            return None, None
+        return self.cleaned_data.get("du"), self.cleaned_data.get("au")
+
+
 class PatientRightsForm(AccessibleForm):
     """A professional's look-up of a patient's rights on the day of care."""
 

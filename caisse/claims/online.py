@@ -132,14 +132,15 @@ def my_statement_pdf(request: HttpRequest, date: str) -> HttpResponse:
 
 @professional_required
 def professional_home(request: HttpRequest) -> HttpResponse:
-    from caisse.claims.forms import PatientRightsForm
+    from caisse.claims.forms import PatientRightsForm, ReturnPeriodForm
     from caisse.rights.services import rights_on
 
     user: Any = request.user
-    form = PatientRightsForm(request.GET or None)
+    form = PatientRightsForm(request.GET if "nir" in request.GET or "date" in request.GET else None)
+    period = ReturnPeriodForm.bound_to(request.GET)
     patient = rights = when = None
     looked_up = False
-    if request.GET and form.is_valid():
+    if form.is_bound and form.is_valid():
         looked_up = True
         when = form.cleaned_data.get("date") or dt.date.today()
         patient = patient_for_rights_lookup(user, form.cleaned_data["nir"])
@@ -149,5 +150,5 @@ def professional_home(request: HttpRequest) -> HttpResponse:
     return render(request, "claims/professional_home.html", {
         "form": form, "looked_up": looked_up, "patient": patient, "rights": rights,
         "when": when, "future": when is not None and when > dt.date.today(),
-        "identifiant": identifiant, **documents.professional_return(identifiant),
-    }, status=400 if request.GET and form.errors else 200)
+        "identifiant": identifiant, "period": period, **documents.professional_return(identifiant, *period.period()),
+    }, status=400 if form.errors or period.errors else 200)

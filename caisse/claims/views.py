@@ -29,7 +29,7 @@ from caisse.beneficiaries.access import (
 from caisse.claims import capture, documents
 from caisse.claims import delays as delay_rules
 from caisse.claims.documents import DocumentUnavailable, euros
-from caisse.claims.forms import PaperFeuilleForm, PeriodForm
+from caisse.claims.forms import PaperFeuilleForm, PeriodForm, ReturnPeriodForm
 from caisse.claims.models import DailyRun, Feuille, FeuilleStatus, RunStatus
 from caisse.claims.services import (
     finished_runs,
@@ -349,10 +349,14 @@ def payments_without_iban(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @claims_team()
 def professional(request: HttpRequest, identifiant: str) -> HttpResponse:
-    back = documents.professional_return(identifiant)
-    if back["ps"] is None and not back["payments"] and not back["rejections"]:
+    period = ReturnPeriodForm.bound_to(request.GET)
+    du, au = period.period()
+    if not documents.professional_known(identifiant):
         raise Http404("Professionnel inconnu.")
-    return render(request, "claims/professional.html", {"identifiant": identifiant, "agent": True, **back})
+    back = documents.professional_return(identifiant, du, au)
+    return render(request, "claims/professional.html", {
+        "identifiant": identifiant, "agent": True, "period": period, **back,
+    }, status=400 if period.errors else 200)
 
 
 # --- Processing delays ----------------------------------------------------------------------------------------

@@ -126,3 +126,52 @@ def test_penalties_of_the_daily_run_on_the_delays_page(make_user: Any) -> None:
     page = client.get(reverse("claims:professional", args=[top["executant"]])).content.decode()
     assert "Pénalités de retard de paiement" in page and euros(top["penalites_cts"]) in page
     check_page(page)
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(not EXAMPLE.exists(), reason="example folder not available")
+def test_a_professionals_return_over_a_period(make_user: Any) -> None:
+    """The return (back-office page and the professional's own space) keeps what was paid or
+    notified in the period asked: transfers by payment date, rejections by the run's day,
+    penalties by the late feuille's payment."""
+    from caisse.claims.tests.helpers import TODAY
+    from caisse.professionals.models import HealthProfessional
+    from caisse.web.tests.test_accessibility import check_page
+
+    import_folder(EXAMPLE / "referentiel")
+    services.receive_flow(EXAMPLE / "feuilles.ndjson", quiet=True)
+    services.daily_run(None, today=TODAY, quiet=True)
+    top = max(delays.penalties_by_professional(services.late_payment_penalties()), key=lambda r: r["penalites_cts"])
+    paid_on = Feuille.objects.filter(executant=top["executant"], date_paiement__isnull=False).first().date_paiement
+    agent = Client()
+    agent.force_login(make_user(Role.LIQUIDATEUR))
+    url = reverse("claims:professional", args=[top["executant"]])
+
+    inside = agent.get(url, {"du": f"{paid_on:%d/%m/%Y}", "au": f"{paid_on:%d/%m/%Y}"})
+    html = inside.content.decode()
+    assert inside.status_code == 200 and f"Paiements reçus du {paid_on:%d/%m/%Y} au {paid_on:%d/%m/%Y}" in html
+    assert euros(top["penalites_cts"]) in html and "Toute la période" in html
+    check_page(html)
+
+    after = paid_on + dt.timedelta(days=1)
+    later = agent.get(url, {"du": f"{after:%d/%m/%Y}"})
+    html = later.content.decode()
+    assert later.status_code == 200 and f"Aucun paiement depuis le {after:%d/%m/%Y}." in html
+    assert "Pénalités de retard de paiement" not in html and f"Aucune feuille rejetée depuis le {after:%d/%m/%Y}." in html
+
+    wrong = agent.get(url, {"du": f"{after:%d/%m/%Y}", "au": f"{paid_on:%d/%m/%Y}"})
+    assert wrong.status_code == 400 and "La fin de la période précède son début." in wrong.content.decode()
+    assert wrong.content.decode().count("<title>Erreur : ") == 1
+    check_page(wrong.content.decode())
+    assert agent.get(reverse("claims:professional", args=["00000000000"]), {"du": "01/01/2020"}).status_code == 404
+
+    # The professional's own space: the same period, without touching the patient rights form.
+    ps = HealthProfessional.objects.get(identifiant=top["executant"])
+    own = Client()
+    own.force_login(make_user(Role.PROFESSIONNEL, professional=ps))
+    page = own.get(reverse("espace_ps:accueil"), {"du": f"{after:%d/%m/%Y}"})
+    html = page.content.decode()
+    assert page.status_code == 200 and f"Aucun paiement depuis le {after:%d/%m/%Y}." in html
+    assert "La consultation est impossible" not in html
+    everything = own.get(reverse("espace_ps:accueil")).content.decode()
+    assert euros(top["penalites_cts"]) in everything and "Aucun paiement." not in everything
