@@ -328,7 +328,11 @@ def open_invalidity(beneficiary: Beneficiary, *, categorie: int, debut: dt.date,
 
 
 def _next_card_number(beneficiary: Beneficiary) -> str:
+    """The person's file number and the card's rank; a number already taken (a card imported from
+    another system may have any number) moves on to the next rank."""
     rank = beneficiary.cartes_vitale.count() + 1
+    while CarteVitale.objects.filter(numero=f"{beneficiary.pk:010d}{rank:02d}").exists():
+        rank += 1
     return f"{beneficiary.pk:010d}{rank:02d}"
 
 

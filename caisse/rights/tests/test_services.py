@@ -73,6 +73,17 @@ def test_card_lifecycle_and_loss_with_replacement(accueil) -> None:  # type: ign
         services.oppose_card(card, motif="perte", when=D(2025, 6, 2), by=accueil)
 
 
+def test_a_card_number_already_taken_by_an_imported_card_is_skipped(accueil) -> None:  # type: ignore[no-untyped-def]
+    from caisse.rights.models import CarteVitale
+
+    person, other = BeneficiaryFactory.create_batch(2)
+    # A card brought by the référentiel of another system, numbered like ours would be.
+    CarteVitale.objects.create(beneficiary=other, numero=f"{person.pk:010d}01", statut=CardStatus.ACTIVE,
+                               date_commande=D(2020, 1, 1))
+    card = services.order_card(person, canal="papier", when=D(2025, 1, 2), by=accueil)
+    assert card.numero == f"{person.pk:010d}02"
+
+
 def test_changing_medecin_traitant_closes_the_previous_declaration(gestionnaire) -> None:  # type: ignore[no-untyped-def]
     person = BeneficiaryFactory()
     first, second = HealthProfessionalFactory.create_batch(2)
