@@ -78,6 +78,11 @@ def _reference_months(frame: pl.DataFrame) -> int:
     return max(int(largest or 0), 1)
 
 
+MAX_BRUT_CTS = 10**13
+"""A monthly gross salary above 100 milliards d'euros is a malformed amount, not a pay: the sums
+of a record's salaries then always fit in 64-bit integers."""
+
+
 def _salary_lists(frame: pl.DataFrame) -> pl.DataFrame:
     """Add per arrêt the gross salaries (``_brut``), how many months before the arrêt each is
     (``_avant``, 1 = the month before) and whether a salary line is malformed (``_sal_bad``)."""
@@ -90,7 +95,7 @@ def _salary_lists(frame: pl.DataFrame) -> pl.DataFrame:
     )
     malformed = (
         pl.col("_mois_num").list.eval(pl.element().is_null()).list.any()
-        | pl.col("_brut").list.eval(pl.element().is_null() | (pl.element() < 0)).list.any()
+        | pl.col("_brut").list.eval(pl.element().is_null() | (pl.element() < 0) | (pl.element() > MAX_BRUT_CTS)).list.any()
     )
     return frame.with_columns(
         _avant=arret_month - pl.col("_mois_num"),
@@ -187,7 +192,8 @@ def _validation(frame: pl.DataFrame) -> pl.DataFrame:
         (
             pl.col("_sal_bad").fill_null(False),
             "DONNEE_INVALIDE",
-            pl.lit("Un salaire est mal formé (mois AAAA-MM et montant entier positif en centimes attendus)."),
+            pl.lit("Un salaire est mal formé (mois AAAA-MM et montant entier positif en centimes, "
+                   "inférieur à 100 milliards d'euros, attendus)."),
         ),
         (pl.col("_param_erreur").is_not_null(), "PARAMETRE_INDISPONIBLE", pl.col("_param_erreur")),
     ]
@@ -232,6 +238,13 @@ def _base_and_rates(frame: pl.DataFrame) -> pl.DataFrame:
     atmp_1 = round_half_up(pl.col("_sjb") * pl.col("_taux_atmp_1") / 100)
     atmp_2 = round_half_up(pl.col("_sjb") * pl.col("_taux_atmp_2") / 100)
     capped = pl.col("_gain_net").fill_null(False)
+    # Before its abolition (arrêts from 2 June 2020), the IJ maladie of an assuré with 3 children or
+    # more is raised to a fraction of the SJB from a day of the arrêt (the 31st).
+    frame = frame.with_columns(
+        _majoree=((risk == "maladie") & (pl.col("enfants_a_charge").fill_null(0) >= pl.col("_maj_enfants")))
+        .fill_null(False)
+    )
+    majoree = round_half_up(pl.col("_sjb") * pl.col("_maj_num") / pl.col("_maj_den"))
     return frame.with_columns(
         _ij1=pl.when(risk == "maladie")
         .then(round_half_up(pl.col("_sjb") * pl.col("_taux_maladie") / 100))
@@ -242,7 +255,10 @@ def _base_and_rates(frame: pl.DataFrame) -> pl.DataFrame:
                 round_half_up(pl.col("_sjb") * (100 - pl.col("_deduction_mat")) / 100), pl.col("_ij_min_mat")
             )
         ),
-        _ij2=pl.when(capped).then(pl.min_horizontal(atmp_2, net)).otherwise(atmp_2),
+        _ij2=pl.when(pl.col("_majoree"))
+        .then(majoree)
+        .when(risk == "atmp")
+        .then(pl.when(capped).then(pl.min_horizontal(atmp_2, net)).otherwise(atmp_2)),
     )
 
 
@@ -309,8 +325,14 @@ def _entitlement(frame: pl.DataFrame) -> pl.DataFrame:
     frame = frame.with_columns(
         _fin=pl.when(pl.col("_coupe_6_mois")).then(pl.col("_six_mois_fin")).otherwise(pl.col("_fin")),
         _coupe_ald=pl.col("ald") & (risk == "maladie") & (pl.col("_fin") > ald_end).fill_null(False),
+        # Paternity: only the days within the window after the birth (D1225-8 Code du travail).
+        _coupe_delai=((risk == "paternite") & (pl.col("_fin") > pl.col("_pat_fin_delai"))).fill_null(False),
     ).with_columns(
-        _fin=pl.when(pl.col("_coupe_ald")).then(ald_end).otherwise(pl.col("_fin")),
+        _fin=pl.when(pl.col("_coupe_ald"))
+        .then(ald_end)
+        .when(pl.col("_coupe_delai"))
+        .then(pl.col("_pat_fin_delai"))
+        .otherwise(pl.col("_fin")),
     )
     return limit_360(frame)
 
@@ -337,10 +359,12 @@ def _beyond_calendar(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _periods(frame: pl.DataFrame) -> pl.DataFrame:
-    """The paid periods (one, or two for AT/MP around day 29), days and total."""
+    """The paid periods (one, or two for AT/MP around day 29 and for the IJ maladie majorée from
+    day 31), days and total."""
     paid = pl.col("eligible") & (pl.col("_fin") >= pl.col("_debut"))
-    boundary = pl.col("date_debut") + _days(pl.col("_jour_atmp_2") - 1)
-    is_atmp = pl.col("risque") == "atmp"
+    is_atmp = (pl.col("risque") == "atmp") | pl.col("_majoree")
+    second_day = pl.when(pl.col("_majoree")).then(pl.col("_maj_jour")).otherwise(pl.col("_jour_atmp_2"))
+    boundary = pl.col("date_debut") + _days(second_day - 1)
     end_1 = (
         pl.when(is_atmp)
         .then(pl.min_horizontal(pl.col("_fin"), boundary - _days(pl.lit(1))))
@@ -424,10 +448,17 @@ def _motif() -> pl.Expr:
         .when((risk == "maladie") & pl.col("prolongation"))
         .then(pl.lit(" ; pas de carence : prolongation (L323-1 CSS)"))
         .when((risk == "maladie") & pl.col("ald"))
-        .then(pl.lit(" ; pas de carence : ALD déjà indemnisée depuis moins de 3 ans (R323-1 CSS)"))
+        .then(pl.lit(" ; pas de carence : arrêt de la même période de 3 ans de l'ALD (R323-1 CSS)"))
         .otherwise(nothing)
     )
     cuts = pl.concat_str(
+        pl.when(pl.col("_majoree") & (pl.col("_p2_jours") > 0))
+        .then(pl.format(
+            " ; IJ portée à {}/{} du salaire journalier de base à partir du {}e jour, soit {} par jour (au moins {} "
+            "enfants à charge ; R323-5 CSS, supprimé pour les arrêts prescrits à partir du 1er juillet 2020)",
+            "_maj_num", "_maj_den", "_maj_jour", euros(pl.col("_ij2")), "_maj_enfants",
+        ))
+        .otherwise(nothing),
         pl.when(pl.col("_coupe_legale"))
         .then(pl.lit(" ; limité à la durée légale du congé"))
         .otherwise(nothing),
@@ -436,6 +467,12 @@ def _motif() -> pl.Expr:
         .otherwise(nothing),
         pl.when(pl.col("_coupe_ald"))
         .then(pl.lit(" ; ALD indemnisée 3 ans au plus (L323-1 CSS)"))
+        .otherwise(nothing),
+        pl.when(pl.col("_coupe_delai"))
+        .then(pl.concat_str(
+            pl.lit(" ; seuls les jours pris jusqu'au "), pl.col("_pat_fin_delai").dt.strftime("%d/%m/%Y"),
+            pl.lit(", dans le délai de prise du congé après la naissance, sont indemnisés (D1225-8 du Code du travail)"),
+        ))
         .otherwise(nothing),
         pl.when(pl.col("_coupe_360")).then(pl.col("_txt_360")).otherwise(nothing),
     )

@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any
 
 import polars as pl
+from dateutil.relativedelta import relativedelta
 
 from caisse.rules.parameters import ParameterError, Parameters
 
@@ -54,6 +55,12 @@ LEGAL_SCHEMA: dict[str, pl.DataType] = {
     "_annees_max_ij": pl.Int64(),
     "_annees_ald": pl.Int64(),
     "_annees_carence_ald": pl.Int64(),
+    "_annees_reprise_ald": pl.Int64(),
+    # IJ maladie majorée for 3 children or more (abolished in 2020): null where not in force.
+    "_maj_enfants": pl.Int64(),
+    "_maj_jour": pl.Int64(),
+    "_maj_num": pl.Int64(),
+    "_maj_den": pl.Int64(),
     # French clauses of the motif that only depend on the legal values of the day.
     "_txt_maladie": pl.String(),
     "_txt_atmp": pl.String(),
@@ -94,6 +101,17 @@ def _texts(values: dict[str, Any]) -> dict[str, str]:
         "_txt_paternite": "IJ paternité " + family,
         "_txt_360": f" ; limité à {values['_max_ij']} IJ sur {values['_annees_max_ij']} ans (R323-1 CSS)",
     }
+
+
+def _majoration(params: Parameters, day: dt.date) -> dict[str, Any]:
+    """The IJ maladie majorée for 3 children or more of an arrêt starting on ``day`` (all None once
+    abolished)."""
+    name = "ij.maladie.majoration_trois_enfants"
+    if not params.parameter(name).defined_at(day):
+        return {"_maj_enfants": None, "_maj_jour": None, "_maj_num": None, "_maj_den": None}
+    m = params.value(name, day)
+    return {"_maj_enfants": m["enfants_a_charge"], "_maj_jour": m["a_partir_du_jour"],
+            "_maj_num": m["numerateur"], "_maj_den": m["denominateur"]}
 
 
 def legal_values(params: Parameters, day: dt.date) -> dict[str, Any]:
@@ -143,6 +161,8 @@ def legal_values(params: Parameters, day: dt.date) -> dict[str, Any]:
         "_annees_max_ij": v("ij.maladie.periode_max_ij", day),
         "_annees_ald": v("ij.maladie.ald_duree_max", day),
         "_annees_carence_ald": v("ij.maladie.ald_periode_carence_unique", day),
+        "_annees_reprise_ald": v("ij.maladie.ald_reprise_nouvelle_periode", day),
+        **_majoration(params, day),
         "_coef_smic_txt": coef,
         "_div_maladie_txt": v("ij.maladie.diviseur_salaire_journalier", day),
         "_div_atmp_txt": v("atmp.ij.diviseur_salaire_journalier", day),
@@ -157,20 +177,37 @@ PATERNITY_BY_BIRTH_SCHEMA: dict[str, pl.DataType] = {
     "date_accouchement": pl.Date(),
     "_pat_simple_naissance": pl.Int64(),
     "_pat_multiple_naissance": pl.Int64(),
+    # Last day of the window the leave is taken in (D1225-8 Code du travail), None when not checked.
+    "_pat_fin_delai": pl.Date(),
 }
+
+
+def _months_after(day: dt.date, months: int) -> dt.date:
+    """Same day ``months`` later, end of month clamped (31 August + 6 months → 28/29 February);
+    31/12/9999 beyond the calendar."""
+    try:
+        return day + relativedelta(months=months)
+    except (OverflowError, ValueError):
+        return dt.date.max
 
 
 def paternity_by_birth(births: pl.Series, params: Parameters) -> pl.DataFrame:
     """The paternity leave's durations by date of birth (rules.md B.2: the 25 days apply to births
-    from 1 July 2021, whatever the leave's first day); a date the parameter does not cover is
-    left out (the leave's first day decides)."""
+    from 1 July 2021, whatever the leave's first day), and the last day of the window the leave is
+    taken in (6 months from the birth); a date the parameter does not cover is left out (the
+    leave's first day decides)."""
     rows = []
+    window = params.parameter("ij.paternite.delai_prise")
     for day in births.drop_nulls().unique().to_list():
         try:
             duration = params.value("ij.paternite.duree", day)
         except ParameterError:
             continue
-        rows.append((day, int(duration["simple"]), int(duration["multiple"])))
+        end = None
+        if window.defined_at(day):
+            after = _months_after(day, int(window.at(day)))
+            end = after if after == dt.date.max else after - dt.timedelta(days=1)
+        rows.append((day, int(duration["simple"]), int(duration["multiple"]), end))
     return pl.DataFrame(rows, schema=PATERNITY_BY_BIRTH_SCHEMA, orient="row")
 
 

@@ -3,7 +3,8 @@
 - ALD (R323-1, L323-1): one délai de carence for the arrêts of an ALD within 3 years, counted from
   the first one, and IJ for at most 3 years from that first arrêt, date to date. The first arrêt
   is the earliest ALD arrêt of the nir in the batch, or the date given in the optional
-  ``date_premier_arret_ald`` field (history known to the persistent system), whichever is earlier.
+  ``date_premier_arret_ald`` field (history known to the persistent system), whichever is earlier;
+  a year of resumed work between two ALD arrêts opens a new period.
 - Non-ALD maladie (R323-1): at most 360 IJ over any sliding period of 3 years. Days are granted in
   the order of the arrêts; once the limit is reached inside an arrêt, the rest of it is unpaid.
   Only the few people whose arrêts add up to more than 360 days need the day-by-day check.
@@ -43,12 +44,24 @@ def offset_by(frame: pl.DataFrame, when: pl.Expr, amount: str, unit: str) -> pl.
     return when.dt.offset_by(pl.format("{}" + unit, pl.col(amount)))
 
 
+def _resumed_for(last_end: dt.date, debut: dt.date, years: int) -> bool:
+    """Whether the work resumed the day after ``last_end`` lasted ``years`` before ``debut``."""
+    try:
+        return years_after(last_end + dt.timedelta(days=1), years) <= debut
+    except (OverflowError, ValueError):  # beyond year 9999: no later arrêt
+        return False
+
+
 def ald_start(frame: pl.DataFrame) -> pl.DataFrame:
     """Add ``_ald_debut``: start of the 3-year ALD period each ALD maladie arrêt belongs to.
 
-    The first period starts at the nir's first ALD arrêt (or ``date_premier_arret_ald``); an arrêt
-    starting 3 years or more after the start of the current period opens the next one, and the
-    later arrêts belong to that new period (checked in date order, R323-1)."""
+    The first period starts at the nir's first ALD arrêt (or ``date_premier_arret_ald``). When the
+    batch holds several ALD arrêts of the nir, they are walked in date order: an arrêt starting
+    after at least a year of resumed work since the end of the previous one
+    (``ij.maladie.ald_reprise_nouvelle_periode``) opens a new period, any other stays in the
+    current one — beyond its 3 years it is not paid (L323-1, R323-1). A lone arrêt starting 3
+    years or more after ``date_premier_arret_ald`` opens a new period: the history gives only the
+    first arrêt's date, and 3 years of IJ at most have been paid since."""
     is_ald = (pl.col("risque") == "maladie") & pl.col("ald") & pl.col("_valide")
     own = pl.min_horizontal(pl.col("date_premier_arret_ald"), pl.col("date_debut"))
     firsts = frame.filter(is_ald & pl.col("nir").is_not_null()).group_by("nir").agg(_ald_premier=own.min())
@@ -57,35 +70,34 @@ def ald_start(frame: pl.DataFrame) -> pl.DataFrame:
     period_end = offset_by(frame, first, "_annees_carence_ald", "y")
     late = pl.col("date_debut") >= period_end
     start = pl.when(late).then(pl.col("date_debut")).otherwise(first)
-    frame = frame.with_columns(
-        _ald_debut=pl.when(is_ald).then(start).otherwise(None),
-        _ald_tardif=(is_ald & late & pl.col("nir").is_not_null()).fill_null(False),
-    ).drop("_ald_premier")
-    # One late arrêt per nir opens its own period, as above. With two or more, the later ones may
-    # fall in the period the first late one opened: walk those few nirs in date order.
-    chained = (
-        frame.filter(pl.col("_ald_tardif"))
+    frame = frame.with_columns(_ald_debut=pl.when(is_ald).then(start).otherwise(None)).drop("_ald_premier")
+    # The nirs with two or more ALD arrêts: the few whose periods depend on the gaps between them.
+    several = (
+        frame.filter(is_ald.fill_null(False) & pl.col("nir").is_not_null())
         .group_by("nir")
         .len()
         .filter(pl.col("len") >= 2)
         .get_column("nir")
     )
-    if chained.is_empty():
-        return frame.drop("_ald_tardif")
+    if several.is_empty():
+        return frame
     rows = (
-        frame.filter(is_ald.fill_null(False) & pl.col("nir").is_in(chained.implode()))
+        frame.filter(is_ald.fill_null(False) & pl.col("nir").is_in(several.implode()))
         .sort(["nir", "date_debut", "_row"])
-        .select("_row", "nir", "date_debut", "_ald_debut", "_annees_carence_ald")
+        .select("_row", "nir", "date_debut", "date_fin", "_ald_debut", "_annees_reprise_ald")
     )
     starts: dict[int, dt.date | None] = {}
     current_nir: str | None = None
     period: dt.date | None = None
-    for row, nir, debut, ald_debut, years in rows.iter_rows():
+    last_end = dt.date.min
+    for row, nir, debut, fin, ald_debut, resumption in rows.iter_rows():
         if nir != current_nir:
             # The nir's first arrêt: its start is the first period's (earliest known arrêt).
-            current_nir, period = nir, ald_debut
-        elif period is not None and years_after(period, years) <= debut:
-            period = debut
+            current_nir, period, last_end = nir, ald_debut, fin or debut
+        else:
+            if resumption is not None and _resumed_for(last_end, debut, resumption):
+                period = debut
+            last_end = max(last_end, fin or debut)
         starts[row] = period
     fixed = pl.DataFrame(
         {"_row": list(starts), "_ald_debut_chaine": list(starts.values())},
@@ -94,7 +106,7 @@ def ald_start(frame: pl.DataFrame) -> pl.DataFrame:
     return (
         frame.join(fixed, on="_row", how="left", maintain_order="left")
         .with_columns(_ald_debut=pl.coalesce("_ald_debut_chaine", "_ald_debut"))
-        .drop("_ald_debut_chaine", "_ald_tardif")
+        .drop("_ald_debut_chaine")
     )
 
 

@@ -45,14 +45,17 @@ def test_bad_records_get_an_error_code_and_keep_their_place(tmp_path: Path) -> N
         json.dumps({**GOOD, "id": "D", "date_debut": "2025-02-30"}),
         json.dumps({**GOOD, "id": "F", "date_fin": "2025-05-01"}),
         json.dumps({**GOOD, "id": "S", "salaires": [{"mois": "2025-13", "brut_cts": 1}]}),
+        # Their sum would overflow 64 bits (it gave negative amounts): refused.
+        json.dumps({**GOOD, "id": "X", "salaires": [{"mois": "2025-05", "brut_cts": 2**63 - 1}, {"mois": "2025-05", "brut_cts": 10}]}),
         json.dumps({**GOOD, "id": "T", "ald": "oui"}),
         json.dumps({**GOOD, "id": "P", "date_debut": "2005-01-03", "date_fin": "2005-01-10"}),
         json.dumps({**GOOD, "id": "OK2"}),
     ]
     rows = _run(tmp_path, lines)
-    assert [r["id"] for r in rows] == ["OK", None, "R", "D", "F", "S", "T", "P", "OK2"]
+    assert [r["id"] for r in rows] == ["OK", None, "R", "D", "F", "S", "X", "T", "P", "OK2"]
     assert [r["erreur"] for r in rows] == [
         None,
+        "DONNEE_INVALIDE",
         "DONNEE_INVALIDE",
         "DONNEE_INVALIDE",
         "DONNEE_INVALIDE",
