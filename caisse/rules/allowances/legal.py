@@ -186,9 +186,10 @@ def _months_after(day: dt.date, months: int) -> dt.date:
     """Same day ``months`` later, end of month clamped (31 August + 6 months → 28/29 February);
     31/12/9999 beyond the calendar."""
     try:
-        return day + relativedelta(months=months)
+        later: dt.date = day + relativedelta(months=months)
     except (OverflowError, ValueError):
         return dt.date.max
+    return later
 
 
 def paternity_by_birth(births: pl.Series, params: Parameters) -> pl.DataFrame:
