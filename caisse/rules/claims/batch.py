@@ -56,7 +56,7 @@ import pyarrow.parquet as pq
 
 from caisse.batch_io import UnreadableFile, iter_ndjson, open_output, output
 from caisse.rules.claims import ndjson, records
-from caisse.rules.claims.conversions import date_column, line_fields
+from caisse.rules.claims.conversions import boolean_column, date_column, line_fields, text_column
 from caisse.rules.claims.counters import Counters
 from caisse.rules.claims.engine import (
     FEUILLE_COLUMNS,
@@ -91,16 +91,29 @@ def feuille_frame(f: pl.DataFrame) -> pl.DataFrame:
     (an integer column's value kept in ``_id_entier`` for the processing order), ``date_reception`` as a date (``_invalide`` where present but not a date), default
     ``risque`` and ``parcours``; only the engine's columns are kept."""
     reception, bad_reception = date_column(f, "date_reception")
+    # Each field in the engine's type; a value the column's type cannot give (a text other than
+    # « true »/« false » for a boolean, a list where a text is expected) makes a bad record, never
+    # a failed batch.
+    readers = {"tiers_payant": boolean_column, "en_rapport_ald": boolean_column}
+    readers |= dict.fromkeys(("type", "nir", "executant", "prescripteur", "risque", "parcours", "carte_vitale"), text_column)
+    converted, bad = [], bad_reception
+    for name, read in readers.items():
+        if name in f.columns:
+            value, bad_value = read(f, name)
+            converted.append(value.alias(name))
+            bad = bad | bad_value
     # Ids ordered as numbers (engine.processing_keys): an integer column, or Spark's reading of an
     # unsigned 64-bit one (decimal(20, 0)); beyond Int64 they are ordered as text.
     id_type = f.schema.get("id", pl.String())
     integer = id_type.is_integer() or (isinstance(id_type, pl.Decimal) and id_type.scale == 0)
+    identifier, bad_id = text_column(f, "id") if "id" in f.columns else (pl.lit(None, dtype=pl.String()), pl.lit(False))
     f = f.with_columns(
         pl.col("_pos").cast(pl.Int64),
-        pl.col("id").cast(pl.String),
+        identifier.alias("id"),
         *([pl.col("id").cast(pl.Int64, strict=False).alias("_id_entier")] if integer else []),
         reception.alias("date_reception"),
-        bad_reception.alias("_invalide"),
+        *converted,
+        (bad | bad_id).alias("_invalide"),
     )
     if "risque" not in f.columns:
         f = f.with_columns(pl.lit("maladie").alias("risque"))

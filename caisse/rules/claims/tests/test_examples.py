@@ -223,3 +223,52 @@ def test_repeated_id_lines_go_to_the_occurrence_processed_first(tmp_path: Path) 
     # In Parquet the later occurrence has no line of its own: rejected too (no lines).
     assert got[0]["statut"] == "rejetee" and got[0]["lignes"] == []
     assert got[1:] == want[1:]
+
+
+def _same_as_ndjson(folder: Path, rows: list[dict[str, Any]], lines: pl.DataFrame, as_json: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Liquidate the Parquet flow (``rows``, ``lines``) and the NDJSON records ``as_json``; both
+    outputs must be the same. Returns the décomptes."""
+    folder.mkdir()
+    pl.DataFrame(rows).write_parquet(folder / "feuilles.parquet")
+    lines.write_parquet(folder / "lignes.parquet")
+    batch.run(EXAMPLE / "referentiel", folder, str(folder / "parquet.ndjson"), "ndjson")
+    (folder / "feuilles.ndjson").write_text("".join(json.dumps(f) + "\n" for f in as_json), encoding="utf-8")
+    batch.run(EXAMPLE / "referentiel", folder / "feuilles.ndjson", str(folder / "json.ndjson"), "ndjson")
+    got = _read(folder / "parquet.ndjson")
+    assert got == _read(folder / "json.ndjson")
+    return got
+
+
+def test_parquet_columns_of_another_type_are_read_or_rejected_never_a_failed_batch(tmp_path: Path) -> None:
+    """A Parquet column is typed as a whole: booleans as text « true »/« false » or integers 1/0
+    are read as the NDJSON booleans; another text or integer, or a list where a text is expected,
+    rejects only its feuille (DONNEE_INVALIDE), as the same value in NDJSON. Before, a text
+    boolean column stopped the batch with a traceback."""
+    feuilles = _read(EXAMPLE / "feuilles.ndjson")[:8]
+    rows = [{k: v for k, v in f.items() if k != "lignes"} for f in feuilles]
+    lines = pl.DataFrame([{"feuille_id": f["id"], **line} for f in feuilles for line in f["lignes"]])
+    text = ["TRUE" if r["tiers_payant"] else " false" for r in rows]
+    text[2] = "oui"
+    integers = [int(r["tiers_payant"]) for r in rows]
+    integers[3] = 2
+    cases = {
+        "texte": ("tiers_payant", text, {2: "oui"}),
+        "entiers": ("tiers_payant", integers, {3: 2}),
+        "ald_texte": ("en_rapport_ald", [str(r["en_rapport_ald"]).lower() for r in rows], {}),
+        "liste": ("nir", [[r["nir"]] for r in rows], {n: [r["nir"]] for n, r in enumerate(rows)}),
+    }
+    for case, (name, column, bad_in_json) in cases.items():
+        as_json = [{**f, name: bad_in_json.get(n, f[name])} for n, f in enumerate(feuilles)]
+        got = _same_as_ndjson(tmp_path / case, [{**r, name: column[n]} for n, r in enumerate(rows)], lines, as_json)
+        rejected = {n for n, d in enumerate(got) if d["rejets"] == ["DONNEE_INVALIDE"]}
+        assert rejected == set(bad_in_json), case
+
+
+def test_parquet_lines_of_another_type(tmp_path: Path) -> None:
+    """Codes given as lists reject their feuilles (DONNEE_INVALIDE), as in NDJSON."""
+    feuilles = _read(EXAMPLE / "feuilles.ndjson")[:4]
+    rows = [{k: v for k, v in f.items() if k != "lignes"} for f in feuilles]
+    lines = pl.DataFrame([{"feuille_id": f["id"], **line, "code": [line["code"]]} for f in feuilles for line in f["lignes"]])
+    as_json = [{**f, "lignes": [{**line, "code": [line["code"]]} for line in f["lignes"]]} for f in feuilles]
+    got = _same_as_ndjson(tmp_path / "codes", rows, lines, as_json)
+    assert all(d["rejets"] == ["DONNEE_INVALIDE"] for d in got)
