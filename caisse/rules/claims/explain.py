@@ -204,7 +204,8 @@ def _line_text_expression(authority: bool = False) -> pl.Expr:
         _when(ok & pl.col("_exo_nouveau_ne"), pl.lit("Nouveau-né hospitalisé dans les 30 jours suivant la naissance : prise en charge à 100 % (CSS art. L160-14).")),
         _when(ok & pl.col("_ame") & ~pl.col("_ame_exclu"), pl.lit("Aide médicale de l'État : prise en charge à 100 % du tarif (CASF art. L251-2).")),
         _when(
-            ok & pl.col("_hors_parcours") & ~pl.col("_exonere"),
+            # On an act of a heavy session the forfait replaces the ticket modérateur (below).
+            ok & pl.col("_hors_parcours") & ~pl.col("_exonere") & ~pl.col("_fal"),
             pl.format("Hors parcours de soins coordonnés : taux de {} % (CSS art. L162-5-3).", taux),
         ),
         _when(
@@ -218,11 +219,16 @@ def _line_text_expression(authority: bool = False) -> pl.Expr:
             ),
         ),
         _when(
-            ok & pl.col("_fal"),
+            ok & pl.col("_fal") & (pl.col("forfait_actes_lourds_cts") > 0),
             pl.format(
                 "Acte lourd (tarif ou coefficient au-dessus du seuil) : forfait de {} à la place du ticket modérateur (CSS art. R160-16).",
                 eur(pl.col("forfait_actes_lourds_cts")),
             ),
+        ),
+        _when(
+            ok & pl.col("_fal") & (pl.col("forfait_actes_lourds_cts") == 0),
+            pl.lit("Acte d'une séance d'actes lourds : le forfait de la séance, porté par un autre acte, remplace le ticket"
+                   " modérateur, aucun n'est dû sur celui-ci (CSS art. R160-16)."),
         ),
         _when(ok & pl.col("_hosp_31"), pl.lit("Hospitalisation : frais de séjour pris en charge à 100 % à partir du 31e jour (CSS art. L160-14 9°).")),
         _when(

@@ -129,6 +129,11 @@ def _match(expected: Any, got: Any, where: str) -> list[str]:
                     if fragment not in str(got.get("explication")):
                         out.append(f"{where}.explication ne contient pas {fragment!r}")
                 continue
+            if k == "explication_exclut":
+                for fragment in v:
+                    if fragment in str(got.get("explication")):
+                        out.append(f"{where}.explication contient {fragment!r}")
+                continue
             out += _match(v, got.get(k), f"{where}.{k}")
         return out
     if isinstance(expected, list) and expected and isinstance(expected[0], dict):
