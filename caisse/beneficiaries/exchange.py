@@ -48,6 +48,7 @@ from caisse.rights.models import (
 from caisse.rights.services import Prepared, PreparedRows, run_together
 from caisse.rules import identifiers
 from caisse.rules.claims.referentiel import conventionne_of, secteur_of
+from caisse.rules.parameters import load_parameters
 
 BATCH_SIZE = 2000
 IMPORT_LABEL = "import du référentiel"
@@ -238,7 +239,13 @@ def _derived_rows(person: Beneficiary, record: dict[str, Any], professionals: di
                                           fin=fin or OPEN_END, statut=AMEStatus.ACCORDEE))
     for item in record.get("maternite") or []:
         sixth = _required_date(item.get("debut_6e_mois"), "maternite.debut_6e_mois")
-        birth = _required_date(item.get("date_accouchement"), "maternite.date_accouchement")
+        birth = _date(item.get("date_accouchement"), "maternite.date_accouchement")
+        if birth is None:  # a pregnancy going on: its presumed term, as caisse liquider takes it
+            months = int(load_parameters().value("droits.maternite.mois_du_6e_mois_au_terme", sixth))
+            rows["mat"].append(MaternityPeriod(
+                beneficiary=person, date_debut_grossesse=sixth - relativedelta(months=5), debut_6e_mois=sixth,
+                date_accouchement_prevue=sixth + relativedelta(months=months), date_accouchement=None))
+            continue
         rows["mat"].append(MaternityPeriod(
             beneficiary=person, date_debut_grossesse=sixth - relativedelta(months=5), debut_6e_mois=sixth,
             date_accouchement_prevue=birth, date_accouchement=birth if birth <= today else None))

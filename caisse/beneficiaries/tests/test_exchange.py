@@ -96,6 +96,24 @@ def test_overlapping_periods_are_read_as_liquider_reads_them(tmp_path: Path) -> 
     assert exported["c2s"] == [{"debut": "2024-01-01", "fin": None, "participation": False}]
 
 
+def test_a_pregnancy_going_on_is_imported_with_its_presumed_term(tmp_path: Path) -> None:
+    """A null ``date_accouchement`` is a pregnancy not yet ended: the file keeps the presumed term
+    (6th month + 4 months, a parameter), the date caisse liquider ends the exoneration at."""
+    (tmp_path / "beneficiaires.ndjson").write_text(
+        '{"nir": "290017512345704", "date_naissance": "1990-01-01", "sexe": "F", '
+        '"droits": [{"debut": "2020-01-01", "fin": null}], '
+        '"maternite": [{"debut_6e_mois": "2025-03-01", "date_accouchement": null}]}\n'
+    )
+    report = import_referentiel(tmp_path, today=TODAY, quiet=True)
+    assert report.errors == []
+    person = Beneficiary.objects.get()
+    from caisse.rights.models import MaternityPeriod
+
+    period = MaternityPeriod.objects.get(beneficiary=person)
+    assert period.date_accouchement is None and period.date_accouchement_prevue == dt.date(2025, 7, 1)
+    assert beneficiary_record(person)["maternite"] == [{"debut_6e_mois": "2025-03-01", "date_accouchement": "2025-07-01"}]
+
+
 def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(UnreadableFile, match="n'est pas un dossier"):
         import_referentiel(tmp_path / "absent")

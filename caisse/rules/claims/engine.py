@@ -502,13 +502,20 @@ def _feuille_rejection(has_lines: pl.Expr, repeated: pl.Expr, nir_ok: pl.Expr, o
 
 
 def _maternity_end(params: SanteParameters) -> pl.Expr:
-    """A period's end, a maternity's lengthened by the days after delivery."""
+    """A period's end, a maternity's lengthened by the days after delivery. A pregnancy still going
+    on (no delivery date) ends at its presumed term (``droits.maternite.mois_du_6e_mois_au_terme``
+    after the 6th month's first day), as the persistent file counts it on the presumed date."""
+    term = params.tree.parameter("droits.maternite.mois_du_6e_mois_au_terme")
+    months = {value for _, value in term.breakpoints() if value is not None}
+    presumed = (
+        pl.col("debut").dt.offset_by(f"{months.pop()}mo")
+        if len(months) == 1
+        else pl.col("debut").dt.offset_by(pl.format("{}mo", at(term, pl.col("debut"), pl.Int64())))
+    )
+    birth = pl.coalesce(pl.col("fin"), presumed)
     return (
         pl.when(pl.col("kind") == "maternite")
-        .then(
-            pl.col("fin")
-            + pl.duration(days=at(params.p("maternite.jours_apres_accouchement"), pl.col("fin"), pl.Int64()))
-        )
+        .then(birth + pl.duration(days=at(params.p("maternite.jours_apres_accouchement"), birth, pl.Int64())))
         .otherwise(pl.col("fin"))
         .alias("fin")
     )

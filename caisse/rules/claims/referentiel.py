@@ -172,8 +172,9 @@ class Referentiel:
                     if not isinstance(p, dict):
                         continue
                     if kind == "maternite":
+                        # A null delivery date is a pregnancy going on (the engine takes its presumed term).
                         debut, fin = _date(p.get("debut_6e_mois")), _date(p.get("date_accouchement"))
-                        if debut is None or fin is None:
+                        if debut is None or (fin is None and p.get("date_accouchement") is not None):
                             continue
                     else:
                         debut = _date(p.get("debut"))
@@ -352,7 +353,7 @@ def _read_beneficiaires(
                 "_row", "_i", "nir", pl.lit(kind).alias("kind"),
                 _dates(pl.col("debut_6e_mois")).alias("debut"), _dates(pl.col("date_accouchement")).alias("fin"),
                 pl.lit(False).alias("participation"),
-            ).filter(pl.col("debut").is_not_null() & pl.col("fin").is_not_null())
+            ).filter(pl.col("debut").is_not_null())  # a null delivery date: a pregnancy going on
         else:
             participation = pl.col("participation").fill_null(False) if kind == "c2s" else pl.lit(False)
             table = items.select(

@@ -247,11 +247,11 @@ def test_parquet_columns_of_another_type_are_read_or_rejected_never_a_failed_bat
     feuilles = _read(EXAMPLE / "feuilles.ndjson")[:8]
     rows = [{k: v for k, v in f.items() if k != "lignes"} for f in feuilles]
     lines = pl.DataFrame([{"feuille_id": f["id"], **line} for f in feuilles for line in f["lignes"]])
-    text = ["TRUE" if r["tiers_payant"] else " false" for r in rows]
+    text: list[Any] = ["TRUE" if r["tiers_payant"] else " false" for r in rows]
     text[2] = "oui"
-    integers = [int(r["tiers_payant"]) for r in rows]
+    integers: list[Any] = [int(r["tiers_payant"]) for r in rows]
     integers[3] = 2
-    cases = {
+    cases: dict[str, tuple[str, list[Any], dict[int, Any]]] = {
         "texte": ("tiers_payant", text, {2: "oui"}),
         "entiers": ("tiers_payant", integers, {3: 2}),
         "ald_texte": ("en_rapport_ald", [str(r["en_rapport_ald"]).lower() for r in rows], {}),
