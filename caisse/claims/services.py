@@ -648,7 +648,13 @@ def _write_counters(old: Counters, new: Counters) -> None:
         [Debt(nir=n, dette_cts=d) for n, d in debt.filter(pl.col("dette_cts") != 0).select(*DEBT_SCHEMA).rows()],
         batch_size=BULK, update_conflicts=True, unique_fields=["nir"], update_fields=["dette_cts"],
     )
-    daily = _changed(new.daily.cast(DAILY_SCHEMA), old.daily)  # type: ignore[arg-type]
+    # The engine appends each batch's consumption to the carried rows (one row per batch and key):
+    # the stored row of a key is their sum, the day's consumption so far.
+    keys = [c for c in DAILY_SCHEMA if c != "cts"]
+    daily = _changed(
+        new.daily.cast(DAILY_SCHEMA).group_by(keys).agg(pl.col("cts").sum()),  # type: ignore[arg-type]
+        old.daily.cast(DAILY_SCHEMA).group_by(keys).agg(pl.col("cts").sum()),  # type: ignore[arg-type]
+    )
     DailyCapConsumption.objects.bulk_create(
         [DailyCapConsumption(nir=n, cle=c, date_soins=d, kind=k, cts=v) for n, c, d, k, v in daily.select(*DAILY_SCHEMA).rows()],
         batch_size=BULK, update_conflicts=True, unique_fields=["nir", "cle", "date_soins", "kind"], update_fields=["cts"],

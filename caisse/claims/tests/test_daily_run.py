@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -188,3 +189,48 @@ def test_a_second_process_does_nothing_while_a_run_holds_the_lock(
     finally:
         release()
     assert services.daily_run(None, today=TODAY, chunk_size=1000, quiet=True) is not None
+
+
+def test_a_daily_cap_reached_across_chunks_and_runs_is_the_one_liquider_reaches(tmp_path: Path) -> None:
+    """Six paramedical acts of one day (same person, same nurse), received on six days: the
+    franchise's daily cap (4 €) stops it after four, whether the feuilles are liquidated in one
+    batch (`caisse liquider`), in chunks of two, or one daily run per reception day. The stored
+    daily consumption is the day's total; it held one chunk's increment."""
+    ref = tmp_path / "referentiel"
+    ref.mkdir()
+    nir = "157026855117189"
+    (ref / "beneficiaires.ndjson").write_text(
+        f'{{"nir": "{nir}", "date_naissance": "1957-02-01", "sexe": "M", "droits": [{{"debut": "2015-01-01", "fin": null}}]}}\n',
+        encoding="utf-8",
+    )
+    (ref / "professionnels.ndjson").write_text(
+        '{"id": "INF1", "profession": "infirmier", "specialite": null, "secteur": 1, "optam": false, "conventionne": true}\n',
+        encoding="utf-8",
+    )
+    codes = ["AMI", "AIS", "AMS", "AMK", "AMO", "AMY"]  # six different acts: no duplicate
+    feuilles = [
+        {"id": f"Y{n}", "type": "FSE", "date_reception": f"2025-02-{23 + n}", "nir": nir, "executant": "INF1",
+         "prescripteur": None, "tiers_payant": False, "risque": "maladie", "parcours": "medecin_traitant",
+         "en_rapport_ald": False, "carte_vitale": None,
+         "lignes": [{"code": code, "date_soins": "2025-02-22", "quantite": 1, "coefficient": 1, "montant_facture_cts": 400}]}
+        for n, code in enumerate(codes)
+    ]
+    flow = tmp_path / "feuilles.ndjson"
+    flow.write_text("".join(json.dumps(f) + "\n" for f in feuilles), encoding="utf-8")
+    batch.run(ref, flow, str(tmp_path / "liquider.ndjson"), "ndjson")
+    expected = [d["lignes"][0]["franchise_cts"] for d in read_ndjson(tmp_path / "liquider.ndjson")]
+    assert expected == [100, 100, 100, 100, 0, 0]
+
+    import_folder(ref)
+    services.receive_flow(flow, quiet=True)
+    for day in range(23, 29):  # one run per reception day
+        services.daily_run(dt.date(2025, 2, day), today=TODAY, quiet=True)
+    got = {f.identifiant: f.decompte["lignes"][0]["franchise_cts"] for f in Feuille.objects.all()}
+    assert [got[f"Y{n}"] for n in range(6)] == expected
+    assert list(DailyCapConsumption.objects.values_list("cts", flat=True)) == [400]
+
+    _reset()  # everything received again, nothing processed
+    services.daily_run(None, today=TODAY, chunk_size=2, quiet=True)  # one run, chunks of two feuilles
+    got = {f.identifiant: f.decompte["lignes"][0]["franchise_cts"] for f in Feuille.objects.all()}
+    assert [got[f"Y{n}"] for n in range(6)] == expected
+    assert list(DailyCapConsumption.objects.values_list("cts", flat=True)) == [400]
