@@ -213,7 +213,15 @@ def _person_fields(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _derived_rows(person: Beneficiary, record: dict[str, Any], professionals: dict[str, int], today: dt.date) -> dict[str, list[Any]]:
+def _derived_rows(
+    person: Beneficiary, record: dict[str, Any], professionals: dict[str, int], today: dt.date,
+    skipped: list[str] | None = None,
+) -> dict[str, list[Any]]:
+    """The person's rights, periods, declarations and cards. An item ``caisse liquider`` would not
+    use either (a médecin traitant absent from the professionals, a card without a number) is left
+    out and named in ``skipped``; the person's other rows are imported (the same amounts as
+    ``caisse liquider``, contract §7)."""
+    skipped = skipped if skipped is not None else []
     rows: dict[str, list[Any]] = {k: [] for k in ("rights", "ald", "c2s", "ame", "mat", "inv", "mt", "cards")}
     for debut, fin, _ in _periods(record, "droits"):
         reason = "" if fin is None else (ClosingReason.DECES if person.date_deces and fin >= person.date_deces
@@ -255,13 +263,15 @@ def _derived_rows(person: Beneficiary, record: dict[str, Any], professionals: di
     for debut, fin, item in _periods(record, "medecin_traitant", merge=False):
         ps = professionals.get(str(item.get("ps")))
         if ps is None:
-            raise BadRecord(f"medecin_traitant : professionnel « {item.get('ps')} » inconnu.")
+            skipped.append(f"medecin_traitant : professionnel « {item.get('ps')} » inconnu, déclaration non importée.")
+            continue
         rows["mt"].append(MedecinTraitantDeclaration(beneficiary=person, medecin_id=ps, debut=debut, fin=fin))
     current_seen = False
     for item in record.get("cartes_vitale") or []:
         numero = str(item.get("numero") or "")
         if not numero:
-            raise BadRecord("cartes_vitale : numéro manquant.")
+            skipped.append("cartes_vitale : numéro manquant, carte non importée.")
+            continue
         opposition = _date(item.get("opposition"), "cartes_vitale.opposition")
         if opposition is not None:
             card = CarteVitale(beneficiary=person, numero=numero, statut=CardStatus.EN_OPPOSITION,
@@ -315,11 +325,13 @@ def _flush(batch: list[tuple[dict[str, Any], dict[str, Any], str]], professional
         created_nirs = {p.nir for p in to_create}
         derived: dict[str, list[Any]] = {k: [] for k in _DERIVED_MODELS}
         for person in [*to_create, *to_update]:
+            skipped: list[str] = []
             try:
-                for key, rows in _derived_rows(person, records[person.nir], professionals, today).items():
+                for key, rows in _derived_rows(person, records[person.nir], professionals, today, skipped).items():
                     derived[key].extend(rows)
             except BadRecord as exc:
                 report.errors.append(f"NIR {person.nir} : {exc} (droits non importés)")
+            report.errors.extend(f"NIR {person.nir} : {text}" for text in skipped)
             created = person.nir in created_nirs
             audit.append(AuditEvent(
                 actor=None, actor_label=IMPORT_LABEL, action=AuditAction.BATCH, beneficiary=person,

@@ -114,6 +114,22 @@ def test_a_pregnancy_going_on_is_imported_with_its_presumed_term(tmp_path: Path)
     assert beneficiary_record(person)["maternite"] == [{"debut_6e_mois": "2025-03-01", "date_accouchement": "2025-07-01"}]
 
 
+def test_an_unknown_medecin_traitant_or_a_card_without_number_leaves_the_rights_imported(tmp_path: Path) -> None:
+    """caisse liquider ignores them: the person keeps the rights, only that item is left out."""
+    (tmp_path / "beneficiaires.ndjson").write_text(
+        '{"nir": "187057503537478", "date_naissance": "1987-05-22", "sexe": "M", '
+        '"droits": [{"debut": "2020-01-01", "fin": null}], '
+        '"medecin_traitant": [{"ps": "19999999999", "debut": "2021-01-01", "fin": null}], '
+        '"cartes_vitale": [{"numero": null, "opposition": null}, {"numero": "CV1", "opposition": null}]}\n'
+    )
+    report = import_referentiel(tmp_path, today=TODAY, quiet=True)
+    assert any("« 19999999999 » inconnu, déclaration non importée" in e for e in report.errors)
+    assert any("numéro manquant, carte non importée" in e for e in report.errors)
+    exported = beneficiary_record(Beneficiary.objects.get())
+    assert exported["droits"] == [{"debut": "2020-01-01", "fin": None}]
+    assert exported["medecin_traitant"] == [] and [c["numero"] for c in exported["cartes_vitale"]] == ["CV1"]
+
+
 def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(UnreadableFile, match="n'est pas un dossier"):
         import_referentiel(tmp_path / "absent")
