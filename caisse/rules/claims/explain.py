@@ -288,6 +288,9 @@ def explain_lines(lines: pl.DataFrame, memo: dict[tuple[object, ...], str]) -> p
         *LINE_FLAGS, *(c for c, _ in WORD2), *(c for c, _ in WORD3),
         *([TARIF_AUTORITE, TARIF_AUTORITE_UNITE, TARIF_AUTORITE_PART] if TARIF_AUTORITE in lines.columns else []),
     ]
+    # The texts read the flags as the signature packs them: a null flag is false (else a null and a
+    # false flag, one signature, would give two texts and the representative line would decide).
+    lines = lines.with_columns(pl.col(LINE_FLAGS).fill_null(False), *(pl.col(c).fill_null(0) for c, _ in WORD3))
     if is_small(lines.height):
         facts: list[tuple[object, ...]] = lines[needed].rows()
         texts: list[str | None] = [memo.get(fact) for fact in facts]
