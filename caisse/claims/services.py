@@ -1131,12 +1131,37 @@ def export_decomptes(out: str, *, quiet: bool = False) -> int:
     return count
 
 
+def unblock_payments() -> int:
+    """The payments held for want of a valid IBAN take their payee's account as it is now (the
+    référentiel corrected since, a member's space updated): they go out with the next export.
+    Returns how many were unblocked."""
+    unblocked = 0
+    for kind in (PayeeKind.PS, PayeeKind.ASSURE):
+        blocked = list(Payment.objects.filter(type_beneficiaire=kind, iban_valide=False))
+        if not blocked:
+            continue
+        names = _payee_names(kind, sorted({p.identifiant_beneficiaire for p in blocked}))
+        changed = []
+        for p in blocked:
+            _, iban, bic = names.get(p.identifiant_beneficiaire, ("", "", ""))
+            if iban and sepa.valid_iban(iban) is not None:
+                p.iban, p.bic, p.iban_valide = iban, bic, True
+                changed.append(p)
+        Payment.objects.bulk_update(changed, ["iban", "bic", "iban_valide"], batch_size=BULK)
+        unblocked += len(changed)
+    return unblocked
+
+
 def export_payments(out: str, *, quiet: bool = False) -> int:
-    """``caisse exporter paiements``: a SEPA credit-transfer file (pain.001.001.03).
+    """``caisse exporter paiements``: a SEPA credit-transfer file (pain.001.001.03). The payments
+    held for want of an IBAN are first given their payee's current one (:func:`unblock_payments`).
 
     With nothing to transfer (no payment yet, or none with a valid IBAN) no file is written (a
     pain.001 without a transfer is schema-invalid; ``--out -`` writes nothing) and
     :class:`~caisse.claims.sepa.NothingToTransfer` is raised, its French message for the user."""
+    unblocked = unblock_payments()
+    if unblocked and not quiet:
+        _say("exporter", f"{_n(unblocked)} paiement(s) bloqué(s) faute d'IBAN repris avec l'IBAN connu aujourd'hui.")
     payments = list(Payment.objects.order_by("date_paiement", "type_beneficiaire", "identifiant_beneficiaire", "pk"))
     try:
         xml, skipped = sepa.credit_transfer(payments)

@@ -253,10 +253,36 @@ def test_exporting_with_nothing_to_pay_writes_no_file(
     services.receive_flow(family, quiet=True)
     services.daily_run(None, today=TODAY, quiet=True)
     Payment.objects.update(iban="", iban_valide=False)
+    Beneficiary.objects.update(iban="")
+    from caisse.professionals.models import HealthProfessional
+
+    HealthProfessional.objects.update(iban="")
     with pytest.raises(sepa.NothingToTransfer, match="3 paiement\\(s\\), aucun avec un IBAN valide"):
         services.export_payments(str(out))
     assert not out.exists()
     assert capsys.readouterr().err.count("non exporté : IBAN absent ou invalide") == 3
+
+
+def test_a_payment_held_for_want_of_an_iban_goes_out_once_the_iban_is_known(family: Path, tmp_path: Path) -> None:
+    """A payment made while its payee had no valid IBAN is held; once the référentiel gives the
+    account, the next export pays it (it kept the empty IBAN forever)."""
+    from caisse.professionals.models import HealthProfessional
+
+    HealthProfessional.objects.update(iban="")
+    services.receive_flow(family, quiet=True)
+    services.daily_run(None, today=TODAY, quiet=True)
+    held = Payment.objects.get(type_beneficiaire=PayeeKind.PS)
+    assert not held.iban_valide
+    first = tmp_path / "avant.xml"
+    services.export_payments(str(first), quiet=True)
+    assert PS not in first.read_text(encoding="utf-8") and iban(10**6) not in first.read_text(encoding="utf-8")
+    HealthProfessional.objects.update(iban=iban(10**6))  # the référentiel corrected
+    after = tmp_path / "apres.xml"
+    services.export_payments(str(after), quiet=True)
+    held.refresh_from_db()
+    assert held.iban_valide and held.iban == iban(10**6)
+    assert iban(10**6) in after.read_text(encoding="utf-8")
+    _valid(after.read_bytes())
 
 
 def test_the_command_says_so_in_french_and_exits_1(tmp_path: Path) -> None:
