@@ -99,7 +99,7 @@ from caisse.rules.claims.nomenclature import (
     read_nomenclature,
 )
 from caisse.rules.claims.nomenclature import SCHEMA as NOMENCLATURE_SCHEMA
-from caisse.rules.claims.referentiel import Referentiel
+from caisse.rules.claims.referentiel import Referentiel, counter_amount, counter_year
 
 CHUNK_FEUILLES = 20_000
 """Feuilles per chunk of the daily run (``CAISSE_TRAITER_LOT`` overrides it)."""
@@ -412,14 +412,17 @@ def _import_counters(path: Path, report: ExtrasReport) -> int:
         if c is None:
             report.rejets.append(f"compteurs.ndjson ligne {line} : ligne illisible (objet JSON attendu).")
             continue
-        if not isinstance(c.get("nir"), str) or isinstance(c.get("annee"), bool) or not isinstance(c.get("annee"), int):
+        # The same reading as caisse liquider's (referentiel.counter_year / counter_amount).
+        year = counter_year(c.get("annee"))
+        if not isinstance(c.get("nir"), str) or year is None:
             report.rejets.append(f"compteurs.ndjson ligne {line} : « nir » ou « annee » manquant ou invalide.")
             continue
-        amounts = [c.get(k) or 0 for k in ("participation_forfaitaire_cts", "franchises_cts", "dette_cts")]
-        if any(isinstance(a, bool) or not isinstance(a, int) for a in amounts):
+        read = [counter_amount(c.get(k)) for k in ("participation_forfaitaire_cts", "franchises_cts", "dette_cts")]
+        if any(a is None for a in read):
             report.rejets.append(f"compteurs.ndjson ligne {line} : montant non entier.")
             continue
-        acc = totals.setdefault((c["nir"][:32], c["annee"]), [0, 0, 0])
+        amounts = [int(a or 0) for a in read]
+        acc = totals.setdefault((c["nir"][:32], year), [0, 0, 0])
         for i, a in enumerate(amounts):
             acc[i] += a
     previous = {(c.nir, c.annee): c for c in ImportedCounter.objects.filter(nir__in={k[0] for k in totals})}

@@ -258,10 +258,13 @@ def test_rejected_nomenclature_and_counter_lines_are_reported(tmp_path: Path, ca
     )
     (folder / "compteurs.ndjson").write_text(
         json.dumps({"nir": "185095906591507", "annee": 2025, "participation_forfaitaire_cts": "x"}) + "\n"
-        + json.dumps({"nir": 5}) + "\n" + "[1, 2]\n", encoding="utf-8")
+        + json.dumps({"nir": 5}) + "\n" + "[1, 2]\n"
+        # Read as caisse liquider reads them: a year and amounts given as text are numbers.
+        + json.dumps({"nir": "185095906591507", "annee": "2026", "participation_forfaitaire_cts": "300", "dette_cts": 150}) + "\n",
+        encoding="utf-8")
     report = services.import_referentiel_extras(folder)
     err = capsys.readouterr().err
-    assert len(report.rejets) == 4
+    assert len(report.rejets) == 4 and report.compteurs == 1
     assert "nomenclature.ndjson : 2 ligne(s) écartée(s)" in err
     assert "compteurs.ndjson ligne 1 : montant non entier." in err
     assert "compteurs.ndjson ligne 2 : « nir » ou « annee » manquant ou invalide." in err

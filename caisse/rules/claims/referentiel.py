@@ -100,7 +100,19 @@ def _malformed_lists(b: dict[str, Any]) -> bool:
     return any(b.get(name) is not None and not isinstance(b.get(name), list) for name in LIST_FIELDS)
 
 
-def _amount(raw: Any) -> int | None:
+def counter_year(raw: Any) -> int | None:
+    """A counter's ``annee``: an integer, or its text (``"2025"``); None otherwise (the line is
+    skipped)."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str) and raw.strip().isdigit():
+        return int(raw.strip())
+    return None
+
+
+def counter_amount(raw: Any) -> int | None:
     """A counter's amount: an integer (or an integral number, or its text), 0 when absent, None
     when it is not a number of cents (the counter line is then skipped, never fatal)."""
     if raw is None:
@@ -221,12 +233,13 @@ class Referentiel:
         counters: list[dict[str, Any]] = []
         amounts = ("participation_forfaitaire_cts", "franchises_cts", "dette_cts")
         for c in compteurs:
-            if not isinstance(c, dict) or not isinstance(c.get("nir"), str) or not isinstance(c.get("annee"), int):
+            year = counter_year(c.get("annee")) if isinstance(c, dict) else None
+            if not isinstance(c, dict) or not isinstance(c.get("nir"), str) or year is None:
                 continue
-            values = {name: _amount(c.get(name)) for name in amounts}
+            values = {name: counter_amount(c.get(name)) for name in amounts}
             if any(v is None for v in values.values()):  # a malformed line is skipped, never fatal
                 continue
-            counters.append({"nir": c["nir"], "annee": c["annee"], **values})
+            counters.append({"nir": c["nir"], "annee": year, **values})
         benef = pl.DataFrame(benef_rows, schema=BENEF_SCHEMA).unique("nir", keep="first", maintain_order=True)
         return cls(
             beneficiaires=benef,

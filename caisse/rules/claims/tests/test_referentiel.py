@@ -161,7 +161,9 @@ def test_malformed_counter_lines_are_skipped(tmp_path: Path) -> None:
         {"nir": "C", "annee": 2025, "participation_forfaitaire_cts": 4900.0, "franchises_cts": "200", "dette_cts": None},
         {"nir": "D", "annee": 2025, "participation_forfaitaire_cts": 12.5, "franchises_cts": 0, "dette_cts": 0},
         {"nir": "E", "annee": 2025, "participation_forfaitaire_cts": True, "franchises_cts": 0, "dette_cts": 0},
+        {"nir": "F", "annee": "2026", "participation_forfaitaire_cts": 300, "franchises_cts": 0, "dette_cts": 150},
+        {"nir": "G", "annee": "deux mille", "participation_forfaitaire_cts": 300, "franchises_cts": 0, "dette_cts": 0},
     ]
     (tmp_path / "compteurs.ndjson").write_text("".join(json.dumps(c) + "\n" for c in lines))
     compteurs = load_referentiel(tmp_path).compteurs
-    assert compteurs.rows() == [("C", 2025, 4900, 200, 0)]
+    assert compteurs.rows() == [("C", 2025, 4900, 200, 0), ("F", 2026, 300, 0, 150)]
