@@ -104,12 +104,13 @@ def build(
         code = code.scatter(first_line[idx], pl.Series(["ZZINCONNU"] * len(idx)))
     idx = bad["DATE_FUTURE"]
     line_day[first_line[idx]] = reception[idx] + 1 + rng.integers(0, 5, len(idx))
-    # care received more than two years later (only where the codes already existed then)
+    # care received more than two years after the first day of the next quarter (CSS L332-1: at
+    # most 92 days after the care), only where the codes already existed then
     idx = bad["PRESCRIPTION"]
     keep_idx = []
     for j in idx:
         span = slice(offsets[j], offsets[j + 1])
-        older = add_years(line_day[span], -2) - int(rng.integers(30, 200))
+        older = add_years(line_day[span], -2) - int(rng.integers(100, 300))
         if nomen.code_known(row[span], older).all():
             line_day[span] = older
             keep_idx.append(j)

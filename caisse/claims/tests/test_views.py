@@ -360,7 +360,7 @@ def test_professional_return_lists_payments_and_rejections(referentiel: dict[str
     assert timezone.localdate().strftime("%d/%m/%Y") in html
     rejected = Feuille.objects.get(statut=FeuilleStatus.REJETEE)
     assert rejected.identifiant in html and "<code>PRESCRIPTION</code>" in html
-    assert "Soins reçus plus de deux ans après leur date" in html
+    assert "Soins reçus plus de deux ans après le premier jour du trimestre suivant leur date" in html
     partial = html.split('id="lignes-rejetees"', 1)[1]
     mixed = next(f for f in Feuille.objects.filter(statut=FeuilleStatus.LIQUIDEE)
                  if any(line.get("rejets") for line in f.decompte["lignes"]))

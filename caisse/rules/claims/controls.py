@@ -9,7 +9,8 @@ shows no line): ``DONNEE_INVALIDE`` (a required field missing or malformed, or n
 Line-level codes (the line is rejected with zero amounts; the feuille is rejected when all its
 lines are): ``DONNEE_INVALIDE``, ``CODE_INCONNU`` (no tariff on the date of care),
 ``DATE_FUTURE`` (care after the reception; or after the date a caller gives as today), ``PRESCRIPTION``
-(received more than two years after the care, CSS L332-1), ``DECES`` (care after the death),
+(received more than two years after the first day of the quarter following the care, CSS L332-1;
+after the act itself for AT/MP care, L431-2), ``DECES`` (care after the death),
 ``DROITS_FERMES`` (no open right, PUMa or AME, on the date of care), ``DOUBLON`` (the same act,
 same day, same professional, same person was already liquidated in another feuille). A feuille
 whose every line is a duplicate act is a duplicate feuille: it is rejected as a whole.
@@ -49,7 +50,7 @@ MESSAGES = {
     "CARTE_EN_OPPOSITION": "carte Vitale en opposition à la date des soins",
     "CODE_INCONNU": "code d'acte inconnu de la nomenclature à la date des soins",
     "DATE_FUTURE": "date de soins postérieure à la date de réception",
-    "PRESCRIPTION": "soins reçus plus de deux ans après leur date (prescription, CSS art. L332-1)",
+    "PRESCRIPTION": "soins reçus plus de deux ans après le premier jour du trimestre suivant leur date, ou après l'acte pour un AT/MP (prescription, CSS art. L332-1 et L431-2)",
     "DECES": "soins postérieurs au décès du bénéficiaire",
     "DROITS_FERMES": "aucun droit ouvert à la date des soins",
 }

@@ -568,13 +568,28 @@ def _small_period_exprs(maternity_end: pl.Expr, kinds: tuple[str, ...]) -> tuple
 def _line_rejections(lines: Frame, params: SanteParameters, today: dt.date | None) -> Frame:
     """``_soins_ymd`` and the first line control that fails (``_rejet_l``), duplicates aside.
 
-    The prescription limit, date of care + N years, as YYYYMMDD integers: adding N × 10000 is
-    the calendar shift (a 29 February lands on a 29 February that may not exist, and a date
-    compares after it exactly when it is after the 28th), at a fraction of a date offset's cost."""
+    Prescription (CSS L332-1, rules.md A.10): the assuré's action lasts N years from the first day
+    of the quarter after the care (``prescription.depart_trimestre_suivant``), from the act itself
+    for AT/MP care (L431-2); a feuille received on the first day after them is prescribed. Dates
+    as YYYYMMDD integers: adding N × 10000 is the calendar shift (a 29 February lands on a 29
+    February that may not exist, and a date compares after it exactly when it is after the 28th),
+    at a fraction of a date offset's cost."""
     lines = lines.with_columns(_ymd(pl.col("date_soins")).alias("_soins_ymd"))
+    # The first day of the next quarter, as YYYYMMDD: months 1-3 -> April 1st, ... 10-12 -> 1 January.
+    next_quarter = ((pl.col("date_soins").dt.month() - 1) // 3 + 1) * 3 + 1
+    quarter_start = (
+        (pl.col("date_soins").dt.year().cast(pl.Int64) + (next_quarter > 12).cast(pl.Int64)) * 10000
+        + pl.when(next_quarter > 12).then(1).otherwise(next_quarter).cast(pl.Int64) * 100 + 1
+    )
+    from_quarter = at(params.p("prescription.depart_trimestre_suivant"), pl.col("date_soins"), pl.Boolean())
+    start_ymd = (
+        pl.when(from_quarter.fill_null(False) & ~pl.col("_risque_atmp").fill_null(False))
+        .then(quarter_start)
+        .otherwise(pl.col("_soins_ymd") + 1)  # from the act: prescribed after its anniversary
+    )
     limit: pl.Expr = pl.lit(None, dtype=pl.Int64())
     for start, years in params.p("prescription.delai").breakpoints():
-        shifted = pl.col("_soins_ymd") + int(years) * 10000
+        shifted = start_ymd + int(years) * 10000
         limit = pl.when(pl.col("date_soins") >= pl.lit(start)).then(shifted).otherwise(limit)
     future = pl.col("date_soins") > pl.col("date_reception")
     if today is not None:
@@ -595,7 +610,7 @@ def _line_rejections(lines: Frame, params: SanteParameters, today: dt.date | Non
                 ("DONNEE_INVALIDE", invalid),
                 ("CODE_INCONNU", pl.col("categorie").is_null()),
                 ("DATE_FUTURE", future),
-                ("PRESCRIPTION", pl.col("_reception_ymd") > limit),
+                ("PRESCRIPTION", pl.col("_reception_ymd") >= limit),
                 ("DECES", (pl.col("date_soins") > pl.col("deces")).fill_null(False)),
                 ("DROITS_FERMES", ~(pl.col("_droits") | pl.col("_ame"))),
             ]
