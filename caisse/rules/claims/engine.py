@@ -556,6 +556,28 @@ def _period_flags(lines: pl.DataFrame, ref: Referentiel, params: SanteParameters
     return lines.hstack(flags)
 
 
+def _direct_access_without_mt(lines: pl.DataFrame, ref: Referentiel) -> pl.DataFrame:
+    """``_acces_direct_sans_mt``: the line's feuille claims an accès direct spécifique
+    (gynécologue, ophtalmologue...) while the person has no médecin traitant declared on the date
+    of care — the access is then hors parcours (rules.md A.8). Only the few such lines are looked
+    up."""
+    wanted = pl.col("_parcours_acces_direct").fill_null(False)
+    if not lines.select(wanted.any()).item():
+        return lines.with_columns(pl.lit(False).alias("_acces_direct_sans_mt"))
+    declared = ref.medecins_traitants.lazy()
+    covered = collect(
+        lines.lazy()
+        .filter(wanted)
+        .select("_lid", "nir", "date_soins")
+        .join(declared, on="nir", how="inner")
+        .filter((pl.col("debut") <= pl.col("date_soins")) & (pl.col("date_soins") <= pl.col("fin").fill_null(FAR_FUTURE)))
+        .select("_lid")
+        .unique(),
+        lines.height,
+    ).get_column("_lid")
+    return lines.with_columns((wanted & ~pl.col("_lid").is_in(covered.implode())).alias("_acces_direct_sans_mt"))
+
+
 def _small_period_exprs(maternity_end: pl.Expr, kinds: tuple[str, ...]) -> tuple[pl.Expr, list[pl.Expr]]:
     """The expressions of :func:`_period_flags` for a small batch (the periods' ends, the flags)."""
     open_on_care = (pl.col("debut") <= pl.col("date_soins")) & (pl.col("date_soins") <= pl.col("fin"))
@@ -812,7 +834,7 @@ def _step_rate(lines: Frame, lp: LineParameters) -> Frame:
             | (pl.col("_ame") & ~pl.col("_ame_exclu"))
         ).alias("_exonere"),
         (
-            pl.col("_parcours_hors").fill_null(False)
+            (pl.col("_parcours_hors").fill_null(False) | pl.col("_acces_direct_sans_mt").fill_null(False))
             & lp.in_set("parcours.categories")
             & pl.col("_age_parcours")
             & ~pl.col("_ame")
@@ -1017,6 +1039,7 @@ def liquidate(
         lines = attach_rows(lines, _tariffs(lines, nomen, priced_nomenclature.overlaps), "_lid")
         lines = lines.with_columns(keys)
     lines = _period_flags(lines, referentiel, params)
+    lines = _direct_access_without_mt(lines, referentiel)
     lines = _step_line_controls(lines, params, counters, today)
 
     # A feuille whose lines are all duplicate acts is a duplicate feuille.
@@ -1092,6 +1115,7 @@ def _line_feuille_columns() -> list[pl.Expr]:
         (pl.col("risque") == "atmp").alias("_risque_atmp"),
         (pl.col("risque") == "maternite").alias("_risque_maternite"),
         (pl.col("parcours") == "hors_parcours").alias("_parcours_hors"),
+        (pl.col("parcours") == "acces_direct_specifique").alias("_parcours_acces_direct"),
         pl.col("deces"),
     ]
 

@@ -53,6 +53,7 @@ LINE_FLAGS = (
     "_phrase_exoneration",
     "tiers_payant",
     "_c2s_paye",
+    "_acces_direct_sans_mt",
 )
 # (column, bits) packed after the flags in word 2, then in word 3.
 WORD2 = (("participation_forfaitaire_cts", 13), ("franchise_cts", 13), ("forfait_actes_lourds_cts", 13))  # + 20 flags
@@ -206,7 +207,12 @@ def _line_text_expression(authority: bool = False) -> pl.Expr:
         _when(
             # On an act of a heavy session the forfait replaces the ticket modérateur (below).
             ok & pl.col("_hors_parcours") & ~pl.col("_exonere") & ~pl.col("_fal"),
-            pl.format("Hors parcours de soins coordonnés : taux de {} % (CSS art. L162-5-3).", taux),
+            pl.when(pl.col("_acces_direct_sans_mt"))
+            .then(pl.format(
+                "Accès direct spécifique sans médecin traitant déclaré : hors parcours de soins coordonnés, taux de {} %"
+                " (CSS art. L162-5-3).", taux,
+            ))
+            .otherwise(pl.format("Hors parcours de soins coordonnés : taux de {} % (CSS art. L162-5-3).", taux)),
         ),
         _when(
             ok & ~pl.col("_exonere") & ~pl.col("_hors_parcours") & ~pl.col("_ame_exclu") & ~pl.col("_fal"),

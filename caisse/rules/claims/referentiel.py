@@ -279,11 +279,17 @@ def load_referentiel(folder: Path) -> Referentiel:
     )
     tables = _read_beneficiaires(benef_path)
     if tables is None:  # not the regular shape: the record by record reader decides
-        return Referentiel.from_records(
+        ref = Referentiel.from_records(
             iter_ndjson(benef_path), iter_ndjson(ps_path), ref.nomenclature,
             iter_ndjson(counters_path) if counters_path.exists() else (),
         )
-    ref.beneficiaires, ref.periods, ref.cartes, ref.medecins_traitants = tables
+    else:
+        ref.beneficiaires, ref.periods, ref.cartes, ref.medecins_traitants = tables
+    # A médecin traitant declaration names a professional of the file, as caisse importer keeps it
+    # (the persistent path then reads the same declarations).
+    ref.medecins_traitants = ref.medecins_traitants.join(
+        ref.professionnels.select(pl.col("id").alias("ps")), on="ps", how="semi", maintain_order="left"
+    )
     return ref
 
 
