@@ -506,11 +506,34 @@ def read_input(
     """(feuilles, lines) for :func:`liquidate_spark_dataframes` from the ``--feuilles``
     argument: a Parquet pair is read by Spark (:func:`read_parquet_spark`); an NDJSON file is
     read on the driver (:func:`batch.read_feuilles`) and staged in ``staging``."""
+    f, lines, _ = read_input_with_id_type(spark, feuilles_path, staging)
+    return f, lines
+
+
+def read_input_with_id_type(
+    spark: SparkSession, feuilles_path: Path, staging: Path
+) -> tuple[DataFrame, DataFrame, pl.DataType | None]:
+    """:func:`read_input` and the type the outputs give the ids back in, as ``caisse liquider``
+    does (:func:`batch.parquet_id_dtype`, :func:`batch.output_id_dtype`): None for text."""
     p = Path(feuilles_path)
     if batch.is_parquet_flow(feuilles_path):
-        return read_parquet_spark(spark, p)
-    f, lines = batch.read_feuilles(p)
-    return stage_frames(spark, f, lines, staging)
+        return (*read_parquet_spark(spark, p), batch.parquet_id_dtype(p))
+    f, lines, integer_ids = batch.read_flow(p)
+    return (*stage_frames(spark, f, lines, staging), batch.output_id_dtype(f, integer_ids))
+
+
+def typed_ids(decomptes: DataFrame, lignes: DataFrame, id_type: pl.DataType | None) -> tuple[DataFrame, DataFrame]:
+    """The outputs' ``id`` / ``feuille_id`` in the input's integer type (the engine works on text
+    ids): ``bigint`` for Int64, ``decimal(20,0)`` for UInt64, which Spark has not."""
+    from pyspark.sql import functions as F
+
+    if id_type is None:
+        return decomptes, lignes
+    spark_type = "bigint" if id_type == pl.Int64() else "decimal(20,0)"
+    return (
+        decomptes.withColumn("id", F.col("id").cast(spark_type)),
+        lignes.withColumn("feuille_id", F.col("feuille_id").cast(spark_type)),
+    )
 
 
 def liquidate_spark_frames(
@@ -565,12 +588,15 @@ def liquidate_spark_polars(
     ref = load_referentiel(Path(referentiel_dir))
     staging = Path(tempfile.mkdtemp(prefix="caisse-spark-"))
     try:
-        f, lines = read_input(spark, Path(feuilles_path), staging)
-        return to_polars(
+        f, lines, id_type = read_input_with_id_type(spark, Path(feuilles_path), staging)
+        d, lo = to_polars(
             liquidate_spark_dataframes(spark, ref, f, lines, partitions, explanations, staging=staging)
         )
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    if id_type is None:
+        return d, lo
+    return d.with_columns(pl.col("id").cast(id_type)), lo.with_columns(pl.col("feuille_id").cast(id_type))
 
 
 def liquidate_spark(
@@ -583,7 +609,8 @@ def liquidate_spark(
 ) -> None:
     """``caisse liquider`` on Spark: writes ``out_dir/decomptes.parquet`` and
     ``out_dir/lignes_decomptes.parquet`` (Spark folders of part files, input order) with the
-    columns of the Polars batch's Parquet output."""
+    columns of the Polars batch's Parquet output, the ids in the input's type (an unsigned 64-bit
+    id column as ``decimal(20,0)``, Spark having no unsigned integers)."""
     from pyspark import StorageLevel
 
     out_dir = Path(out_dir)
@@ -591,10 +618,10 @@ def liquidate_spark(
     ref = load_referentiel(Path(referentiel_dir))
     staging = Path(tempfile.mkdtemp(prefix="caisse-spark-", dir=out_dir))
     try:
-        f, lines = read_input(spark, Path(feuilles_path), staging)
+        f, lines, id_type = read_input_with_id_type(spark, Path(feuilles_path), staging)
         result = liquidate_spark_dataframes(spark, ref, f, lines, partitions, explanations, staging=staging)
         result = result.persist(StorageLevel.MEMORY_AND_DISK)
-        decomptes, lignes = split_output(result)
+        decomptes, lignes = typed_ids(*split_output(result), id_type)
         decomptes.write.mode("overwrite").parquet(str(out_dir / "decomptes.parquet"))
         lignes.write.mode("overwrite").parquet(str(out_dir / "lignes_decomptes.parquet"))
         result.unpersist()
