@@ -94,19 +94,30 @@ def _required_date(raw: Any, what: str) -> dt.date:
 
 def _periods(
     record: dict[str, Any], key: str, start: str = "debut", end: str = "fin", *, merge: bool = True,
+    skipped: list[str] | None = None,
 ) -> list[tuple[dt.date, dt.date | None, dict[str, Any]]]:
     """The record's periods, sorted. Overlaps, which the database refuses, are resolved as
     ``caisse liquider`` reads them: coverage on a day is "some period covers it", so overlapping
     periods merge (``merge``), or, when they carry different data (another médecin traitant, C2S
-    with or without participation), the earlier one ends the day before the later one starts."""
+    with or without participation), the earlier one ends the day before the later one starts.
+
+    A period ``caisse liquider`` cannot use either (not an object, a start missing or not a date,
+    an end not a date, an end before the start) is left out and named in ``skipped``; without
+    ``skipped`` it makes the record a :class:`BadRecord`."""
     periods: list[tuple[dt.date, dt.date | None, dict[str, Any]]] = []
     for item in record.get(key) or []:
-        if not isinstance(item, dict):
-            raise BadRecord(f"{key} : chaque période doit être un objet.")
-        debut = _required_date(item.get(start), f"{key}.{start}")
-        fin = _date(item.get(end), f"{key}.{end}")
-        if fin is not None and fin < debut:
-            raise BadRecord(f"{key} : la fin ({fin}) précède le début ({debut}).")
+        try:
+            if not isinstance(item, dict):
+                raise BadRecord(f"{key} : chaque période doit être un objet.")
+            debut = _required_date(item.get(start), f"{key}.{start}")
+            fin = _date(item.get(end), f"{key}.{end}")
+            if fin is not None and fin < debut:
+                raise BadRecord(f"{key} : la fin ({fin}) précède le début ({debut}).")
+        except BadRecord as exc:
+            if skipped is None:
+                raise
+            skipped.append(f"{exc} Période non importée.")
+            continue
         periods.append((debut, fin, item))
     periods.sort(key=lambda p: p[0])
     resolved: list[tuple[dt.date, dt.date | None, dict[str, Any]]] = []
@@ -137,6 +148,7 @@ def _import_professionals(folder: Path, report: ImportReport) -> None:
     if not path.exists():
         return
     rows = []
+    seen: set[str] = set()
     for line, record in enumerate(iter_ndjson(path), start=1):
         try:
             if record is None:
@@ -144,6 +156,9 @@ def _import_professionals(folder: Path, report: ImportReport) -> None:
             ident = str(record.get("id") or "").strip()
             if not ident:
                 raise BadRecord("identifiant « id » manquant.")
+            if ident in seen:  # the first line is kept, as caisse liquider reads the file
+                raise BadRecord(f"professionnel « {ident} » en double dans le fichier : la première ligne est gardée.")
+            seen.add(ident)
             # Read as caisse liquider reads them (an unknown secteur: 1, as the model's default).
             secteur = secteur_of(record.get("secteur")) or 1
             conventionne = conventionne_of(record.get("conventionne"))
@@ -170,10 +185,15 @@ def _import_simple(folder: Path, name: str, model: Any, key: str, mapping: dict[
     if not path.exists():
         return
     rows = []
+    seen: set[str] = set()
     for line, record in enumerate(iter_ndjson(path), start=1):
         if record is None or not record.get(key):
             report.errors.append(f"{name} ligne {line} : enregistrement illisible ou sans « {key} ».")
             continue
+        if str(record.get(key)) in seen:
+            report.errors.append(f"{name} ligne {line} : « {record.get(key)} » en double dans le fichier, ligne ignorée.")
+            continue
+        seen.add(str(record.get(key)))
         rows.append(model(**{field_name: str(record.get(src) or "") for field_name, src in mapping.items()}))
     for i in range(0, len(rows), BATCH_SIZE):
         unique = next(f for f, s in mapping.items() if s == key)
@@ -190,7 +210,21 @@ def _valid_iban(raw: Any) -> str:
         return ""
 
 
-def _person_fields(record: dict[str, Any]) -> dict[str, Any]:
+def _optional_date(record: dict[str, Any], key: str, skipped: list[str]) -> dt.date | None:
+    """An optional date: one that is not a date is ignored (as caisse liquider does) and reported."""
+    try:
+        return _date(record.get(key), key)
+    except BadRecord as exc:
+        skipped.append(f"{exc} Valeur ignorée.")
+        return None
+
+
+def _person_fields(record: dict[str, Any], skipped: list[str] | None = None) -> dict[str, Any]:
+    """The person's own fields. The NIR and the birth date are required; a sex other than « M » /
+    « F » is read from the NIR (1, 3, 7: M; 2, 4, 8: F) and a death date that is not a date is
+    ignored, each reported in ``skipped`` (caisse liquider does not read the sex and ignores such a
+    date)."""
+    skipped = skipped if skipped is not None else []
     nir = identifiers.compact(str(record.get("nir") or ""))
     try:
         identifiers.check_nir(nir)
@@ -199,17 +233,20 @@ def _person_fields(record: dict[str, Any]) -> dict[str, Any]:
     naissance = _required_date(record.get("date_naissance"), "date_naissance")
     sexe = record.get("sexe")
     if sexe not in ("M", "F"):
-        raise BadRecord("sexe : « M » ou « F » attendu.")
+        from_nir = "M" if nir[:1] in "137" else "F" if nir[:1] in "248" else None
+        if from_nir is None:
+            raise BadRecord("sexe : « M » ou « F » attendu.")
+        skipped.append(f"sexe : « M » ou « F » attendu, « {from_nir} » lu dans le NIR.")
+        sexe = from_nir
     return {
         "nir": nir, "nir_provisoire": identifiers.is_provisional_nir(nir), "sexe": sexe,
-        "date_naissance": naissance, "date_deces": _date(record.get("deces"), "deces"),
+        "date_naissance": naissance, "date_deces": _optional_date(record, "deces", skipped),
         "nom": str(record.get("nom") or ""), "prenom": str(record.get("prenom") or ""),
         "nom_usage": str(record.get("nom_usage") or ""),
         "adresse": str(record.get("adresse") or ""), "code_postal": str(record.get("code_postal") or "")[:5],
         "commune": str(record.get("commune") or ""), "iban": _valid_iban(record.get("iban")),
-        "bic": str(record.get("bic") or ""), "titre_sejour_fin": _date(record.get("titre_sejour_fin"), "titre_sejour_fin"),
-        **({"derniere_mise_a_jour": d} if (d := _date(record.get("derniere_mise_a_jour"), "derniere_mise_a_jour"))
-           else {}),
+        "bic": str(record.get("bic") or ""), "titre_sejour_fin": _optional_date(record, "titre_sejour_fin", skipped),
+        **({"derniere_mise_a_jour": d} if (d := _optional_date(record, "derniere_mise_a_jour", skipped)) else {}),
     }
 
 
@@ -223,16 +260,16 @@ def _derived_rows(
     ``caisse liquider``, contract §7)."""
     skipped = skipped if skipped is not None else []
     rows: dict[str, list[Any]] = {k: [] for k in ("rights", "ald", "c2s", "ame", "mat", "inv", "mt", "cards")}
-    for debut, fin, _ in _periods(record, "droits"):
+    for debut, fin, _ in _periods(record, "droits", skipped=skipped):
         reason = "" if fin is None else (ClosingReason.DECES if person.date_deces and fin >= person.date_deces
                                          else ClosingReason.MUTATION)
         rows["rights"].append(RightsPeriod(beneficiary=person, debut=debut, fin=fin,
                                            motif_ouverture=OpeningReason.RESIDENCE, motif_fermeture=reason))
-    for debut, fin, item in _periods(record, "ald"):
+    for debut, fin, item in _periods(record, "ald", skipped=skipped):
         rows["ald"].append(ALDPeriod(
             beneficiary=person, kind=ALDKind.LISTE, affection=str(item.get("affection") or "Non précisée (import)"),
             date_protocole=debut, statut_protocole=ProtocolStatus.VALIDE, valide_le=debut, debut=debut, fin=fin))
-    for debut, fin, item in _periods(record, "c2s", merge=False):
+    for debut, fin, item in _periods(record, "c2s", merge=False, skipped=skipped):
         fin = fin or OPEN_END
         rows["c2s"].append(C2SAttribution(
             beneficiary=person, debut=debut, fin=fin, participation=bool(item.get("participation")),
@@ -242,12 +279,18 @@ def _derived_rows(
     open_c2s = [r for r in rows["c2s"] if r.statut != C2SStatus.FERMEE]
     for extra in open_c2s[:-1]:
         extra.statut = C2SStatus.FERMEE
-    for debut, fin, _ in _periods(record, "ame"):
+    for debut, fin, _ in _periods(record, "ame", skipped=skipped):
         rows["ame"].append(AMEAttribution(beneficiary=person, date_demande=debut, debut=debut,
                                           fin=fin or OPEN_END, statut=AMEStatus.ACCORDEE))
     for item in record.get("maternite") or []:
-        sixth = _required_date(item.get("debut_6e_mois"), "maternite.debut_6e_mois")
-        birth = _date(item.get("date_accouchement"), "maternite.date_accouchement")
+        try:
+            if not isinstance(item, dict):
+                raise BadRecord("maternite : chaque grossesse doit être un objet.")
+            sixth = _required_date(item.get("debut_6e_mois"), "maternite.debut_6e_mois")
+            birth = _date(item.get("date_accouchement"), "maternite.date_accouchement")
+        except BadRecord as exc:
+            skipped.append(f"{exc} Grossesse non importée.")
+            continue
         if birth is None:  # a pregnancy going on: its presumed term, as caisse liquider takes it
             months = int(load_parameters().value("droits.maternite.mois_du_6e_mois_au_terme", sixth))
             rows["mat"].append(MaternityPeriod(
@@ -257,10 +300,10 @@ def _derived_rows(
         rows["mat"].append(MaternityPeriod(
             beneficiary=person, date_debut_grossesse=sixth - relativedelta(months=5), debut_6e_mois=sixth,
             date_accouchement_prevue=birth, date_accouchement=birth if birth <= today else None))
-    for debut, fin, item in _periods(record, "invalidite"):
+    for debut, fin, item in _periods(record, "invalidite", skipped=skipped):
         rows["inv"].append(InvalidityPeriod(beneficiary=person, categorie=int(item.get("categorie") or 2),
                                             debut=debut, fin=fin))
-    for debut, fin, item in _periods(record, "medecin_traitant", merge=False):
+    for debut, fin, item in _periods(record, "medecin_traitant", merge=False, skipped=skipped):
         ps = professionals.get(str(item.get("ps")))
         if ps is None:
             skipped.append(f"medecin_traitant : professionnel « {item.get('ps')} » inconnu, déclaration non importée.")
@@ -268,11 +311,15 @@ def _derived_rows(
         rows["mt"].append(MedecinTraitantDeclaration(beneficiary=person, medecin_id=ps, debut=debut, fin=fin))
     current_seen = False
     for item in record.get("cartes_vitale") or []:
-        numero = str(item.get("numero") or "")
+        numero = str(item.get("numero") or "") if isinstance(item, dict) else ""
         if not numero:
             skipped.append("cartes_vitale : numéro manquant, carte non importée.")
             continue
-        opposition = _date(item.get("opposition"), "cartes_vitale.opposition")
+        try:
+            opposition = _date(item.get("opposition"), "cartes_vitale.opposition")
+        except BadRecord as exc:
+            skipped.append(f"{exc} Carte non importée.")
+            continue
         if opposition is not None:
             card = CarteVitale(beneficiary=person, numero=numero, statut=CardStatus.EN_OPPOSITION,
                                date_commande=opposition, date_opposition=opposition,
@@ -380,10 +427,12 @@ def import_referentiel(folder: Path, *, today: dt.date | None = None, quiet: boo
         try:
             if record is None:
                 raise BadRecord("ligne illisible (objet JSON attendu).")
-            fields = _person_fields(record)
+            notes: list[str] = []
+            fields = _person_fields(record, notes)
         except BadRecord as exc:
             report.errors.append(f"beneficiaires.ndjson ligne {line} : {exc}")
             continue
+        report.errors.extend(f"beneficiaires.ndjson ligne {line} : {note}" for note in notes)
         if fields["nir"] in seen:
             report.errors.append(f"beneficiaires.ndjson ligne {line} : NIR {fields['nir']} en double dans le fichier.")
             continue

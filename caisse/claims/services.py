@@ -419,7 +419,7 @@ def _import_counters(path: Path, report: ExtrasReport) -> int:
             continue
         read = [counter_amount(c.get(k)) for k in ("participation_forfaitaire_cts", "franchises_cts", "dette_cts")]
         if any(a is None for a in read):
-            report.rejets.append(f"compteurs.ndjson ligne {line} : montant non entier.")
+            report.rejets.append(f"compteurs.ndjson ligne {line} : montant non entier ou négatif.")
             continue
         amounts = [int(a or 0) for a in read]
         acc = totals.setdefault((c["nir"][:32], year), [0, 0, 0])

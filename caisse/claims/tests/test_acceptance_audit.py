@@ -266,7 +266,7 @@ def test_rejected_nomenclature_and_counter_lines_are_reported(tmp_path: Path, ca
     err = capsys.readouterr().err
     assert len(report.rejets) == 4 and report.compteurs == 1
     assert "nomenclature.ndjson : 2 ligne(s) écartée(s)" in err
-    assert "compteurs.ndjson ligne 1 : montant non entier." in err
+    assert "compteurs.ndjson ligne 1 : montant non entier ou négatif." in err
     assert "compteurs.ndjson ligne 2 : « nir » ou « annee » manquant ou invalide." in err
     assert "compteurs.ndjson ligne 3 : ligne illisible (objet JSON attendu)." in err
     assert "; 4 rejet(s)." in err

@@ -227,3 +227,41 @@ def test_values_a_database_cannot_store_are_kept_as_invalid(tmp_path: Path) -> N
     services.daily_run(None, today=TODAY, quiet=True)
     got = {g["id"]: g["rejets"] for g in _export(tmp_path)}
     assert got == {"NAN1": ["DONNEE_INVALIDE"], "NUL": ["DONNEE_INVALIDE"]}
+
+
+def test_a_referentiel_with_faulty_items_gives_the_amounts_of_liquider(tmp_path: Path) -> None:
+    """What caisse liquider leaves out of a référentiel (a period whose dates are not dates, or
+    that ends before it starts, a pregnancy without a valid 6th month, a professional given twice
+    — its first line counts —), caisse importer leaves out too, keeping the person and the rest of
+    her rights; a missing sex is read from the NIR and a death date that is not a date is ignored.
+    Before, the person's rights, or the person, were dropped, and a professional given twice
+    stopped the import on PostgreSQL."""
+    folder = tmp_path / "referentiel"
+    folder.mkdir()
+    people = read_ndjson(EXAMPLE / "referentiel" / "beneficiaires.ndjson")
+    faults = [
+        lambda b: {**b, "ald": [*(b.get("ald") or []), {"debut": "2024-02-30", "fin": None}]},
+        lambda b: {**b, "droits": [*(b.get("droits") or []), {"debut": "2024-05-01", "fin": "2024-01-01"}]},
+        lambda b: {**b, "droits": [*(b.get("droits") or []), {"debut": "2010-01-01", "fin": "bientôt"}]},
+        lambda b: {**b, "maternite": [{"debut_6e_mois": "2024-11-31", "date_accouchement": None}]},
+        lambda b: {k: v for k, v in b.items() if k != "sexe"},
+        lambda b: {**b, "deces": "inconnu"},
+    ]
+    for n, fault in enumerate(faults):
+        people[n] = fault(people[n])
+    write_ndjson(folder / "beneficiaires.ndjson", people)
+    professionals = read_ndjson(EXAMPLE / "referentiel" / "professionnels.ndjson")
+    twice = {**professionals[0], "conventionne": False, "secteur": 3}  # read first as the file gives it
+    write_ndjson(folder / "professionnels.ndjson", [*professionals, twice])
+    for name in ("nomenclature.ndjson", "compteurs.ndjson"):
+        if (EXAMPLE / "referentiel" / name).exists():
+            (folder / name).write_bytes((EXAMPLE / "referentiel" / name).read_bytes())
+    flow = EXAMPLE / "feuilles.ndjson"
+    out = tmp_path / "liquider.ndjson"
+    batch.run(folder, flow, str(out), "ndjson")
+    import_folder(folder)
+    assert Beneficiary.objects.count() == len({p["nir"] for p in people})
+    services.receive_flow(flow, quiet=True)
+    services.daily_run(None, today=TODAY, quiet=True)
+    feuilles = read_ndjson(flow)
+    assert differences(in_reception_order(read_ndjson(out), feuilles), _export(tmp_path)) == []

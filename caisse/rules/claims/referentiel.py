@@ -26,8 +26,6 @@ from caisse.batch_io import UnreadableFile, iter_ndjson
 from caisse.rules.claims import frames
 from caisse.rules.claims.nomenclature import FAR_FUTURE, load_nomenclature
 
-FAR_PAST = dt.date(1900, 1, 1)
-
 PERIOD_KINDS = ("droits", "ald", "c2s", "ame", "invalidite", "maternite")
 
 BENEF_SCHEMA: dict[str, pl.DataType] = {
@@ -113,22 +111,24 @@ def counter_year(raw: Any) -> int | None:
 
 
 def counter_amount(raw: Any) -> int | None:
-    """A counter's amount: an integer (or an integral number, or its text), 0 when absent, None
-    when it is not a number of cents (the counter line is then skipped, never fatal)."""
+    """A counter's amount: a non-negative integer (or an integral number, or its text), 0 when
+    absent, None when it is not a number of cents or is negative (the counter line is then
+    skipped, never fatal: a negative consumption or debt has no meaning)."""
+    value: int | None = None
     if raw is None:
         return 0
     if isinstance(raw, bool):
         return None
     if isinstance(raw, float):
-        return int(raw) if raw.is_integer() else None
-    if isinstance(raw, int):
-        return raw
-    if isinstance(raw, str):
+        value = int(raw) if raw.is_integer() else None
+    elif isinstance(raw, int):
+        value = raw
+    elif isinstance(raw, str):
         try:
-            return int(raw.strip())
+            value = int(raw.strip())
         except ValueError:
             return None
-    return None
+    return value if value is not None and value >= 0 else None
 
 
 @dataclass
@@ -189,10 +189,11 @@ class Referentiel:
                         if debut is None or (fin is None and p.get("date_accouchement") is not None):
                             continue
                     else:
-                        debut = _date(p.get("debut"))
-                        if debut is None:
+                        # A period whose start or end is not a date is left out (caisse importer too).
+                        debut, fin = _date(p.get("debut")), _date(p.get("fin"))
+                        if debut is None or (fin is None and p.get("fin") is not None):
                             continue
-                        fin = _date(p.get("fin")) or FAR_FUTURE
+                        fin = fin or FAR_FUTURE
                     periods.append(
                         {
                             "nir": nir,
@@ -206,15 +207,13 @@ class Referentiel:
                 if isinstance(c, dict) and c.get("numero") is not None:
                     cards.append({"nir": nir, "numero": str(c["numero"]), "opposition": _date(c.get("opposition"))})
             for m in b.get("medecin_traitant") or []:
+                # A declaration without a start date, or with dates that are not dates, is left
+                # out, as caisse importer leaves it out.
                 if isinstance(m, dict) and m.get("ps") is not None:
-                    mts.append(
-                        {
-                            "nir": nir,
-                            "ps": str(m["ps"]),
-                            "debut": _date(m.get("debut")) or FAR_PAST,
-                            "fin": _date(m.get("fin")) or FAR_FUTURE,
-                        }
-                    )
+                    debut, fin = _date(m.get("debut")), _date(m.get("fin"))
+                    if debut is None or (fin is None and m.get("fin") is not None):
+                        continue
+                    mts.append({"nir": nir, "ps": str(m["ps"]), "debut": debut, "fin": fin or FAR_FUTURE})
         ps_rows: list[dict[str, Any]] = []
         for p in professionnels:
             if not p or p.get("id") is None:
@@ -406,9 +405,10 @@ def _read_beneficiaires(
     )
     mts = (
         mts.select(
-            "nir", "ps", _dates(pl.col("debut")).fill_null(FAR_PAST).alias("debut"),
+            "nir", "ps", _dates(pl.col("debut")).alias("debut"),
             _dates(pl.col("fin")).fill_null(FAR_FUTURE).alias("fin"),
         )
+        .filter(pl.col("debut").is_not_null())  # a declaration without a start date is left out
         .cast(MT_SCHEMA)  # type: ignore[arg-type]
     )
     return benef.cast(BENEF_SCHEMA), period_table, cards, mts  # type: ignore[arg-type]

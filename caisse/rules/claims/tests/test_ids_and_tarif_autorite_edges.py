@@ -84,8 +84,9 @@ def test_spark_uint64_ids_in_numeric_order_as_in_memory(spark: Any, tmp_path: Pa
     ref_dir = EXAMPLE / "referentiel"
     f, lines = batch.read_feuilles(folder / "feuilles.parquet")
     d, _, _ = batch.liquidate_in_chunks(load_referentiel(ref_dir), f, lines, explanations=False, carry=False)
-    expected = batch._decomptes_table(d).select("id", "dette_creee_cts", "dette_recuperee_cts").rows()
-    assert expected == [("10", 0, 100), ("9", 100, 0)]  # in memory: 9 before 10
+    # Written back in the input's type, as caisse liquider writes them.
+    expected = batch._decomptes_table(d, pl.UInt64()).select("id", "dette_creee_cts", "dette_recuperee_cts").rows()
+    assert expected == [(10, 0, 100), (9, 100, 0)]  # in memory: 9 before 10
     got = spark_runner.liquidate_spark_polars(spark, ref_dir, folder, partitions=2, explanations=False)
     assert got[0].select("id", "dette_creee_cts", "dette_recuperee_cts").rows() == expected
 

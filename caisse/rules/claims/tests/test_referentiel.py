@@ -163,6 +163,8 @@ def test_malformed_counter_lines_are_skipped(tmp_path: Path) -> None:
         {"nir": "E", "annee": 2025, "participation_forfaitaire_cts": True, "franchises_cts": 0, "dette_cts": 0},
         {"nir": "F", "annee": "2026", "participation_forfaitaire_cts": 300, "franchises_cts": 0, "dette_cts": 150},
         {"nir": "G", "annee": "deux mille", "participation_forfaitaire_cts": 300, "franchises_cts": 0, "dette_cts": 0},
+        {"nir": "H", "annee": 2025, "participation_forfaitaire_cts": -1000, "franchises_cts": 0, "dette_cts": 0},
+        {"nir": "I", "annee": 2025, "participation_forfaitaire_cts": 0, "franchises_cts": 0, "dette_cts": -500},
     ]
     (tmp_path / "compteurs.ndjson").write_text("".join(json.dumps(c) + "\n" for c in lines))
     compteurs = load_referentiel(tmp_path).compteurs
