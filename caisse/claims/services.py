@@ -15,6 +15,12 @@
   Payments: one transfer per payee and payment date; the payee of an assuré's reimbursements is
   the account holder (:func:`assure_payees`: an ayant droit is paid to its ouvrant droit), the
   statements stay per person (each feuille keeps its ``nir`` and the transfer that paid it).
+  Same amounts as ``caisse liquider`` on the same files (contract §7), with one limit inherent to
+  paying every day: a feuille received after a run that paid a later one in the contract's order
+  (an earlier ``date_reception``, or the same day and a smaller id) is liquidated after it, so
+  the caps, debts and duplicate acts they share are consumed in the order of payment; the same
+  id received in two flows keeps the copy received first. Feuille ids longer than 255 characters
+  are refused (DONNEE_INVALIDE), which ``caisse liquider`` does not bound.
 - :func:`export_decomptes` and :func:`export_payments` (``caisse exporter …``): the décomptes
   with each ``id`` of the JSON type received; no SEPA file when there is nothing to transfer.
 - :func:`import_referentiel_extras` keeps the référentiel's ``nomenclature.ndjson`` and
