@@ -73,10 +73,8 @@ def _date(raw: Any) -> dt.date | None:
 LIST_FIELDS = (*PERIOD_KINDS, "cartes_vitale", "medecin_traitant")
 
 
-def secteur_of(raw: Any) -> int | None:
-    """A professional's ``secteur`` (1, 2 or 3) as the contract gives it, an integer or its text
-    (``"3"``); anything else is unknown (None). ``caisse liquider`` and ``caisse importer`` read it
-    alike, so the tarif d'autorité of a secteur 3 applies on both paths."""
+def _whole_number(raw: Any) -> int | None:
+    """An integer, or its text (``"3"``); anything else (a boolean included) is None."""
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int):
@@ -84,6 +82,13 @@ def secteur_of(raw: Any) -> int | None:
     if isinstance(raw, str) and raw.strip().isdigit():
         return int(raw.strip())
     return None
+
+
+def secteur_of(raw: Any) -> int | None:
+    """A professional's ``secteur`` (1, 2 or 3) as the contract gives it, an integer or its text
+    (``"3"``); anything else is unknown (None). ``caisse liquider`` and ``caisse importer`` read it
+    alike, so the tarif d'autorité of a secteur 3 applies on both paths."""
+    return _whole_number(raw)
 
 
 def conventionne_of(raw: Any) -> bool:
@@ -101,13 +106,7 @@ def _malformed_lists(b: dict[str, Any]) -> bool:
 def counter_year(raw: Any) -> int | None:
     """A counter's ``annee``: an integer, or its text (``"2025"``); None otherwise (the line is
     skipped)."""
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return raw
-    if isinstance(raw, str) and raw.strip().isdigit():
-        return int(raw.strip())
-    return None
+    return _whole_number(raw)
 
 
 def counter_amount(raw: Any) -> int | None:
