@@ -93,8 +93,8 @@ def _required_date(raw: Any, what: str) -> dt.date:
 
 
 def _periods(
-    record: dict[str, Any], key: str, start: str = "debut", end: str = "fin", *, merge: bool = True,
-    skipped: list[str] | None = None,
+    record: dict[str, Any], key: str, skipped: list[str], start: str = "debut", end: str = "fin", *,
+    merge: bool = True,
 ) -> list[tuple[dt.date, dt.date | None, dict[str, Any]]]:
     """The record's periods, sorted. Overlaps, which the database refuses, are resolved as
     ``caisse liquider`` reads them: coverage on a day is "some period covers it", so overlapping
@@ -102,8 +102,7 @@ def _periods(
     with or without participation), the earlier one ends the day before the later one starts.
 
     A period ``caisse liquider`` cannot use either (not an object, a start missing or not a date,
-    an end not a date, an end before the start) is left out and named in ``skipped``; without
-    ``skipped`` it makes the record a :class:`BadRecord`."""
+    an end not a date, an end before the start) is left out and named in ``skipped``."""
     periods: list[tuple[dt.date, dt.date | None, dict[str, Any]]] = []
     for item in record.get(key) or []:
         try:
@@ -114,8 +113,6 @@ def _periods(
             if fin is not None and fin < debut:
                 raise BadRecord(f"{key} : la fin ({fin}) précède le début ({debut}).")
         except BadRecord as exc:
-            if skipped is None:
-                raise
             skipped.append(f"{exc} Période non importée.")
             continue
         periods.append((debut, fin, item))
@@ -219,12 +216,11 @@ def _optional_date(record: dict[str, Any], key: str, skipped: list[str]) -> dt.d
         return None
 
 
-def _person_fields(record: dict[str, Any], skipped: list[str] | None = None) -> dict[str, Any]:
+def _person_fields(record: dict[str, Any], skipped: list[str]) -> dict[str, Any]:
     """The person's own fields. The NIR and the birth date are required; a sex other than « M » /
     « F » is read from the NIR (1, 3, 7: M; 2, 4, 8: F) and a death date that is not a date is
     ignored, each reported in ``skipped`` (caisse liquider does not read the sex and ignores such a
     date)."""
-    skipped = skipped if skipped is not None else []
     nir = identifiers.compact(str(record.get("nir") or ""))
     try:
         identifiers.check_nir(nir)
@@ -251,25 +247,23 @@ def _person_fields(record: dict[str, Any], skipped: list[str] | None = None) -> 
 
 
 def _derived_rows(
-    person: Beneficiary, record: dict[str, Any], professionals: dict[str, int], today: dt.date,
-    skipped: list[str] | None = None,
+    person: Beneficiary, record: dict[str, Any], professionals: dict[str, int], today: dt.date, skipped: list[str],
 ) -> dict[str, list[Any]]:
     """The person's rights, periods, declarations and cards. An item ``caisse liquider`` would not
     use either (a médecin traitant absent from the professionals, a card without a number) is left
     out and named in ``skipped``; the person's other rows are imported (the same amounts as
     ``caisse liquider``, contract §7)."""
-    skipped = skipped if skipped is not None else []
     rows: dict[str, list[Any]] = {k: [] for k in ("rights", "ald", "c2s", "ame", "mat", "inv", "mt", "cards")}
-    for debut, fin, _ in _periods(record, "droits", skipped=skipped):
+    for debut, fin, _ in _periods(record, "droits", skipped):
         reason = "" if fin is None else (ClosingReason.DECES if person.date_deces and fin >= person.date_deces
                                          else ClosingReason.MUTATION)
         rows["rights"].append(RightsPeriod(beneficiary=person, debut=debut, fin=fin,
                                            motif_ouverture=OpeningReason.RESIDENCE, motif_fermeture=reason))
-    for debut, fin, item in _periods(record, "ald", skipped=skipped):
+    for debut, fin, item in _periods(record, "ald", skipped):
         rows["ald"].append(ALDPeriod(
             beneficiary=person, kind=ALDKind.LISTE, affection=str(item.get("affection") or "Non précisée (import)"),
             date_protocole=debut, statut_protocole=ProtocolStatus.VALIDE, valide_le=debut, debut=debut, fin=fin))
-    for debut, fin, item in _periods(record, "c2s", merge=False, skipped=skipped):
+    for debut, fin, item in _periods(record, "c2s", skipped, merge=False):
         fin = fin or OPEN_END
         rows["c2s"].append(C2SAttribution(
             beneficiary=person, debut=debut, fin=fin, participation=bool(item.get("participation")),
@@ -279,7 +273,7 @@ def _derived_rows(
     open_c2s = [r for r in rows["c2s"] if r.statut != C2SStatus.FERMEE]
     for extra in open_c2s[:-1]:
         extra.statut = C2SStatus.FERMEE
-    for debut, fin, _ in _periods(record, "ame", skipped=skipped):
+    for debut, fin, _ in _periods(record, "ame", skipped):
         rows["ame"].append(AMEAttribution(beneficiary=person, date_demande=debut, debut=debut,
                                           fin=fin or OPEN_END, statut=AMEStatus.ACCORDEE))
     for item in record.get("maternite") or []:
@@ -291,19 +285,16 @@ def _derived_rows(
         except BadRecord as exc:
             skipped.append(f"{exc} Grossesse non importée.")
             continue
-        if birth is None:  # a pregnancy going on: its presumed term, as caisse liquider takes it
-            months = int(load_parameters().value("droits.maternite.mois_du_6e_mois_au_terme", sixth))
-            rows["mat"].append(MaternityPeriod(
-                beneficiary=person, date_debut_grossesse=sixth - relativedelta(months=5), debut_6e_mois=sixth,
-                date_accouchement_prevue=sixth + relativedelta(months=months), date_accouchement=None))
-            continue
+        # A pregnancy going on (no delivery date) ends at its presumed term, as caisse liquider takes it.
+        presumed = birth or sixth + relativedelta(
+            months=int(load_parameters().value("droits.maternite.mois_du_6e_mois_au_terme", sixth)))
         rows["mat"].append(MaternityPeriod(
             beneficiary=person, date_debut_grossesse=sixth - relativedelta(months=5), debut_6e_mois=sixth,
-            date_accouchement_prevue=birth, date_accouchement=birth if birth <= today else None))
-    for debut, fin, item in _periods(record, "invalidite", skipped=skipped):
+            date_accouchement_prevue=presumed, date_accouchement=birth if birth and birth <= today else None))
+    for debut, fin, item in _periods(record, "invalidite", skipped):
         rows["inv"].append(InvalidityPeriod(beneficiary=person, categorie=int(item.get("categorie") or 2),
                                             debut=debut, fin=fin))
-    for debut, fin, item in _periods(record, "medecin_traitant", merge=False, skipped=skipped):
+    for debut, fin, item in _periods(record, "medecin_traitant", skipped, merge=False):
         ps = professionals.get(str(item.get("ps")))
         if ps is None:
             skipped.append(f"medecin_traitant : professionnel « {item.get('ps')} » inconnu, déclaration non importée.")
@@ -373,11 +364,8 @@ def _flush(batch: list[tuple[dict[str, Any], dict[str, Any], str]], professional
         derived: dict[str, list[Any]] = {k: [] for k in _DERIVED_MODELS}
         for person in [*to_create, *to_update]:
             skipped: list[str] = []
-            try:
-                for key, rows in _derived_rows(person, records[person.nir], professionals, today, skipped).items():
-                    derived[key].extend(rows)
-            except BadRecord as exc:
-                report.errors.append(f"NIR {person.nir} : {exc} (droits non importés)")
+            for key, rows in _derived_rows(person, records[person.nir], professionals, today, skipped).items():
+                derived[key].extend(rows)
             report.errors.extend(f"NIR {person.nir} : {text}" for text in skipped)
             created = person.nir in created_nirs
             audit.append(AuditEvent(

@@ -56,7 +56,8 @@ LINE_FLAGS = (
     "_acces_direct_sans_mt",
 )
 # (column, bits) packed after the flags in word 2, then in word 3.
-WORD2 = (("participation_forfaitaire_cts", 13), ("franchise_cts", 13), ("forfait_actes_lourds_cts", 13))  # + 20 flags
+WORD2 = (("participation_forfaitaire_cts", 13), ("franchise_cts", 13), ("forfait_actes_lourds_cts", 13))  # + the flags
+assert sum(bits for _, bits in WORD2) + len(LINE_FLAGS) <= 63, "the flags no longer fit the second signature word"
 WORD3 = (("forfait_journalier_cts", 20), ("_dette_ligne", 14), ("_pf_plafond_an", 14), ("_fr_plafond_an", 14))
 
 
@@ -280,6 +281,13 @@ MEMO_MAX = 100_000
 """Texts kept for the real-time path (a few hundred bytes each)."""
 
 
+def _as_signed(facts: pl.DataFrame) -> pl.DataFrame:
+    """The facts a text reads, as the signature packs them: a null flag is false, a null amount of
+    the third word is 0 (else one signature could give two texts, the representative line
+    deciding). Applied to the rows whose texts are written only, not to the whole flow."""
+    return facts.with_columns(pl.col(LINE_FLAGS).fill_null(False), *(pl.col(c).fill_null(0) for c, _ in WORD3))
+
+
 def explain_lines(lines: pl.DataFrame, memo: dict[tuple[object, ...], str]) -> pl.DataFrame:
     """Adds ``explication`` (Categorical) to each line, from its signature
     (:func:`line_signature`, computed before).
@@ -294,20 +302,18 @@ def explain_lines(lines: pl.DataFrame, memo: dict[tuple[object, ...], str]) -> p
         *LINE_FLAGS, *(c for c, _ in WORD2), *(c for c, _ in WORD3),
         *([TARIF_AUTORITE, TARIF_AUTORITE_UNITE, TARIF_AUTORITE_PART] if TARIF_AUTORITE in lines.columns else []),
     ]
-    # The texts read the flags as the signature packs them: a null flag is false (else a null and a
-    # false flag, one signature, would give two texts and the representative line would decide).
-    lines = lines.with_columns(pl.col(LINE_FLAGS).fill_null(False), *(pl.col(c).fill_null(0) for c, _ in WORD3))
     if is_small(lines.height):
-        facts: list[tuple[object, ...]] = lines[needed].rows()
+        facts_frame = _as_signed(lines[needed])
+        facts: list[tuple[object, ...]] = facts_frame.rows()
         texts: list[str | None] = [memo.get(fact) for fact in facts]
         missing = [i for i, text in enumerate(texts) if text is None]
         if missing:
-            for i, text in zip(missing, _line_texts(lines[missing]).to_list(), strict=True):
+            for i, text in zip(missing, _line_texts(facts_frame[missing]).to_list(), strict=True):
                 texts[i] = text
                 if text is not None and len(memo) < MEMO_MAX:
                     memo[facts[i]] = text
         return drop(lines, *keys).hstack([pl.Series("explication", texts, dtype=pl.Categorical)])
-    rep = lines.select(*keys, *needed).unique(subset=keys, keep="any")
+    rep = _as_signed(lines.select(*keys, *needed).unique(subset=keys, keep="any"))
     table = rep.select(keys).with_columns(_line_texts(rep).cast(pl.Categorical).alias("explication"))
     column = lines.select(keys).join(table, on=keys, how="left", maintain_order="left").get_column("explication")
     return drop(lines, *keys).with_columns(column)
