@@ -45,9 +45,28 @@ def member_can_see(user: Any, beneficiary: Beneficiary) -> bool:
     today = dt.date.today()
     if not minor_on(beneficiary.date_naissance, today):
         return False
-    return ParentLink.objects.filter(
-        child=beneficiary, parent_id=user.beneficiary_id, debut__lte=today
-    ).filter(models.Q(fin__isnull=True) | models.Q(fin__gte=today)).exists()
+    return ParentLink.objects.filter(_running_on(today), child=beneficiary, parent_id=user.beneficiary_id).exists()
+
+
+def _running_on(day: dt.date) -> models.Q:
+    """A parent link in force on ``day``."""
+    return models.Q(debut__lte=day) & (models.Q(fin__isnull=True) | models.Q(fin__gte=day))
+
+
+def minor_children_ids(parent: Beneficiary, today: dt.date | None = None) -> list[int]:
+    """The minor children attached to ``parent`` today (a link in force and under 18 today, what
+    :func:`member_can_see` requires), oldest first."""
+    today = today or dt.date.today()
+    links = (
+        ParentLink.objects.filter(_running_on(today), parent_id=parent.pk)
+        .order_by("child__date_naissance", "child_id")
+        .values_list("child_id", "child__date_naissance")
+    )
+    seen: list[int] = []
+    for pk, birth in links:
+        if pk not in seen and minor_on(birth, today):
+            seen.append(pk)
+    return seen
 
 
 def get_beneficiary_for(user: Any, pk: int, *, purpose: str = "consultation du dossier") -> Beneficiary:

@@ -15,35 +15,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from caisse.beneficiaries.access import AccessDenied, get_beneficiary_for, minor_on, patient_for_rights_lookup
-from caisse.beneficiaries.models import ParentLink
+from caisse.beneficiaries.access import (
+    AccessDenied,
+    get_beneficiary_for,
+    minor_children_ids,
+    patient_for_rights_lookup,
+)
 from caisse.claims import documents
 from caisse.claims.models import Feuille, FeuilleStatus, PayeeKind
 from caisse.claims.views import processed_rows, statement_download
 from caisse.core.money import euros
 from caisse.web.decorators import member_required, professional_required
-
-
-def my_children_ids(me: Any, today: dt.date | None = None) -> list[int]:
-    """The minor children attached to ``me`` today (a :class:`ParentLink` running today, as
-    :func:`caisse.beneficiaries.access.member_can_see` requires, and under 18 today), youngest last."""
-    today = today or dt.date.today()
-    links = (
-        ParentLink.objects.filter(parent_id=me.pk, debut__lte=today)
-        .filter(Q(fin__isnull=True) | Q(fin__gte=today))
-        .order_by("child__date_naissance", "child_id")
-        .values_list("child_id", "child__date_naissance")
-    )
-    seen: list[int] = []
-    for pk, birth in links:
-        if pk not in seen and minor_on(birth, today):
-            seen.append(pk)
-    return seen
 
 
 def _compte(f: Feuille, me: Any) -> str:
@@ -65,7 +51,7 @@ def my_reimbursements(request: HttpRequest) -> HttpResponse:
     me = get_beneficiary_for(user, user.beneficiary_id, purpose="espace en ligne : mes remboursements de soins")
     children = [
         get_beneficiary_for(user, pk, purpose="espace en ligne : remboursements de soins consultés par le parent")
-        for pk in my_children_ids(me)
+        for pk in minor_children_ids(me)
     ]
     groups = []
     payments: dict[tuple[dt.date, int], dict[str, Any]] = {}
@@ -121,7 +107,7 @@ def my_statement_pdf(request: HttpRequest, date: str) -> HttpResponse:
             pk = int(child)
         except ValueError:
             raise Http404("Enfant inconnu.") from None
-        if pk not in my_children_ids(me):
+        if pk not in minor_children_ids(me):
             raise AccessDenied("Vous n'avez pas accès à ce dossier.")
         person = get_beneficiary_for(user, pk, purpose="espace en ligne : décompte de remboursement d'un enfant rattaché")
         summary = "Décompte de remboursement du {:%d/%m/%Y} téléchargé par un parent dans l'espace en ligne"
